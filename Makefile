@@ -1,0 +1,32 @@
+# Two commands: `make run` starts the console with the embedded defaults; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export CCEONE_PORT ?= 8000
+export HOST ?= 127.0.0.1
+
+.PHONY: run test install prepare check-python
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "CCE One needs Python 3.11 or newer")'
+
+$(VENV)/.installed: pyproject.toml | check-python
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+prepare: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py compiletranslations
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py seed_demo
+
+run: prepare
+	$(VENV)/bin/honcho start
+
+test: install
+	$(PY) manage.py compiletranslations
+	$(PY) -m pytest $(PYTEST_ARGS)

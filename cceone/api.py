@@ -1,0 +1,31 @@
+"""Shared API plumbing: a viewset base whose queryset goes through `iam.restrict`."""
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers, viewsets
+
+from cceone.iam.access import restrict
+
+
+def crud_actions(service: str, read: str = "list") -> dict[str, str]:
+    """The HTTP → IAM action map of a standard viewset over one service's instances."""
+    return {
+        "list": f"{service}:{read}", "retrieve": f"{service}:{read}",
+        "create": f"{service}:create", "update": f"{service}:update",
+        "partial_update": f"{service}:update", "destroy": f"{service}:delete",
+    }
+
+
+class RestrictedViewSet(viewsets.GenericViewSet):
+    """`queryset` narrowed to what the user may read; writes call services."""
+
+    iam_actions: dict[str, str] = {}
+    read_action = ""
+
+    def get_queryset(self):
+        return restrict(self.queryset.all(), self.request.user, self.read_action)
+
+
+def as_drf_error(error: DjangoValidationError) -> serializers.ValidationError:
+    if hasattr(error, "error_dict"):
+        return serializers.ValidationError({k: [str(m) for e in v for m in e.messages]
+                                            for k, v in error.error_dict.items()})
+    return serializers.ValidationError({"detail": error.messages})

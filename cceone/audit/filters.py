@@ -1,0 +1,29 @@
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import AuditEvent
+
+
+class AuditEventFilterSet(django_filters.FilterSet):
+    """R1.3 filters, shared by the audit page and the API."""
+
+    since = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte", label=_("From"),
+                                             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    until = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="lte", label=_("To"),
+                                             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    user = django_filters.CharFilter(field_name="actor_name", lookup_expr="icontains", label=_("User"))
+    action = django_filters.CharFilter(field_name="action", lookup_expr="icontains", label=_("Action"))
+    target = django_filters.CharFilter(field_name="target_name", lookup_expr="icontains", label=_("Instance"))
+    result = django_filters.ChoiceFilter(choices=AuditEvent.Result.choices, label=_("Result"))
+
+    class Meta:
+        model = AuditEvent
+        fields = ["since", "until", "user", "action", "target", "result"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # datetime-local inputs send "2026-11-26T10:00"; accept that format too.
+        for name in ("since", "until"):
+            self.filters[name].field.input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
+                                                      "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]

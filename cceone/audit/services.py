@@ -1,0 +1,82 @@
+"""The one audit writer and the operation-log writer."""
+from django.db import models
+from django.utils import timezone
+
+from . import context
+from .models import AuditEvent, OperationLog, OperationStep
+
+
+def _target_fields(target) -> dict:
+    if target is None:
+        return {}
+    if isinstance(target, models.Model):
+        return {
+            "target_type": getattr(target, "audit_type", target._meta.model_name),
+            "target_id": str(target.pk),
+            "target_name": str(getattr(target, "name", "") or target)[:200],
+        }
+    kind, ident, name = target
+    return {"target_type": kind, "target_id": str(ident), "target_name": str(name)[:200]}
+
+
+def record(actor, action: str, target=None, *, result=AuditEvent.Result.SUCCESS, account=None,
+           details=None) -> AuditEvent:
+    """Record one audit event.
+
+    `target` is a model instance or a `(type, id, name)` tuple. The account is the
+    target's, else the actor's. Source IP, user agent and region come from the request
+    being served, if any.
+    """
+    origin = context.current()
+    if account is None:
+        account = getattr(target, "account", None) if isinstance(target, models.Model) else None
+    if account is None and actor is not None and getattr(actor, "account_id", None):
+        account = actor.account
+    actor_name = actor.get_username() if actor is not None and actor.is_authenticated else ""
+    return AuditEvent.objects.create(
+        account=account,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_name=actor_name,
+        action=action,
+        result=result,
+        region=origin.region,
+        source_ip=origin.source_ip,
+        user_agent=origin.user_agent,
+        details=details or {},
+        **_target_fields(target),
+    )
+
+
+class Operation:
+    """Writes the ordered steps of one backend operation as they happen.
+
+    >>> op = Operation.start(cluster, OperationLog.Operation.CREATE)
+    >>> op.step("Create access credentials")          # done
+    >>> op.fail("Connect to API server", "timeout")   # the operation fails
+    """
+
+    def __init__(self, log: OperationLog):
+        self.log = log
+
+    @classmethod
+    def start(cls, instance, operation) -> "Operation":
+        fields = _target_fields(instance)
+        log = OperationLog.objects.create(account=instance.account, operation=operation, **fields)
+        return cls(log)
+
+    def _next_seq(self) -> int:
+        last = self.log.steps.order_by("-seq").values_list("seq", flat=True).first()
+        return (last or 0) + 1
+
+    def step(self, name: str, message: str = "", status=OperationStep.Status.SUCCEEDED) -> OperationStep:
+        return OperationStep.objects.create(log=self.log, seq=self._next_seq(), name=name,
+                                            status=status, message=message)
+
+    def fail(self, name: str, message: str) -> None:
+        self.step(name, message, status=OperationStep.Status.FAILED)
+        self.finish(OperationLog.Status.FAILED)
+
+    def finish(self, status=OperationLog.Status.SUCCEEDED) -> None:
+        self.log.status = status
+        self.log.finished_at = timezone.now()
+        self.log.save(update_fields=["status", "finished_at"])

@@ -1,0 +1,63 @@
+"""The console's navigation, from the manual's menu. Apps add the pages they build;
+an entry is shown only when its page exists and the user may open it."""
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from cceone.iam.access import can
+
+
+@dataclass(frozen=True)
+class Entry:
+    group: str  # key of GROUPS
+    label: str
+    url_name: str
+    action: str | None = None  # IAM action needed to open it; None = any account user
+    main_account_only: bool = False
+
+
+GROUPS = {
+    "overview": _("Overview"),
+    "clusters": _("Cluster resources"),
+    "fleets": _("Fleets & federation"),
+    "platform": _("Platform services"),
+    "ecosystem": _("Ecosystem"),
+    "billing": _("Billing"),
+}
+
+ENTRIES: list[Entry] = [
+    Entry("overview", _("Overview"), "console:overview"),
+    Entry("overview", _("Audit log"), "audit:list", "audit:list"),
+    Entry("platform", _("Sub-accounts"), "iam:user-list", "iam:list"),
+    Entry("platform", _("User groups"), "iam:group-list", "iam:list"),
+    Entry("platform", _("Policies"), "iam:policy-list", "iam:list"),
+    Entry("platform", _("Enterprise projects"), "iam:project-list", "iam:list"),
+    Entry("platform", _("Service delegation"), "iam:delegation", "iam:list"),
+    Entry("platform", _("Real-name verification"), "iam:verification", main_account_only=True),
+]
+
+
+def register(entry: Entry) -> None:
+    if entry not in ENTRIES:
+        ENTRIES.append(entry)
+
+
+def navigation_for(request) -> list[dict]:
+    user = request.user
+    current = request.resolver_match.view_name if request.resolver_match else ""
+    groups: dict[str, list] = {}
+    for entry in ENTRIES:
+        if entry.main_account_only and not user.is_main_account:
+            continue
+        if entry.action and not can(user, entry.action):
+            continue
+        try:
+            url = reverse(entry.url_name)
+        except NoReverseMatch:
+            continue  # the page does not exist (yet): no placeholder
+        # "iam:user-list" is also the active entry on "iam:user-edit" and the other user pages.
+        family = entry.url_name.rsplit("-", 1)[0] + "-" if "-" in entry.url_name else entry.url_name
+        active = current == entry.url_name or current.startswith(family)
+        groups.setdefault(entry.group, []).append({"label": entry.label, "url": url, "active": active})
+    return [{"label": GROUPS[key], "entries": groups[key]} for key in GROUPS if key in groups]

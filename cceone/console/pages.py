@@ -1,0 +1,58 @@
+"""The console's own pages: overview, health check, region and error pages."""
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.db.models import Count
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from cceone.iam import services as iam_services
+from cceone.iam.access import restrict
+from cceone.iam.models import Region
+from clusters.models import RegisteredCluster
+
+
+def healthz(request):
+    """Liveness and database reachability, for load balancers and `make run`'s smoke test."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return JsonResponse({"status": "ok"})
+    except Exception as error:  # noqa: BLE001 - any database failure means unhealthy
+        return JsonResponse({"status": "error", "error": str(error)}, status=503)
+
+
+@login_required
+def overview(request):
+    """R1.1: the tenant's instances by type and by region (what the user may list)."""
+    clusters = restrict(RegisteredCluster.objects.all(), request.user, "clusters:list").exclude(
+        status=RegisteredCluster.Status.UNSUBSCRIBED
+    )
+    by_type = dict(clusters.values_list("cluster_type").annotate(n=Count("pk")))
+    types = [{"label": label, "count": by_type.get(value, 0)} for value, label in RegisteredCluster.Type.choices]
+    by_region = dict(clusters.values_list("region_id").annotate(n=Count("pk")))
+    regions = [{"label": r.display_name, "count": by_region.get(r.pk, 0)} for r in Region.objects.all()]
+    peak = max([t["count"] for t in types] + [r["count"] for r in regions] + [1])
+    return render(request, "console/overview.html",
+                  {"types": types, "regions": regions, "peak": peak, "total": sum(by_type.values())})
+
+
+@login_required
+@require_POST
+def set_region(request):
+    region = get_object_or_404(Region, code=request.POST.get("region"))
+    iam_services.set_region(request.user, region)
+    target = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/"
+    return HttpResponseRedirect(target)
+
+
+def permission_denied(request, exception=None):
+    message = str(exception) if exception and str(exception) else None
+    return render(request, "403.html", {"message": message}, status=403)
+
+
+def not_found(request, exception=None):
+    return render(request, "404.html", status=404)

@@ -1,0 +1,145 @@
+"""The one place that answers "may this user do this?".
+
+`can(user, action, obj=None)` decides; `require()` decides and records a denial in the
+audit log; `restrict(queryset, user, action)` narrows a queryset to what the user may
+see. A main account may do everything in its account; a sub-account what its groups'
+policies grant. Policies reaching the whole account are evaluated from policy data;
+policies limited to instances or enterprise projects are materialised as django-guardian
+object permissions (see `mirror`), so list pages filter with one indexed subquery.
+"""
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
+
+from . import actions, anchors
+from .models import Policy
+
+
+@dataclass
+class Grants:
+    account_wide: set[str] = field(default_factory=set)
+    scoped: set[str] = field(default_factory=set)
+    scoped_policies: list[Policy] = field(default_factory=list)
+
+
+def grants(user) -> Grants:
+    """What the user's policies grant, cached on the user object for the request."""
+    cached = getattr(user, "_iam_grants", None)
+    if cached is not None:
+        return cached
+    result = Grants()
+    policies = (
+        Policy.objects.filter(groups__members=user, groups__account_id=user.account_id)
+        .distinct()
+        .prefetch_related("projects")
+    )
+    for policy in policies:
+        granted = policy.granted_actions()
+        if policy.scope == Policy.Scope.ACCOUNT:
+            result.account_wide |= granted
+        else:
+            result.scoped |= granted
+            result.scoped_policies.append(policy)
+    user._iam_grants = result
+    return result
+
+
+def forget(user) -> None:
+    """Drop the cached grants after the user's policies changed."""
+    user.__dict__.pop("_iam_grants", None)
+
+
+def _account_id_of(obj):
+    if hasattr(obj, "account_id"):
+        return obj.account_id
+    anchor_obj = _anchor_of(obj)
+    return getattr(anchor_obj, "account_id", None)
+
+
+def _anchor_of(obj):
+    path = getattr(type(obj), "iam_anchor_path", "")
+    for part in path.split("__") if path else []:
+        obj = getattr(obj, part)
+    return obj if anchors.for_model(type(obj)) else None
+
+
+def _check(action: str) -> None:
+    if action not in actions.ACTIONS:
+        raise ValueError(f"unknown IAM action {action!r}: add it to cceone.iam.actions")
+
+
+def can(user, action: str, obj: Model | None = None) -> bool:
+    _check(action)
+    if user is None or not user.is_authenticated or not user.is_active or not user.account_id:
+        return False
+    if obj is not None and _account_id_of(obj) != user.account_id:
+        return False
+    if user.is_main_account:
+        return True
+    g = grants(user)
+    if action in g.account_wide:
+        return True
+    if action not in g.scoped:
+        return False
+    if obj is None:
+        return True  # the action applies to some instances: lists show those
+    anchor_obj = _anchor_of(obj)
+    if anchor_obj is None:
+        return False  # scoped policies reach instances, not account-level objects
+    anchor = anchors.for_model(type(anchor_obj))
+    if anchor_obj.pk is None:
+        # Not saved yet (an order): only a project-scoped policy can reach it.
+        return any(
+            action in p.granted_actions() and p.scope == Policy.Scope.PROJECTS
+            and any(ep.pk == anchor_obj.enterprise_project_id for ep in p.projects.all())
+            for p in g.scoped_policies
+        )
+    return anchor.user_perm_model.objects.filter(
+        user=user, content_object=anchor_obj, permission__codename=anchors.codename(action)
+    ).exists()
+
+
+def require(user, action: str, obj: Model | None = None) -> None:
+    """Raise PermissionDenied, with the reason in the user's language, and audit it."""
+    if can(user, action, obj):
+        return
+    from cceone.audit.models import AuditEvent
+    from cceone.audit.services import record
+
+    target = obj if isinstance(obj, Model) and obj.pk is not None else None
+    record(user if user is not None and user.is_authenticated else None, action, target,
+           result=AuditEvent.Result.DENIED,
+           account=getattr(user, "account", None) if user is not None and user.is_authenticated else None)
+    raise PermissionDenied(
+        _("You do not have permission to perform this action (%(action)s).") % {"action": action}
+    )
+
+
+def restrict(queryset: QuerySet, user, action: str) -> QuerySet:
+    """The part of `queryset` the user may `action`."""
+    _check(action)
+    if user is None or not user.is_authenticated or not user.is_active or not user.account_id:
+        return queryset.none()
+    model = queryset.model
+    path = getattr(model, "iam_anchor_path", "")
+    account_field = f"{path}__account_id" if path else "account_id"
+    queryset = queryset.filter(**{account_field: user.account_id})
+    if user.is_main_account:
+        return queryset
+    g = grants(user)
+    if action in g.account_wide:
+        return queryset
+    if action not in g.scoped:
+        return queryset.none()
+    anchor_model = model
+    for part in path.split("__") if path else []:
+        anchor_model = anchor_model._meta.get_field(part).related_model
+    anchor = anchors.for_model(anchor_model)
+    if anchor is None:
+        return queryset.none()
+    reachable = anchor.user_perm_model.objects.filter(
+        user=user, permission__codename=anchors.codename(action)
+    ).values("content_object_id")
+    return queryset.filter(**{f"{path}__pk__in" if path else "pk__in": reachable})

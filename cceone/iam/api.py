@@ -1,0 +1,216 @@
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from cceone.api import RestrictedViewSet, as_drf_error
+
+from . import filters, services
+from .models import EnterpriseProject, Policy, ServiceDelegation, User, UserGroup
+
+IAM_ACTIONS = {"list": "iam:list", "retrieve": "iam:list", "create": "iam:create", "update": "iam:update",
+               "partial_update": "iam:update", "destroy": "iam:delete"}
+
+
+class AccountRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related object of the caller's own account (others do not exist for them)."""
+
+    def get_queryset(self):
+        request = self.context["request"]
+        return self.queryset.filter(account_id=request.user.account_id)
+
+
+class SubAccountSerializer(serializers.ModelSerializer):
+    password = serializers.CharField(write_only=True, required=False)
+    groups = AccountRelatedField(source="iam_groups", many=True, queryset=UserGroup.objects.all(), required=False)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "phone", "is_active", "groups", "password", "last_login", "date_joined"]
+        read_only_fields = ["last_login", "date_joined"]
+
+
+class GroupSerializer(serializers.ModelSerializer):
+    members = AccountRelatedField(many=True, queryset=User.objects.all(), required=False)
+    policies = serializers.PrimaryKeyRelatedField(many=True, queryset=Policy.objects.all(), required=False)
+
+    class Meta:
+        model = UserGroup
+        fields = ["id", "name", "description", "members", "policies", "created_at"]
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    projects = AccountRelatedField(many=True, queryset=EnterpriseProject.objects.all(), required=False)
+    is_system = serializers.BooleanField(read_only=True)
+    granted_actions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Policy
+        fields = ["id", "name", "description", "is_system", "actions", "granted_actions", "scope", "instances",
+                  "projects", "created_at"]
+
+    def get_granted_actions(self, policy) -> list[str]:
+        return sorted(policy.granted_actions())
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EnterpriseProject
+        fields = ["id", "name", "description", "created_at"]
+
+
+class ServiceWriteMixin:
+    """create/update/destroy through the service functions; their errors become 400s."""
+
+    def perform(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValidationError as error:
+            raise as_drf_error(error) from error
+
+    def respond(self, obj, code=status.HTTP_200_OK):
+        return Response(self.get_serializer(obj).data, status=code)
+
+
+class StandardViewSet(ServiceWriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+    iam_actions = IAM_ACTIONS
+    read_action = "iam:list"
+
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self.respond(self.perform(self.save, None, serializer.validated_data), status.HTTP_201_CREATED)
+
+    def update(self, request, pk=None, partial=False):
+        obj = self.get_object()
+        serializer = self.get_serializer(obj, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        merged = {**self.current(obj), **serializer.validated_data}
+        return self.respond(self.perform(self.save, obj, merged))
+
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk, partial=True)
+
+    def destroy(self, request, pk=None):
+        self.perform(self.delete, self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SubAccountViewSet(StandardViewSet):
+    """Sub-accounts of the caller's account (the main account is not listed)."""
+
+    queryset = User.objects.filter(owned_account__isnull=True).prefetch_related("iam_groups").order_by("username")
+    serializer_class = SubAccountSerializer
+    filterset_class = filters.SubAccountFilterSet
+
+    def current(self, user):
+        return {"email": user.email, "phone": user.phone, "is_active": user.is_active,
+                "iam_groups": list(user.iam_groups.all())}
+
+    def save(self, user, data):
+        if user is None:
+            if not data.get("password"):
+                raise ValidationError({"password": "This field is required."})
+            from django.contrib.auth.password_validation import validate_password
+
+            validate_password(data["password"], User(username=data["username"]))
+            if User.objects.filter(username__iexact=data["username"]).exists():
+                raise ValidationError({"username": "This user name is taken."})
+            return services.create_sub_account(self.request.user, username=data["username"],
+                                               password=data["password"], email=data.get("email", ""),
+                                               phone=data.get("phone", ""), groups=data.get("iam_groups", []))
+        if data.get("password"):
+            services.set_password(self.request.user, user, data["password"])
+        return services.update_sub_account(self.request.user, user, email=data["email"], phone=data["phone"],
+                                           is_active=data["is_active"], groups=data["iam_groups"])
+
+    def delete(self, user):
+        services.delete_sub_account(self.request.user, user)
+
+
+class GroupViewSet(StandardViewSet):
+    queryset = UserGroup.objects.prefetch_related("members", "policies")
+    serializer_class = GroupSerializer
+    filterset_class = filters.GroupFilterSet
+
+    def current(self, group):
+        return {"name": group.name, "description": group.description, "members": list(group.members.all()),
+                "policies": list(group.policies.all())}
+
+    def save(self, group, data):
+        return services.save_group(self.request.user, group, name=data["name"],
+                                   description=data.get("description", ""), members=data.get("members", []),
+                                   policies=data.get("policies", []))
+
+    def delete(self, group):
+        services.delete_group(self.request.user, group)
+
+
+class PolicyViewSet(StandardViewSet):
+    """System policies and the account's custom policies; only custom ones can be written."""
+
+    queryset = Policy.objects.prefetch_related("projects")
+    serializer_class = PolicySerializer
+    filterset_class = filters.PolicyFilterSet
+
+    def get_queryset(self):
+        base = self.queryset.all()
+        return super().get_queryset() | base.filter(account__isnull=True)
+
+    def current(self, policy):
+        return {"name": policy.name, "description": policy.description, "actions": policy.actions,
+                "scope": policy.scope, "instances": policy.instances, "projects": list(policy.projects.all())}
+
+    def save(self, policy, data):
+        return services.save_policy(self.request.user, policy, name=data["name"],
+                                    description=data.get("description", ""), actions=data.get("actions", []),
+                                    scope=data.get("scope", Policy.Scope.ACCOUNT),
+                                    instances=data.get("instances", []), projects=data.get("projects", []))
+
+    def delete(self, policy):
+        services.delete_policy(self.request.user, policy)
+
+
+class ProjectViewSet(StandardViewSet):
+    queryset = EnterpriseProject.objects.all()
+    serializer_class = ProjectSerializer
+    filterset_class = filters.ProjectFilterSet
+
+    def current(self, project):
+        return {"name": project.name, "description": project.description}
+
+    def save(self, project, data):
+        return services.save_project(self.request.user, project, name=data["name"],
+                                     description=data.get("description", ""))
+
+    def delete(self, project):
+        services.delete_project(self.request.user, project)
+
+
+class DelegationSerializer(serializers.ModelSerializer):
+    authorized_by = serializers.CharField(source="authorized_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = ServiceDelegation
+        fields = ["role_name", "authorized_by", "authorized_at"]
+
+
+class DelegationViewSet(GenericViewSet):
+    """The account's service delegation: GET its state, POST to authorise it (once)."""
+
+    iam_actions = {"list": "iam:list", "create": "iam:delegate"}
+    queryset = ServiceDelegation.objects.none()  # one per account, looked up by the caller's account
+    serializer_class = DelegationSerializer
+    pagination_class = None
+
+    @extend_schema(responses=DelegationSerializer)
+    def list(self, request):
+        current = ServiceDelegation.objects.filter(account=request.user.account).first()
+        return Response(DelegationSerializer(current).data if current else {"role_name": None})
+
+    @extend_schema(request=None, responses=DelegationSerializer)
+    def create(self, request):
+        return Response(DelegationSerializer(services.authorize_delegation(request.user)).data,
+                        status=status.HTTP_201_CREATED)

@@ -1,0 +1,144 @@
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+from django.utils.translation import gettext_lazy as _
+
+from . import actions, anchors
+from .models import EnterpriseProject, Policy, User, UserGroup, name_validator
+
+
+class AccountForm(forms.Form):
+    """Base for forms whose choices are limited to one account's objects."""
+
+    def __init__(self, data=None, *, instance=None, account=None, **kwargs):
+        self.instance, self.account = instance, account
+        super().__init__(data, initial=self.initial_from(instance) if instance else None, **kwargs)
+
+    def initial_from(self, instance) -> dict:
+        return {}
+
+
+class SubAccountCreateForm(AccountForm):
+    username = forms.CharField(label=_("User name"), max_length=64, validators=[name_validator])
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+    email = forms.EmailField(label=_("Email"), required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    groups = forms.ModelMultipleChoiceField(UserGroup.objects.none(), label=_("User groups"), required=False,
+                                            widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["groups"].queryset = UserGroup.objects.filter(account=self.account)
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(_("This user name is taken."))
+        return username
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        validate_password(password, User(username=self.data.get("username", "")))
+        return password
+
+
+class SubAccountUpdateForm(AccountForm):
+    email = forms.EmailField(label=_("Email"), required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    is_active = forms.BooleanField(label=_("Enabled"), required=False,
+                                   help_text=_("A disabled user cannot sign in; their tokens are revoked."))
+    groups = forms.ModelMultipleChoiceField(UserGroup.objects.none(), label=_("User groups"), required=False,
+                                            widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["groups"].queryset = UserGroup.objects.filter(account=self.account)
+
+    def initial_from(self, user):
+        return {"email": user.email, "phone": user.phone, "is_active": user.is_active,
+                "groups": list(user.iam_groups.all())}
+
+
+class PasswordForm(AccountForm):
+    password = forms.CharField(label=_("New password"), widget=forms.PasswordInput)
+
+    def clean_password(self):
+        validate_password(self.cleaned_data["password"], self.instance)
+        return self.cleaned_data["password"]
+
+
+class GroupForm(AccountForm):
+    name = forms.CharField(label=_("Name"), max_length=64, validators=[name_validator])
+    description = forms.CharField(label=_("Description"), max_length=255, required=False)
+    members = forms.ModelMultipleChoiceField(User.objects.none(), label=_("Members"), required=False,
+                                             widget=forms.CheckboxSelectMultiple)
+    policies = forms.ModelMultipleChoiceField(Policy.objects.none(), label=_("Policies"), required=False,
+                                              widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["members"].queryset = User.objects.filter(account=self.account).exclude(
+            owned_account__isnull=False)
+        self.fields["policies"].queryset = Policy.objects.filter(account__in=[self.account.pk]) | \
+            Policy.objects.filter(account__isnull=True)
+
+    def initial_from(self, group):
+        return {"name": group.name, "description": group.description,
+                "members": list(group.members.all()), "policies": list(group.policies.all())}
+
+
+def action_choices():
+    """Whole-service wildcards first, then each action, as the policy editor offers them."""
+    services = sorted({a.service for a in actions.ACTIONS.values()})
+    choices = [("*", _("All actions (*)"))]
+    for service in services:
+        group = [(f"{service}:*", f"{service}:*")]
+        group += [(a.name, f"{a.name} — {a.label}") for a in actions.ACTIONS.values() if a.service == service]
+        choices.append((service, group))
+    return choices
+
+
+class PolicyForm(AccountForm):
+    name = forms.CharField(label=_("Name"), max_length=64, validators=[name_validator])
+    description = forms.CharField(label=_("Description"), max_length=255, required=False)
+    actions = forms.MultipleChoiceField(label=_("Actions"), choices=action_choices,
+                                        widget=forms.SelectMultiple(attrs={"size": 14}))
+    scope = forms.ChoiceField(label=_("Scope"), choices=Policy.Scope.choices, widget=forms.RadioSelect)
+    instances = forms.MultipleChoiceField(label=_("Instances"), required=False,
+                                          widget=forms.SelectMultiple(attrs={"size": 6}))
+    projects = forms.ModelMultipleChoiceField(EnterpriseProject.objects.none(), label=_("Enterprise projects"),
+                                              required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["projects"].queryset = EnterpriseProject.objects.filter(account=self.account)
+        choices = []
+        for anchor in anchors.all_anchors():
+            objects = anchor.model.objects.filter(account=self.account).order_by("name")
+            choices.append((anchor.model._meta.verbose_name_plural,
+                            [(f"{anchor.type_key}:{o.pk}", str(o)) for o in objects]))
+        self.fields["instances"].choices = choices
+        self.fields["scope"].initial = Policy.Scope.ACCOUNT
+
+    def initial_from(self, policy):
+        return {"name": policy.name, "description": policy.description, "actions": policy.actions,
+                "scope": policy.scope, "instances": policy.instances, "projects": list(policy.projects.all())}
+
+
+class ProjectForm(AccountForm):
+    name = forms.CharField(label=_("Name"), max_length=64, validators=[name_validator])
+    description = forms.CharField(label=_("Description"), max_length=255, required=False)
+
+    def initial_from(self, project):
+        return {"name": project.name, "description": project.description}
+
+
+class VerificationForm(forms.Form):
+    real_name = forms.CharField(label=_("Real name or company name"), max_length=120)
+    id_number = forms.CharField(label=_("ID card or business licence number"), max_length=64, min_length=6)
+
+
+class APITokenForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=64)
+    expires_at = forms.DateTimeField(label=_("Expires at"), required=False,
+                                     widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+                                     help_text=_("Leave empty for a token that does not expire."))

@@ -1,0 +1,71 @@
+"""Keeps django-guardian object permissions equal to what scoped policies grant.
+
+Only grants limited to listed instances or enterprise projects are materialised:
+account-wide grants are one row of policy data, and copying them onto every object
+would grow as users × objects (the reason Pulpcore dropped per-object rows).
+Recompute when a policy, a group's members or policies, or an anchor's enterprise
+project changes; every call converges to the same rows, so it is safe to repeat.
+"""
+from collections import defaultdict
+
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+
+from . import access, anchors
+from .models import Policy, User
+
+
+def _desired(user) -> dict[anchors.Anchor, set[tuple[int, str]]]:
+    access.forget(user)
+    g = access.grants(user)
+    wanted: dict[anchors.Anchor, set[tuple[int, str]]] = defaultdict(set)
+    for policy in g.scoped_policies:
+        granted = policy.granted_actions()
+        for anchor in anchors.all_anchors():
+            acts = granted & anchor.actions
+            if not acts:
+                continue
+            base = anchor.model.objects.filter(account_id=user.account_id)
+            if policy.scope == Policy.Scope.INSTANCES:
+                ids = [int(ref.split(":", 1)[1]) for ref in policy.instances
+                       if ref.startswith(anchor.type_key + ":") and ref.split(":", 1)[1].isdigit()]
+                object_ids = base.filter(pk__in=ids).values_list("pk", flat=True)
+            else:
+                object_ids = base.filter(
+                    enterprise_project__in=policy.projects.all()
+                ).values_list("pk", flat=True)
+            for pk in object_ids:
+                wanted[anchor].update((pk, anchors.codename(a)) for a in acts)
+    return wanted
+
+
+def sync_user(user: User) -> None:
+    if not user.account_id or user.is_main_account:
+        desired = {}
+    else:
+        desired = _desired(user)
+    with transaction.atomic():
+        for anchor in anchors.all_anchors():
+            want = desired.get(anchor, set())
+            rows = anchor.user_perm_model.objects.filter(user=user)
+            have = {(oid, code): pk for pk, oid, code in
+                    rows.values_list("pk", "content_object_id", "permission__codename")}
+            extra = [pk for key, pk in have.items() if key not in want]
+            if extra:
+                anchor.user_perm_model.objects.filter(pk__in=extra).delete()
+            missing = want - have.keys()
+            if missing:
+                ct = ContentType.objects.get_for_model(anchor.model)
+                perm_ids = dict(Permission.objects.filter(content_type=ct).values_list("codename", "pk"))
+                anchor.user_perm_model.objects.bulk_create(
+                    [anchor.user_perm_model(user=user, content_object_id=oid, permission_id=perm_ids[code])
+                     for oid, code in missing],
+                    ignore_conflicts=True,
+                )
+    access.forget(user)
+
+
+def sync_account(account) -> None:
+    for user in User.objects.filter(account=account).select_related("account"):
+        sync_user(user)

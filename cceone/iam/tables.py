@@ -1,0 +1,72 @@
+import django_tables2 as tables
+from django.utils.translation import gettext_lazy as _
+
+from .models import EnterpriseProject, Policy, User, UserGroup
+
+ACTIONS_TEMPLATE = "components/row_actions.html"
+
+
+class RowActions(tables.TemplateColumn):
+    """Edit and delete links for a row; the template hides what the user may not do."""
+
+    def __init__(self, edit_url: str, delete_url: str | None = None, extra=(), **kwargs):
+        super().__init__(template_name=ACTIONS_TEMPLATE, verbose_name=_("Actions"), orderable=False,
+                         extra_context={"edit_url": edit_url, "delete_url": delete_url, "extra": extra},
+                         **kwargs)
+
+
+class SubAccountTable(tables.Table):
+    username = tables.Column(verbose_name=_("User name"), linkify=("iam:user-edit", [tables.A("pk")]))
+    email = tables.Column(verbose_name=_("Email"))
+    groups = tables.TemplateColumn("{{ record.iam_groups.all|join:', ' }}", verbose_name=_("User groups"),
+                                   orderable=False)
+    is_active = tables.BooleanColumn(verbose_name=_("Enabled"))
+    last_login = tables.DateTimeColumn(verbose_name=_("Last sign-in"))
+    actions = RowActions("iam:user-edit", "iam:user-delete", extra=[("iam:user-password", _("Reset password"))])
+
+    class Meta:
+        model = User
+        fields = ("username", "email", "groups", "is_active", "last_login")
+        attrs = {"class": "table table-hover align-middle"}
+
+
+class GroupTable(tables.Table):
+    name = tables.Column(verbose_name=_("Name"), linkify=("iam:group-edit", [tables.A("pk")]))
+    description = tables.Column(verbose_name=_("Description"))
+    members = tables.TemplateColumn("{{ record.members.count }}", verbose_name=_("Members"), orderable=False)
+    policies = tables.TemplateColumn("{{ record.policies.all|join:', ' }}", verbose_name=_("Policies"),
+                                     orderable=False)
+    actions = RowActions("iam:group-edit", "iam:group-delete")
+
+    class Meta:
+        model = UserGroup
+        fields = ("name", "description", "members", "policies")
+        attrs = {"class": "table table-hover align-middle"}
+
+
+class PolicyTable(tables.Table):
+    name = tables.Column(verbose_name=_("Name"))
+    kind = tables.TemplateColumn(
+        "{% load i18n %}{% if record.is_system %}{% translate 'System' %}{% else %}{% translate 'Custom' %}{% endif %}",
+        verbose_name=_("Type"), orderable=False)
+    description = tables.Column(accessor="display_description", verbose_name=_("Description"), orderable=False)
+    scope = tables.Column(verbose_name=_("Scope"))
+    actions = tables.TemplateColumn(template_name="iam/partials/policy_actions.html", verbose_name=_("Actions"),
+                                    orderable=False)
+
+    class Meta:
+        model = Policy
+        fields = ("name", "kind", "description", "scope")
+        attrs = {"class": "table table-hover align-middle"}
+
+
+class ProjectTable(tables.Table):
+    name = tables.Column(verbose_name=_("Name"), linkify=("iam:project-edit", [tables.A("pk")]))
+    description = tables.Column(verbose_name=_("Description"))
+    created_at = tables.DateTimeColumn(verbose_name=_("Created at"))
+    actions = RowActions("iam:project-edit", "iam:project-delete")
+
+    class Meta:
+        model = EnterpriseProject
+        fields = ("name", "description", "created_at")
+        attrs = {"class": "table table-hover align-middle"}

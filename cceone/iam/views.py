@@ -1,0 +1,240 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cceone.console import views as generic
+
+from . import filters, forms, services, tables
+from .access import can, require
+from .models import APIToken, EnterpriseProject, Policy, RealNameVerification, ServiceDelegation, User, UserGroup
+
+
+class SubAccountMixin:
+    queryset = User.objects.select_related("account").prefetch_related("iam_groups")
+    view_action = "iam:list"
+
+
+class SubAccountList(SubAccountMixin, generic.ObjectListView):
+    table_class = tables.SubAccountTable
+    filterset_class = filters.SubAccountFilterSet
+    title = _("Sub-accounts")
+    create_url_name = "iam:user-add"
+    create_action = "iam:create"
+
+    def get_queryset(self):
+        return super().get_queryset().filter(owned_account__isnull=True).order_by("username")
+
+
+class SubAccountCreate(SubAccountMixin, generic.ObjectFormView):
+    form_class = forms.SubAccountCreateForm
+    create_action = "iam:create"
+    success_url_name = "iam:user-list"
+    title_create = _("Create sub-account")
+
+    def save(self, form, obj):
+        data = form.cleaned_data
+        return services.create_sub_account(self.request.user, username=data["username"],
+                                           password=data["password"], email=data["email"],
+                                           phone=data["phone"], groups=data["groups"])
+
+
+class SubAccountUpdate(SubAccountMixin, generic.ObjectFormView):
+    form_class = forms.SubAccountUpdateForm
+    update_action = "iam:update"
+    success_url_name = "iam:user-list"
+    title_update = _("Edit sub-account")
+
+    def get_queryset(self):
+        return super().get_queryset().filter(owned_account__isnull=True)
+
+    def save(self, form, obj):
+        data = form.cleaned_data
+        return services.update_sub_account(self.request.user, obj, email=data["email"], phone=data["phone"],
+                                           is_active=data["is_active"], groups=data["groups"])
+
+
+class SubAccountPassword(SubAccountUpdate):
+    form_class = forms.PasswordForm
+    title_update = _("Reset password")
+
+    def save(self, form, obj):
+        services.set_password(self.request.user, obj, form.cleaned_data["password"])
+        return obj
+
+
+class SubAccountDelete(SubAccountMixin, generic.ObjectDeleteView):
+    delete_action = "iam:delete"
+    success_url_name = "iam:user-list"
+    warning = _("The user can no longer sign in; their API tokens and kubeconfigs are revoked.")
+
+    def get_queryset(self):
+        return super().get_queryset().filter(owned_account__isnull=True)
+
+    def delete(self, obj):
+        services.delete_sub_account(self.request.user, obj)
+
+
+class GroupMixin:
+    queryset = UserGroup.objects.prefetch_related("policies")
+    view_action = "iam:list"
+    success_url_name = "iam:group-list"
+
+
+class GroupList(GroupMixin, generic.ObjectListView):
+    table_class = tables.GroupTable
+    filterset_class = filters.GroupFilterSet
+    title = _("User groups")
+    create_url_name = "iam:group-add"
+    create_action = "iam:create"
+
+
+class GroupEdit(GroupMixin, generic.ObjectFormView):
+    form_class = forms.GroupForm
+    create_action, update_action = "iam:create", "iam:update"
+    title_create, title_update = _("Create user group"), _("Edit user group")
+
+    def save(self, form, obj):
+        data = form.cleaned_data
+        return services.save_group(self.request.user, obj, name=data["name"], description=data["description"],
+                                   members=data["members"], policies=data["policies"])
+
+
+class GroupDelete(GroupMixin, generic.ObjectDeleteView):
+    delete_action = "iam:delete"
+    warning = _("Members lose the permissions this group's policies gave them.")
+
+    def delete(self, obj):
+        services.delete_group(self.request.user, obj)
+
+
+class PolicyMixin:
+    queryset = Policy.objects.prefetch_related("projects")
+    view_action = "iam:list"
+    success_url_name = "iam:policy-list"
+
+
+
+class PolicyList(PolicyMixin, generic.ObjectListView):
+    table_class = tables.PolicyTable
+    filterset_class = filters.PolicyFilterSet
+    title = _("Policies")
+    create_url_name = "iam:policy-add"
+    create_action = "iam:create"
+
+    def visible(self, queryset):
+        # System policies belong to no account and are listed for every account; only
+        # custom policies can be opened for editing (the other views don't add these).
+        return super().visible(queryset) | queryset.filter(account__isnull=True)
+
+
+class PolicyEdit(PolicyMixin, generic.ObjectFormView):
+    form_class = forms.PolicyForm
+    create_action, update_action = "iam:create", "iam:update"
+    title_create, title_update = _("Create custom policy"), _("Edit custom policy")
+    template_name = "iam/policy_form.html"
+
+    def save(self, form, obj):
+        data = form.cleaned_data
+        return services.save_policy(self.request.user, obj, name=data["name"], description=data["description"],
+                                    actions=data["actions"], scope=data["scope"], instances=data["instances"],
+                                    projects=data["projects"])
+
+
+class PolicyDelete(PolicyMixin, generic.ObjectDeleteView):
+    delete_action = "iam:delete"
+    warning = _("Groups with this policy lose the permissions it granted.")
+
+    def delete(self, obj):
+        services.delete_policy(self.request.user, obj)
+
+
+class ProjectMixin:
+    queryset = EnterpriseProject.objects.all()
+    view_action = "iam:list"
+    success_url_name = "iam:project-list"
+
+
+class ProjectList(ProjectMixin, generic.ObjectListView):
+    table_class = tables.ProjectTable
+    filterset_class = filters.ProjectFilterSet
+    title = _("Enterprise projects")
+    create_url_name = "iam:project-add"
+    create_action = "iam:create"
+
+
+class ProjectEdit(ProjectMixin, generic.ObjectFormView):
+    form_class = forms.ProjectForm
+    create_action, update_action = "iam:create", "iam:update"
+    title_create, title_update = _("Create enterprise project"), _("Edit enterprise project")
+
+    def save(self, form, obj):
+        return services.save_project(self.request.user, obj, **form.cleaned_data)
+
+
+class ProjectDelete(ProjectMixin, generic.ObjectDeleteView):
+    delete_action = "iam:delete"
+
+    def delete(self, obj):
+        services.delete_project(self.request.user, obj)
+
+
+@login_required
+def delegation(request):
+    """R2.1: the one-time service delegation, authorised by the main account or an admin."""
+    require(request.user, "iam:list")
+    if request.method == "POST":
+        services.authorize_delegation(request.user)
+        messages.success(request, _("Service delegation authorised."))
+        return redirect(request.POST.get("next") or "iam:delegation")
+    current = ServiceDelegation.objects.filter(account=request.user.account).select_related("authorized_by").first()
+    return render(request, "iam/delegation.html", {
+        "delegation": current, "can_authorize": can(request.user, "iam:delegate"),
+        "next": request.GET.get("next", ""),
+    })
+
+
+@login_required
+def verification(request):
+    """Real-name verification: the main account submits, operators review in the admin."""
+    if not request.user.is_main_account:
+        raise PermissionDenied(_("Only the main account can submit real-name verification."))
+    current = RealNameVerification.objects.filter(account=request.user.account).first()
+    form = forms.VerificationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.submit_verification(request.user, **form.cleaned_data)
+        except ValidationError as error:
+            generic.add_validation_error(form, error)
+        else:
+            messages.success(request, _("Submitted for review."))
+            return redirect("iam:verification")
+    return render(request, "iam/verification.html", {"verification": current, "form": form})
+
+
+@login_required
+def api_tokens(request):
+    """The user's own API tokens; a new key is shown once."""
+    form = forms.APITokenForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, new_key = services.issue_api_token(request.user, form.cleaned_data["name"],
+                                                       form.cleaned_data["expires_at"])
+        except ValidationError as error:
+            generic.add_validation_error(form, error)
+        else:
+            form = forms.APITokenForm()
+    return render(request, "iam/api_tokens.html",
+                  {"form": form, "new_key": new_key, "tokens": request.user.api_tokens.all()})
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, pk):
+    token = get_object_or_404(APIToken, pk=pk, user=request.user)
+    services.revoke_api_token(request.user, token)
+    messages.success(request, _("Token revoked."))
+    return redirect("iam:api-tokens")

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from cceone.console import pages
+
+admin.site.site_header = "CCE One operators"
+
+urlpatterns = [
+    path("healthz", pages.healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("cceone.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("iam/", include("cceone.iam.urls")),
+    path("audit/", include("cceone.audit.urls")),
+    path("", include("cceone.console.urls")),
+]
+
+handler403 = "cceone.console.pages.permission_denied"
+handler404 = "cceone.console.pages.not_found"

@@ -1,0 +1,61 @@
+"""Personas every test reuses: a tenant with its main account, one sub-account per
+system policy and one without any policy; and a second tenant."""
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from cceone.iam import services
+from cceone.iam.models import Account, Policy, Region, User, UserGroup
+
+PASSWORD = "Correct-Horse-42"
+
+
+@dataclass
+class Tenant:
+    account: Account
+    main: User
+    admin: User
+    user: User
+    viewer: User
+    nopolicy: User
+
+    def persona(self, name: str) -> User:
+        return getattr(self, name)
+
+
+def make_tenant(prefix: str) -> Tenant:
+    account = services.create_account(f"{prefix} Ltd.", prefix, PASSWORD, email=f"{prefix}@example.com")
+    main = account.owner
+    users = {}
+    for role in ("admin", "user", "viewer"):
+        group = UserGroup.objects.create(account=account, name=f"{role}s")
+        group.policies.add(Policy.objects.get(account=None, name=f"ccseone-{role}"))
+        users[role] = services.create_sub_account(main, username=f"{prefix}-{role}", password=PASSWORD,
+                                                  groups=[group])
+    users["nopolicy"] = services.create_sub_account(main, username=f"{prefix}-nopolicy", password=PASSWORD)
+    return Tenant(account=account, main=User.objects.get(pk=main.pk), **users)
+
+
+@pytest.fixture
+def tenant(db) -> Tenant:
+    return make_tenant("acme")
+
+
+@pytest.fixture
+def other_tenant(db) -> Tenant:
+    return make_tenant("globex")
+
+
+@pytest.fixture
+def region(db) -> Region:
+    return Region.default()
+
+
+PERSONAS = ["main", "admin", "user", "viewer", "nopolicy"]
+
+
+def client_for(user: User, language: str = "en") -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(user)
+    return client
