@@ -9,6 +9,6 @@ def console(request):
         return {}
     return {
         "nav": navigation_for(request),
-        "regions": Region.objects.all(),
+        "region_choices": Region.objects.all(),
         "current_region": getattr(request, "region", None),
     }

@@ -81,20 +81,20 @@ class StandardViewSet(ServiceWriteMixin, mixins.ListModelMixin, mixins.RetrieveM
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return self.respond(self.perform(self.save, None, serializer.validated_data), status.HTTP_201_CREATED)
+        return self.respond(self.perform(self.write, None, serializer.validated_data), status.HTTP_201_CREATED)
 
     def update(self, request, pk=None, partial=False):
         obj = self.get_object()
         serializer = self.get_serializer(obj, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         merged = {**self.current(obj), **serializer.validated_data}
-        return self.respond(self.perform(self.save, obj, merged))
+        return self.respond(self.perform(self.write, obj, merged))
 
     def partial_update(self, request, pk=None):
         return self.update(request, pk, partial=True)
 
     def destroy(self, request, pk=None):
-        self.perform(self.delete, self.get_object())
+        self.perform(self.remove, self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -109,7 +109,7 @@ class SubAccountViewSet(StandardViewSet):
         return {"email": user.email, "phone": user.phone, "is_active": user.is_active,
                 "iam_groups": list(user.iam_groups.all())}
 
-    def save(self, user, data):
+    def write(self, user, data):
         if user is None:
             if not data.get("password"):
                 raise ValidationError({"password": "This field is required."})
@@ -126,7 +126,7 @@ class SubAccountViewSet(StandardViewSet):
         return services.update_sub_account(self.request.user, user, email=data["email"], phone=data["phone"],
                                            is_active=data["is_active"], groups=data["iam_groups"])
 
-    def delete(self, user):
+    def remove(self, user):
         services.delete_sub_account(self.request.user, user)
 
 
@@ -139,12 +139,12 @@ class GroupViewSet(StandardViewSet):
         return {"name": group.name, "description": group.description, "members": list(group.members.all()),
                 "policies": list(group.policies.all())}
 
-    def save(self, group, data):
+    def write(self, group, data):
         return services.save_group(self.request.user, group, name=data["name"],
                                    description=data.get("description", ""), members=data.get("members", []),
                                    policies=data.get("policies", []))
 
-    def delete(self, group):
+    def remove(self, group):
         services.delete_group(self.request.user, group)
 
 
@@ -163,13 +163,13 @@ class PolicyViewSet(StandardViewSet):
         return {"name": policy.name, "description": policy.description, "actions": policy.actions,
                 "scope": policy.scope, "instances": policy.instances, "projects": list(policy.projects.all())}
 
-    def save(self, policy, data):
+    def write(self, policy, data):
         return services.save_policy(self.request.user, policy, name=data["name"],
                                     description=data.get("description", ""), actions=data.get("actions", []),
                                     scope=data.get("scope", Policy.Scope.ACCOUNT),
                                     instances=data.get("instances", []), projects=data.get("projects", []))
 
-    def delete(self, policy):
+    def remove(self, policy):
         services.delete_policy(self.request.user, policy)
 
 
@@ -181,11 +181,11 @@ class ProjectViewSet(StandardViewSet):
     def current(self, project):
         return {"name": project.name, "description": project.description}
 
-    def save(self, project, data):
+    def write(self, project, data):
         return services.save_project(self.request.user, project, name=data["name"],
                                      description=data.get("description", ""))
 
-    def delete(self, project):
+    def remove(self, project):
         services.delete_project(self.request.user, project)
 
 

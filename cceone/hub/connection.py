@@ -1,0 +1,301 @@
+"""One agent WebSocket connection on the hub side, and the streams on it.
+
+The read loop never awaits a send: if it did, a peer that stopped reading
+could wedge both directions (each side blocked writing while the other is
+not reading). Everything the reader must answer goes out through
+`send_nowait`, and everything it receives is handed to per-stream buffers
+that flow control keeps bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections import deque
+
+from aiohttp import WSMsgType, web
+
+from . import protocol as p
+
+log = logging.getLogger("cceone.hub")
+
+# Item kinds a HubStream yields to its consumer (the proxy handler).
+LOST = 0x100
+
+_conn_ids = itertools.count(1)
+_background: set[asyncio.Task] = set()
+
+
+class StreamBroken(Exception):
+    """The stream ended abnormally (RESET from the agent or connection lost)."""
+
+
+class HubStream:
+    """Hub end of one tunnelled HTTP exchange."""
+
+    __slots__ = ("sid", "conn", "_items", "_waiter", "credit", "_credit_waiter", "recv_credit", "buffered", "unacked", "finished")
+
+    def __init__(self, sid: int, conn: "AgentConnection"):
+        self.sid = sid
+        self.conn = conn
+        self._items: deque = deque()
+        self._waiter: asyncio.Future | None = None
+        self.credit = conn.window  # bytes of request body we may still send
+        self._credit_waiter: asyncio.Future | None = None
+        self.recv_credit = conn.window  # response bytes the agent may still send
+        self.buffered = 0  # response bytes received but not yet written to the client
+        self.unacked = 0  # written bytes not yet returned to the agent as credit
+        self.finished = False  # END or RESET seen, or connection lost: no RESET needed
+
+    # -- called by the reader -------------------------------------------------
+    def feed(self, item: tuple) -> None:
+        self._items.append(item)
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+        if item[0] != p.DATA and item[0] != p.RESPONSE:
+            self._wake_credit()
+
+    def add_credit(self, n: int) -> None:
+        self.credit += n
+        self._wake_credit()
+
+    def _wake_credit(self) -> None:
+        w = self._credit_waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    # -- called by the consumer ------------------------------------------------
+    async def get(self) -> tuple:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+    async def take_credit(self, want: int) -> int:
+        while self.credit <= 0:
+            if self.finished or self.conn.closed:
+                raise StreamBroken("stream closed while waiting for flow-control credit")
+            self._credit_waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._credit_waiter
+            finally:
+                self._credit_waiter = None
+        n = min(want, self.credit, p.MAX_DATA)
+        self.credit -= n
+        return n
+
+    async def consumed(self, n: int) -> None:
+        """Return credit for `n` bytes the client has taken.
+
+        Batched to a quarter window: one WINDOW per byte chunk would double the
+        frame count, while a quarter still keeps the agent's pipe full.
+        """
+        self.buffered -= n
+        self.unacked += n
+        if self.unacked >= self.conn.window >> 2 and not self.finished:
+            inc, self.unacked = self.unacked, 0
+            self.recv_credit += inc
+            await self.conn.send(p.window_frame(self.sid, inc))
+
+
+class AgentConnection:
+    """State for one WebSocket from an agent; kept small (2,000+ per hub)."""
+
+    __slots__ = (
+        "ws",
+        "transport",
+        "cluster_id",
+        "conn_id",
+        "remote",
+        "agent_version",
+        "instance",
+        "connected_at",
+        "connected_wall",
+        "last_seen",
+        "last_heartbeat",
+        "last_heartbeat_wall",
+        "last_ping",
+        "rtt",
+        "streams",
+        "next_sid",
+        "window",
+        "draining",
+        "closed",
+    )
+
+    def __init__(self, ws: web.WebSocketResponse, transport, cluster_id: str, remote: str, agent_version: str, instance: str, window: int):
+        now = time.monotonic()
+        self.ws = ws
+        self.transport = transport
+        self.cluster_id = cluster_id
+        self.conn_id = f"{cluster_id}/{next(_conn_ids)}"
+        self.remote = remote
+        self.agent_version = agent_version
+        self.instance = instance
+        self.connected_at = now
+        self.connected_wall = time.time()
+        self.last_seen = now
+        self.last_heartbeat = now  # connecting counts as a sign of life
+        self.last_heartbeat_wall: float | None = None
+        self.last_ping = now
+        self.rtt: float | None = None
+        self.streams: dict[int, HubStream] = {}
+        self.next_sid = 1
+        self.window = window
+        self.draining = False
+        self.closed = False
+
+    # -- sending ------------------------------------------------------------------
+    async def send(self, data: bytes) -> None:
+        if self.closed:
+            raise StreamBroken("agent connection lost")
+        try:
+            await self.ws.send_bytes(data)
+        except ConnectionError as exc:
+            raise StreamBroken("agent connection lost") from exc
+
+    def send_nowait(self, data: bytes) -> None:
+        """Queue a small control frame without waiting.
+
+        aiohttp writes an uncompressed frame synchronously when the coroutine
+        first runs, so tasks started in order keep frames in order.
+        """
+        if self.closed:
+            return
+        t = asyncio.ensure_future(self._send_quiet(data))
+        _background.add(t)
+        t.add_done_callback(_background.discard)
+
+    async def _send_quiet(self, data: bytes) -> None:
+        try:
+            await self.ws.send_bytes(data)
+        except Exception:  # the connection is going away; the reader will notice
+            pass
+
+    def ping(self) -> None:
+        self.last_ping = time.monotonic()
+        self.send_nowait(p.frame(p.PING, 0, time.monotonic_ns().to_bytes(8, "big")))
+
+    # -- streams -----------------------------------------------------------------
+    def open_stream(self) -> HubStream:
+        sid = self.next_sid
+        # Wrap well before 2**32; a live stream can only collide after 4 billion
+        # newer ones, which the dict check below turns into a skip.
+        self.next_sid = sid + 1 if sid < 0xFFFFFFF0 else 1
+        while sid in self.streams:
+            sid = self.next_sid
+            self.next_sid += 1
+        st = HubStream(sid, self)
+        self.streams[sid] = st
+        return st
+
+    def forget(self, st: HubStream) -> None:
+        if not st.finished:
+            st.finished = True
+            self.send_nowait(p.reset_frame(st.sid, p.RESET_CANCEL, "client went away"))
+        self.streams.pop(st.sid, None)
+
+    def fail_streams(self, reason: str) -> None:
+        self.closed = True
+        for st in list(self.streams.values()):
+            st.finished = True
+            st.feed((LOST, reason))
+        self.streams.clear()
+
+    # -- closing -----------------------------------------------------------------
+    def abort(self) -> None:
+        """Drop a dead or wedged connection without a closing handshake."""
+        if self.transport is not None:
+            self.transport.abort()
+
+    async def close(self, code: int, message: str) -> None:
+        try:
+            await asyncio.wait_for(self.ws.close(code=code, message=message.encode()[:120]), 5)
+        except (asyncio.TimeoutError, ConnectionError):
+            self.abort()
+
+    # -- reading -----------------------------------------------------------------
+    async def serve(self, registry) -> None:
+        """Read frames until the connection ends; protocol errors close only us."""
+        ws = self.ws
+        try:
+            while True:
+                msg = await ws.receive()
+                t = msg.type
+                if t is WSMsgType.BINARY:
+                    self.last_seen = time.monotonic()
+                    try:
+                        self._dispatch(msg.data, registry)
+                    except p.ProtocolError as exc:
+                        log.warning("agent %s (%s): protocol error: %s", self.conn_id, self.remote, exc)
+                        await self.close(1002, f"protocol error: {exc}")
+                        return
+                elif t is WSMsgType.TEXT:
+                    log.warning("agent %s (%s): text frame, closing", self.conn_id, self.remote)
+                    await self.close(1003, "binary frames only")
+                    return
+                elif t is WSMsgType.ERROR:
+                    log.warning("agent %s (%s): %s", self.conn_id, self.remote, ws.exception())
+                    await self.close(1002, "protocol error")
+                    return
+                else:  # CLOSE, CLOSING, CLOSED
+                    return
+        finally:
+            self.fail_streams("agent connection lost")
+
+    def _dispatch(self, data: bytes, registry) -> None:
+        ftype, flags, sid, payload = p.parse(data)
+        if ftype == p.DATA:
+            st = self.streams.get(sid)
+            if st is None:
+                return  # we already reset or finished it; late frames are normal
+            n = len(payload)
+            st.buffered += n
+            st.recv_credit -= n
+            if st.recv_credit < 0:
+                raise p.ProtocolError(f"stream {sid} exceeded its flow-control window")
+            if flags & p.FLAG_END:
+                st.finished = True
+            st.feed((p.DATA, payload, flags & p.FLAG_END))
+        elif ftype == p.RESPONSE:
+            head, body = p.parse_head(payload)
+            status = head.get("status")
+            if not isinstance(status, int) or not 100 <= status <= 999:
+                raise p.ProtocolError("RESPONSE without a valid status")
+            headers = p.parse_headers(head.get("headers", []))
+            st = self.streams.get(sid)
+            if st is not None:
+                if flags & p.FLAG_END:
+                    st.finished = True
+                st.feed((p.RESPONSE, status, headers, body, flags & p.FLAG_END))
+        elif ftype == p.WINDOW:
+            n = p.parse_window(payload)
+            st = self.streams.get(sid)
+            if st is not None:
+                st.add_credit(n)
+        elif ftype == p.RESET:
+            info = p.parse_json(payload)
+            st = self.streams.get(sid)
+            if st is not None:
+                st.finished = True
+                st.feed((p.RESET, str(info.get("code", "")), str(info.get("message", ""))))
+        elif ftype == p.HEARTBEAT:
+            registry.heartbeat(self, p.parse_json(payload))
+        elif ftype == p.PONG:
+            if len(payload) == 8:
+                sent = int.from_bytes(payload, "big")
+                self.rtt = max(0, time.monotonic_ns() - sent) / 1e9
+        elif ftype == p.PING:
+            if len(payload) > 64:
+                raise p.ProtocolError("PING payload too large")
+            self.send_nowait(p.frame(p.PONG, 0, bytes(payload)))
+        elif ftype == p.GOAWAY:
+            self.draining = True
+        elif not flags & p.FLAG_IGNORABLE:
+            raise p.ProtocolError(f"unexpected frame type {ftype:#04x}")

@@ -1,0 +1,227 @@
+"""The hub's only view of the product: who is allowed in, and where facts go.
+
+The hub core must not import Django; the product implements `Directory`
+(backed by its models) and hands it to `Hub`. `InMemoryDirectory` serves
+tests, benchmarks and the standalone dev runner.
+
+All methods are coroutines called on the hub's event loop. A database-backed
+implementation should push blocking work to a thread (e.g. asgiref's
+sync_to_async) so one slow query does not stall every tunnel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+class Unauthorized(Exception):
+    """Kubeconfig token unknown, expired or revoked (-> HTTP 401)."""
+
+
+class NotFound(Exception):
+    """Cluster unknown, or not visible to this token's tenant (-> HTTP 404)."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a kubeconfig token stands for; becomes Impersonate-User/-Group."""
+
+    username: str
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConnInfo:
+    """Describes one agent WebSocket connection (passed to agent_connected)."""
+
+    conn_id: str
+    remote_ip: str
+    agent_version: str
+    instance: str  # pod / host name the agent reports
+    protocol: int
+    connected_at: float  # epoch seconds
+    connections: int  # open connections of this cluster including this one
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def hash_token(token: str) -> str:
+    """How directories store tokens: hex sha256 of the UTF-8 token.
+
+    Agent and kubeconfig tokens are long random strings, so a fast unsalted
+    hash is enough (nothing to brute-force) and allows an indexed lookup.
+    """
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@runtime_checkable
+class Directory(Protocol):
+    async def authenticate_agent(self, token: str) -> str | None:
+        """Cluster id owning this agent token, or None to refuse the agent."""
+
+    async def authenticate_kubeconfig(self, cluster_id: str, token: str) -> Identity:
+        """Identity for a user's kubeconfig token on `cluster_id`.
+
+        Raise Unauthorized for a bad/expired/revoked token, NotFound when the
+        cluster is unknown or belongs to another tenant than the token.
+        """
+
+    async def agent_connected(self, cluster_id: str, conn_info: ConnInfo) -> None:
+        """A connection arrived while the cluster had no other open connection."""
+
+    async def heartbeat(self, cluster_id: str, facts: dict) -> None:
+        """Latest facts from an agent (schema: docs/agent-protocol.md)."""
+
+    async def agent_lost(self, cluster_id: str) -> None:
+        """No heartbeat from any connection of the cluster for two windows."""
+
+    async def agent_refused(self, remote_ip: str, reason: str) -> None:
+        """An agent connection was refused (bad token, bad protocol); audit it."""
+
+    async def is_frozen(self, cluster_id: str) -> bool:
+        """Optional: True blocks the kubeconfig proxy for this cluster (403)."""
+
+
+class BaseDirectory:
+    """Convenience base: no-op notifications, nothing frozen."""
+
+    async def authenticate_agent(self, token: str) -> str | None:
+        return None
+
+    async def authenticate_kubeconfig(self, cluster_id: str, token: str) -> Identity:
+        raise Unauthorized()
+
+    async def agent_connected(self, cluster_id: str, conn_info: ConnInfo) -> None:
+        pass
+
+    async def heartbeat(self, cluster_id: str, facts: dict) -> None:
+        pass
+
+    async def agent_lost(self, cluster_id: str) -> None:
+        pass
+
+    async def agent_refused(self, remote_ip: str, reason: str) -> None:
+        pass
+
+    async def is_frozen(self, cluster_id: str) -> bool:
+        return False
+
+
+@dataclass
+class _UserToken:
+    identity: Identity
+    tenant: str
+    expires_at: float | None = None
+    revoked: bool = False
+
+
+@dataclass
+class Event:
+    kind: str  # connected | heartbeat | lost | refused
+    key: str  # cluster id, or remote ip for "refused"
+    data: object = None
+    at: float = field(default_factory=time.monotonic)
+
+
+class InMemoryDirectory(BaseDirectory):
+    """Thread-safe in-memory directory; records every notification in `events`.
+
+    Tests run the hub in a thread and inspect `events` from the main thread,
+    hence the lock.
+    """
+
+    def __init__(self, keep_heartbeat_events: bool = True):
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self.cluster_tenant: dict[str, str] = {}
+        self._agent_tokens: dict[str, str] = {}  # hash -> cluster id
+        self._user_tokens: dict[str, _UserToken] = {}  # hash -> token
+        self.frozen: set[str] = set()
+        self.events: list[Event] = []
+        self.facts: dict[str, dict] = {}
+        self.state: dict[str, str] = {}  # cluster id -> running | disconnected
+        self.heartbeats = 0
+        self._keep_hb = keep_heartbeat_events
+
+    # -- setup -------------------------------------------------------------
+    def add_cluster(self, cluster_id: str, agent_token: str, tenant: str = "default") -> None:
+        with self._lock:
+            self.cluster_tenant[cluster_id] = tenant
+            self._agent_tokens[hash_token(agent_token)] = cluster_id
+
+    def add_user_token(
+        self, token: str, username: str, groups=(), tenant: str = "default", ttl: float | None = None
+    ) -> None:
+        with self._lock:
+            self._user_tokens[hash_token(token)] = _UserToken(
+                Identity(username, tuple(groups)), tenant, time.time() + ttl if ttl is not None else None
+            )
+
+    def revoke_user_token(self, token: str) -> None:
+        with self._lock:
+            self._user_tokens[hash_token(token)].revoked = True
+
+    # -- Directory ---------------------------------------------------------
+    async def authenticate_agent(self, token: str) -> str | None:
+        with self._lock:
+            return self._agent_tokens.get(hash_token(token))
+
+    async def authenticate_kubeconfig(self, cluster_id: str, token: str) -> Identity:
+        with self._lock:
+            t = self._user_tokens.get(hash_token(token))
+            if t is None or t.revoked or (t.expires_at is not None and t.expires_at < time.time()):
+                raise Unauthorized()
+            if self.cluster_tenant.get(cluster_id) != t.tenant:
+                raise NotFound()
+            return t.identity
+
+    async def agent_connected(self, cluster_id: str, conn_info: ConnInfo) -> None:
+        self._record("connected", cluster_id, conn_info)
+        with self._lock:
+            self.state[cluster_id] = "running"
+
+    async def heartbeat(self, cluster_id: str, facts: dict) -> None:
+        with self._lock:
+            self.facts[cluster_id] = facts
+            self.heartbeats += 1
+        if self._keep_hb:
+            self._record("heartbeat", cluster_id, facts)
+
+    async def agent_lost(self, cluster_id: str) -> None:
+        self._record("lost", cluster_id)
+        with self._lock:
+            self.state[cluster_id] = "disconnected"
+
+    async def agent_refused(self, remote_ip: str, reason: str) -> None:
+        self._record("refused", remote_ip, reason)
+
+    async def is_frozen(self, cluster_id: str) -> bool:
+        return cluster_id in self.frozen
+
+    # -- inspection helpers (any thread) ------------------------------------
+    def _record(self, kind: str, key: str, data=None) -> None:
+        with self._cond:
+            self.events.append(Event(kind, key, data))
+            self._cond.notify_all()
+
+    def find(self, kind: str, key: str | None = None, since: float = 0.0) -> list[Event]:
+        with self._lock:
+            return [e for e in self.events if e.kind == kind and (key is None or e.key == key) and e.at >= since]
+
+    def wait_for(self, kind: str, key: str | None = None, since: float = 0.0, timeout: float = 5.0) -> Event:
+        """Block until an event of `kind` (for `key`) recorded at/after `since`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for e in self.events:
+                    if e.kind == kind and (key is None or e.key == key) and e.at >= since:
+                        return e
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no {kind!r} event for {key!r} within {timeout}s")
+                self._cond.wait(left)

@@ -1,0 +1,123 @@
+"""Internal listener: the console's Kubernetes gateway reaches clusters here.
+
+Bound to loopback by default and guarded by a shared secret. The gateway
+sends Impersonate-* itself (it knows the console user), so they pass as is.
+The secret is accepted as `X-Hub-Secret: <secret>` or, so a stock
+Kubernetes client configuration can carry it, `Authorization: Bearer <secret>`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import time
+
+from aiohttp import web
+
+from . import protocol as p
+from .proxy import forward, split_cluster_path, status_response
+
+CLUSTER_PREFIX = "/clusters/"
+SECRET_HEADER = "X-Hub-Secret"
+
+
+def make_internal_app(hub) -> web.Application:
+    async def health(request):
+        return await healthz(hub)
+
+    async def route(request):
+        return await cluster_route(hub, request)
+
+    app = web.Application(client_max_size=0, middlewares=[_secret_middleware(hub.secret)])
+    app.router.add_get("/healthz", health)
+    app.router.add_route("*", CLUSTER_PREFIX + "{tail:.*}", route)
+    return app
+
+
+def _secret_middleware(secret: str):
+    expected = secret.encode()
+
+    @web.middleware
+    async def check(request: web.Request, handler):
+        if request.path == "/healthz":
+            return await handler(request)
+        given = request.headers.get(SECRET_HEADER)
+        if given is None:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            given = token.strip() if scheme.lower() == "bearer" else ""
+        if not hmac.compare_digest(given.encode(), expected):
+            return status_response(401, "Unauthorized", "missing or wrong hub secret")
+        return await handler(request)
+
+    return check
+
+
+async def healthz(hub) -> web.Response:
+    return web.json_response(
+        {
+            "status": "ok",
+            "connections": len(hub.connections),
+            "clusters": sum(1 for cs in hub.registry.clusters.values() if cs.connected),
+            "heartbeats": hub.registry.heartbeats_total,
+        }
+    )
+
+
+async def cluster_route(hub, request: web.Request) -> web.StreamResponse:
+    parts = split_cluster_path(request.raw_path, CLUSTER_PREFIX)
+    if parts is None:
+        return status_response(404, "NotFound", "the server could not find the requested resource")
+    cluster_id, path = parts
+    if path == "/_status" or path.startswith("/_status?"):
+        return cluster_status(hub, cluster_id)
+    headers = [
+        (k, v)
+        for k, v in p.strip_hop_by_hop(request.headers.items())
+        if k.lower() not in ("authorization", "x-hub-secret")
+    ]
+    return await forward(request, hub.registry.pick(cluster_id), cluster_id, path, headers)
+
+
+def _iso(wall: float | None) -> str | None:
+    if wall is None:
+        return None
+    return dt.datetime.fromtimestamp(wall, dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _rtt_ms(rtt: float | None) -> float | None:
+    return None if rtt is None else round(rtt * 1000, 3)
+
+
+def cluster_status(hub, cluster_id: str) -> web.Response:
+    cs = hub.registry.clusters.get(cluster_id)
+    if cs is None:
+        return web.json_response(
+            {"cluster": cluster_id, "connected": False, "connections": [], "last_heartbeat": None, "rtt_ms": None}
+        )
+    now = time.monotonic()
+    conns = [
+        {
+            "id": c.conn_id,
+            "remote": c.remote,
+            "agent_version": c.agent_version,
+            "instance": c.instance,
+            "connected_at": _iso(c.connected_wall),
+            "last_heartbeat": _iso(c.last_heartbeat_wall),
+            "seconds_since_seen": round(now - c.last_seen, 3),
+            "rtt_ms": _rtt_ms(c.rtt),
+            "streams": len(c.streams),
+            "draining": c.draining,
+        }
+        for c in cs.conns
+    ]
+    rtts = [c.rtt for c in cs.conns if c.rtt is not None]
+    return web.json_response(
+        {
+            "cluster": cluster_id,
+            "connected": cs.connected and bool(cs.conns),
+            "connections": conns,
+            "last_heartbeat": _iso(cs.last_heartbeat_wall),
+            "rtt_ms": _rtt_ms(min(rtts)) if rtts else None,
+            "heartbeat_window": hub.heartbeat_window,
+        }
+    )

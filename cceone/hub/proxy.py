@@ -1,0 +1,156 @@
+"""Forward one HTTP request through an agent tunnel (shared by both listeners)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import web
+
+from . import protocol as p
+from .connection import LOST, AgentConnection, HubStream, StreamBroken
+
+# Response headers aiohttp computes itself for a complete body.
+_FRAMING = frozenset({"content-length"})
+
+
+def status_response(code: int, reason: str, message: str) -> web.Response:
+    """A Kubernetes `Status` object, so kubectl and client-go print `message`."""
+    body = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    return web.Response(status=code, body=json.dumps(body).encode(), content_type="application/json")
+
+
+def split_cluster_path(raw_path: str, prefix: str) -> tuple[str, str] | None:
+    """'/k8s/clusters/c1/api/v1/pods?x=1' -> ('c1', '/api/v1/pods?x=1').
+
+    Works on the raw (still percent-encoded) path so the query and any
+    encoded characters reach the API server byte for byte.
+    """
+    if not raw_path.startswith(prefix):
+        return None
+    rest = raw_path[len(prefix) :]
+    cut = len(rest)
+    for sep in "/?":
+        i = rest.find(sep)
+        if i != -1 and i < cut:
+            cut = i
+    cluster_id, tail = rest[:cut], rest[cut:]
+    if not cluster_id:
+        return None
+    if not tail.startswith("/"):
+        tail = "/" + tail
+    return cluster_id, tail
+
+
+def upgrade_refusal(request: web.BaseRequest) -> web.Response | None:
+    if "upgrade" in request.headers.get("Connection", "").lower() or "Upgrade" in request.headers:
+        return status_response(
+            400,
+            "BadRequest",
+            "connection upgrades (exec, attach, port-forward) are not supported through the CCE One hub yet",
+        )
+    return None
+
+
+async def forward(
+    request: web.BaseRequest, conn: AgentConnection | None, cluster_id: str, path: str, headers: list
+) -> web.StreamResponse:
+    if conn is None:
+        return status_response(503, "ServiceUnavailable", f"cluster {cluster_id} is disconnected (no agent connected)")
+    refusal = upgrade_refusal(request)
+    if refusal is not None:
+        return refusal
+    st = conn.open_stream()
+    pump = None
+    try:
+        body, end = b"", True
+        if request.body_exists:
+            length = request.content_length
+            if length is not None and length <= p.MAX_INLINE:
+                body = await request.read()
+            else:
+                end = False
+        head = {"method": request.method, "path": path, "headers": headers}
+        await conn.send(p.head_frame(p.REQUEST, st.sid, head, body, end))
+        if not end:
+            pump = asyncio.ensure_future(_pump_body(request, conn, st))
+        return await _relay_response(request, conn, st, cluster_id)
+    except StreamBroken:
+        return status_response(502, "InternalError", f"cluster {cluster_id}: agent connection lost")
+    finally:
+        if pump is not None and not pump.done():
+            pump.cancel()
+        conn.forget(st)
+
+
+async def _pump_body(request: web.BaseRequest, conn: AgentConnection, st: HubStream) -> None:
+    """Stream a large/chunked request body to the agent within its credit."""
+    reader = request.content
+    try:
+        while True:
+            chunk = await reader.read(p.MAX_DATA)
+            if not chunk:
+                await conn.send(p.frame(p.DATA, st.sid, b"", p.FLAG_END))
+                return
+            view = memoryview(chunk)
+            while view:
+                n = await st.take_credit(len(view))
+                await conn.send(p.frame(p.DATA, st.sid, view[:n]))
+                view = view[n:]
+    except (StreamBroken, ConnectionError):
+        pass  # the response side reports the failure
+
+
+async def _relay_response(request, conn: AgentConnection, st: HubStream, cluster_id: str) -> web.StreamResponse:
+    item = await st.get()
+    kind = item[0]
+    if kind == LOST:
+        return status_response(502, "InternalError", f"cluster {cluster_id}: {item[1]}")
+    if kind == p.RESET:
+        return status_response(502, "InternalError", f"cluster {cluster_id}: agent reset the request ({item[1]}: {item[2]})")
+    if kind != p.RESPONSE:
+        return status_response(502, "InternalError", f"cluster {cluster_id}: agent sent body before response head")
+    _, status, headers, body, end = item
+    headers = p.strip_hop_by_hop(headers)
+    bodyless = request.method == "HEAD" or status in (204, 304)
+    if end and not bodyless:
+        # Fast path: the whole answer arrived in one frame.
+        resp = web.Response(status=status, body=bytes(body))
+        for k, v in headers:
+            if k.lower() not in _FRAMING:
+                resp.headers.add(k, v)
+        return resp
+    resp = web.StreamResponse(status=status)
+    for k, v in headers:
+        resp.headers.add(k, v)
+    await resp.prepare(request)
+    if bodyless:
+        return resp
+    if body:
+        await resp.write(bytes(body))
+    while not end:
+        item = await st.get()
+        kind = item[0]
+        if kind == p.DATA:
+            data, end = item[1], item[2]
+            if data:
+                # write() waits while the client's socket is full: the credit
+                # we return below then stops, and the agent stops sending.
+                await resp.write(data)
+                await st.consumed(len(data))
+        else:
+            # Headers are out, so no error status is possible any more: cut
+            # the connection so the client sees a truncated body, not a
+            # clean end it would trust.
+            if request.transport is not None:
+                request.transport.abort()
+            return resp
+    return resp

@@ -1,0 +1,126 @@
+"""Public listener: agents dial in here, and users' kubeconfigs point here."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from . import protocol as p
+from .connection import AgentConnection
+from .directory import NotFound, Unauthorized
+from .proxy import forward, split_cluster_path, status_response
+
+log = logging.getLogger("cceone.hub")
+
+KUBE_PREFIX = "/k8s/clusters/"
+
+
+def bearer(request: web.BaseRequest) -> str | None:
+    value = request.headers.get("Authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def make_public_app(hub) -> web.Application:
+    async def connect(request):
+        return await agent_connect(hub, request)
+
+    async def proxy(request):
+        return await kube_proxy(hub, request)
+
+    async def healthz(request):
+        return web.Response(text="ok")
+
+    app = web.Application(client_max_size=0)
+    app.router.add_get("/agent/connect", connect)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_route("*", KUBE_PREFIX + "{tail:.*}", proxy)
+    return app
+
+
+async def agent_connect(hub, request: web.Request) -> web.StreamResponse:
+    remote = request.remote or "?"
+    token = bearer(request)
+    if token is None:
+        await hub.directory.agent_refused(remote, "missing agent token")
+        return status_response(401, "Unauthorized", "agent token required (Authorization: Bearer ...)")
+    cluster_id = await hub.directory.authenticate_agent(token)
+    if cluster_id is None:
+        log.warning("refused agent from %s: invalid agent token", remote)
+        await hub.directory.agent_refused(remote, "invalid agent token")
+        return status_response(401, "Unauthorized", "invalid agent token")
+    ws = web.WebSocketResponse(
+        protocols=(p.SUBPROTOCOL,),
+        max_msg_size=p.MAX_MESSAGE,
+        compress=False,  # bodies are often gzip already; CPU matters at scale
+        autoping=True,
+        timeout=5.0,
+    )
+    ready = ws.can_prepare(request)
+    if not ready.ok or ready.protocol != p.SUBPROTOCOL:
+        reason = f"unsupported tunnel protocol (need {p.SUBPROTOCOL})"
+        await hub.directory.agent_refused(remote, reason)
+        return status_response(400, "BadRequest", reason)
+    await ws.prepare(request)
+    conn = AgentConnection(
+        ws,
+        request.transport,
+        str(cluster_id),
+        remote,
+        request.headers.get("X-CCEOne-Agent-Version", "")[:64],
+        request.headers.get("X-CCEOne-Agent-Instance", "")[:128],
+        hub.window,
+    )
+    settings = {
+        "protocol": p.PROTOCOL_VERSION,
+        "cluster_id": conn.cluster_id,
+        "connection_id": conn.conn_id,
+        "heartbeat_interval": hub.heartbeat_window,
+        "ping_interval": hub.heartbeat_window / 2,
+        "initial_window": hub.window,
+        "max_data": p.MAX_DATA,
+    }
+    await ws.send_bytes(p.json_frame(p.SETTINGS, 0, settings))
+    hub.registry.add(conn)
+    hub.connections.add(conn)
+    log.info("agent %s connected from %s (%s)", conn.conn_id, remote, conn.instance or "?")
+    try:
+        await conn.serve(hub.registry)
+    finally:
+        hub.registry.remove(conn)
+        hub.connections.discard(conn)
+        log.info("agent %s disconnected", conn.conn_id)
+    return ws
+
+
+async def kube_proxy(hub, request: web.Request) -> web.StreamResponse:
+    parts = split_cluster_path(request.raw_path, KUBE_PREFIX)
+    if parts is None:
+        return status_response(404, "NotFound", "the server could not find the requested resource")
+    cluster_id, path = parts
+    token = bearer(request)
+    if token is None:
+        return status_response(401, "Unauthorized", "Unauthorized")
+    try:
+        identity = await hub.directory.authenticate_kubeconfig(cluster_id, token)
+    except Unauthorized:
+        return status_response(401, "Unauthorized", "Unauthorized")
+    except NotFound:
+        return status_response(404, "NotFound", f'clusters "{cluster_id}" not found')
+    is_frozen = getattr(hub.directory, "is_frozen", None)
+    if is_frozen is not None and await is_frozen(cluster_id):
+        return status_response(403, "Forbidden", f"cluster {cluster_id} is frozen")
+    # The client must not choose whom the agent's credentials act as: drop its
+    # Authorization and any Impersonate-* and assert the directory's identity.
+    headers = [
+        (k, v)
+        for k, v in p.strip_hop_by_hop(request.headers.items())
+        if not (k.lower() == "authorization" or k.lower().startswith("impersonate-"))
+    ]
+    headers.append(("Impersonate-User", identity.username))
+    for g in identity.groups:
+        headers.append(("Impersonate-Group", g))
+    return await forward(request, hub.registry.pick(cluster_id), cluster_id, path, headers)

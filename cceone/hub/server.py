@@ -1,0 +1,116 @@
+"""The access hub process: two aiohttp listeners around one registry."""
+
+from __future__ import annotations
+
+import asyncio
+import asyncio.sslproto
+import logging
+import secrets
+import ssl
+
+from aiohttp import web
+
+from . import protocol as p
+from .certs import HubTLS
+from .connection import AgentConnection
+from .internal import make_internal_app
+from .public import make_public_app
+from .registry import Registry
+
+log = logging.getLogger("cceone.hub")
+
+
+TLS_READ_BUFFER = 32 * 1024
+
+
+def shrink_tls_read_buffers(size: int = TLS_READ_BUFFER) -> None:
+    """Cap asyncio's per-connection TLS receive buffer.
+
+    asyncio allocates (and zero-fills, so it is resident) a 256 KiB buffer
+    for every TLS connection: 2,000 agents would cost 500 MB for buffers that
+    are nearly always empty. 32 KiB still takes two full TLS records per
+    read. This is a class attribute, so it applies process-wide; the hub is
+    meant to run in its own process.
+    """
+    if asyncio.sslproto.SSLProtocol.max_size > size:
+        asyncio.sslproto.SSLProtocol.max_size = size
+
+
+class Hub:
+    """Access hub.
+
+    directory        the product's Directory implementation
+    public           (host, port) of the agent / kubeconfig listener (port 0: any)
+    internal         (host, port) of the gateway listener; keep it on loopback
+    secret           shared secret for the internal listener (random if None)
+    tls              HubTLS (see HubTLS.ensure), an ssl.SSLContext, or None for
+                     plain HTTP (tests, or TLS terminated in front of the hub)
+    heartbeat_window seconds between agent heartbeats; a cluster is lost after
+                     two windows without one
+    window           per-stream flow-control window granted to agents (bytes)
+    """
+
+    def __init__(
+        self,
+        directory,
+        public: tuple[str, int] = ("0.0.0.0", 9443),
+        internal: tuple[str, int] = ("127.0.0.1", 9444),
+        secret: str | None = None,
+        tls: HubTLS | ssl.SSLContext | None = None,
+        heartbeat_window: float = 30.0,
+        window: int = p.DEFAULT_WINDOW,
+    ):
+        self.directory = directory
+        self.public = public
+        self.internal = internal
+        self.secret = secret or secrets.token_urlsafe(32)
+        self.tls = tls
+        self.heartbeat_window = float(heartbeat_window)
+        self.window = window
+        self.registry = Registry(directory, self.heartbeat_window)
+        self.connections: set[AgentConnection] = set()
+        self._runners: list[web.AppRunner] = []
+        self._reaper: asyncio.Task | None = None
+        self.public_port: int | None = None
+        self.internal_port: int | None = None
+
+    @property
+    def public_scheme(self) -> str:
+        return "https" if self.tls is not None else "http"
+
+    async def start(self) -> None:
+        ssl_ctx = self.tls.server_context() if isinstance(self.tls, HubTLS) else self.tls
+        if ssl_ctx is not None:
+            shrink_tls_read_buffers()
+        self.public_port = await self._listen(make_public_app(self), self.public, ssl_ctx)
+        self.internal_port = await self._listen(make_internal_app(self), self.internal, None)
+        self._reaper = asyncio.ensure_future(self.registry.reaper())
+        log.info(
+            "hub listening: public %s://%s:%s, internal http://%s:%s",
+            self.public_scheme, self.public[0], self.public_port, self.internal[0], self.internal_port,
+        )
+
+    async def _listen(self, app: web.Application, addr: tuple[str, int], ssl_ctx) -> int:
+        # handler_cancellation: a client hanging up must cancel its handler so
+        # the stream is reset at the agent (otherwise an idle watch would
+        # stay open at the API server forever). No access log: it is a hot
+        # path and the API server audits requests anyway.
+        runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        self._runners.append(runner)
+        site = web.TCPSite(runner, addr[0], addr[1], ssl_context=ssl_ctx, backlog=2048, reuse_address=True)
+        await site.start()
+        return runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
+        # 1001 "going away": agents reconnect (with backoff) to the next hub.
+        conns = list(self.connections)
+        if conns:
+            await asyncio.gather(*(c.close(1001, "hub shutting down") for c in conns), return_exceptions=True)
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+        await self.registry.drain(timeout=5.0)
