@@ -2,10 +2,12 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cceone.console.filters import ConsoleFilterSet
+
 from .models import AuditEvent
 
 
-class AuditEventFilterSet(django_filters.FilterSet):
+class AuditEventFilterSet(ConsoleFilterSet):
     """R1.3 filters, shared by the audit page and the API."""
 
     since = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte", label=_("From"),

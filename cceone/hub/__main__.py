@@ -69,7 +69,6 @@ def main(argv=None) -> None:
     ap.add_argument("--plain", action="store_true", help="no TLS on the public listener")
     ap.add_argument("--heartbeat-window", type=float, default=30.0)
     ap.add_argument("--log-level", default="info")
-    ap.add_argument("--uvloop", action="store_true", help="run on uvloop (must be installed)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     raise_fd_limit()
@@ -82,12 +81,7 @@ def main(argv=None) -> None:
         tls=tls,
         heartbeat_window=args.heartbeat_window,
     )
-    if args.uvloop:
-        import uvloop
-
-        uvloop.run(_serve(hub, print_secret=args.secret is None))
-    else:
-        asyncio.run(_serve(hub, print_secret=args.secret is None))
+    asyncio.run(_serve(hub, print_secret=args.secret is None))
 
 
 async def _serve(hub: Hub, print_secret: bool) -> None:

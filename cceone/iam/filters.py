@@ -1,25 +1,18 @@
 import django_filters
-from django.db.models import Q
+from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from cceone.console.filters import SearchFilterSet
 
 from .models import EnterpriseProject, Policy, User, UserGroup
 
 
-class SearchFilterSet(django_filters.FilterSet):
-    """A single search box over `search_fields`, shared by the list page and the API."""
-
-    search_fields: tuple[str, ...] = ("name",)
-    q = django_filters.CharFilter(method="search", label=_("Search"))
-
-    def search(self, queryset, name, value):
-        query = Q()
-        for field in self.search_fields:
-            query |= Q(**{f"{field}__icontains": value})
-        return queryset.filter(query)
-
-
 class SubAccountFilterSet(SearchFilterSet):
     search_fields = ("username", "email")
+    is_active = django_filters.BooleanFilter(
+        label=_("Enabled"),
+        widget=forms.Select(choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]),
+    )
 
     class Meta:
         model = User

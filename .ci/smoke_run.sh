@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Start `make run` as a new user would, wait for /healthz, fetch the login page, stop it.
+set -uo pipefail
+port=${SMOKE_PORT:-8765}
+log=$(mktemp)
+setsid env -u DATABASE_URL -u CELERY_BROKER_URL CCEONE_PORT="$port" make run >"$log" 2>&1 &
+pid=$!
+cleanup() { kill -INT -- "-$pid" 2>/dev/null; sleep 3; kill -KILL -- "-$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+trap cleanup EXIT
+ok=""
+for _ in $(seq 1 240); do
+  if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then ok=1; break; fi
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 1
+done
+if [ -z "$ok" ]; then echo "make run did not become healthy:"; tail -50 "$log"; exit 1; fi
+curl -fsS "http://127.0.0.1:$port/login/" | grep -q 'name="password"' || { echo "login page broken"; exit 1; }
+for _ in $(seq 1 60); do grep -q "CCE One is running at" "$log" && break; sleep 1; done
+grep -q "CCE One is running at" "$log" || { echo "make run did not print the URL"; tail -50 "$log"; exit 1; }
+grep -q "Sign in as: demo / " "$log" || { echo "make run did not print the demo login"; exit 1; }
+echo "make run smoke test passed"
