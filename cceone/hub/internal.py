@@ -21,35 +21,26 @@ CLUSTER_PREFIX = "/clusters/"
 SECRET_HEADER = "X-Hub-Secret"
 
 
-def make_internal_app(hub) -> web.Application:
-    async def health(request):
-        return await healthz(hub)
+def make_internal_handler(hub):
+    """The whole listener as one low-level handler.
 
-    async def route(request):
-        return await cluster_route(hub, request)
+    Every console request to a cluster crosses this, so it skips aiohttp's
+    Application layer (router, middleware chain): three paths need no router.
+    """
+    expected = hub.secret.encode()
 
-    app = web.Application(client_max_size=0, middlewares=[_secret_middleware(hub.secret)])
-    app.router.add_get("/healthz", health)
-    app.router.add_route("*", CLUSTER_PREFIX + "{tail:.*}", route)
-    return app
-
-
-def _secret_middleware(secret: str):
-    expected = secret.encode()
-
-    @web.middleware
-    async def check(request: web.Request, handler):
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
         if request.path == "/healthz":
-            return await handler(request)
+            return await healthz(hub)
         given = request.headers.get(SECRET_HEADER)
         if given is None:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
             given = token.strip() if scheme.lower() == "bearer" else ""
         if not hmac.compare_digest(given.encode(), expected):
             return status_response(401, "Unauthorized", "missing or wrong hub secret")
-        return await handler(request)
+        return await cluster_route(hub, request)
 
-    return check
+    return handle
 
 
 async def healthz(hub) -> web.Response:
@@ -63,7 +54,7 @@ async def healthz(hub) -> web.Response:
     )
 
 
-async def cluster_route(hub, request: web.Request) -> web.StreamResponse:
+async def cluster_route(hub, request: web.BaseRequest) -> web.StreamResponse:
     parts = split_cluster_path(request.raw_path, CLUSTER_PREFIX)
     if parts is None:
         return status_response(404, "NotFound", "the server could not find the requested resource")

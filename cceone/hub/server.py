@@ -13,7 +13,7 @@ from aiohttp import web
 from . import protocol as p
 from .certs import HubTLS
 from .connection import AgentConnection
-from .internal import make_internal_app
+from .internal import make_internal_handler
 from .public import make_public_app
 from .registry import Registry
 
@@ -69,7 +69,7 @@ class Hub:
         self.window = window
         self.registry = Registry(directory, self.heartbeat_window)
         self.connections: set[AgentConnection] = set()
-        self._runners: list[web.AppRunner] = []
+        self._runners: list[web.BaseRunner] = []
         self._reaper: asyncio.Task | None = None
         self.public_port: int | None = None
         self.internal_port: int | None = None
@@ -83,19 +83,23 @@ class Hub:
         if ssl_ctx is not None:
             shrink_tls_read_buffers()
         self.public_port = await self._listen(make_public_app(self), self.public, ssl_ctx)
-        self.internal_port = await self._listen(make_internal_app(self), self.internal, None)
+        self.internal_port = await self._listen(make_internal_handler(self), self.internal, None)
         self._reaper = asyncio.ensure_future(self.registry.reaper())
         log.info(
             "hub listening: public %s://%s:%s, internal http://%s:%s",
             self.public_scheme, self.public[0], self.public_port, self.internal[0], self.internal_port,
         )
 
-    async def _listen(self, app: web.Application, addr: tuple[str, int], ssl_ctx) -> int:
+    async def _listen(self, app, addr: tuple[str, int], ssl_ctx) -> int:
         # handler_cancellation: a client hanging up must cancel its handler so
         # the stream is reset at the agent (otherwise an idle watch would
         # stay open at the API server forever). No access log: it is a hot
         # path and the API server audits requests anyway.
-        runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
+        if isinstance(app, web.Application):
+            runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
+        else:  # a bare handler: low-level server
+            server = web.Server(app, handler_cancellation=True, access_log=None)
+            runner = web.ServerRunner(server, shutdown_timeout=1.0)
         await runner.setup()
         self._runners.append(runner)
         site = web.TCPSite(runner, addr[0], addr[1], ssl_context=ssl_ctx, backlog=2048, reuse_address=True)

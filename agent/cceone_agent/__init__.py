@@ -1,0 +1,3 @@
+"""CCE One cluster agent."""
+
+__version__ = "0.1.0"

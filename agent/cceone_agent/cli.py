@@ -1,0 +1,82 @@
+"""`cceone-agent` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from . import __version__
+from .kubeconfig import FileToken, KubeConfigError, load_incluster, load_kubeconfig
+from .tunnel import Agent
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="cceone-agent",
+        description="Connect this Kubernetes cluster to a CCE One access hub.",
+    )
+    ap.add_argument("--hub", default=os.environ.get("CCEONE_HUB"), help="hub URL, e.g. wss://hub.example.com:9443 (env CCEONE_HUB)")
+    ap.add_argument("--token-file", default=os.environ.get("CCEONE_TOKEN_FILE"), help="file holding the cluster's agent token (env CCEONE_TOKEN_FILE)")
+    ap.add_argument("--ca-file", default=os.environ.get("CCEONE_CA_FILE"), help="CA bundle to verify the hub (env CCEONE_CA_FILE); default: system CAs")
+    ap.add_argument("--insecure-skip-hub-verify", action="store_true", help="do not verify the hub's certificate (testing only)")
+    ap.add_argument("--kubeconfig", default=os.environ.get("CCEONE_KUBECONFIG"), help="use this kubeconfig instead of the in-cluster service account")
+    ap.add_argument("--context", default=None, help="kubeconfig context (default: current-context)")
+    ap.add_argument("--heartbeat-interval", type=float, default=_env_float("CCEONE_HEARTBEAT_INTERVAL", 30.0), help="seconds between heartbeats (the hub may ask for less); default 30")
+    ap.add_argument("--shutdown-grace", type=float, default=5.0, help="seconds to let in-flight requests finish on SIGTERM; default 5")
+    ap.add_argument("--backoff-cap", type=float, default=30.0, help=argparse.SUPPRESS)
+    ap.add_argument("--backoff-base", type=float, default=0.5, help=argparse.SUPPRESS)
+    ap.add_argument("--log-level", default=os.environ.get("CCEONE_LOG_LEVEL", "info"))
+    ap.add_argument("--version", action="version", version=f"cceone-agent {__version__}")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not args.hub or not args.token_file:
+        sys.exit("cceone-agent: --hub and --token-file are required")
+    try:
+        kube = load_kubeconfig(args.kubeconfig, args.context) if args.kubeconfig else load_incluster()
+        token = FileToken(args.token_file, max_age=0)  # re-read on every connect: rotation
+        token()
+    except (KubeConfigError, OSError) as exc:
+        sys.exit(f"cceone-agent: {exc}")
+    logging.getLogger("cceone_agent").info("cceone-agent %s: hub %s, API server %s (%s)", __version__, args.hub, kube.server, kube.source)
+    agent = Agent(
+        args.hub,
+        token,
+        kube,
+        ca_file=args.ca_file,
+        insecure_hub=args.insecure_skip_hub_verify,
+        heartbeat_interval=args.heartbeat_interval,
+        backoff_base=args.backoff_base,
+        backoff_cap=args.backoff_cap,
+        shutdown_grace=args.shutdown_grace,
+    )
+    asyncio.run(_run(agent))
+
+
+async def _run(agent: Agent) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, agent.stop)
+    await agent.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,439 @@
+"""The agent's side of the tunnel: dial the hub, serve tunnelled requests.
+
+The hub leg is an aiohttp WebSocket; the API-server leg is a lean pooled
+HTTP/1.1 client (http1.py) so a tunnelled GET costs no new TCP/TLS
+handshake and little CPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import socket
+import ssl
+from collections import deque
+
+import aiohttp
+
+from . import __version__
+from . import protocol as p
+from .heartbeat import collect
+from .http1 import HTTPError, Pool
+from .kubeconfig import KubeTarget
+
+log = logging.getLogger("cceone_agent")
+
+_background: set[asyncio.Task] = set()
+
+
+class HubRefused(Exception):
+    """The hub answered the upgrade with an error (bad token, bad protocol)."""
+
+
+class _Stream:
+    __slots__ = ("sid", "task", "_items", "_waiter", "credit", "_credit_waiter", "recv_credit", "unacked")
+
+    def __init__(self, sid: int, credit: int):
+        self.sid = sid
+        self.task: asyncio.Task | None = None
+        self._items: deque = deque()
+        self._waiter: asyncio.Future | None = None
+        self.credit = credit
+        self._credit_waiter: asyncio.Future | None = None
+        self.recv_credit = credit  # request-body bytes the hub may still send
+        self.unacked = 0
+
+    def feed(self, data, end: bool) -> None:
+        self._items.append((data, end))
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    async def get(self):
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+    def add_credit(self, n: int) -> None:
+        self.credit += n
+        w = self._credit_waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    async def wait_credit(self) -> None:
+        while self.credit <= 0:
+            self._credit_waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._credit_waiter
+            finally:
+                self._credit_waiter = None
+
+
+class Agent:
+    def __init__(
+        self,
+        hub_url: str,
+        token,
+        kube: KubeTarget,
+        *,
+        ca_file: str | None = None,
+        insecure_hub: bool = False,
+        heartbeat_interval: float = 30.0,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        shutdown_grace: float = 5.0,
+        instance: str | None = None,
+    ):
+        self.hub_url = _connect_url(hub_url)
+        self._token = token if callable(token) else (lambda: token)
+        self.kube = kube
+        self.heartbeat_interval = heartbeat_interval
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.shutdown_grace = shutdown_grace
+        self.instance = instance or os.environ.get("POD_NAME") or socket.gethostname()
+        if self.hub_url.startswith("wss://"):
+            self._hub_ssl: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file)
+            if insecure_hub:
+                self._hub_ssl = False
+        else:
+            self._hub_ssl = False
+        self._stopping: asyncio.Event | None = None
+        self.connected: asyncio.Event | None = None  # set while a tunnel is up
+        self.connections = 0  # successful connections so far
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def run(self) -> None:
+        self._stopping = asyncio.Event()
+        self.connected = asyncio.Event()
+        # Bytes pass through untouched: no decompression, no added headers.
+        self._kube = Pool(self.kube.server, ssl=self.kube.ssl, server_hostname=self.kube.server_hostname)
+        # trust_env: clusters often reach the internet only via HTTPS_PROXY.
+        hub_session = aiohttp.ClientSession(trust_env=True, cookie_jar=aiohttp.DummyCookieJar())
+        attempt = 0
+        try:
+            while not self._stopping.is_set():
+                ok = False
+                try:
+                    ok = await self._session(hub_session)
+                except HubRefused as exc:
+                    log.error("hub refused the agent: %s", exc)
+                except (aiohttp.ClientError, OSError, asyncio.TimeoutError, p.ProtocolError) as exc:
+                    log.warning("hub connection failed: %s", _describe(exc))
+                if self._stopping.is_set():
+                    break
+                # Full jitter: thousands of agents cut off by a hub restart must
+                # not come back in lockstep.
+                attempt = 0 if ok else attempt + 1
+                delay = random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
+                log.info("reconnecting in %.2fs", delay)
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            await hub_session.close()
+            self._kube.close()
+
+    def stop(self) -> None:
+        """Begin a graceful shutdown (safe to call from a signal handler)."""
+        if self._stopping is not None:
+            self._stopping.set()
+
+    # -- one connection --------------------------------------------------------------
+    async def _session(self, hub_session: aiohttp.ClientSession) -> bool:
+        headers = {
+            "Authorization": f"Bearer {self._token()}",
+            "X-CCEOne-Agent-Version": __version__,
+            "X-CCEOne-Agent-Instance": self.instance,
+        }
+        try:
+            ws = await hub_session.ws_connect(
+                self.hub_url,
+                headers=headers,
+                protocols=(p.SUBPROTOCOL,),
+                ssl=self._hub_ssl,
+                max_msg_size=p.MAX_MESSAGE,
+                compress=0,
+                autoping=True,
+                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            if exc.status in (400, 401, 403):
+                raise HubRefused(f"HTTP {exc.status} {exc.message}") from None
+            raise
+        try:
+            if ws.protocol != p.SUBPROTOCOL:
+                raise HubRefused(f"hub does not speak {p.SUBPROTOCOL}")
+            msg = await ws.receive(timeout=15)
+            if msg.type is not aiohttp.WSMsgType.BINARY:
+                raise p.ProtocolError(f"expected SETTINGS, got {msg.type.name}")
+            ftype, _, _, payload = p.parse(msg.data)
+            if ftype != p.SETTINGS:
+                raise p.ProtocolError(f"expected SETTINGS, got frame type {ftype:#x}")
+            settings = p.parse_json(payload)
+            self.connections += 1
+            log.info("connected to hub as %s", settings.get("connection_id"))
+            self.connected.set()
+            try:
+                await _Tunnel(self, ws, settings).serve()
+            finally:
+                self.connected.clear()
+            return True
+        finally:
+            if not ws.closed:
+                await ws.close()
+
+
+class _Tunnel:
+    def __init__(self, agent: Agent, ws: aiohttp.ClientWebSocketResponse, settings: dict):
+        self.agent = agent
+        self.ws = ws
+        self.kube = agent.kube
+        self.pool = agent._kube
+        self.window = int(settings.get("initial_window", p.DEFAULT_WINDOW))
+        hub_hb = float(settings.get("heartbeat_interval", agent.heartbeat_interval))
+        self.heartbeat_interval = min(agent.heartbeat_interval, hub_hb)
+        # The hub pings every ping_interval; three missed pings mean the path
+        # is dead even if TCP has not noticed (NAT timeout, partition).
+        self.idle_timeout = 3 * float(settings.get("ping_interval", hub_hb / 2)) + 1
+        self.streams: dict[int, _Stream] = {}
+
+    # -- sending -----------------------------------------------------------------------
+    async def send(self, data: bytes) -> None:
+        await self.ws.send_bytes(data)
+
+    def send_nowait(self, data: bytes) -> None:
+        # Frames the reader must emit (PONG) go out via a task: the reader
+        # must never block on a full socket (see the hub's connection.py).
+        t = asyncio.ensure_future(self._send_quiet(data))
+        _background.add(t)
+        t.add_done_callback(_background.discard)
+
+    async def _send_quiet(self, data: bytes) -> None:
+        try:
+            await self.ws.send_bytes(data)
+        except Exception:
+            pass
+
+    # -- main loop ---------------------------------------------------------------------
+    async def serve(self) -> None:
+        hb = asyncio.ensure_future(self._heartbeats())
+        watcher = asyncio.ensure_future(self._shutdown_on_stop())
+        try:
+            while True:
+                try:
+                    msg = await self.ws.receive(timeout=self.idle_timeout)
+                except asyncio.TimeoutError:
+                    log.warning("no traffic from hub for %.1fs, reconnecting", self.idle_timeout)
+                    return
+                if msg.type is aiohttp.WSMsgType.BINARY:
+                    try:
+                        self._dispatch(msg.data)
+                    except p.ProtocolError as exc:
+                        log.error("protocol error from hub: %s", exc)
+                        await self.ws.close(code=1002, message=str(exc).encode()[:120])
+                        return
+                elif msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
+                    if not self.agent._stopping.is_set():
+                        log.info("hub closed the connection (code %s)", self.ws.close_code)
+                    return
+                elif msg.type is aiohttp.WSMsgType.ERROR:
+                    log.warning("hub connection error: %s", self.ws.exception())
+                    return
+        finally:
+            hb.cancel()
+            watcher.cancel()
+            tasks = [s.task for s in self.streams.values() if s.task is not None]
+            for t in tasks:
+                t.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            self.streams.clear()
+
+    def _dispatch(self, data: bytes) -> None:
+        ftype, flags, sid, payload = p.parse(data)
+        if ftype == p.REQUEST:
+            if sid in self.streams or sid == 0:
+                raise p.ProtocolError(f"REQUEST reuses stream {sid}")
+            head, body = p.parse_head(payload)
+            st = _Stream(sid, self.window)
+            self.streams[sid] = st
+            st.task = asyncio.ensure_future(self._handle(st, head, bytes(body), bool(flags & p.FLAG_END)))
+        elif ftype == p.DATA:
+            st = self.streams.get(sid)
+            if st is not None:
+                st.recv_credit -= len(payload)
+                if st.recv_credit < 0:
+                    raise p.ProtocolError(f"stream {sid} exceeded its flow-control window")
+                st.feed(payload, bool(flags & p.FLAG_END))
+        elif ftype == p.WINDOW:
+            n = p.parse_window(payload)
+            st = self.streams.get(sid)
+            if st is not None:
+                st.add_credit(n)
+        elif ftype == p.RESET:
+            st = self.streams.get(sid)
+            if st is not None and st.task is not None:
+                st.task.cancel()
+        elif ftype == p.PING:
+            if len(payload) > 64:
+                raise p.ProtocolError("PING payload too large")
+            self.send_nowait(p.frame(p.PONG, 0, bytes(payload)))
+        elif ftype == p.PONG:
+            pass
+        elif ftype == p.SETTINGS:
+            pass  # only the first one matters in v1
+        elif not flags & p.FLAG_IGNORABLE:
+            raise p.ProtocolError(f"unexpected frame type {ftype:#04x}")
+
+    # -- one tunnelled request ----------------------------------------------------------
+    async def _handle(self, st: _Stream, head: dict, body: bytes, end: bool) -> None:
+        sid = st.sid
+        try:
+            method = str(head.get("method", "GET"))
+            path = str(head.get("path", "/"))
+            if not path.startswith("/"):
+                raise p.ProtocolError("path must start with /")
+            headers = [(k, v) for k, v in p.strip_hop_by_hop(p.parse_headers(head.get("headers", []))) if k.lower() != "authorization"]
+            auth = self.kube.auth_header()
+            if auth:
+                headers.append(("Authorization", auth))
+            data = (body or None) if end else self._body(st, body)
+            try:
+                resp = await self.pool.request(method, path, headers, data)
+            except HTTPError as exc:
+                msg = f"agent cannot reach the Kubernetes API server: {_describe(exc)}"
+                await self.send(p.head_frame(p.RESPONSE, sid, _status_head(), _status_body(502, msg), end=True))
+                return
+            try:
+                await self._relay(st, method, resp)
+            except BaseException:
+                resp.close()  # unread body: drop the upstream connection, never pool it
+                raise
+            resp.release()
+        except asyncio.CancelledError:
+            pass  # RESET from the hub, or the tunnel is going away
+        except (HTTPError, OSError) as exc:
+            self.send_nowait(p.reset_frame(sid, p.RESET_UPSTREAM, _describe(exc)))
+        except p.ProtocolError as exc:
+            self.send_nowait(p.reset_frame(sid, p.RESET_PROTOCOL, str(exc)))
+        except Exception as exc:  # a bug must cost one stream, not the agent
+            log.exception("stream %s failed", sid)
+            self.send_nowait(p.reset_frame(sid, p.RESET_UPSTREAM, _describe(exc)))
+        finally:
+            self.streams.pop(sid, None)
+
+    async def _relay(self, st: _Stream, method: str, resp) -> None:
+        sid = st.sid
+        head = {"status": resp.status, "headers": p.strip_hop_by_hop(resp.headers)}
+        length = resp.content_length
+        if method == "HEAD" or resp.status in (204, 304):
+            await self.send(p.head_frame(p.RESPONSE, sid, head, end=True))
+            return
+        if length is not None and length <= p.MAX_INLINE:
+            # Hot path: small complete answers travel as one frame.
+            body = await resp.read()
+            await self.send(p.head_frame(p.RESPONSE, sid, head, body, end=True))
+            return
+        await self.send(p.head_frame(p.RESPONSE, sid, head))
+        pack = p.HEADER.pack
+        while True:
+            # Forward whatever arrived (a watch event) without waiting to
+            # fill a buffer.
+            chunk = await resp.read_chunk()
+            if not chunk:
+                break
+            view = memoryview(chunk)
+            while view:
+                if st.credit <= 0:
+                    await st.wait_credit()
+                n = min(len(view), st.credit, p.MAX_DATA)
+                st.credit -= n
+                await self.send(pack(p.DATA, 0, sid) + view[:n])
+                view = view[n:]
+        await self.send(pack(p.DATA, p.FLAG_END, sid))
+
+    async def _body(self, st: _Stream, first: bytes):
+        """Request body from DATA frames, returning credit as it is consumed."""
+        if first:
+            yield first
+        while True:
+            data, end = await st.get()
+            if data:
+                yield bytes(data)
+                st.unacked += len(data)
+                if st.unacked >= self.window >> 2:
+                    inc, st.unacked = st.unacked, 0
+                    st.recv_credit += inc
+                    await self.send(p.window_frame(st.sid, inc))
+            if end:
+                return
+
+    # -- heartbeats and shutdown -------------------------------------------------------------
+    async def _heartbeats(self) -> None:
+        while True:
+            try:
+                facts = await asyncio.wait_for(collect(self.pool, self.kube), max(self.heartbeat_interval, 1.0) * 2)
+            except asyncio.TimeoutError:
+                facts = {"agent_version": __version__, "kubernetes": None, "nodes": None, "pod_requests": None, "errors": ["collection timed out"]}
+            try:
+                await self.send(p.json_frame(p.HEARTBEAT, 0, facts))
+            except ConnectionError:
+                return
+            await asyncio.sleep(self.heartbeat_interval)
+
+    async def _shutdown_on_stop(self) -> None:
+        await self.agent._stopping.wait()
+        log.info("shutting down: draining %d stream(s)", len(self.streams))
+        try:
+            await self.send(p.frame(p.GOAWAY, 0))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.agent.shutdown_grace
+            while self.streams and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            for st in list(self.streams.values()):
+                # Tell the hub first so it ends the client's response cleanly
+                # as an error instead of waiting for the socket to drop.
+                await self.send(p.reset_frame(st.sid, p.RESET_SHUTDOWN, "agent shutting down"))
+                if st.task is not None:
+                    st.task.cancel()
+        except ConnectionError:
+            pass
+        await self.ws.close(code=1000, message=b"agent shutting down")
+
+
+def _status_head() -> dict:
+    return {"status": 502, "headers": [["Content-Type", "application/json"]]}
+
+
+def _status_body(code: int, message: str) -> bytes:
+    return json.dumps(
+        {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": "InternalError", "code": code}
+    ).encode()
+
+
+def _connect_url(hub: str) -> str:
+    hub = hub.rstrip("/")
+    if hub.startswith("https://"):
+        hub = "wss://" + hub[len("https://") :]
+    elif hub.startswith("http://"):
+        hub = "ws://" + hub[len("http://") :]
+    if not hub.endswith("/agent/connect"):
+        hub += "/agent/connect"
+    return hub
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    if isinstance(exc, HTTPError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"[:300] if str(exc) else type(exc).__name__

@@ -1,0 +1,232 @@
+"""Latency of one Kubernetes GET through hub + agent versus direct.
+
+    python benchmarks/tunnel_overhead.py [--requests 2000] [--client kubernetes|http]
+
+Every component is its own process, as in production: the API server (the
+kubesim emulator, or a minimal aiohttp stand-in with --fake), the hub
+(`python -m cceone.hub`, agent link over TLS) and the agent
+(`python -m cceone_agent`). The client GETs the same pod alternately
+direct and via the hub's internal listener (interleaved, so drift hits
+both sides equally) over keep-alive connections.
+
+--client kubernetes (default) uses the official client, as the console's
+gateway does; --client http a bare http.client connection, which shows the
+tunnel's absolute cost with no client overhead. Last line:
+
+    tunnel/direct median ratio: X.XX
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TOKEN = "admin-token"
+
+FAKE_SERVER = r'''
+import json, sys
+from aiohttp import web
+pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bench", "namespace": "default", "uid": "u1", "resourceVersion": "1"},
+       "spec": {"containers": [{"name": "c", "image": "nginx"}]}, "status": {"phase": "Running"}}
+async def get_pod(r): return web.json_response(pod)
+async def version(r): return web.json_response({"major": "1", "minor": "31", "gitVersion": "v1.31.0"})
+async def empty(r): return web.json_response({"kind": "List", "apiVersion": "v1", "metadata": {}, "items": []})
+app = web.Application()
+app.router.add_get("/api/v1/namespaces/default/pods/bench", get_pod)
+app.router.add_get("/version", version)
+app.router.add_get("/api/v1/nodes", empty)
+app.router.add_get("/api/v1/pods", empty)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, headers: dict | None = None, timeout: float = 20, ok=lambda b: True) -> bytes:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            body = urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=2).read()
+            if ok(body):
+                return body
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {url}")
+        time.sleep(0.1)
+
+
+def start_api(work: Path, fake: bool) -> tuple[subprocess.Popen, str, str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    if not fake:
+        try:
+            import sandbox.kubesim  # noqa: F401
+        except ImportError:
+            fake = True
+    if fake:
+        proc = subprocess.Popen([sys.executable, "-c", FAKE_SERVER, str(port)], cwd=str(ROOT))
+        wait_http(url + "/version")
+        return proc, url, "aiohttp stand-in"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.kubesim", "--port", str(port), "--no-controllers"],
+        cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    wait_http(url + "/version", {"Authorization": f"Bearer {TOKEN}"})
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bench", "namespace": "default"},
+           "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    req = urllib.request.Request(url + "/api/v1/namespaces/default/pods", data=json.dumps(pod).encode(), method="POST",
+                                 headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(req).read()
+    except urllib.error.HTTPError as e:
+        if e.code != 409:
+            raise
+    return proc, url, "kubesim"
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tck = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tck, int(fields[12]) / tck
+
+
+def kube_getter(host: str, headers: dict):
+    from kubernetes import client
+
+    cfg = client.Configuration()
+    cfg.host = host
+    api = client.ApiClient(cfg)
+    for k, v in headers.items():
+        api.set_default_header(k, v)
+    core = client.CoreV1Api(api)
+
+    def get():
+        return core.read_namespaced_pod("bench", "default")
+
+    return get
+
+
+def http_getter(base: str, headers: dict):
+    hostport, _, prefix = base.split("//", 1)[1].partition("/")
+    host, port = hostport.split(":")
+    conn = http.client.HTTPConnection(host, int(port))
+    conn.connect()
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    path = ("/" + prefix if prefix else "") + "/api/v1/namespaces/default/pods/bench"
+    h = {"Accept": "application/json", **headers}
+
+    def get():
+        conn.request("GET", path, headers=h)
+        r = conn.getresponse()
+        body = r.read()
+        if r.status != 200:
+            raise SystemExit(f"GET {base}{path}: {r.status} {body[:200]!r}")
+        return body
+
+    return get
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--requests", type=int, default=2000, help="per side, after warm-up")
+    ap.add_argument("--client", choices=("kubernetes", "http"), default="kubernetes")
+    ap.add_argument("--fake", action="store_true", help="minimal aiohttp API server instead of kubesim")
+    ap.add_argument("--plain-link", action="store_true", help="agent link without TLS (to see what TLS costs)")
+    ap.add_argument("--profile", metavar="DIR", help="run hub and agent under cProfile, writing DIR/{hub,agent}.prof")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="tunnel-bench-"))
+    procs: list[subprocess.Popen] = []
+    try:
+        api, api_url, api_kind = start_api(work, args.fake)
+        procs.append(api)
+        kc = work / "kubeconfig.json"
+        kc.write_text(json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": "x",
+            "clusters": [{"name": "x", "cluster": {"server": api_url}}],
+            "users": [{"name": "x", "user": {"token": TOKEN}}],
+            "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}],
+        }))
+        (work / "hub.json").write_text(json.dumps({"clusters": [{"id": "bench", "agent_token": "bench-agent-token"}]}))
+        (work / "token").write_text("bench-agent-token")
+        pub, internal = free_port(), free_port()
+        hub_log = open(work / "hub.log", "wb")
+        prof = (lambda name: ["-m", "cProfile", "-o", str(Path(args.profile) / f"{name}.prof")]) if args.profile else (lambda name: [])
+        procs.append(subprocess.Popen(
+            [sys.executable, *prof("hub"), "-m", "cceone.hub", "--config", str(work / "hub.json"), "--public", f"127.0.0.1:{pub}",
+             "--internal", f"127.0.0.1:{internal}", "--secret", "bench", "--tls-dir", str(work / "tls"),
+             "--log-level", "warning", *(["--plain"] if args.plain_link else [])],
+            cwd=str(ROOT), stdout=hub_log, stderr=hub_log,
+        ))
+        internal_url = f"http://127.0.0.1:{internal}"
+        wait_http(internal_url + "/healthz")
+        agent_log = open(work / "agent.log", "wb")
+        procs.append(subprocess.Popen(
+            [sys.executable, *prof("agent"), "-m", "cceone_agent", "--hub", f"{'ws' if args.plain_link else 'wss'}://127.0.0.1:{pub}",
+             "--token-file", str(work / "token"), *([] if args.plain_link else ["--ca-file", str(work / "tls" / "ca.crt")]), "--kubeconfig", str(kc), "--log-level", "warning"],
+            cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT / "agent")), stdout=agent_log, stderr=agent_log,
+        ))
+        wait_http(internal_url + "/clusters/bench/_status", {"X-Hub-Secret": "bench"}, ok=lambda b: json.loads(b)["connected"])
+
+        make = kube_getter if args.client == "kubernetes" else http_getter
+        direct = make(api_url, {"Authorization": f"Bearer {TOKEN}"})
+        tunnel = make(f"{internal_url}/clusters/bench", {"X-Hub-Secret": "bench"})
+        for _ in range(200):  # warm-up: connection pools, JIT-less caches, TLS
+            direct()
+            tunnel()
+        td, tt = [], []
+        clock = time.perf_counter
+        hub_pid, agent_pid = procs[1].pid, procs[2].pid
+        cpu0 = cpu_seconds(hub_pid), cpu_seconds(agent_pid)
+        for _ in range(args.requests):
+            t0 = clock()
+            direct()
+            t1 = clock()
+            tunnel()
+            t2 = clock()
+            td.append(t1 - t0)
+            tt.append(t2 - t1)
+        cpu1 = cpu_seconds(hub_pid), cpu_seconds(agent_pid)
+        md, mt = statistics.median(td), statistics.median(tt)
+        p90 = lambda xs: statistics.quantiles(xs, n=10)[-1]  # noqa: E731
+        print(f"API server: {api_kind}; client: {args.client}; {args.requests} GETs per side (pod, keep-alive)")
+        print(f"direct: median {md * 1e3:.3f} ms, p90 {p90(td) * 1e3:.3f} ms")
+        print(f"tunnel: median {mt * 1e3:.3f} ms, p90 {p90(tt) * 1e3:.3f} ms (added {(mt - md) * 1e3:.3f} ms)")
+        per = lambda i, j: (cpu1[i][j] - cpu0[i][j]) / args.requests * 1e6  # noqa: E731
+        print(
+            f"CPU per tunnelled request (user+sys): hub {per(0, 0):.0f}+{per(0, 1):.0f} us, "
+            f"agent {per(1, 0):.0f}+{per(1, 1):.0f} us"
+        )
+        print(f"tunnel/direct median ratio: {mt / md:.2f}")
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+if __name__ == "__main__":
+    main()
