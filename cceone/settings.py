@@ -161,12 +161,13 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CCE One <noreply@loc
 _broker_dir = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = "django-db"
@@ -177,6 +178,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-cluster-connectivity": {"task": "clusters.tasks.sweep_connectivity", "schedule": 60.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -207,6 +211,47 @@ SPECTACULAR_SETTINGS = {
 
 # Product settings.
 CCEONE_DELEGATION_ROLE = env.str("CCEONE_DELEGATION_ROLE", default="CtyunAssumeRoleForCCEONE")
+
+
+def _generated_secret(name: str) -> str:
+    path = VAR_DIR / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+# The access hub (`manage.py runhub`): agents dial the public listener; the gateway uses
+# the internal one with a shared secret. The URLs handed to agents are what a member
+# cluster can reach: the public endpoint, or the private one over a VPC/leased line.
+CCEONE_HUB_PUBLIC_LISTEN = env.str("CCEONE_HUB_PUBLIC_LISTEN", default="0.0.0.0:9443")
+CCEONE_HUB_INTERNAL_LISTEN = env.str("CCEONE_HUB_INTERNAL_LISTEN", default="127.0.0.1:9444")
+CCEONE_HUB_INTERNAL_URL = env.str("CCEONE_HUB_INTERNAL_URL", default="http://127.0.0.1:9444")
+CCEONE_HUB_PUBLIC_URL = env.str("CCEONE_HUB_PUBLIC_URL", default="wss://127.0.0.1:9443")
+CCEONE_HUB_PRIVATE_URL = env.str("CCEONE_HUB_PRIVATE_URL", default=CCEONE_HUB_PUBLIC_URL)
+# The kubeconfig proxy as users' kubectl reaches it (https, same listener as agents).
+CCEONE_HUB_KUBECONFIG_URL = env.str("CCEONE_HUB_KUBECONFIG_URL",
+                                    default=CCEONE_HUB_PUBLIC_URL.replace("wss://", "https://", 1))
+CCEONE_HUB_SECRET = env.str("CCEONE_HUB_SECRET", default="") or _generated_secret("hub_secret")
+CCEONE_HUB_TLS_DIR = env.str("CCEONE_HUB_TLS_DIR", default=str(VAR_DIR / "hub"))
+CCEONE_HUB_HOSTNAMES = env.list("CCEONE_HUB_HOSTNAMES", default=["localhost", "127.0.0.1"])
+CCEONE_HUB_HEARTBEAT_WINDOW = env.float("CCEONE_HUB_HEARTBEAT_WINDOW", default=30.0)
+def _generated_fernet_key() -> str:
+    path = VAR_DIR / "encryption_key"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+# Newest first; the first encrypts, all decrypt (see cceone/crypto.py).
+CCEONE_ENCRYPTION_KEYS = env.list("CCEONE_ENCRYPTION_KEYS", default=[]) or [_generated_fernet_key()]
+CCEONE_DEFAULT_CLUSTER_QUOTA = env.int("CCEONE_DEFAULT_CLUSTER_QUOTA", default=50)
+CCEONE_ACCESS_TIMEOUT_MINUTES = env.int("CCEONE_ACCESS_TIMEOUT_MINUTES", default=30)
+CCEONE_KUBECONFIG_MAX_HOURS = env.int("CCEONE_KUBECONFIG_MAX_HOURS", default=24 * 30)
+CCEONE_AGENT_IMAGE = env.str("CCEONE_AGENT_IMAGE", default="cceone/cceone-agent:0.1.0")
 
 # Production hardening; `check --deploy` passes when DEBUG is off and HTTPS is on.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,7 +1,12 @@
 """The test suite's settings: the defaults, with a fast password hasher and static files
 served from the source tree (no collectstatic before a test run)."""
 from .settings import *  # noqa: F401,F403
-from .settings import STORAGES
+from .settings import DATABASES, STORAGES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+# A file, not an in-memory database: the access hub runs in a thread of the test process
+# and reads what the test wrote (transactional tests) through its own connection.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}

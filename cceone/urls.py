@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("iam/", include("cceone.iam.urls")),
     path("audit/", include("cceone.audit.urls")),
+    path("clusters/", include("clusters.urls")),
     path("", include("cceone.console.urls")),
 ]
 

@@ -7,6 +7,126 @@ from guardian.models import UserObjectPermissionBase
 from cceone.iam import anchors
 
 
+class Vpc(models.Model):
+    """A virtual private cloud operators offer in a region's order form."""
+
+    region = models.ForeignKey("iam.Region", on_delete=models.CASCADE, related_name="vpcs")
+    name = models.CharField(_("name"), max_length=64)
+    cidr = models.CharField(_("CIDR"), max_length=43)
+
+    class Meta:
+        ordering = ["region_id", "name"]
+        verbose_name = _("VPC")
+        verbose_name_plural = _("VPCs")
+
+    def __str__(self):
+        return f"{self.name} ({self.cidr})"
+
+
+class Subnet(models.Model):
+    vpc = models.ForeignKey(Vpc, on_delete=models.CASCADE, related_name="subnets")
+    name = models.CharField(_("name"), max_length=64)
+    cidr = models.CharField(_("CIDR"), max_length=43)
+    zone = models.CharField(_("availability zone"), max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["vpc_id", "name"]
+        verbose_name = _("subnet")
+        verbose_name_plural = _("subnets")
+
+    def __str__(self):
+        return f"{self.name} ({self.cidr})"
+
+
+class SecurityGroup(models.Model):
+    """Existing groups from the operators' inventory (no account), or groups the order
+    form's "auto-create" recorded for one account."""
+
+    vpc = models.ForeignKey(Vpc, on_delete=models.CASCADE, related_name="security_groups")
+    account = models.ForeignKey("iam.Account", on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="security_groups")
+    name = models.CharField(_("name"), max_length=64)
+    auto_created = models.BooleanField(_("auto-created"), default=False)
+
+    class Meta:
+        ordering = ["vpc_id", "name"]
+        verbose_name = _("security group")
+        verbose_name_plural = _("security groups")
+
+    def __str__(self):
+        return self.name
+
+
+class ApiServerSpec(models.Model):
+    """A load balancer spec for the API server endpoint (e.g. standard, enhanced)."""
+
+    region = models.ForeignKey("iam.Region", on_delete=models.CASCADE, related_name="apiserver_specs")
+    code = models.SlugField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=64)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["region_id", "code"]
+        verbose_name = _("API server access spec")
+        verbose_name_plural = _("API server access specs")
+
+    def __str__(self):
+        from django.utils.translation import get_language
+
+        return self.name_zh if self.name_zh and (get_language() or "").startswith("zh") else self.name
+
+
+class CloudProviderCluster(models.Model):
+    """A cluster of the cloud's own container service that a tenant may associate as a
+    cloud registered cluster; reached directly with the credentials kept here."""
+
+    class Edition(models.TextChoices):
+        DEDICATED = "cce_dedicated", _("CCE dedicated")
+        MANAGED = "cce_managed", _("CCE managed")
+        AI = "cce_ai", _("CCE AI")
+        SERVERLESS = "sce", _("Serverless SCE")
+
+    account = models.ForeignKey("iam.Account", on_delete=models.CASCADE, related_name="cloud_clusters")
+    region = models.ForeignKey("iam.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    name = models.CharField(_("name"), max_length=64)
+    edition = models.CharField(_("edition"), max_length=16, choices=Edition.choices)
+    api_endpoint = models.URLField(_("API endpoint"))
+    credentials_encrypted = models.TextField(editable=False, blank=True)
+    ca_data = models.TextField(_("CA certificate (PEM)"), blank=True)
+    is_running = models.BooleanField(_("running"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("cloud-provider cluster")
+        verbose_name_plural = _("cloud-provider clusters")
+
+    def __str__(self):
+        return f"{self.name} ({self.get_edition_display()})"
+
+    @property
+    def token(self) -> str:
+        from cceone.crypto import decrypt
+
+        return decrypt(self.credentials_encrypted)
+
+    @token.setter
+    def token(self, value: str) -> None:
+        from cceone.crypto import encrypt
+
+        self.credentials_encrypted = encrypt(value)
+
+
+class ClusterQuota(models.Model):
+    """How many registered clusters an account may hold (set by operators)."""
+
+    account = models.OneToOneField("iam.Account", on_delete=models.CASCADE, related_name="cluster_quota")
+    max_clusters = models.PositiveIntegerField(_("maximum clusters"))
+
+    class Meta:
+        verbose_name = _("cluster quota")
+        verbose_name_plural = _("cluster quotas")
+
+
 @anchors.register("cluster", "clusters", "RegisteredClusterUserObjectPermission")
 class RegisteredCluster(models.Model):
     class Type(models.TextChoices):
@@ -22,8 +142,13 @@ class RegisteredCluster(models.Model):
         ACCESS_TIMEOUT = "access_timeout", _("Access timeout")
         CHANGING = "changing", _("Changing")
         FROZEN = "frozen", _("Frozen")
+        CREATE_FAILED = "create_failed", _("Creation failed")
         DESTROYING = "destroying", _("Destroying")
         UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+
+    class ConnectionMode(models.TextChoices):
+        AGENT = "agent", _("Agent")
+        DIRECT = "direct", _("Direct")
 
     audit_type = "cluster"
 
@@ -46,6 +171,33 @@ class RegisteredCluster(models.Model):
                                 related_name="+", verbose_name=_("creator"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
+    # Network settings from the order form (R3.2).
+    vpc = models.ForeignKey(Vpc, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                            verbose_name=_("VPC"))
+    subnet = models.ForeignKey(Subnet, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               verbose_name=_("subnet"))
+    security_group = models.ForeignKey(SecurityGroup, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="+", verbose_name=_("security group"))
+    apiserver_spec = models.ForeignKey(ApiServerSpec, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="+", verbose_name=_("API server access"))
+    apiserver_eip = models.BooleanField(_("expose API server with an EIP"), default=False)
+    eip_address = models.GenericIPAddressField(_("EIP"), null=True, blank=True)
+    cloud_cluster = models.ForeignKey(CloudProviderCluster, on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="registrations", verbose_name=_("associated cloud cluster"))
+    unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True, editable=False)
+
+    # Connectivity (R3.6): agents authenticate with a per-cluster token, stored hashed for
+    # the hub's lookup and encrypted so the access page can render the agent YAML again.
+    connection_mode = models.CharField(_("connection mode"), max_length=8, choices=ConnectionMode.choices,
+                                       default=ConnectionMode.AGENT)
+    agent_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    agent_token_encrypted = models.TextField(blank=True, editable=False)
+    # What the agents last reported (docs/agent-protocol.md, "heartbeat").
+    facts = models.JSONField(_("reported facts"), default=dict, blank=True, editable=False)
+    last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True, editable=False)
+    disconnected_since = models.DateTimeField(_("disconnected since"), null=True, blank=True, editable=False)
+    first_running_at = models.DateTimeField(_("first running at"), null=True, blank=True, editable=False)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["account", "name"], name="uniq_cluster_name")]
@@ -56,6 +208,84 @@ class RegisteredCluster(models.Model):
     def __str__(self):
         return self.name
 
+    # --- the gateway's target interface (cceone.kube.targets.KubeTarget) ---
+
+    def kube_endpoint(self):
+        from cceone.kube.targets import Endpoint
+
+        if self.connection_mode == self.ConnectionMode.DIRECT and self.cloud_cluster_id:
+            cloud = self.cloud_cluster
+            return Endpoint(host=cloud.api_endpoint.rstrip("/"), cache_key=f"cluster-{self.pk}", token=cloud.token,
+                            ca_file=_ca_file(cloud), verify_ssl=cloud.api_endpoint.startswith("https"))
+        # Agent-connected clusters are reached only through the hub's internal proxy.
+        return Endpoint(host=f"{settings.CCEONE_HUB_INTERNAL_URL}/clusters/{self.pk}",
+                        cache_key=f"cluster-{self.pk}", headers={"X-Hub-Secret": settings.CCEONE_HUB_SECRET})
+
+    def unreachable_message(self) -> str:
+        from django.utils import formats, timezone
+        from django.utils.translation import gettext
+
+        if self.disconnected_since:
+            when = formats.date_format(timezone.localtime(self.disconnected_since), "Y-m-d H:i:s")
+            return gettext("Cluster %(name)s is disconnected since %(time)s.") % {"name": self.name, "time": when}
+        return gettext("Cluster %(name)s is unreachable: no agent is connected.") % {"name": self.name}
+
+
+def _ca_file(cloud: CloudProviderCluster) -> str | None:
+    """The cloud cluster's CA as a file, for the Kubernetes client (which wants a path)."""
+    if not cloud.ca_data:
+        return None
+    import hashlib
+    from pathlib import Path
+
+    directory = Path(settings.VAR_DIR) / "kube-ca"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{hashlib.sha256(cloud.ca_data.encode()).hexdigest()[:16]}.crt"
+    if not path.exists():
+        path.write_text(cloud.ca_data)
+    return str(path)
+
 
 class RegisteredClusterUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey(RegisteredCluster, on_delete=models.CASCADE)
+
+
+class ClusterHeartbeat(models.Model):
+    """The history of reported facts, one row per heartbeat, summarised for metering."""
+
+    cluster = models.ForeignKey(RegisteredCluster, on_delete=models.CASCADE, related_name="heartbeats")
+    time = models.DateTimeField(db_index=True)
+    status = models.CharField(max_length=16, choices=RegisteredCluster.Status.choices)
+    kubernetes_version = models.CharField(max_length=40, blank=True)
+    nodes_total = models.PositiveIntegerField(default=0)
+    nodes_ready = models.PositiveIntegerField(default=0)
+    vcpu = models.DecimalField(max_digits=12, decimal_places=3, default=0)
+
+    iam_anchor_path = "cluster"
+
+    class Meta:
+        ordering = ["-time"]
+        indexes = [models.Index(fields=["cluster", "-time"])]
+
+
+class KubeconfigToken(models.Model):
+    """A user's credential for the hub's kubeconfig proxy; only its SHA-256 is stored."""
+
+    cluster = models.ForeignKey(RegisteredCluster, on_delete=models.CASCADE, related_name="kubeconfig_tokens")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kubeconfig_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=12)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    iam_anchor_path = "cluster"
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("kubeconfig")
+        verbose_name_plural = _("kubeconfigs")
+
+    @property
+    def is_temporary(self) -> bool:
+        return self.expires_at is not None

@@ -24,7 +24,20 @@ class Tenant:
         return getattr(self, name)
 
 
+def ensure_reference_data() -> None:
+    """Regions, system policies and prices, as the data migrations create them.
+
+    Transactional tests flush the database afterwards, migrations' data included."""
+    import importlib
+
+    from django.apps import apps
+
+    for module in ("cceone.iam.migrations.0002_system_policies_and_regions", "billing.migrations.0002_seed_prices"):
+        importlib.import_module(module).seed(apps, None)
+
+
 def make_tenant(prefix: str) -> Tenant:
+    ensure_reference_data()
     account = services.create_account(f"{prefix} Ltd.", prefix, PASSWORD, email=f"{prefix}@example.com")
     main = account.owner
     users = {}

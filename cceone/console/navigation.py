@@ -15,6 +15,7 @@ class Entry:
     url_name: str
     action: str | None = None  # IAM action needed to open it; None = any account user
     main_account_only: bool = False
+    match: str = ""  # view-name prefix of the pages this entry stays highlighted on
 
 
 GROUPS = {
@@ -29,6 +30,7 @@ GROUPS = {
 ENTRIES: list[Entry] = [
     Entry("overview", _("Overview"), "console:overview"),
     Entry("overview", _("Audit log"), "audit:list", "audit:list"),
+    Entry("clusters", _("Registered clusters"), "clusters:list", "clusters:list", match="clusters:"),
     Entry("platform", _("Sub-accounts"), "iam:user-list", "iam:list"),
     Entry("platform", _("User groups"), "iam:group-list", "iam:list"),
     Entry("platform", _("Policies"), "iam:policy-list", "iam:list"),
@@ -57,7 +59,7 @@ def navigation_for(request) -> list[dict]:
         except NoReverseMatch:
             continue  # the page does not exist (yet): no placeholder
         # "iam:user-list" is also the active entry on "iam:user-edit" and the other user pages.
-        family = entry.url_name.rsplit("-", 1)[0] + "-" if "-" in entry.url_name else entry.url_name
-        active = current == entry.url_name or current.startswith(family)
+        family = entry.match or (entry.url_name.rsplit("-", 1)[0] + "-" if "-" in entry.url_name else "")
+        active = current == entry.url_name or bool(family and current.startswith(family))
         groups.setdefault(entry.group, []).append({"label": entry.label, "url": url, "active": active})
     return [{"label": GROUPS[key], "entries": groups[key]} for key in GROUPS if key in groups]

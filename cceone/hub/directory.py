@@ -154,6 +154,11 @@ class InMemoryDirectory(BaseDirectory):
             self.cluster_tenant[cluster_id] = tenant
             self._agent_tokens[hash_token(agent_token)] = cluster_id
 
+    def revoke_agent_token(self, agent_token: str) -> None:
+        """The agent may no longer connect (e.g. the cluster was unsubscribed)."""
+        with self._lock:
+            self._agent_tokens.pop(hash_token(agent_token), None)
+
     def add_user_token(
         self, token: str, username: str, groups=(), tenant: str = "default", ttl: float | None = None
     ) -> None:

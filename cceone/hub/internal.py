@@ -61,6 +61,10 @@ async def cluster_route(hub, request: web.BaseRequest) -> web.StreamResponse:
     cluster_id, path = parts
     if path == "/_status" or path.startswith("/_status?"):
         return cluster_status(hub, cluster_id)
+    if path == "/_disconnect" or path.startswith("/_disconnect?"):
+        if request.method != "POST":
+            return status_response(405, "MethodNotAllowed", "use POST to disconnect a cluster's agents")
+        return web.json_response({"closed": await hub.disconnect_cluster(cluster_id)})
     headers = [
         (k, v)
         for k, v in p.strip_hop_by_hop(request.headers.items())

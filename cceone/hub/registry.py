@@ -74,6 +74,24 @@ class Registry:
         if cs is not None and conn in cs.conns:
             cs.conns.remove(conn)
 
+    def detach(self, cluster_id: str) -> list[AgentConnection]:
+        """Take every connection of the cluster out of service now (revocation).
+
+        In-flight streams fail at once and nothing is routed to them any more;
+        the caller closes the WebSockets. The cluster is declared lost right
+        away (its agents are not expected back: their token was revoked).
+        """
+        cs = self.clusters.get(cluster_id)
+        if cs is None:
+            return []
+        conns, cs.conns = cs.conns, []
+        for c in conns:
+            c.fail_streams("agent disconnected by the hub (cluster access revoked)")
+        if cs.connected:
+            cs.connected = False
+            self._notify(cs, "lost", None)
+        return conns
+
     def pick(self, cluster_id: str) -> AgentConnection | None:
         """Next usable connection of the cluster, round robin."""
         cs = self.clusters.get(cluster_id)

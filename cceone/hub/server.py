@@ -106,6 +106,21 @@ class Hub:
         await site.start()
         return runner.addresses[0][1]
 
+    async def disconnect_cluster(self, cluster_id: str, code: int = 4003, reason: str = "revoked") -> int:
+        """Close every agent connection of a cluster now; returns how many.
+
+        In-flight requests fail immediately (502, or an aborted body if the
+        response had started). Whether the agents may come back is the
+        directory's decision: after an unsubscribe their token is revoked,
+        so reconnects are refused.
+        """
+        conns = self.registry.detach(cluster_id)
+        if conns:
+            log.info("cluster %s: closing %d agent connection(s) (%s)", cluster_id, len(conns), reason)
+            # Shielded: a caller that hangs up must not leave detached sockets open.
+            await asyncio.shield(asyncio.gather(*(c.close(code, reason) for c in conns), return_exceptions=True))
+        return len(conns)
+
     async def stop(self) -> None:
         if self._reaper is not None:
             self._reaper.cancel()

@@ -34,7 +34,7 @@ _CATALOGUE = [
     ("clusters:create", Tier.ORDER, _("Order a registered cluster")),
     ("clusters:update", Tier.WRITE, _("Change a registered cluster's settings")),
     ("clusters:delete", Tier.ORDER, _("Unsubscribe a registered cluster")),
-    ("clusters:kubeconfig", Tier.WRITE, _("Issue and revoke kubeconfigs")),
+    ("clusters:kubeconfig", Tier.READ, _("Get and revoke one's own kubeconfigs")),
     ("fleets:list", Tier.READ, _("List fleets")),
     ("fleets:get", Tier.READ, _("View a fleet")),
     ("fleets:create", Tier.WRITE, _("Create a fleet")),

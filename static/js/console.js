@@ -12,3 +12,16 @@ document.addEventListener("click", (event) => {
     button.textContent = button.dataset.copiedLabel || button.textContent;
   });
 });
+// Order form: choosing a VPC reloads the form so subnets and security groups follow it.
+document.addEventListener("change", (event) => {
+  const field = event.target.closest("[data-reload]");
+  if (!field) return;
+  const step = field.form.querySelector("#order-step-field");
+  if (step) step.value = "reload";
+  field.form.requestSubmit();
+});
+// Inline confirmations: forms with data-confirm ask before submitting.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
+}, true);

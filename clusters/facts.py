@@ -1,0 +1,42 @@
+"""Reading the facts agents report (docs/agent-protocol.md §6)."""
+from decimal import Decimal
+
+
+def is_virtual_kubelet(node: dict) -> bool:
+    return (node.get("labels") or {}).get("type") == "virtual-kubelet"
+
+
+def billable_vcpu(facts: dict) -> Decimal:
+    """R7.2: capacity CPU of Ready nodes, virtual-kubelet nodes excluded, in vCPU."""
+    millicores = sum(
+        int((node.get("capacity") or {}).get("cpu_millicores") or 0)
+        for node in facts.get("nodes") or []
+        if node.get("ready") and not is_virtual_kubelet(node)
+    )
+    return Decimal(millicores) / 1000
+
+
+def node_counts(facts: dict) -> tuple[int, int]:
+    """(ready, total) nodes."""
+    nodes = facts.get("nodes") or []
+    return sum(1 for n in nodes if n.get("ready")), len(nodes)
+
+
+def allocation(facts: dict) -> dict:
+    """CPU and memory requests against the allocatable of Ready nodes (R1.2, R4.6)."""
+    ready = [n for n in facts.get("nodes") or [] if n.get("ready")]
+    alloc_cpu = sum(int((n.get("allocatable") or {}).get("cpu_millicores") or 0) for n in ready)
+    alloc_mem = sum(int((n.get("allocatable") or {}).get("memory_bytes") or 0) for n in ready)
+    total = ((facts.get("pod_requests") or {}).get("total")) or {}
+    req_cpu, req_mem = int(total.get("cpu_millicores") or 0), int(total.get("memory_bytes") or 0)
+    return {
+        "cpu_requested_millicores": req_cpu, "cpu_allocatable_millicores": alloc_cpu,
+        "memory_requested_bytes": req_mem, "memory_allocatable_bytes": alloc_mem,
+        "cpu_rate": (req_cpu / alloc_cpu) if alloc_cpu else None,
+        "memory_rate": (req_mem / alloc_mem) if alloc_mem else None,
+        "pods": int(total.get("pods") or 0),
+    }
+
+
+def kubernetes_version(facts: dict) -> str:
+    return ((facts.get("kubernetes") or {}).get("gitVersion")) or ""

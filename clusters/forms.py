@@ -1,0 +1,109 @@
+from django import forms
+from django.core.validators import MaxValueValidator
+from django.utils.translation import gettext_lazy as _
+
+from cceone.iam.models import EnterpriseProject, Region
+
+from .models import ApiServerSpec, CloudProviderCluster, RegisteredCluster, SecurityGroup, Subnet, Vpc
+from .services import NAME_RULE, Order
+
+Type = RegisteredCluster.Type
+AUTO = "auto"
+
+THIRD_PARTY_PROVIDERS = [("Alibaba Cloud ACK", _("Alibaba Cloud ACK")), ("Tencent Cloud TKE", _("Tencent Cloud TKE")),
+                         ("Google GKE", _("Google GKE")), ("AWS EKS", _("AWS EKS")),
+                         ("Azure AKS", _("Azure AKS")), ("Other", _("Other"))]
+
+
+class OrderForm(forms.Form):
+    """The order form of one cluster type (R3.2), validated on the server at every step.
+
+    Its choices are the account's and the region's; the service re-checks everything.
+    """
+
+    name = forms.CharField(label=_("Cluster name"), max_length=40, help_text=NAME_RULE)
+    provider = forms.CharField(label=_("Cluster provider"), max_length=40)
+    enterprise_project = forms.ModelChoiceField(EnterpriseProject.objects.none(), label=_("Enterprise project"))
+    vpc = forms.ModelChoiceField(Vpc.objects.none(), label=_("VPC"))
+    subnet = forms.ModelChoiceField(Subnet.objects.none(), label=_("Subnet"))
+    security_group = forms.ChoiceField(label=_("Security group"))
+    apiserver_spec = forms.ModelChoiceField(ApiServerSpec.objects.none(), label=_("API server access"),
+                                            help_text=_("A pay-as-you-go private load balancer is the API "
+                                                        "server's endpoint inside the VPC."))
+    apiserver_eip = forms.BooleanField(label=_("Expose the API server with an EIP"), required=False)
+    bind_public_ip = forms.BooleanField(label=_("Bind a public IP"), required=False, initial=True,
+                                        help_text=_("Required for access over the internet; not needed when "
+                                                    "the cluster reaches the platform over a leased line."))
+    deletion_protection = forms.BooleanField(label=_("Deletion protection"), required=False, initial=True,
+                                             help_text=_("Recommended: prevents unsubscribing by mistake."))
+    cloud_cluster = forms.ModelChoiceField(CloudProviderCluster.objects.none(), label=_("Cloud cluster"),
+                                           help_text=_("A running cluster of the cloud's container service; "
+                                                       "clusters of other regions can be associated."))
+
+    CLOUD_FIELDS = ("cloud_cluster", "enterprise_project")
+
+    def __init__(self, data=None, *, account, region: Region, cluster_type: str, **kwargs):
+        super().__init__(data, **kwargs)
+        self.account, self.region, self.cluster_type = account, region, cluster_type
+        self.fields["enterprise_project"].queryset = EnterpriseProject.objects.filter(account=account)
+        default_project = EnterpriseProject.objects.filter(account=account, name="default").first()
+        self.fields["enterprise_project"].initial = default_project
+        if cluster_type == Type.CLOUD:
+            for name in list(self.fields):
+                if name not in self.CLOUD_FIELDS:
+                    del self.fields[name]
+            self.fields["cloud_cluster"].queryset = CloudProviderCluster.objects.filter(
+                account=account, is_running=True).exclude(registrations__status__in=_LIVE)
+            return
+        del self.fields["cloud_cluster"]
+        if cluster_type == Type.THIRD_PARTY:
+            self.fields["provider"] = forms.ChoiceField(label=_("Cluster provider"), choices=THIRD_PARTY_PROVIDERS)
+        self.fields["vpc"].queryset = Vpc.objects.filter(region=region)
+        vpc = self._chosen_vpc()
+        self.fields["subnet"].queryset = Subnet.objects.filter(vpc=vpc) if vpc else Subnet.objects.none()
+        groups = SecurityGroup.objects.filter(vpc=vpc, account__in=[account.pk]) | \
+            SecurityGroup.objects.filter(vpc=vpc, account__isnull=True) if vpc else SecurityGroup.objects.none()
+        self.fields["security_group"].choices = [(AUTO, _("Auto-create"))] + [(str(g.pk), g.name) for g in groups]
+        self.fields["security_group"].initial = AUTO
+        self.fields["apiserver_spec"].queryset = ApiServerSpec.objects.filter(region=region)
+        self.fields["apiserver_spec"].initial = self.fields["apiserver_spec"].queryset.first()
+        for name in ("vpc",):
+            self.fields[name].widget.attrs["data-reload"] = "1"
+
+    def _chosen_vpc(self):
+        raw = self.data.get(self.add_prefix("vpc")) if self.is_bound else None
+        if raw and str(raw).isdigit():
+            return Vpc.objects.filter(pk=int(raw), region=self.region).first()
+        return None
+
+    def order(self) -> Order:
+        data = self.cleaned_data
+        if self.cluster_type == Type.CLOUD:
+            cloud = data["cloud_cluster"]
+            return Order(cluster_type=Type.CLOUD, region=cloud.region, name=cloud.name,
+                         enterprise_project=data["enterprise_project"], cloud_cluster=cloud)
+        group = data["security_group"]
+        return Order(
+            cluster_type=self.cluster_type, region=self.region, name=data["name"], provider=data["provider"],
+            enterprise_project=data["enterprise_project"], vpc=data["vpc"], subnet=data["subnet"],
+            security_group=None if group == AUTO else SecurityGroup.objects.filter(pk=group).first(),
+            apiserver_spec=data["apiserver_spec"], apiserver_eip=data["apiserver_eip"],
+            bind_public_ip=data["bind_public_ip"], deletion_protection=data["deletion_protection"],
+        )
+
+    def as_hidden_fields(self):
+        """The validated answers again, to carry them through the confirmation step."""
+        return [field.as_hidden() for field in self]
+
+
+_LIVE = [s for s in RegisteredCluster.Status.values if s != RegisteredCluster.Status.UNSUBSCRIBED]
+
+
+class KubeconfigForm(forms.Form):
+    hours = forms.IntegerField(label=_("Valid for (hours)"), min_value=1)
+
+    def __init__(self, *args, max_hours: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["hours"].validators.append(MaxValueValidator(max_hours))
+        self.fields["hours"].widget.attrs["max"] = max_hours
+        self.fields["hours"].initial = min(24, max_hours)

@@ -1,0 +1,95 @@
+"""The access hub's Directory backed by the database: agent and kubeconfig tokens,
+heartbeats and connection events (interface: cceone.hub.directory.Directory)."""
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+from django.utils import timezone
+
+from cceone.audit.models import AuditEvent
+from cceone.audit.services import record
+from cceone.hub.directory import BaseDirectory, ConnInfo, Identity, NotFound, Unauthorized, hash_token
+from cceone.kube.gateway import identity_for
+
+from . import connectivity
+from .models import KubeconfigToken, RegisteredCluster
+
+
+def _db(fn):
+    """Run a blocking ORM function in a worker thread, with fresh connections.
+
+    The hub lives for days: close connections the database has dropped meanwhile.
+    """
+
+    def wrapped(*args, **kwargs):
+        close_old_connections()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(wrapped, thread_sensitive=False)
+
+
+def _cluster_pk(cluster_id: str) -> int | None:
+    return int(cluster_id) if str(cluster_id).isdigit() else None
+
+
+@_db
+def _authenticate_agent(token: str) -> str | None:
+    pk = (RegisteredCluster.objects.filter(agent_token_hash=hash_token(token), status__in=connectivity.CONNECTABLE)
+          .values_list("pk", flat=True).first())
+    return str(pk) if pk is not None else None
+
+
+@_db
+def _authenticate_kubeconfig(cluster_id: str, token: str) -> Identity:
+    found = (KubeconfigToken.objects.select_related("user__account", "cluster")
+             .filter(token_hash=hash_token(token)).first())
+    now = timezone.now()
+    if (found is None or found.revoked_at is not None or (found.expires_at and found.expires_at <= now)
+            or not found.user.is_active):
+        raise Unauthorized()
+    pk = _cluster_pk(cluster_id)
+    cluster = RegisteredCluster.objects.filter(pk=pk).first() if pk is not None else None
+    # Another tenant's cluster does not exist for this token; another cluster of the
+    # same tenant needs its own kubeconfig.
+    if cluster is None or cluster.account_id != found.cluster.account_id or cluster.pk != found.cluster_id:
+        raise NotFound()
+    if cluster.status in (RegisteredCluster.Status.DESTROYING, RegisteredCluster.Status.UNSUBSCRIBED):
+        raise NotFound()
+    who = identity_for(found.user)
+    return Identity(who.username, who.groups)
+
+
+@_db
+def _agent_refused(remote_ip: str, reason: str) -> None:
+    record(None, "clusters:agent-refused", ("agent", "", remote_ip), result=AuditEvent.Result.DENIED,
+           details={"remote_ip": remote_ip, "reason": reason})
+
+
+@_db
+def _is_frozen(cluster_id: str) -> bool:
+    pk = _cluster_pk(cluster_id)
+    return RegisteredCluster.objects.filter(pk=pk, status=RegisteredCluster.Status.FROZEN).exists()
+
+
+class DatabaseDirectory(BaseDirectory):
+    async def authenticate_agent(self, token: str) -> str | None:
+        return await _authenticate_agent(token)
+
+    async def authenticate_kubeconfig(self, cluster_id: str, token: str) -> Identity:
+        return await _authenticate_kubeconfig(cluster_id, token)
+
+    async def agent_connected(self, cluster_id: str, conn_info: ConnInfo) -> None:
+        await _db(connectivity.agent_connected)(int(cluster_id), conn_info.as_dict())
+
+    async def heartbeat(self, cluster_id: str, facts: dict) -> None:
+        await _db(connectivity.heartbeat)(int(cluster_id), facts)
+
+    async def agent_lost(self, cluster_id: str) -> None:
+        await _db(connectivity.agent_lost)(int(cluster_id))
+
+    async def agent_refused(self, remote_ip: str, reason: str) -> None:
+        await _agent_refused(remote_ip, reason)
+
+    async def is_frozen(self, cluster_id: str) -> bool:
+        return await _is_frozen(cluster_id)

@@ -1,0 +1,101 @@
+"""Kubeconfigs for the hub's kubeconfig proxy (R3.5 connection info).
+
+A kubeconfig carries a per-user token for one cluster; the hub maps it to the user's
+Kubernetes identity, so kubectl runs with exactly the user's RBAC in that cluster.
+Tokens are stored hashed, may expire, and can be revoked one by one or all at once.
+"""
+import base64
+import secrets
+from datetime import timedelta
+
+import yaml
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cceone.audit.services import record
+from cceone.hub.directory import hash_token
+from cceone.iam.access import require
+from cceone.iam.services import ACCESS_LOST_HOOKS
+
+from .models import KubeconfigToken, RegisteredCluster
+
+Status = RegisteredCluster.Status
+
+
+def hub_ca_pem() -> bytes:
+    from clusters.management.commands.runhub import hub_tls
+
+    return hub_tls().ca_pem or b""
+
+
+def render(cluster: RegisteredCluster, user, token: str) -> str:
+    context = f"{cluster.name}-{user.get_username()}"
+    server = f"{settings.CCEONE_HUB_KUBECONFIG_URL.rstrip('/')}/k8s/clusters/{cluster.pk}"
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster.name, "cluster": {
+            "server": server, "certificate-authority-data": base64.b64encode(hub_ca_pem()).decode()}}],
+        "users": [{"name": user.get_username(), "user": {"token": token}}],
+        "contexts": [{"name": context, "context": {"cluster": cluster.name, "user": user.get_username()}}],
+        "current-context": context,
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+@transaction.atomic
+def issue(actor, cluster: RegisteredCluster, valid_for: timedelta | None = None) -> tuple[KubeconfigToken, str]:
+    """Issue the actor's kubeconfig for the cluster; temporary when `valid_for` is given."""
+    require(actor, "clusters:kubeconfig", cluster)
+    if cluster.status in (Status.CREATING, Status.DESTROYING, Status.UNSUBSCRIBED):
+        raise ValidationError(_("A kubeconfig can only be issued for a cluster that has been created and not unsubscribed."))
+    if valid_for is not None:
+        cap = timedelta(hours=settings.CCEONE_KUBECONFIG_MAX_HOURS)
+        if not timedelta(hours=1) <= valid_for <= cap:
+            raise ValidationError(_("A temporary kubeconfig is valid for 1 to %(hours)d hours.")
+                                  % {"hours": settings.CCEONE_KUBECONFIG_MAX_HOURS})
+    token = "ckc_" + secrets.token_urlsafe(32)
+    issued = KubeconfigToken.objects.create(
+        cluster=cluster, user=actor, token_hash=hash_token(token), hint=token[:8],
+        expires_at=timezone.now() + valid_for if valid_for else None,
+    )
+    record(actor, "clusters:kubeconfig-issue", cluster,
+           details={"token": issued.hint, "expires_at": issued.expires_at.isoformat() if issued.expires_at else None})
+    return issued, render(cluster, actor, token)
+
+
+@transaction.atomic
+def revoke(actor, issued: KubeconfigToken) -> None:
+    """Revoke one of the actor's own kubeconfigs."""
+    require(actor, "clusters:kubeconfig", issued.cluster)
+    if issued.user_id != actor.pk:
+        raise ValidationError(_("Unknown kubeconfig."))
+    if issued.revoked_at is None:
+        issued.revoked_at = timezone.now()
+        issued.save(update_fields=["revoked_at"])
+        record(actor, "clusters:kubeconfig-revoke", issued.cluster, details={"token": issued.hint})
+
+
+@transaction.atomic
+def revoke_all(actor, cluster: RegisteredCluster) -> int:
+    """Revoke all of the actor's kubeconfigs for the cluster."""
+    require(actor, "clusters:kubeconfig", cluster)
+    count = KubeconfigToken.objects.filter(cluster=cluster, user=actor, revoked_at__isnull=True).update(
+        revoked_at=timezone.now())
+    record(actor, "clusters:kubeconfig-revoke", cluster, details={"all": True, "count": count})
+    return count
+
+
+def revoke_for_user(user) -> None:
+    """A disabled or removed user loses every kubeconfig at once."""
+    KubeconfigToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def revoke_for_cluster(cluster: RegisteredCluster) -> None:
+    KubeconfigToken.objects.filter(cluster=cluster, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+ACCESS_LOST_HOOKS.append(revoke_for_user)

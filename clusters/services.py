@@ -1,0 +1,380 @@
+"""Registered-cluster operations (R3): order, provision, change settings, unsubscribe.
+
+Each checks permission and invariants, writes in one transaction, audits, writes the
+operation log, and enqueues background work on commit. Pages and the API call these.
+"""
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cceone import crypto
+from cceone.audit.models import OperationLog
+from cceone.audit.services import Operation, record
+from cceone.iam import services as iam_services
+from cceone.iam.access import require
+from cceone.iam.models import EnterpriseProject, Region
+
+from . import checks, connectivity
+from .models import ApiServerSpec, CloudProviderCluster, RegisteredCluster, SecurityGroup, Subnet, Vpc
+
+Status = RegisteredCluster.Status
+Type = RegisteredCluster.Type
+
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{2,38}[A-Za-z0-9]$")
+NAME_RULE = _("4-40 characters: letters, digits and '-', starting with a letter and ending with a letter or digit.")
+
+
+def validate_name(name: str) -> None:
+    if not NAME_RE.match(name or ""):
+        raise ValidationError({"name": _("Invalid cluster name. Use 4-40 characters: letters, digits and '-', "
+                                         "starting with a letter and ending with a letter or digit.")})
+
+
+@dataclass
+class Order:
+    """What the order form collected (R3.2)."""
+
+    cluster_type: str
+    region: Region
+    name: str
+    enterprise_project: EnterpriseProject | None
+    provider: str = ""
+    vpc: Vpc | None = None
+    subnet: Subnet | None = None
+    security_group: SecurityGroup | None = None  # None: auto-create
+    apiserver_spec: ApiServerSpec | None = None
+    apiserver_eip: bool = False
+    bind_public_ip: bool = False
+    deletion_protection: bool = True
+    cloud_cluster: CloudProviderCluster | None = None
+
+    def as_instance(self, account) -> RegisteredCluster:
+        """An unsaved cluster, for permission checks (project-scoped policies)."""
+        return RegisteredCluster(account=account, name=self.name, cluster_type=self.cluster_type,
+                                 region=self.region, enterprise_project=self.enterprise_project)
+
+    @property
+    def instance_type(self) -> str:
+        return self.cluster_type
+
+
+def gates(account) -> list[str]:
+    """Prerequisites missing before any order page works: 'delegation', 'verification'."""
+    missing = []
+    if not iam_services.has_delegation(account):
+        missing.append("delegation")
+    if not iam_services.is_verified(account):
+        missing.append("verification")
+    return missing
+
+
+def validate_order(actor, order: Order) -> None:
+    """Every rule of the order form, on the server; raises ValidationError."""
+    account = actor.account
+    require(actor, "clusters:create", order.as_instance(account))
+    errors = {}
+    try:
+        validate_name(order.name)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if RegisteredCluster.objects.filter(account=account, name=order.name).exists():
+        errors["name"] = [_("A registered cluster named “%(name)s” already exists.") % {"name": order.name}]
+    if order.enterprise_project is None or order.enterprise_project.account_id != account.pk:
+        errors["enterprise_project"] = [_("Choose an enterprise project.")]
+    if order.cluster_type == Type.CLOUD:
+        cloud = order.cloud_cluster
+        if cloud is None or cloud.account_id != account.pk:
+            errors["cloud_cluster"] = [_("Choose the cloud cluster to associate.")]
+        elif not cloud.is_running:
+            errors["cloud_cluster"] = [_("Only a running cloud cluster can be associated.")]
+        elif RegisteredCluster.objects.filter(cloud_cluster=cloud).exclude(status=Status.UNSUBSCRIBED).exists():
+            errors["cloud_cluster"] = [_("This cloud cluster is already registered.")]
+    else:
+        if not order.provider:
+            errors["provider"] = [_("Enter the cluster's provider.")]
+        if order.vpc is None or order.vpc.region_id != order.region.pk:
+            errors["vpc"] = [_("Choose a VPC of the region.")]
+        elif order.subnet is None or order.subnet.vpc_id != order.vpc.pk:
+            errors["subnet"] = [_("Choose a subnet of the VPC.")]
+        if order.security_group is not None and (
+                order.vpc is None or order.security_group.vpc_id != order.vpc.pk
+                or order.security_group.account_id not in (None, account.pk)):
+            errors["security_group"] = [_("Choose a security group of the VPC, or auto-create one.")]
+        if order.apiserver_spec is None or order.apiserver_spec.region_id != order.region.pk:
+            errors["apiserver_spec"] = [_("Choose the API server access spec.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def place_order(actor, order: Order, *, agreed: bool) -> RegisteredCluster:
+    """Submit an order: gates, validation, dependency checks, agreement; then provision."""
+    account = actor.account
+    missing = gates(account)
+    if "delegation" in missing:
+        raise ValidationError(_("Authorise the service delegation before ordering."))
+    if "verification" in missing:
+        raise ValidationError(_("Complete real-name verification before ordering."))
+    validate_order(actor, order)
+    if not agreed:
+        raise ValidationError({"agreed": _("Read and accept the service agreement to continue.")})
+    failed = [r for r in checks.run_all("cluster", account, order) if not r.passed]
+    if failed:
+        raise ValidationError([f"{r.label}: {r.message}" for r in failed])
+    try:
+        with transaction.atomic():
+            cluster = _create(actor, order)
+    except IntegrityError:
+        # Two orders raced for the same name; the database kept one.
+        raise ValidationError({"name": _("A registered cluster named “%(name)s” already exists.")
+                                       % {"name": order.name}}) from None
+    return cluster
+
+
+def _create(actor, order: Order) -> RegisteredCluster:
+    account = actor.account
+    security_group = order.security_group
+    if order.cluster_type != Type.CLOUD and security_group is None:
+        security_group = SecurityGroup.objects.create(vpc=order.vpc, account=account, auto_created=True,
+                                                      name=f"cceone-{order.name}-sg")
+    cloud = order.cluster_type == Type.CLOUD
+    cluster = RegisteredCluster.objects.create(
+        account=account, name=order.name, cluster_type=order.cluster_type,
+        provider=order.cloud_cluster.get_edition_display() if cloud else order.provider,
+        region=order.region, enterprise_project=order.enterprise_project, status=Status.CREATING,
+        deletion_protection=order.deletion_protection, creator=actor,
+        vpc=order.vpc, subnet=order.subnet, security_group=security_group, apiserver_spec=order.apiserver_spec,
+        apiserver_eip=order.apiserver_eip, cloud_cluster=order.cloud_cluster,
+        connection_mode=RegisteredCluster.ConnectionMode.DIRECT if cloud else RegisteredCluster.ConnectionMode.AGENT,
+    )
+    op = Operation.start(cluster, OperationLog.Operation.CREATE)
+    op.step(_("Order accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
+    record(actor, "clusters:create", cluster, details={
+        "type": order.cluster_type, "region": order.region.code, "bind_public_ip": order.bind_public_ip})
+    from .tasks import provision_cluster
+
+    transaction.on_commit(lambda: provision_cluster.delay(cluster.pk, bind_public_ip=order.bind_public_ip))
+    return cluster
+
+
+# --- provisioning (runs in the worker) ------------------------------------------------
+
+def _fake_eip(cluster) -> str:
+    # The cloud's EIP service is outside this product; addresses come from a documentation
+    # range (RFC 5737) so they are recognisably not routable.
+    return f"203.0.113.{(cluster.pk % 250) + 1}"
+
+
+def provision(cluster_id: int, bind_public_ip: bool = False) -> None:
+    """Idempotent: only a cluster still `creating` is provisioned; a retry after a crash
+    finds it either still creating (and finishes) or already past this step."""
+    with transaction.atomic():
+        cluster = RegisteredCluster.objects.select_for_update().filter(pk=cluster_id).first()
+        if cluster is None or cluster.status != Status.CREATING:
+            return
+        log = (OperationLog.objects.filter(target_type="cluster", target_id=str(cluster.pk),
+                                           operation=OperationLog.Operation.CREATE).first())
+        op = Operation(log) if log else Operation.start(cluster, OperationLog.Operation.CREATE)
+        if cluster.connection_mode == RegisteredCluster.ConnectionMode.AGENT:
+            op.step(_("Create access endpoint"),
+                    _("API server access %(spec)s in %(vpc)s / %(subnet)s, security group %(sg)s.") % {
+                        "spec": cluster.apiserver_spec, "vpc": cluster.vpc, "subnet": cluster.subnet,
+                        "sg": cluster.security_group})
+            fields = ["status"]
+            if bind_public_ip or cluster.apiserver_eip:
+                cluster.eip_address = _fake_eip(cluster)
+                fields.append("eip_address")
+                op.step(_("Bind EIP"), cluster.eip_address)
+            token = connectivity.issue_agent_token(cluster)
+            cluster.agent_token_encrypted = crypto.encrypt(token)
+            fields.append("agent_token_encrypted")
+            op.step(_("Issue agent credentials"), _("Apply the agent YAML in the cluster to connect it."))
+            cluster.status = Status.PENDING_ACCESS
+            cluster.save(update_fields=fields)
+            op.finish()
+            return
+    _connect_direct(cluster_id)
+
+
+def _connect_direct(cluster_id: int) -> None:
+    """Cloud clusters: reach the API server directly; running on success."""
+    from cceone.kube.gateway import KubeError, explain, system_client_for
+
+    cluster = RegisteredCluster.objects.get(pk=cluster_id)
+    try:
+        client = system_client_for(cluster, timeout=(5, 15))
+        version = client.version.get("kubernetes", {}).get("gitVersion", "")
+        nodes = client.resources.get(api_version="v1", kind="Node").get().to_dict().get("items", [])
+    except KubeError as error:
+        _direct_failed(cluster_id, str(error))
+        return
+    except Exception as error:  # noqa: BLE001 - any failure is reported in the log
+        _direct_failed(cluster_id, str(explain(error, cluster)))
+        return
+    facts = _facts_from_nodes(version, nodes)
+    with transaction.atomic():
+        cluster = RegisteredCluster.objects.select_for_update().get(pk=cluster_id)
+        if cluster.status != Status.CREATING:
+            return
+        op = _op(cluster)
+        op.step(_("Connect to the API server"), _("Kubernetes %(version)s, %(nodes)d nodes.") % {
+            "version": version, "nodes": len(nodes)})
+        cluster.status = Status.PENDING_ACCESS  # heartbeat() below brings it to running
+        cluster.save(update_fields=["status"])
+        connectivity.heartbeat(cluster.pk, facts)
+        op.finish()
+
+
+def _facts_from_nodes(version: str, nodes: list[dict]) -> dict:
+    """The heartbeat fact shape (docs/agent-protocol.md §6) from a direct node list."""
+    from .quantity import cpu_millicores, memory_bytes
+
+    out = []
+    for node in nodes:
+        status = node.get("status") or {}
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+        cap, alloc = status.get("capacity") or {}, status.get("allocatable") or {}
+        out.append({
+            "name": node["metadata"]["name"], "ready": ready,
+            "labels": node["metadata"].get("labels") or {},
+            "capacity": {"cpu_millicores": cpu_millicores(cap.get("cpu")), "memory_bytes": memory_bytes(cap.get("memory"))},
+            "allocatable": {"cpu_millicores": cpu_millicores(alloc.get("cpu")),
+                            "memory_bytes": memory_bytes(alloc.get("memory"))},
+        })
+    return {"kubernetes": {"gitVersion": version}, "nodes": out, "pod_requests": None, "errors": []}
+
+
+def _op(cluster) -> Operation:
+    log = OperationLog.objects.filter(target_type="cluster", target_id=str(cluster.pk),
+                                      operation=OperationLog.Operation.CREATE).first()
+    return Operation(log) if log else Operation.start(cluster, OperationLog.Operation.CREATE)
+
+
+def _direct_failed(cluster_id: int, reason: str) -> None:
+    with transaction.atomic():
+        cluster = RegisteredCluster.objects.select_for_update().get(pk=cluster_id)
+        if cluster.status != Status.CREATING:
+            return
+        _op(cluster).fail(_("Connect to the API server"), reason)
+        cluster.status = Status.CREATE_FAILED
+        cluster.save(update_fields=["status"])
+        record(None, "clusters:status", cluster, account=cluster.account,
+               details={"from": Status.CREATING, "to": Status.CREATE_FAILED, "reason": reason})
+
+
+def expire_pending_access() -> int:
+    """Pending access for longer than the setting → access timeout (the agent may still
+    connect later and bring the cluster to running)."""
+    cutoff = timezone.now() - timedelta(minutes=settings.CCEONE_ACCESS_TIMEOUT_MINUTES)
+    count = 0
+    for cluster in RegisteredCluster.objects.filter(status=Status.PENDING_ACCESS, created_at__lt=cutoff):
+        with transaction.atomic():
+            locked = RegisteredCluster.objects.select_for_update().get(pk=cluster.pk)
+            if locked.status != Status.PENDING_ACCESS:
+                continue
+            locked.status = Status.ACCESS_TIMEOUT
+            locked.save(update_fields=["status"])
+            record(None, "clusters:status", locked, account=locked.account,
+                   details={"from": Status.PENDING_ACCESS, "to": Status.ACCESS_TIMEOUT,
+                            "reason": "no agent connected in time"})
+            count += 1
+    return count
+
+
+# --- settings ---------------------------------------------------------------------------
+
+@transaction.atomic
+def set_deletion_protection(actor, cluster: RegisteredCluster, enabled: bool) -> None:
+    require(actor, "clusters:update", cluster)
+    cluster.deletion_protection = enabled
+    cluster.save(update_fields=["deletion_protection"])
+    record(actor, "clusters:update", cluster, details={"deletion_protection": enabled})
+
+
+@transaction.atomic
+def bind_eip(actor, cluster: RegisteredCluster) -> None:
+    require(actor, "clusters:update", cluster)
+    if cluster.eip_address:
+        raise ValidationError(_("An EIP is already bound."))
+    cluster.eip_address = _fake_eip(cluster)
+    cluster.save(update_fields=["eip_address"])
+    record(actor, "clusters:bind-eip", cluster, details={"eip": cluster.eip_address})
+
+
+@transaction.atomic
+def unbind_eip(actor, cluster: RegisteredCluster) -> None:
+    require(actor, "clusters:update", cluster)
+    if not cluster.eip_address:
+        raise ValidationError(_("No EIP is bound."))
+    address, cluster.eip_address = cluster.eip_address, None
+    cluster.save(update_fields=["eip_address"])
+    record(actor, "clusters:unbind-eip", cluster, details={"eip": address})
+
+
+def agent_token(cluster: RegisteredCluster) -> str | None:
+    return crypto.decrypt(cluster.agent_token_encrypted) if cluster.agent_token_encrypted else None
+
+
+# --- unsubscribe (R3.8) ------------------------------------------------------------------
+
+# Other apps add blockers ("remove it from fleet X first"): fn(cluster) -> message | None.
+UNSUBSCRIBE_BLOCKERS: list = []
+
+
+def unsubscribe_checks(cluster: RegisteredCluster) -> list[tuple[str, bool, str]]:
+    """(label, passed, message) for each condition unsubscribing needs."""
+    result = [(_("Deletion protection is off"), not cluster.deletion_protection,
+               _("Turn deletion protection off first.") if cluster.deletion_protection else "")]
+    for blocker in UNSUBSCRIBE_BLOCKERS:
+        label, message = blocker(cluster)
+        result.append((label, not message, message or ""))
+    return result
+
+
+def unsubscribe(actor, cluster: RegisteredCluster) -> None:
+    with transaction.atomic():
+        cluster = RegisteredCluster.objects.select_for_update().get(pk=cluster.pk)
+        require(actor, "clusters:delete", cluster)
+        if cluster.status in (Status.DESTROYING, Status.UNSUBSCRIBED):
+            raise ValidationError(_("The cluster is already unsubscribed."))
+        failed = [message for _label, passed, message in unsubscribe_checks(cluster) if not passed]
+        if failed:
+            raise ValidationError(failed)
+        op = Operation.start(cluster, OperationLog.Operation.UNSUBSCRIBE)
+        previous = cluster.status
+        cluster.status = Status.DESTROYING
+        cluster.save(update_fields=["status"])
+        op.step(_("Unsubscribe accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
+        record(actor, "clusters:delete", cluster, details={"previous_status": previous})
+    from .tasks import destroy_cluster
+
+    transaction.on_commit(lambda: destroy_cluster.delay(cluster.pk))
+
+
+def destroy(cluster_id: int) -> None:
+    """Revoke every credential, close the agents' connections, end billing. Idempotent."""
+    from .kubeconfigs import revoke_for_cluster
+
+    with transaction.atomic():
+        cluster = RegisteredCluster.objects.select_for_update().filter(pk=cluster_id).first()
+        if cluster is None or cluster.status != Status.DESTROYING:
+            return
+        log = OperationLog.objects.filter(target_type="cluster", target_id=str(cluster.pk),
+                                          operation=OperationLog.Operation.UNSUBSCRIBE).first()
+        op = Operation(log) if log else Operation.start(cluster, OperationLog.Operation.UNSUBSCRIBE)
+        cluster.agent_token_hash = None
+        cluster.agent_token_encrypted = ""
+        revoke_for_cluster(cluster)
+        op.step(_("Revoke agent and kubeconfig credentials"))
+        cluster.status = Status.UNSUBSCRIBED
+        cluster.unsubscribed_at = timezone.now()
+        cluster.save(update_fields=["agent_token_hash", "agent_token_encrypted", "status", "unsubscribed_at"])
+        op.step(_("Stop billing"), timezone.localtime(cluster.unsubscribed_at).strftime("%Y-%m-%d %H:%M:%S"))
+        op.finish()
+    # Outside the transaction: tell the hub to drop the agents' tunnels now.
+    connectivity.disconnect_agents(cluster_id)

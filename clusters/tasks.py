@@ -1,0 +1,23 @@
+"""Background work for registered clusters. Every task is idempotent: it looks at the
+cluster's current status and does only what is still to do, so a retry or a redelivery
+after a worker crash is harmless."""
+from celery import shared_task
+
+from . import connectivity, services
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def provision_cluster(cluster_id: int, bind_public_ip: bool = False) -> None:
+    services.provision(cluster_id, bind_public_ip=bind_public_ip)
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def destroy_cluster(cluster_id: int) -> None:
+    services.destroy(cluster_id)
+
+
+@shared_task
+def sweep_connectivity() -> dict:
+    """Every minute: silent agents → disconnected; pending access too long → access timeout."""
+    return {"disconnected": connectivity.sweep_disconnected(),
+            "access_timeout": services.expire_pending_access()}

@@ -1,0 +1,232 @@
+"""Registered-cluster pages (R3.2-R3.8): list, order wizard, overview, access
+configuration, operation log, unsubscribe. Thin: every write calls clusters.services."""
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from billing.models import price_in_force
+from cceone.audit.models import AuditEvent, OperationLog
+from cceone.console.views import ObjectListView
+from cceone.iam.access import can, require, restrict
+
+from . import checks, kubeconfigs, services
+from .agent_manifest import render_agent_yaml
+from .filters import ClusterFilterSet
+from .forms import KubeconfigForm, OrderForm
+from .models import KubeconfigToken, RegisteredCluster
+from .status import hub_status, overview_facts
+from .tables import ClusterTable
+
+Type = RegisteredCluster.Type
+
+
+class ClusterList(ObjectListView):
+    queryset = RegisteredCluster.objects.select_related("region")
+    view_action = "clusters:list"
+    table_class = ClusterTable
+    filterset_class = ClusterFilterSet
+    title = _("Registered clusters")
+    template_name = "clusters/list.html"
+
+    def get_context_extra(self):
+        return {"can_order": can(self.request.user, "clusters:create"), "types": Type.choices}
+
+
+def _cluster(request, pk, action="clusters:get") -> RegisteredCluster:
+    """The cluster if the user may see it (404 otherwise), then `action` required (403)."""
+    cluster = get_object_or_404(restrict(RegisteredCluster.objects.select_related("region"), request.user,
+                                         "clusters:get"), pk=pk)
+    require(request.user, action, cluster)
+    return cluster
+
+
+# --- order wizard ----------------------------------------------------------------------
+
+@login_required
+def order(request, cluster_type):
+    """Step 1 (configure) → step 2 (confirm: configuration, price, dependency checks,
+    agreement) → submit. The server validates at every step; HTMX swaps the step."""
+    if cluster_type not in Type.values:
+        raise Http404
+    require(request.user, "clusters:create")
+    account, region = request.user.account, request.region
+    context = {"cluster_type": cluster_type, "types": Type.choices, "region": region,
+               "gates": services.gates(account)}
+    if context["gates"]:
+        return render(request, "clusters/order.html", context)
+    step = request.POST.get("step", "configure")
+    form = OrderForm(request.POST if request.method == "POST" else None, account=account, region=region,
+                     cluster_type=cluster_type)
+    context["form"] = form
+    if request.method != "POST" or step == "reload":
+        return _order_step(request, "clusters/partials/order_configure.html", context, reload=step == "reload")
+    if not form.is_valid():
+        return _order_step(request, "clusters/partials/order_configure.html", context)
+    order_data = form.order()
+    try:
+        services.validate_order(request.user, order_data)
+    except ValidationError as error:
+        from cceone.console.views import add_validation_error
+
+        add_validation_error(form, error)
+        return _order_step(request, "clusters/partials/order_configure.html", context)
+    context.update({"order": order_data, "price": price_in_force(order_data.instance_type),
+                    "checks": checks.run_all("cluster", account, order_data)})
+    if step == "submit":
+        try:
+            cluster = services.place_order(request.user, order_data, agreed=request.POST.get("agreed") == "on")
+        except ValidationError as error:
+            context["errors"] = error.messages
+            return _order_step(request, "clusters/partials/order_confirm.html", context)
+        messages.success(request, _("Order submitted: cluster “%(name)s” is being created.") % {"name": cluster.name})
+        if request.htmx:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = reverse("clusters:list")
+            return response
+        return redirect("clusters:list")
+    if step == "recheck":
+        key = request.POST.get("check", "")
+        result = checks.run_one(key, account, order_data) if key in {c.key for c in checks.checks_for("cluster")} else None
+        if result is None:
+            raise Http404
+        return render(request, "clusters/partials/check_row.html", {"check": result})
+    return _order_step(request, "clusters/partials/order_confirm.html", context)
+
+
+def _order_step(request, partial, context, reload=False):
+    if request.htmx:
+        return render(request, partial, context)
+    context["step_template"] = partial
+    return render(request, "clusters/order.html", context)
+
+
+# --- one cluster -------------------------------------------------------------------------
+
+@login_required
+def overview(request, pk):
+    cluster = _cluster(request, pk)
+    history = AuditEvent.objects.filter(target_type="cluster", target_id=str(cluster.pk),
+                                        action="clusters:status").order_by("-time")[:20]
+    return render(request, "clusters/overview.html", {
+        "cluster": cluster, "facts": overview_facts(cluster), "history": history,
+        "connection": hub_status(cluster) if cluster.connection_mode == "agent" else None,
+    })
+
+
+@login_required
+def access(request, pk):
+    """Access configuration (R3.5): basic info, access info (agent YAML), connection info."""
+    cluster = _cluster(request, pk)
+    tab = request.GET.get("tab", "basic")
+    if tab == "access" and cluster.cluster_type == Type.CLOUD:
+        tab = "basic"
+    context = {"cluster": cluster, "tab": tab, "can_update": can(request.user, "clusters:update", cluster)}
+    if tab == "access":
+        token = services.agent_token(cluster)
+        context["manifests"] = [(variant, label, render_agent_yaml(cluster, token, variant) if token else "")
+                                for variant, label in (("public", _("Public IPv4")), ("private", _("Private IPv4")))]
+    if tab == "connection":
+        context.update(_connection_context(request, cluster))
+    return render(request, "clusters/access.html", context)
+
+
+def _connection_context(request, cluster, **extra):
+    return {
+        "issued": KubeconfigToken.objects.filter(cluster=cluster, user=request.user).order_by("-created_at"),
+        "temp_form": KubeconfigForm(max_hours=settings.CCEONE_KUBECONFIG_MAX_HOURS),
+        "max_hours": settings.CCEONE_KUBECONFIG_MAX_HOURS,
+        **extra,
+    }
+
+
+@login_required
+@require_POST
+def access_action(request, pk, action):
+    """The writes of the access configuration page."""
+    cluster = _cluster(request, pk)
+    tab = "basic"
+    try:
+        if action == "protection":
+            services.set_deletion_protection(request.user, cluster, request.POST.get("enabled") == "on")
+            messages.success(request, _("Deletion protection updated."))
+        elif action == "bind-eip":
+            services.bind_eip(request.user, cluster)
+            messages.success(request, _("EIP bound."))
+        elif action == "unbind-eip":
+            services.unbind_eip(request.user, cluster)
+            messages.success(request, _("EIP unbound."))
+        elif action in ("kubeconfig", "temporary-kubeconfig"):
+            tab = "connection"
+            valid_for = None
+            if action == "temporary-kubeconfig":
+                form = KubeconfigForm(request.POST, max_hours=settings.CCEONE_KUBECONFIG_MAX_HOURS)
+                if not form.is_valid():
+                    context = {"cluster": cluster, "tab": tab,
+                               **_connection_context(request, cluster, temp_form=form)}
+                    return render(request, "clusters/access.html", context, status=200)
+                valid_for = timedelta(hours=form.cleaned_data["hours"])
+            issued, kubeconfig = kubeconfigs.issue(request.user, cluster, valid_for)
+            context = {"cluster": cluster, "tab": tab, "new_kubeconfig": kubeconfig, "new_token": issued,
+                       **_connection_context(request, cluster)}
+            return render(request, "clusters/access.html", context)
+        elif action == "revoke":
+            tab = "connection"
+            issued = get_object_or_404(KubeconfigToken, pk=request.POST.get("token"), cluster=cluster,
+                                       user=request.user)
+            kubeconfigs.revoke(request.user, issued)
+            messages.success(request, _("Kubeconfig revoked."))
+        elif action == "revoke-all":
+            tab = "connection"
+            count = kubeconfigs.revoke_all(request.user, cluster)
+            messages.success(request, _("%(count)d kubeconfig(s) revoked.") % {"count": count})
+        else:
+            raise Http404
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect(f"{reverse('clusters:access', args=[cluster.pk])}?tab={tab}")
+
+
+@login_required
+def agent_yaml(request, pk, variant):
+    """Download the agent YAML (public or private endpoint)."""
+    cluster = _cluster(request, pk, "clusters:get")
+    token = services.agent_token(cluster)
+    if variant not in ("public", "private") or not token:
+        raise Http404
+    response = HttpResponse(render_agent_yaml(cluster, token, variant), content_type="application/yaml")
+    response["Content-Disposition"] = f'attachment; filename="{cluster.name}-agent-{variant}.yaml"'
+    return response
+
+
+@login_required
+def operations(request, pk):
+    cluster = _cluster(request, pk)
+    logs = (OperationLog.objects.filter(target_type="cluster", target_id=str(cluster.pk))
+            .prefetch_related("steps").order_by("-started_at"))
+    return render(request, "clusters/operations.html", {"cluster": cluster, "logs": logs})
+
+
+@login_required
+def unsubscribe(request, pk):
+    cluster = _cluster(request, pk, "clusters:delete")
+    if request.method == "POST":
+        try:
+            services.unsubscribe(request.user, cluster)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return redirect("clusters:unsubscribe", pk=cluster.pk)
+        messages.success(request, _("Cluster “%(name)s” is being unsubscribed.") % {"name": cluster.name})
+        return redirect("clusters:list")
+    checks_ = services.unsubscribe_checks(cluster)
+    return render(request, "clusters/unsubscribe.html", {
+        "cluster": cluster, "checks": checks_, "ready": all(passed for _l, passed, _m in checks_)})

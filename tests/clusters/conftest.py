@@ -1,0 +1,112 @@
+"""Live fixtures for connectivity: a Kubernetes API emulator, the access hub with the
+database as its directory, and real agent processes. Real sockets throughout."""
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cceone.hub import HubThread
+from cceone.hub.certs import HubTLS
+from clusters import connectivity
+from clusters.hub_directory import DatabaseDirectory
+from clusters.models import RegisteredCluster
+from sandbox.kubesim.runner import EmulatorServer
+from tests.factories import ClusterFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+WINDOW = 0.5  # heartbeat window in these tests (30 s in production)
+
+
+def wait_until(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def emulator():
+    with EmulatorServer(seed_files=["local-3node"]) as server:
+        yield server
+
+
+@pytest.fixture
+def live_hub(transactional_db, settings, tmp_path):
+    tls_dir = tmp_path / "hub-tls"
+    hub = HubThread(DatabaseDirectory(), heartbeat_window=WINDOW,
+                    tls=HubTLS.ensure(tls_dir, hostnames=["localhost", "127.0.0.1"]))
+    settings.CCEONE_HUB_TLS_DIR = str(tls_dir)
+    settings.CCEONE_HUB_INTERNAL_URL = hub.internal_url
+    settings.CCEONE_HUB_SECRET = hub.secret
+    settings.CCEONE_HUB_PUBLIC_URL = settings.CCEONE_HUB_PRIVATE_URL = f"wss://127.0.0.1:{hub.public_port}"
+    settings.CCEONE_HUB_KUBECONFIG_URL = f"https://127.0.0.1:{hub.public_port}"
+    settings.CCEONE_HUB_HEARTBEAT_WINDOW = WINDOW
+    hub.ca_file = str(tls_dir / "ca.crt")
+    yield hub
+    hub.stop()
+
+
+class AgentProcess:
+    """The real agent CLI, as a member cluster would run it."""
+
+    def __init__(self, hub_url, token, ca_file, kubeconfig, workdir: Path):
+        workdir.mkdir(parents=True, exist_ok=True)
+        token_file = workdir / f"token-{id(self)}"
+        token_file.write_text(token)
+        self.log_path = workdir / f"agent-{id(self)}.log"
+        self._log = open(self.log_path, "wb")
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "agent"), PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cceone_agent", "--hub", hub_url, "--token-file", str(token_file),
+             "--ca-file", ca_file, "--kubeconfig", kubeconfig, "--heartbeat-interval", str(WINDOW / 2),
+             "--backoff-base", "0.1", "--backoff-cap", "1", "--shutdown-grace", "0.5"],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT, cwd=str(ROOT))
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self._log.close()
+
+
+@pytest.fixture
+def start_agent(live_hub, emulator, tmp_path):
+    agents = []
+    kubeconfig = emulator.write_kubeconfig(tmp_path / "agent-kubeconfig.yaml")
+
+    def start(token, hub_url=None, ca_file=None):
+        agent = AgentProcess(hub_url or f"wss://127.0.0.1:{live_hub.public_port}", token,
+                             ca_file or live_hub.ca_file, kubeconfig, tmp_path)
+        agents.append(agent)
+        return agent
+
+    yield start
+    for agent in agents:
+        agent.kill()
+
+
+def cluster_status(cluster) -> str:
+    return RegisteredCluster.objects.values_list("status", flat=True).get(pk=cluster.pk)
+
+
+@pytest.fixture
+def connected_cluster(tenant, start_agent):
+    """A local cluster of the tenant whose agent is connected and reporting: running."""
+    cluster = ClusterFactory(account=tenant.account, status=RegisteredCluster.Status.PENDING_ACCESS,
+                             name="edge-01")
+    token = connectivity.issue_agent_token(cluster)
+    agent = start_agent(token)
+    wait_until(lambda: cluster_status(cluster) == "running", what="the cluster to run")
+    cluster.refresh_from_db()
+    cluster.agent = agent
+    return cluster
