@@ -13,7 +13,7 @@ check-python:
 $(VENV)/.installed: pyproject.toml | check-python
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test]' -e ./agent
 	touch $@
 
 install: $(VENV)/.installed
@@ -23,6 +23,7 @@ prepare: install
 	$(PY) manage.py compiletranslations
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py seed_demo
+	$(PY) manage.py runhub --prepare
 
 run: prepare
 	$(VENV)/bin/honcho start

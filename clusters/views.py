@@ -113,8 +113,13 @@ def _order_step(request, partial, context, reload=False):
 @login_required
 def overview(request, pk):
     cluster = _cluster(request, pk)
-    history = AuditEvent.objects.filter(target_type="cluster", target_id=str(cluster.pk),
-                                        action="clusters:status").order_by("-time")[:20]
+    labels = dict(RegisteredCluster.Status.choices)
+    history = [
+        {"time": e.time, "from": labels.get(e.details.get("from"), e.details.get("from")),
+         "to": labels.get(e.details.get("to"), e.details.get("to")), "reason": e.details.get("reason", "")}
+        for e in AuditEvent.objects.filter(target_type="cluster", target_id=str(cluster.pk),
+                                           action="clusters:status").order_by("-time")[:20]
+    ]
     return render(request, "clusters/overview.html", {
         "cluster": cluster, "facts": overview_facts(cluster), "history": history,
         "connection": hub_status(cluster) if cluster.connection_mode == "agent" else None,

@@ -48,8 +48,6 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await hub.start()
-        self.stdout.write(f"hub listening: public {hub.public_scheme}://{hub.public[0]}:{hub.public_port}, "
-                          f"internal http://{hub.internal[0]}:{hub.internal_port}")
+        await hub.start()  # logs where it listens
         await stop.wait()
         await hub.stop()

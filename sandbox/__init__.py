@@ -1,0 +1,1 @@
+"""Sandbox clusters: emulated Kubernetes API servers for tests and demos."""
