@@ -1,4 +1,7 @@
-"""/api/v1/: one router; each app registers its viewsets here."""
+"""/api/v1/: one router. Each app with an `api` module registers its viewsets through
+`register(router)`, so adding an app's API never edits this file."""
+from importlib import import_module
+
 from rest_framework.routers import DefaultRouter
 
 from cceone.audit.api import AuditEventViewSet
@@ -11,5 +14,14 @@ router.register("iam/policies", iam_api.PolicyViewSet, basename="policy")
 router.register("iam/projects", iam_api.ProjectViewSet, basename="project")
 router.register("iam/delegation", iam_api.DelegationViewSet, basename="delegation")
 router.register("audit/events", AuditEventViewSet, basename="auditevent")
+
+for app in ("clusters", "fleets", "federation", "billing", "resources"):
+    try:
+        module = import_module(f"{app}.api")
+    except ModuleNotFoundError as error:
+        if error.name != f"{app}.api":
+            raise
+        continue
+    module.register(router)
 
 urlpatterns = router.urls

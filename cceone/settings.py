@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "fleets",
     "federation",
     "billing",
+    "resources",
 ]
 
 MIDDLEWARE = [

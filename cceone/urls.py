@@ -19,6 +19,9 @@ urlpatterns = [
     path("iam/", include("cceone.iam.urls")),
     path("audit/", include("cceone.audit.urls")),
     path("clusters/", include("clusters.urls")),
+    path("fleets/", include("fleets.urls")),
+    path("billing/", include("billing.urls")),
+    path("k8s/", include("resources.urls")),
     path("", include("cceone.console.urls")),
 ]
 

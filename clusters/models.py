@@ -185,6 +185,9 @@ class RegisteredCluster(models.Model):
     cloud_cluster = models.ForeignKey(CloudProviderCluster, on_delete=models.PROTECT, null=True, blank=True,
                                       related_name="registrations", verbose_name=_("associated cloud cluster"))
     unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True, editable=False)
+    # A cluster is in at most one fleet: a foreign key, so the database enforces it.
+    fleet = models.ForeignKey("fleets.Fleet", on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="clusters", verbose_name=_("fleet"))
 
     # Connectivity (R3.6): agents authenticate with a per-cluster token, stored hashed for
     # the hub's lookup and encrypted so the access page can render the agent YAML again.

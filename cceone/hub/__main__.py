@@ -23,7 +23,7 @@ import yaml
 
 from .certs import HubTLS
 from .directory import InMemoryDirectory
-from .server import Hub
+from .server import Hub, run_loop
 
 
 def _addr(value: str) -> tuple[str, int]:
@@ -81,7 +81,7 @@ def main(argv=None) -> None:
         tls=tls,
         heartbeat_window=args.heartbeat_window,
     )
-    asyncio.run(_serve(hub, print_secret=args.secret is None))
+    run_loop(_serve(hub, print_secret=args.secret is None))
 
 
 async def _serve(hub: Hub, print_secret: bool) -> None:

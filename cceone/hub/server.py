@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import asyncio.sslproto
 import logging
+import os
 import secrets
 import ssl
 
@@ -34,6 +35,23 @@ def shrink_tls_read_buffers(size: int = TLS_READ_BUFFER) -> None:
     """
     if asyncio.sslproto.SSLProtocol.max_size > size:
         asyncio.sslproto.SSLProtocol.max_size = size
+
+
+def run_loop(coro):
+    """asyncio.run, on uvloop when it is installed.
+
+    uvloop is an optional dependency: it cuts the event-loop and TLS overhead
+    of every tunnelled request (see benchmarks/tunnel_overhead.py).
+    CCEONE_UVLOOP=0 forces the standard loop.
+    """
+    if os.environ.get("CCEONE_UVLOOP", "1").lower() not in ("0", "false", "no", "off"):
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.run(coro)
+    return asyncio.run(coro)
 
 
 class Hub:
