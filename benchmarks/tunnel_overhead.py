@@ -184,7 +184,7 @@ def main() -> None:
         procs.append(subprocess.Popen(
             [sys.executable, *prof("agent"), "-m", "cceone_agent", "--hub", f"{'ws' if args.plain_link else 'wss'}://127.0.0.1:{pub}",
              "--token-file", str(work / "token"), *([] if args.plain_link else ["--ca-file", str(work / "tls" / "ca.crt")]), "--kubeconfig", str(kc), "--log-level", "warning"],
-            cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT / "agent")), stdout=agent_log, stderr=agent_log,
+            cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "agent"), os.environ.get("PYTHONPATH")]))), stdout=agent_log, stderr=agent_log,
         ))
         wait_http(internal_url + "/clusters/bench/_status", {"X-Hub-Secret": "bench"}, ok=lambda b: json.loads(b)["connected"])
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("audit/", include("cceone.audit.urls")),
     path("clusters/", include("clusters.urls")),
     path("fleets/", include("fleets.urls")),
+    path("permissions/", include("fleets.permission_urls")),
     path("billing/", include("billing.urls")),
     path("k8s/", include("resources.urls")),
     path("", include("cceone.console.urls")),

@@ -10,6 +10,7 @@ import signal
 import sys
 
 from . import __version__
+from .health import HealthServer, parse_addr
 from .kubeconfig import FileToken, KubeConfigError, load_incluster, load_kubeconfig
 from .tunnel import Agent
 
@@ -36,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--shutdown-grace", type=float, default=5.0, help="seconds to let in-flight requests finish on SIGTERM; default 5")
     ap.add_argument("--backoff-cap", type=float, default=30.0, help=argparse.SUPPRESS)
     ap.add_argument("--backoff-base", type=float, default=0.5, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--health-addr",
+        default=os.environ.get("CCEONE_HEALTH_ADDR") or None,
+        help="serve GET /healthz and /readyz on HOST:PORT (':8080' = all interfaces; env CCEONE_HEALTH_ADDR); default off",
+    )
     ap.add_argument("--log-level", default=os.environ.get("CCEONE_LOG_LEVEL", "info"))
     ap.add_argument("--version", action="version", version=f"cceone-agent {__version__}")
     return ap
@@ -50,6 +56,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     if not args.hub or not args.token_file:
         sys.exit("cceone-agent: --hub and --token-file are required")
+    if args.health_addr:
+        try:
+            parse_addr(args.health_addr)
+        except ValueError as exc:
+            sys.exit(f"cceone-agent: {exc}")
     try:
         kube = load_kubeconfig(args.kubeconfig, args.context) if args.kubeconfig else load_incluster()
         token = FileToken(args.token_file, max_age=0)  # re-read on every connect: rotation
@@ -57,7 +68,28 @@ def main(argv: list[str] | None = None) -> None:
     except (KubeConfigError, OSError) as exc:
         sys.exit(f"cceone-agent: {exc}")
     logging.getLogger("cceone_agent").info("cceone-agent %s: hub %s, API server %s (%s)", __version__, args.hub, kube.server, kube.source)
-    agent = Agent(
+    try:
+        agent = _make_agent(args, kube, token)
+    except ValueError as exc:
+        sys.exit(f"cceone-agent: {exc}")
+    run_loop(_run(agent, args.health_addr))
+
+
+def run_loop(coro):
+    """asyncio.run, on uvloop when it is installed (it is optional; about a
+    third less CPU per tunnelled request). CCEONE_UVLOOP=0 forces asyncio."""
+    if os.environ.get("CCEONE_UVLOOP", "1").lower() not in ("0", "false", "no", "off"):
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.run(coro)
+    return asyncio.run(coro)
+
+
+def _make_agent(args, kube, token) -> Agent:
+    return Agent(
         args.hub,
         token,
         kube,
@@ -68,14 +100,24 @@ def main(argv: list[str] | None = None) -> None:
         backoff_cap=args.backoff_cap,
         shutdown_grace=args.shutdown_grace,
     )
-    asyncio.run(_run(agent))
 
 
-async def _run(agent: Agent) -> None:
+async def _run(agent: Agent, health_addr: str | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, agent.stop)
-    await agent.run()
+    health = None
+    if health_addr:
+        health = HealthServer(agent, health_addr)
+        try:
+            await health.start()
+        except OSError as exc:
+            sys.exit(f"cceone-agent: cannot listen on {health_addr} for health probes: {exc}")
+    try:
+        await agent.run()
+    finally:
+        if health is not None:
+            await health.close()
 
 
 if __name__ == "__main__":

@@ -421,14 +421,27 @@ def _status_body(code: int, message: str) -> bytes:
 
 
 def _connect_url(hub: str) -> str:
-    hub = hub.rstrip("/")
-    if hub.startswith("https://"):
-        hub = "wss://" + hub[len("https://") :]
-    elif hub.startswith("http://"):
-        hub = "ws://" + hub[len("http://") :]
-    if not hub.endswith("/agent/connect"):
-        hub += "/agent/connect"
-    return hub
+    """The WebSocket URL to dial, from what the operator gave as --hub.
+
+    The product hands out the bare base (`wss://hub.example.com:9443`); the
+    full `.../agent/connect` URL, `https://`/`http://` spellings and a path
+    prefix (hub behind a reverse proxy) work too. No scheme means wss.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    hub = hub.strip()
+    if "://" not in hub:
+        hub = "wss://" + hub
+    u = urlsplit(hub)
+    scheme = {"https": "wss", "http": "ws"}.get(u.scheme.lower(), u.scheme.lower())
+    if scheme not in ("ws", "wss"):
+        raise ValueError(f"hub URL must be wss://HOST[:PORT] (got {hub!r})")
+    if not u.hostname:
+        raise ValueError(f"hub URL has no host: {hub!r}")
+    path = u.path.rstrip("/")
+    if not path.endswith("/agent/connect"):
+        path += "/agent/connect"
+    return urlunsplit((scheme, u.netloc, path, u.query, ""))
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,0 +1,2 @@
+app_name = "permissions"
+urlpatterns: list = []
