@@ -8,6 +8,8 @@ from django.test import Client
 from cceone.iam import services
 from cceone.iam.models import Account, Policy, Region, User, UserGroup
 
+pytest_plugins = ["tests.live"]
+
 PASSWORD = "Correct-Horse-42"
 
 

@@ -13,24 +13,8 @@ from cceone.kube.gateway import KubeError, client_for, identity_for
 from clusters import connectivity, kubeconfigs
 from clusters.models import ClusterHeartbeat
 from clusters.status import hub_status
-from tests.clusters.conftest import WINDOW, cluster_status, wait_until
+from tests.live import WINDOW, cluster_status, grant, wait_until
 from tests.factories import ClusterFactory
-
-
-def grant(emulator, user, cluster_role: str, namespace: str | None = None):
-    """Bind a ClusterRole to the user's impersonated identity inside the emulated cluster."""
-    name = f"test-{cluster_role}-{user.username}-{namespace or 'all'}"
-    binding = {
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
-        "subjects": [{"kind": "User", "name": identity_for(user).username, "apiGroup": "rbac.authorization.k8s.io"}],
-    }
-    if namespace:
-        binding.update(kind="RoleBinding", apiVersion="rbac.authorization.k8s.io/v1")
-        binding["metadata"]["namespace"] = namespace
-    else:
-        binding.update(kind="ClusterRoleBinding", apiVersion="rbac.authorization.k8s.io/v1")
-    emulator.emulator.put_object(binding)
 
 
 def test_first_heartbeat_brings_the_cluster_to_running_with_its_facts(connected_cluster):

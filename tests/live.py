@@ -1,4 +1,4 @@
-"""Live fixtures for connectivity: a Kubernetes API emulator, the access hub with the
+"""Live fixtures (a pytest plugin loaded by tests/conftest.py) for anything that talks to a cluster: a Kubernetes API emulator, the access hub with the
 database as its directory, and real agent processes. Real sockets throughout."""
 import os
 import subprocess
@@ -12,6 +12,7 @@ from cceone.hub import HubThread
 from cceone.hub.certs import HubTLS
 from clusters import connectivity
 from clusters.hub_directory import DatabaseDirectory
+from cceone.kube.gateway import identity_for
 from clusters.models import RegisteredCluster
 from sandbox.kubesim.runner import EmulatorServer
 from tests.factories import ClusterFactory
@@ -110,3 +111,19 @@ def connected_cluster(tenant, start_agent):
     cluster.refresh_from_db()
     cluster.agent = agent
     return cluster
+
+
+def grant(emulator, user, cluster_role: str, namespace: str | None = None):
+    """Bind a ClusterRole to the user's impersonated identity inside the emulated cluster."""
+    name = f"test-{cluster_role}-{user.username}-{namespace or 'all'}"
+    binding = {
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
+        "subjects": [{"kind": "User", "name": identity_for(user).username, "apiGroup": "rbac.authorization.k8s.io"}],
+    }
+    if namespace:
+        binding.update(kind="RoleBinding", apiVersion="rbac.authorization.k8s.io/v1")
+        binding["metadata"]["namespace"] = namespace
+    else:
+        binding.update(kind="ClusterRoleBinding", apiVersion="rbac.authorization.k8s.io/v1")
+    emulator.emulator.put_object(binding)
