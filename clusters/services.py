@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_  # step names: translated when shown
 
 from cceone import crypto
 from cceone.audit.models import OperationLog
@@ -153,7 +154,7 @@ def _create(actor, order: Order) -> RegisteredCluster:
         connection_mode=RegisteredCluster.ConnectionMode.DIRECT if cloud else RegisteredCluster.ConnectionMode.AGENT,
     )
     op = Operation.start(cluster, OperationLog.Operation.CREATE)
-    op.step(_("Order accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
+    op.step(N_("Order accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
     record(actor, "clusters:create", cluster, details={
         "type": order.cluster_type, "region": order.region.code, "bind_public_ip": order.bind_public_ip})
     from .tasks import provision_cluster
@@ -181,7 +182,7 @@ def provision(cluster_id: int, bind_public_ip: bool = False) -> None:
                                            operation=OperationLog.Operation.CREATE).first())
         op = Operation(log) if log else Operation.start(cluster, OperationLog.Operation.CREATE)
         if cluster.connection_mode == RegisteredCluster.ConnectionMode.AGENT:
-            op.step(_("Create access endpoint"),
+            op.step(N_("Create access endpoint"),
                     _("API server access %(spec)s in %(vpc)s / %(subnet)s, security group %(sg)s.") % {
                         "spec": cluster.apiserver_spec, "vpc": cluster.vpc, "subnet": cluster.subnet,
                         "sg": cluster.security_group})
@@ -189,11 +190,11 @@ def provision(cluster_id: int, bind_public_ip: bool = False) -> None:
             if bind_public_ip or cluster.apiserver_eip:
                 cluster.eip_address = _fake_eip(cluster)
                 fields.append("eip_address")
-                op.step(_("Bind EIP"), cluster.eip_address)
+                op.step(N_("Bind EIP"), cluster.eip_address)
             token = connectivity.issue_agent_token(cluster)
             cluster.agent_token_encrypted = crypto.encrypt(token)
             fields.append("agent_token_encrypted")
-            op.step(_("Issue agent credentials"), _("Apply the agent YAML in the cluster to connect it."))
+            op.step(N_("Issue agent credentials"), _("Apply the agent YAML in the cluster to connect it."))
             cluster.status = Status.PENDING_ACCESS
             cluster.save(update_fields=fields)
             op.finish()
@@ -222,7 +223,7 @@ def _connect_direct(cluster_id: int) -> None:
         if cluster.status != Status.CREATING:
             return
         op = _op(cluster)
-        op.step(_("Connect to the API server"), _("Kubernetes %(version)s, %(nodes)d nodes.") % {
+        op.step(N_("Connect to the API server"), _("Kubernetes %(version)s, %(nodes)d nodes.") % {
             "version": version, "nodes": len(nodes)})
         cluster.status = Status.PENDING_ACCESS  # heartbeat() below brings it to running
         cluster.save(update_fields=["status"])
@@ -260,7 +261,7 @@ def _direct_failed(cluster_id: int, reason: str) -> None:
         cluster = RegisteredCluster.objects.select_for_update().get(pk=cluster_id)
         if cluster.status != Status.CREATING:
             return
-        _op(cluster).fail(_("Connect to the API server"), reason)
+        _op(cluster).fail(N_("Connect to the API server"), reason)
         cluster.status = Status.CREATE_FAILED
         cluster.save(update_fields=["status"])
         record(None, "clusters:status", cluster, account=cluster.account,
@@ -349,7 +350,7 @@ def unsubscribe(actor, cluster: RegisteredCluster) -> None:
         previous = cluster.status
         cluster.status = Status.DESTROYING
         cluster.save(update_fields=["status"])
-        op.step(_("Unsubscribe accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
+        op.step(N_("Unsubscribe accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
         record(actor, "clusters:delete", cluster, details={"previous_status": previous})
     from .tasks import destroy_cluster
 
@@ -370,11 +371,11 @@ def destroy(cluster_id: int) -> None:
         cluster.agent_token_hash = None
         cluster.agent_token_encrypted = ""
         revoke_for_cluster(cluster)
-        op.step(_("Revoke agent and kubeconfig credentials"))
+        op.step(N_("Revoke agent and kubeconfig credentials"))
         cluster.status = Status.UNSUBSCRIBED
         cluster.unsubscribed_at = timezone.now()
         cluster.save(update_fields=["agent_token_hash", "agent_token_encrypted", "status", "unsubscribed_at"])
-        op.step(_("Stop billing"), timezone.localtime(cluster.unsubscribed_at).strftime("%Y-%m-%d %H:%M:%S"))
+        op.step(N_("Stop billing"), timezone.localtime(cluster.unsubscribed_at).strftime("%Y-%m-%d %H:%M:%S"))
         op.finish()
     # Outside the transaction: tell the hub to drop the agents' tunnels now.
     connectivity.disconnect_agents(cluster_id)

@@ -16,3 +16,26 @@ class ClusterFactory(factory.django.DjangoModelFactory):
         lambda o: EnterpriseProject.objects.get(account=o.account, name="default")
     )
     creator = factory.LazyAttribute(lambda o: o.account.owner)
+
+
+def make_inventory(region=None):
+    """A region's order-form inventory: VPC, subnet, shared security group, API server spec."""
+    from clusters.models import ApiServerSpec, SecurityGroup, Subnet, Vpc
+
+    region = region or Region.default()
+    vpc = Vpc.objects.create(region=region, name=f"vpc-{region.code}", cidr="10.0.0.0/16")
+    subnet = Subnet.objects.create(vpc=vpc, name="subnet-a", cidr="10.0.1.0/24", zone="az1")
+    group = SecurityGroup.objects.create(vpc=vpc, name="sg-default")
+    spec = ApiServerSpec.objects.create(region=region, code="standard", name="Standard")
+    return {"vpc": vpc, "subnet": subnet, "security_group": group, "apiserver_spec": spec}
+
+
+def ready_to_order(account):
+    """Delegation authorised and real-name verification approved: the order gates open."""
+    from cceone.iam.models import RealNameVerification, ServiceDelegation
+
+    ServiceDelegation.objects.get_or_create(account=account, defaults={"role_name": "CtyunAssumeRoleForCCEONE",
+                                                                       "authorized_by": account.owner})
+    RealNameVerification.objects.update_or_create(
+        account=account, defaults={"real_name": "Acme", "id_number": "913100001234",
+                                   "status": RealNameVerification.Status.APPROVED})

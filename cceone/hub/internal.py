@@ -19,6 +19,7 @@ from .proxy import forward, split_cluster_path, status_response
 
 CLUSTER_PREFIX = "/clusters/"
 SECRET_HEADER = "X-Hub-Secret"
+_NOT_FORWARDED = frozenset({"authorization", "x-hub-secret"})
 
 
 def make_internal_handler(hub):
@@ -30,7 +31,8 @@ def make_internal_handler(hub):
     expected = hub.secret.encode()
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
-        if request.path == "/healthz":
+        raw = request.raw_path  # no URL object built: this runs for every request
+        if raw == "/healthz" or raw.startswith("/healthz?"):
             return await healthz(hub)
         given = request.headers.get(SECRET_HEADER)
         if given is None:
@@ -65,11 +67,7 @@ async def cluster_route(hub, request: web.BaseRequest) -> web.StreamResponse:
         if request.method != "POST":
             return status_response(405, "MethodNotAllowed", "use POST to disconnect a cluster's agents")
         return web.json_response({"closed": await hub.disconnect_cluster(cluster_id)})
-    headers = [
-        (k, v)
-        for k, v in p.strip_hop_by_hop(request.headers.items())
-        if k.lower() not in ("authorization", "x-hub-secret")
-    ]
+    headers = p.strip_hop_by_hop(request.headers.items(), _NOT_FORWARDED)
     return await forward(request, hub.registry.pick(cluster_id), cluster_id, path, headers)
 
 

@@ -119,18 +119,12 @@ async def _relay_response(request, conn: AgentConnection, st: HubStream, cluster
     if kind != p.RESPONSE:
         return status_response(502, "InternalError", f"cluster {cluster_id}: agent sent body before response head")
     _, status, headers, body, end = item
-    headers = p.strip_hop_by_hop(headers)
     bodyless = request.method == "HEAD" or status in (204, 304)
     if end and not bodyless:
-        # Fast path: the whole answer arrived in one frame.
-        resp = web.Response(status=status, body=bytes(body))
-        for k, v in headers:
-            if k.lower() not in _FRAMING:
-                resp.headers.add(k, v)
-        return resp
-    resp = web.StreamResponse(status=status)
-    for k, v in headers:
-        resp.headers.add(k, v)
+        # Fast path: the whole answer arrived in one frame (aiohttp states
+        # the length itself).
+        return web.Response(status=status, body=bytes(body), headers=p.strip_hop_by_hop(headers, _FRAMING))
+    resp = web.StreamResponse(status=status, headers=p.strip_hop_by_hop(headers))
     await resp.prepare(request)
     if bodyless:
         return resp

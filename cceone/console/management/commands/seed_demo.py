@@ -48,6 +48,7 @@ class Command(BaseCommand):
             if not User.objects.filter(username=username).exists():
                 creds[username] = _password()
                 services.create_sub_account(main, username=username, password=creds[username], groups=[group])
+        _seed_inventory()
         saved.update(creds)
         CREDENTIALS.write_text(json.dumps(saved, indent=2))
         CREDENTIALS.chmod(0o600)
@@ -55,3 +56,22 @@ class Command(BaseCommand):
         for username in ["demo", *[s[0] for s in SUB_ACCOUNTS]]:
             self.stdout.write(f"  {username:12} {saved.get(username, '(password set earlier, not known)')}")
         self.stdout.write(f"Operator (admin site /admin/): operator {saved.get('operator', '(set earlier)')}")
+
+
+def _seed_inventory() -> None:
+    """What operators keep per region for the order form: a VPC with two subnets, a shared
+    security group and two API server access specs (only where a region has none)."""
+    from cceone.iam.models import Region
+    from clusters.models import ApiServerSpec, SecurityGroup, Subnet, Vpc
+
+    for index, region in enumerate(Region.objects.all()):
+        if Vpc.objects.filter(region=region).exists():
+            continue
+        vpc = Vpc.objects.create(region=region, name=f"vpc-{region.code}", cidr=f"10.{index}.0.0/16")
+        Subnet.objects.create(vpc=vpc, name=f"subnet-{region.code}-a", cidr=f"10.{index}.1.0/24", zone="az1")
+        Subnet.objects.create(vpc=vpc, name=f"subnet-{region.code}-b", cidr=f"10.{index}.2.0/24", zone="az2")
+        SecurityGroup.objects.create(vpc=vpc, name=f"sg-{region.code}-default")
+        ApiServerSpec.objects.create(region=region, code="standard", name="Standard (elb.s1.small)",
+                                     name_zh="标准型 (elb.s1.small)")
+        ApiServerSpec.objects.create(region=region, code="enhanced", name="Enhanced (elb.s2.medium)",
+                                     name_zh="增强型 (elb.s2.medium)")
