@@ -2,7 +2,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers, viewsets
 
-from cceone.iam.access import restrict
+from cceone.iam.access import in_account, restrict
 
 
 def crud_actions(service: str, read: str = "list") -> dict[str, str]:
@@ -15,12 +15,15 @@ def crud_actions(service: str, read: str = "list") -> dict[str, str]:
 
 
 class RestrictedViewSet(viewsets.GenericViewSet):
-    """`queryset` narrowed to what the user may read; writes call services."""
+    """Lists narrowed to what the user may read; one object looked up in the user's account
+    and then checked (404 for another tenant's, 403 for a forbidden one); writes call services."""
 
     iam_actions: dict[str, str] = {}
     read_action = ""
 
     def get_queryset(self):
+        if self.detail:
+            return in_account(self.queryset.all(), self.request.user)
         return restrict(self.queryset.all(), self.request.user, self.read_action)
 
 

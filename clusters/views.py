@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from billing.models import price_in_force
 from cceone.audit.models import AuditEvent, OperationLog
 from cceone.console.views import ObjectListView
-from cceone.iam.access import can, require, restrict
+from cceone.iam.access import can, in_account, require
 
 from . import checks, kubeconfigs, services
 from .agent_manifest import render_agent_yaml
@@ -41,9 +41,9 @@ class ClusterList(ObjectListView):
 
 
 def _cluster(request, pk, action="clusters:get") -> RegisteredCluster:
-    """The cluster if the user may see it (404 otherwise), then `action` required (403)."""
-    cluster = get_object_or_404(restrict(RegisteredCluster.objects.select_related("region"), request.user,
-                                         "clusters:get"), pk=pk)
+    """The cluster: 404 outside the user's account; 403 (audited) without read or `action`."""
+    cluster = get_object_or_404(in_account(RegisteredCluster.objects.select_related("region"), request.user), pk=pk)
+    require(request.user, "clusters:get", cluster)
     require(request.user, action, cluster)
     return cluster
 

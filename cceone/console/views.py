@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django_tables2 import RequestConfig
 
-from cceone.iam.access import can, require, restrict
+from cceone.iam.access import can, in_account, require, restrict
 
 
 def add_validation_error(form, error: ValidationError) -> None:
@@ -38,8 +38,11 @@ class ObjectMixin(LoginRequiredMixin):
         return restrict(queryset, self.request.user, self.view_action)
 
     def get_object(self) -> Model:
-        """The object named in the URL, among those the user may see; otherwise 404."""
-        return get_object_or_404(self.visible(self.get_queryset()), pk=self.kwargs["pk"])
+        """The object named in the URL: 404 unless it is in the user's account, 403 (audited)
+        unless the user may see it."""
+        obj = get_object_or_404(in_account(self.get_queryset(), self.request.user), pk=self.kwargs["pk"])
+        require(self.request.user, self.view_action, obj)
+        return obj
 
 
 class ObjectListView(ObjectMixin, View):

@@ -117,6 +117,17 @@ def require(user, action: str, obj: Model | None = None) -> None:
     )
 
 
+def in_account(queryset: QuerySet, user) -> QuerySet:
+    """The part of `queryset` that belongs to the user's tenant: what exists for them at all.
+
+    Look objects up here, then `require()` the action on the one found: another tenant's
+    object is then a 404, and a forbidden one in the user's own account a 403 (audited)."""
+    if user is None or not user.is_authenticated or not user.account_id:
+        return queryset.none()
+    path = getattr(queryset.model, "iam_anchor_path", "")
+    return queryset.filter(**{f"{path}__account_id" if path else "account_id": user.account_id})
+
+
 def restrict(queryset: QuerySet, user, action: str) -> QuerySet:
     """The part of `queryset` the user may `action`."""
     _check(action)

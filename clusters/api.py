@@ -1,0 +1,236 @@
+"""Registered clusters over the API (R8.2): the same services as the pages."""
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from cceone.api import RestrictedViewSet, as_drf_error
+from cceone.audit.models import OperationLog
+from cceone.iam.access import in_account, require
+from cceone.iam.models import EnterpriseProject, Region
+
+from . import checks, kubeconfigs, services
+from .agent_manifest import render_agent_yaml
+from .filters import ClusterFilterSet
+from .models import (ApiServerSpec, CloudProviderCluster, KubeconfigToken, RegisteredCluster, SecurityGroup, Subnet,
+                     Vpc)
+
+
+class ClusterSerializer(serializers.ModelSerializer):
+    region = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    enterprise_project = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    creator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    nodes_ready = serializers.SerializerMethodField()
+    nodes_total = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RegisteredCluster
+        fields = ["id", "name", "cluster_type", "provider", "region", "enterprise_project", "status",
+                  "kubernetes_version", "deletion_protection", "eip_address", "connection_mode", "is_sandbox",
+                  "creator", "created_at", "first_running_at", "last_heartbeat_at", "unsubscribed_at",
+                  "nodes_ready", "nodes_total"]
+
+    def get_nodes_ready(self, cluster) -> int:
+        return sum(1 for n in (cluster.facts or {}).get("nodes") or [] if n.get("ready"))
+
+    def get_nodes_total(self, cluster) -> int:
+        return len((cluster.facts or {}).get("nodes") or [])
+
+
+class OrderSerializer(serializers.Serializer):
+    """An order (R3.2). Local and third-party: provider, network settings; cloud: cloud_cluster."""
+
+    cluster_type = serializers.ChoiceField(RegisteredCluster.Type.choices)
+    region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all(), required=False)
+    name = serializers.CharField(max_length=40, required=False)
+    provider = serializers.CharField(max_length=40, required=False, default="")
+    enterprise_project = serializers.CharField(help_text="enterprise project name")
+    vpc = serializers.PrimaryKeyRelatedField(queryset=Vpc.objects.all(), required=False)
+    subnet = serializers.PrimaryKeyRelatedField(queryset=Subnet.objects.all(), required=False)
+    security_group = serializers.PrimaryKeyRelatedField(queryset=SecurityGroup.objects.all(), required=False,
+                                                        allow_null=True, help_text="omit to auto-create")
+    apiserver_spec = serializers.PrimaryKeyRelatedField(queryset=ApiServerSpec.objects.all(), required=False)
+    apiserver_eip = serializers.BooleanField(default=False)
+    bind_public_ip = serializers.BooleanField(default=False)
+    deletion_protection = serializers.BooleanField(default=True)
+    cloud_cluster = serializers.PrimaryKeyRelatedField(queryset=CloudProviderCluster.objects.all(), required=False)
+    agreed = serializers.BooleanField(help_text="the service agreement is accepted")
+
+    def to_order(self, request) -> services.Order:
+        data = self.validated_data
+        project = EnterpriseProject.objects.filter(account=request.user.account,
+                                                   name=data["enterprise_project"]).first()
+        cloud = data.get("cloud_cluster")
+        if data["cluster_type"] == RegisteredCluster.Type.CLOUD:
+            if cloud is None:
+                raise serializers.ValidationError({"cloud_cluster": "This field is required."})
+            return services.Order(cluster_type="cloud", region=cloud.region, name=cloud.name,
+                                  enterprise_project=project, cloud_cluster=cloud)
+        return services.Order(
+            cluster_type=data["cluster_type"], region=data.get("region") or request.region,
+            name=data.get("name", ""), provider=data.get("provider", ""), enterprise_project=project,
+            vpc=data.get("vpc"), subnet=data.get("subnet"), security_group=data.get("security_group"),
+            apiserver_spec=data.get("apiserver_spec"), apiserver_eip=data["apiserver_eip"],
+            bind_public_ip=data["bind_public_ip"], deletion_protection=data["deletion_protection"])
+
+
+class KubeconfigTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = KubeconfigToken
+        fields = ["id", "hint", "created_at", "expires_at", "revoked_at"]
+
+
+class OperationLogSerializer(serializers.ModelSerializer):
+    steps = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OperationLog
+        fields = ["id", "operation", "status", "started_at", "finished_at", "steps"]
+
+    def get_steps(self, log) -> list[dict]:
+        return [{"seq": s.seq, "name": s.name, "status": s.status, "message": s.message, "time": s.time}
+                for s in log.steps.all()]
+
+
+def _call(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except ValidationError as error:
+        raise as_drf_error(error) from error
+
+
+class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+    """Registered clusters: list (current region unless `all_regions=true`), order,
+    settings, EIP, kubeconfigs, operation logs, agent YAML, unsubscribe."""
+
+    queryset = RegisteredCluster.objects.select_related("region", "enterprise_project", "creator")
+    serializer_class = ClusterSerializer
+    filterset_class = ClusterFilterSet
+    read_action = "clusters:list"
+    iam_actions = {
+        "list": "clusters:list", "retrieve": "clusters:get", "create": "clusters:create",
+        "partial_update": "clusters:update", "bind_eip": "clusters:update", "unbind_eip": "clusters:update",
+        "kubeconfigs": "clusters:kubeconfig", "revoke_kubeconfig": "clusters:kubeconfig",
+        "operation_logs": "clusters:get", "agent_yaml": "clusters:get", "unsubscribe": "clusters:delete",
+        "precheck": "clusters:create",
+    }
+
+    @extend_schema(request=OrderSerializer, responses={201: ClusterSerializer})
+    def create(self, request):
+        serializer = OrderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        cluster = _call(services.place_order, request.user, serializer.to_order(request),
+                        agreed=serializer.validated_data["agreed"])
+        return Response(ClusterSerializer(cluster).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=OrderSerializer, responses=inline_serializer("CheckResults", {
+        "checks": serializers.ListField(child=serializers.DictField())}))
+    @action(detail=False, methods=["post"])
+    def precheck(self, request):
+        """Validate an order and run its dependency checks without placing it."""
+        serializer = OrderSerializer(data={**request.data, "agreed": True})
+        serializer.is_valid(raise_exception=True)
+        order = serializer.to_order(request)
+        _call(services.validate_order, request.user, order)
+        results = checks.run_all("cluster", request.user.account, order)
+        return Response({"checks": [r.__dict__ for r in results]})
+
+    @extend_schema(request=inline_serializer("ClusterSettings", {"deletion_protection": serializers.BooleanField()}),
+                   responses=ClusterSerializer)
+    def partial_update(self, request, pk=None):
+        cluster = self.get_object()
+        if "deletion_protection" in request.data:
+            _call(services.set_deletion_protection, request.user, cluster,
+                  serializers.BooleanField().to_internal_value(request.data["deletion_protection"]))
+        cluster.refresh_from_db()
+        return Response(ClusterSerializer(cluster).data)
+
+    @extend_schema(request=None, responses=ClusterSerializer)
+    @action(detail=True, methods=["post"], url_path="bind-eip")
+    def bind_eip(self, request, pk=None):
+        cluster = self.get_object()
+        _call(services.bind_eip, request.user, cluster)
+        return Response(ClusterSerializer(cluster).data)
+
+    @extend_schema(request=None, responses=ClusterSerializer)
+    @action(detail=True, methods=["post"], url_path="unbind-eip")
+    def unbind_eip(self, request, pk=None):
+        cluster = self.get_object()
+        _call(services.unbind_eip, request.user, cluster)
+        return Response(ClusterSerializer(cluster).data)
+
+    @extend_schema(
+        methods=["get"], responses=KubeconfigTokenSerializer(many=True))
+    @extend_schema(
+        methods=["post"],
+        request=inline_serializer("KubeconfigRequest", {"hours": serializers.IntegerField(required=False)}),
+        responses=inline_serializer("Kubeconfig", {"id": serializers.IntegerField(),
+                                                   "expires_at": serializers.DateTimeField(allow_null=True),
+                                                   "kubeconfig": serializers.CharField()}))
+    @action(detail=True, methods=["get", "post"])
+    def kubeconfigs(self, request, pk=None):
+        """GET: your issued kubeconfigs for the cluster. POST: issue one (temporary with `hours`)."""
+        cluster = self.get_object()
+        if request.method == "GET":
+            issued = KubeconfigToken.objects.filter(cluster=cluster, user=request.user)
+            return Response(KubeconfigTokenSerializer(issued, many=True).data)
+        hours = request.data.get("hours")
+        valid_for = timedelta(hours=int(hours)) if hours not in (None, "") else None
+        issued, config = _call(kubeconfigs.issue, request.user, cluster, valid_for)
+        return Response({"id": issued.pk, "expires_at": issued.expires_at, "kubeconfig": config},
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None},
+                   parameters=[OpenApiParameter("token_id", str, OpenApiParameter.PATH, description="kubeconfig id, or 'all'")])
+    @action(detail=True, methods=["delete"], url_path=r"kubeconfigs/(?P<token_id>\d+|all)")
+    def revoke_kubeconfig(self, request, pk=None, token_id=None):
+        cluster = self.get_object()
+        if token_id == "all":
+            _call(kubeconfigs.revoke_all, request.user, cluster)
+        else:
+            issued = get_object_or_404(KubeconfigToken, pk=token_id, cluster=cluster, user=request.user)
+            _call(kubeconfigs.revoke, request.user, issued)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses=OperationLogSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="operation-logs")
+    def operation_logs(self, request, pk=None):
+        cluster = self.get_object()
+        logs = OperationLog.objects.filter(target_type="cluster", target_id=str(cluster.pk)).prefetch_related("steps")
+        return Response(OperationLogSerializer(logs, many=True).data)
+
+    @extend_schema(responses={(200, "application/yaml"): str},
+                   parameters=[OpenApiParameter("variant", str, enum=["public", "private"])])
+    @action(detail=True, methods=["get"], url_path="agent-yaml")
+    def agent_yaml(self, request, pk=None):
+        cluster = self.get_object()
+        token = services.agent_token(cluster)
+        variant = request.query_params.get("variant", "public")
+        if not token or variant not in ("public", "private"):
+            return Response({"detail": "No agent YAML for this cluster."}, status=status.HTTP_404_NOT_FOUND)
+        from django.http import HttpResponse
+
+        return HttpResponse(render_agent_yaml(cluster, token, variant), content_type="application/yaml")
+
+    @extend_schema(request=None, responses={202: ClusterSerializer})
+    @action(detail=True, methods=["post"])
+    def unsubscribe(self, request, pk=None):
+        cluster = self.get_object()
+        _call(services.unsubscribe, request.user, cluster)
+        cluster.refresh_from_db()
+        return Response(ClusterSerializer(cluster).data, status=status.HTTP_202_ACCEPTED)
+
+    def get_object(self):
+        # 404 outside the account; then read and the action's own permission (403, audited).
+        obj = get_object_or_404(in_account(self.queryset.all(), self.request.user), pk=self.kwargs["pk"])
+        require(self.request.user, "clusters:get", obj)
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+
+def register(router):
+    router.register("clusters", ClusterViewSet, basename="cluster")
