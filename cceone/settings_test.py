@@ -1,5 +1,7 @@
 """The test suite's settings: the defaults, with a fast password hasher and static files
 served from the source tree (no collectstatic before a test run)."""
+import os
+
 from .settings import *  # noqa: F401,F403
 from .settings import DATABASES, STORAGES, VAR_DIR
 
@@ -7,9 +9,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
 # A file, not an in-memory database: the access hub runs in a thread of the test process
-# and reads what the test wrote (transactional tests) through its own connection.
+# and reads what the test wrote (transactional tests) through its own connection. One file
+# per test run (several runs may share a checkout); a process started by a test (a Celery
+# worker) is pointed at the same file with CCEONE_TEST_DB.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("CCEONE_TEST_DB") or str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 
 # Tasks run in the test process when enqueued (tests that need a real worker on the real
 # broker turn this off for themselves and start one).
