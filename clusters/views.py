@@ -35,6 +35,7 @@ class ClusterList(ObjectListView):
     filterset_class = ClusterFilterSet
     title = _("Registered clusters")
     template_name = "clusters/list.html"
+    partial_template_name = "clusters/partials/table.html"
 
     def get_context_extra(self):
         return {"can_order": can(self.request.user, "clusters:create"), "types": Type.choices}
