@@ -11,7 +11,8 @@ both sides equally) over keep-alive connections.
 
 --client kubernetes (default) uses the official client, as the console's
 gateway does; --client http a bare http.client connection, which shows the
-tunnel's absolute cost with no client overhead. Last line:
+tunnel's absolute cost with no client overhead. Hub and agent run on
+uvloop when it is installed (optional; --no-uvloop to compare). Last line:
 
     tunnel/direct median ratio: X.XX
 """
@@ -152,9 +153,15 @@ def main() -> None:
     ap.add_argument("--client", choices=("kubernetes", "http"), default="kubernetes")
     ap.add_argument("--fake", action="store_true", help="minimal aiohttp API server instead of kubesim")
     ap.add_argument("--plain-link", action="store_true", help="agent link without TLS (to see what TLS costs)")
+    ap.add_argument("--no-uvloop", action="store_true", help="force asyncio's loop in hub and agent even if uvloop is installed")
     ap.add_argument("--profile", metavar="DIR", help="run hub and agent under cProfile, writing DIR/{hub,agent}.prof")
     args = ap.parse_args()
 
+    if args.no_uvloop:
+        os.environ["CCEONE_UVLOOP"] = "0"
+    import importlib.util
+
+    loop_kind = "uvloop" if importlib.util.find_spec("uvloop") and not args.no_uvloop else "asyncio"
     work = Path(tempfile.mkdtemp(prefix="tunnel-bench-"))
     procs: list[subprocess.Popen] = []
     try:
@@ -209,7 +216,7 @@ def main() -> None:
         cpu1 = cpu_seconds(hub_pid), cpu_seconds(agent_pid)
         md, mt = statistics.median(td), statistics.median(tt)
         p90 = lambda xs: statistics.quantiles(xs, n=10)[-1]  # noqa: E731
-        print(f"API server: {api_kind}; client: {args.client}; {args.requests} GETs per side (pod, keep-alive)")
+        print(f"API server: {api_kind}; client: {args.client}; hub/agent loop: {loop_kind}; {args.requests} GETs per side (pod, keep-alive)")
         print(f"direct: median {md * 1e3:.3f} ms, p90 {p90(td) * 1e3:.3f} ms")
         print(f"tunnel: median {mt * 1e3:.3f} ms, p90 {p90(tt) * 1e3:.3f} ms (added {(mt - md) * 1e3:.3f} ms)")
         per = lambda i, j: (cpu1[i][j] - cpu0[i][j]) / args.requests * 1e6  # noqa: E731

@@ -412,19 +412,49 @@ class Pool:
         else:
             self._idle.append(conn)
 
-    async def request(self, method: str, path: str, headers, body=None) -> Response:
+    def start(self, method: str, path: str, headers, body=None) -> Response | None:
+        """Send a request now, without awaiting, if a pooled connection is idle.
+
+        For the tunnel's hot path: the request leaves in the same event-loop
+        step that received it. Returns None (nothing sent) when no connection
+        is idle, the body is streamed, or the write fails; then use request().
+        Hand the result to request(..., started=resp) to await its head.
+        """
+        if body is not None and not isinstance(body, (bytes, bytearray, memoryview)):
+            return None
+        conn = self._take()
+        if conn is None:
+            return None
+        resp = Response(conn, self, method)
+        conn.resp = resp
+        try:
+            self._send(conn, method, path, headers, body)
+        except (HTTPError, OSError):
+            resp.close()
+            return None
+        return resp
+
+    async def request(self, method: str, path: str, headers, body=None, started: Response | None = None) -> Response:
         """Send a request; returns once the response head has arrived.
 
         `body` is None, bytes, or an async iterator of bytes (streamed; sent
-        chunked unless `headers` carry a Content-Length).
+        chunked unless `headers` carry a Content-Length). `started`: the
+        result of start() for the same request, already sent.
         """
         replayable = body is None or isinstance(body, (bytes, bytearray, memoryview))
         for attempt in (0, 1):
-            conn = self._take() or await self._connect()
-            resp = Response(conn, self, method)
-            conn.resp = resp
+            if started is not None:
+                resp, started = started, None
+                conn = resp._conn
+                sent = True
+            else:
+                conn = self._take() or await self._connect()
+                resp = Response(conn, self, method)
+                conn.resp = resp
+                sent = False
             try:
-                await self._send(conn, method, path, headers, body)
+                if not sent:
+                    self._send(conn, method, path, headers, body)
                 await resp._head_waiter
                 return resp
             except (HTTPError, OSError) as exc:
@@ -439,7 +469,7 @@ class Pool:
                 raise
         raise AssertionError("unreachable")
 
-    async def _send(self, conn: _Conn, method: str, path: str, headers, body) -> None:
+    def _send(self, conn: _Conn, method: str, path: str, headers, body) -> None:
         t = conn.transport
         if t is None or conn.closed:
             raise HTTPError("connection lost")

@@ -45,6 +45,7 @@ FLAG_IGNORABLE = 0x80
 HEADER = struct.Struct("!BBI")
 HEADER_SIZE = HEADER.size
 U32 = struct.Struct("!I")
+_HEAD_PREFIX = struct.Struct("!BBII")  # frame header + head length, packed at once
 
 # Per-stream flow-control window a receiver grants initially (both directions).
 DEFAULT_WINDOW = 256 * 1024
@@ -64,6 +65,7 @@ RESET_PROTOCOL = "protocol_error"
 RESET_REFUSED = "refused"  # agent will not run this stream (e.g. draining)
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_decode = json.JSONDecoder().decode
 
 
 class ProtocolError(Exception):
@@ -84,7 +86,8 @@ def parse(message: bytes) -> tuple[int, int, int, memoryview]:
 
 def head_frame(ftype: int, stream_id: int, head: dict, body: bytes = b"", end: bool = False) -> bytes:
     j = _dumps(head).encode()
-    return HEADER.pack(ftype, FLAG_END if end else 0, stream_id) + U32.pack(len(j)) + j + body
+    prefix = _HEAD_PREFIX.pack(ftype, FLAG_END if end else 0, stream_id, len(j))
+    return b"".join((prefix, j, body)) if body else prefix + j
 
 
 def parse_head(payload: memoryview) -> tuple[dict, memoryview]:
@@ -129,21 +132,25 @@ def reset_frame(stream_id: int, code: str, message: str = "") -> bytes:
 
 def parse_headers(value) -> list[tuple[str, str]]:
     """Validate a JSON header list [[name, value], ...]."""
-    if not isinstance(value, list):
+    if type(value) is not list:
         raise ProtocolError("headers must be a list of [name, value] pairs")
     out = []
     for pair in value:
-        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and isinstance(pair[1], str)):
+        if type(pair) is not list or len(pair) != 2:
             raise ProtocolError("headers must be a list of [name, value] pairs")
-        if "\r" in pair[0] or "\n" in pair[0] or "\r" in pair[1] or "\n" in pair[1]:
+        name, val = pair
+        if type(name) is not str or type(val) is not str:
+            raise ProtocolError("headers must be a list of [name, value] pairs")
+        if "\r" in name or "\n" in name or "\r" in val or "\n" in val:
             raise ProtocolError("header contains a line break")
-        out.append((pair[0], pair[1]))
+        out.append((name, val))
     return out
 
 
 def _loads(view: memoryview):
     try:
-        return json.loads(bytes(view))
+        # str(buffer, "utf-8") decodes without an intermediate bytes copy.
+        return _decode(str(view, "utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError(f"invalid JSON: {exc}") from None
 
@@ -169,11 +176,24 @@ HOP_BY_HOP = frozenset(
 )
 
 
-def strip_hop_by_hop(headers) -> list[tuple[str, str]]:
-    """Return header pairs without hop-by-hop ones; `headers` is an iterable of pairs."""
-    pairs = list(headers)
-    drop = set(HOP_BY_HOP)
-    for name, value in pairs:
-        if name.lower() == "connection":
-            drop.update(t.strip().lower() for t in value.split(",") if t.strip())
-    return [(n, v) for n, v in pairs if n.lower() not in drop]
+def strip_hop_by_hop(headers, also: frozenset = frozenset()) -> list[tuple[str, str]]:
+    """Return header pairs without hop-by-hop ones; `headers` is an iterable of pairs.
+
+    `also`: further lower-case names to drop. One pass in the usual case (on
+    every request); a second one only if a Connection header names others.
+    """
+    out = []
+    named = None
+    for pair in headers:
+        low = pair[0].lower()
+        if low in HOP_BY_HOP:
+            if low == "connection":
+                tokens = {t.strip().lower() for t in pair[1].split(",")}
+                named = tokens if named is None else named | tokens
+            continue
+        if low in also:
+            continue
+        out.append(pair if type(pair) is tuple else (pair[0], pair[1]))
+    if named:
+        out = [(n, v) for n, v in out if n.lower() not in named]
+    return out

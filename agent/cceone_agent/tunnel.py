@@ -27,6 +27,7 @@ from .kubeconfig import KubeTarget
 log = logging.getLogger("cceone_agent")
 
 _background: set[asyncio.Task] = set()
+_NOT_FORWARDED = frozenset({"authorization"})
 
 
 class HubRefused(Exception):
@@ -34,11 +35,15 @@ class HubRefused(Exception):
 
 
 class _Stream:
-    __slots__ = ("sid", "task", "_items", "_waiter", "credit", "_credit_waiter", "recv_credit", "unacked")
+    __slots__ = ("sid", "task", "upstream", "_items", "_waiter", "credit", "_credit_waiter", "recv_credit", "unacked")
 
     def __init__(self, sid: int, credit: int):
         self.sid = sid
         self.task: asyncio.Task | None = None
+        # Upstream request already sent by the reader (fast path) until the
+        # stream's task takes it over; whoever cancels a task that never ran
+        # must close it.
+        self.upstream = None
         self._items: deque = deque()
         self._waiter: asyncio.Future | None = None
         self.credit = credit
@@ -205,6 +210,8 @@ class _Tunnel:
         # is dead even if TCP has not noticed (NAT timeout, partition).
         self.idle_timeout = 3 * float(settings.get("ping_interval", hub_hb / 2)) + 1
         self.streams: dict[int, _Stream] = {}
+        self.received = 0  # messages from the hub, for the idle watchdog
+        self._idle_expired = False
 
     # -- sending -----------------------------------------------------------------------
     async def send(self, data: bytes) -> None:
@@ -225,16 +232,26 @@ class _Tunnel:
 
     # -- main loop ---------------------------------------------------------------------
     async def serve(self) -> None:
+        reader = asyncio.current_task()
         hb = asyncio.ensure_future(self._heartbeats())
         watcher = asyncio.ensure_future(self._shutdown_on_stop())
+        idle = asyncio.ensure_future(self._idle_watchdog(reader))
+        receive = self.ws.receive
+        binary = aiohttp.WSMsgType.BINARY
         try:
             while True:
                 try:
-                    msg = await self.ws.receive(timeout=self.idle_timeout)
-                except asyncio.TimeoutError:
-                    log.warning("no traffic from hub for %.1fs, reconnecting", self.idle_timeout)
-                    return
-                if msg.type is aiohttp.WSMsgType.BINARY:
+                    # No per-message timeout: arming and cancelling a timer for
+                    # every frame costs as much as handling it; the watchdog
+                    # below cancels this read when the hub has gone silent.
+                    msg = await receive()
+                except asyncio.CancelledError:
+                    if self._idle_expired and reader.uncancel() == 0:
+                        log.warning("no traffic from hub for %.1fs, reconnecting", self.idle_timeout)
+                        return
+                    raise
+                self.received += 1
+                if msg.type is binary:
                     try:
                         self._dispatch(msg.data)
                     except p.ProtocolError as exc:
@@ -251,12 +268,33 @@ class _Tunnel:
         finally:
             hb.cancel()
             watcher.cancel()
-            tasks = [s.task for s in self.streams.values() if s.task is not None]
-            for t in tasks:
-                t.cancel()
+            idle.cancel()
+            streams = list(self.streams.values())
+            self.streams.clear()
+            tasks = []
+            for s in streams:
+                if s.upstream is not None:  # started, but its task never ran
+                    s.upstream.close()
+                if s.task is not None:
+                    s.task.cancel()
+                    tasks.append(s.task)
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
-            self.streams.clear()
+
+    async def _idle_watchdog(self, reader: asyncio.Task) -> None:
+        """Cancel the read loop when nothing arrived for idle_timeout."""
+        period = self.idle_timeout / 4
+        silent, seen = 0.0, self.received
+        while True:
+            await asyncio.sleep(period)
+            if self.received != seen:
+                silent, seen = 0.0, self.received
+                continue
+            silent += period
+            if silent >= self.idle_timeout:
+                self._idle_expired = True
+                reader.cancel()
+                return
 
     def _dispatch(self, data: bytes) -> None:
         ftype, flags, sid, payload = p.parse(data)
@@ -266,7 +304,20 @@ class _Tunnel:
             head, body = p.parse_head(payload)
             st = _Stream(sid, self.window)
             self.streams[sid] = st
-            st.task = asyncio.ensure_future(self._handle(st, head, bytes(body), bool(flags & p.FLAG_END)))
+            body = bytes(body)
+            end = bool(flags & p.FLAG_END)
+            req = None
+            if end:
+                # Fast path: a complete request goes upstream right now on a
+                # pooled connection instead of one loop step later in its
+                # task. Anything odd is left to the task, which reports it
+                # on this stream only.
+                try:
+                    req = self._prepare(head)
+                    st.upstream = self.pool.start(req[0], req[1], req[2], body or None)
+                except Exception:  # e.g. bad head, unreadable token file
+                    req = None
+            st.task = asyncio.ensure_future(self._handle(st, head, body, end, req))
         elif ftype == p.DATA:
             st = self.streams.get(sid)
             if st is not None:
@@ -280,9 +331,13 @@ class _Tunnel:
             if st is not None:
                 st.add_credit(n)
         elif ftype == p.RESET:
-            st = self.streams.get(sid)
-            if st is not None and st.task is not None:
-                st.task.cancel()
+            st = self.streams.pop(sid, None)
+            if st is not None:
+                if st.upstream is not None:  # its task has not run yet
+                    st.upstream.close()
+                    st.upstream = None
+                if st.task is not None:
+                    st.task.cancel()
         elif ftype == p.PING:
             if len(payload) > 64:
                 raise p.ProtocolError("PING payload too large")
@@ -295,20 +350,27 @@ class _Tunnel:
             raise p.ProtocolError(f"unexpected frame type {ftype:#04x}")
 
     # -- one tunnelled request ----------------------------------------------------------
-    async def _handle(self, st: _Stream, head: dict, body: bytes, end: bool) -> None:
+    def _prepare(self, head: dict) -> tuple[str, str, list]:
+        """(method, path, headers) to send upstream for a REQUEST head."""
+        method = str(head.get("method", "GET"))
+        path = str(head.get("path", "/"))
+        if not path.startswith("/"):
+            raise p.ProtocolError("path must start with /")
+        # The caller's credentials never reach the API server: the agent's own do.
+        headers = p.strip_hop_by_hop(p.parse_headers(head.get("headers", [])), _NOT_FORWARDED)
+        auth = self.kube.auth_header()
+        if auth:
+            headers.append(("Authorization", auth))
+        return method, path, headers
+
+    async def _handle(self, st: _Stream, head: dict, body: bytes, end: bool, req=None) -> None:
         sid = st.sid
+        started, st.upstream = st.upstream, None
         try:
-            method = str(head.get("method", "GET"))
-            path = str(head.get("path", "/"))
-            if not path.startswith("/"):
-                raise p.ProtocolError("path must start with /")
-            headers = [(k, v) for k, v in p.strip_hop_by_hop(p.parse_headers(head.get("headers", []))) if k.lower() != "authorization"]
-            auth = self.kube.auth_header()
-            if auth:
-                headers.append(("Authorization", auth))
+            method, path, headers = req if req is not None else self._prepare(head)
             data = (body or None) if end else self._body(st, body)
             try:
-                resp = await self.pool.request(method, path, headers, data)
+                resp = await self.pool.request(method, path, headers, data, started)
             except HTTPError as exc:
                 msg = f"agent cannot reach the Kubernetes API server: {_describe(exc)}"
                 await self.send(p.head_frame(p.RESPONSE, sid, _status_head(), _status_body(502, msg), end=True))
@@ -329,7 +391,8 @@ class _Tunnel:
             log.exception("stream %s failed", sid)
             self.send_nowait(p.reset_frame(sid, p.RESET_UPSTREAM, _describe(exc)))
         finally:
-            self.streams.pop(sid, None)
+            if self.streams.get(sid) is st:
+                del self.streams[sid]
 
     async def _relay(self, st: _Stream, method: str, resp) -> None:
         sid = st.sid

@@ -169,14 +169,18 @@ def unauthorized(result: subprocess.CompletedProcess) -> bool:
 
 
 def test_kubeconfig_works_with_kubectl_as_the_user(connected_cluster, emulator, tenant, tmp_path):
-    grant(emulator, tenant.user, "view", namespace="prod")
+    """The proxy impersonates the token's user: what kubectl may do is that user's RBAC —
+    here `restricted` (read-only on namespaced resources), the default of a sub-account."""
     _issued, config = kubeconfigs.issue(tenant.user, connected_cluster)
     ok = kubectl(config, tmp_path, "get", "pods", "-n", "prod", "-o", "name")
     assert ok.returncode == 0, ok.stderr
     assert "pod/" in ok.stdout
-    denied = kubectl(config, tmp_path, "get", "pods", "-n", "kube-system")
+    denied = kubectl(config, tmp_path, "get", "nodes")
     assert denied.returncode != 0
-    assert 'User "cceone:acme-user" cannot list resource "pods"' in denied.stderr
+    assert 'User "cceone:acme-user" cannot list resource "nodes"' in denied.stderr
+    pod = ok.stdout.split()[0]
+    refused = kubectl(config, tmp_path, "delete", "-n", "prod", pod)
+    assert refused.returncode != 0 and "cannot delete resource" in refused.stderr
 
 
 def test_expired_and_revoked_kubeconfigs_are_refused(connected_cluster, emulator, tenant, tmp_path):

@@ -96,7 +96,8 @@ class AgentProcess:
         self.token_file.write_text(token + "\n")
         self.log_path = workdir / f"agent-{id(self)}.log"
         self._log = open(self.log_path, "wb")
-        env = dict(os.environ, PYTHONPATH=str(AGENT_DIR), PYTHONUNBUFFERED="1")
+        pythonpath = os.pathsep.join(filter(None, [str(AGENT_DIR), os.environ.get("PYTHONPATH")]))
+        env = dict(os.environ, PYTHONPATH=pythonpath, PYTHONUNBUFFERED="1")
         cmd = [
             sys.executable, "-m", "cceone_agent",
             "--hub", hub_url,

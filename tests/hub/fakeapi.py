@@ -128,8 +128,8 @@ class FakeAPI:
         self.watchers.append(q)
         resp = web.StreamResponse(headers={"Content-Type": "application/json"})
         resp.enable_chunked_encoding()
-        await resp.prepare(request)
         try:
+            await resp.prepare(request)  # may fail: the client already hung up
             timeout = float(request.query.get("timeoutSeconds", "30"))
             loop = asyncio.get_running_loop()
             end = loop.time() + timeout

@@ -106,3 +106,140 @@ def test_agent_process_bare_wss_url_and_health_probes(tmp_path, directory, kubec
         if new is not None:
             new.stop()
         hub.stop()
+
+
+class FakeHub:
+    """A scripted hub: `script(ws)` runs for each agent connection after SETTINGS."""
+
+    def __init__(self, script, ping_interval: float = 15.0):
+        import asyncio
+        import threading
+
+        from aiohttp import web
+
+        from cceone.hub import protocol as p
+
+        self.connects: list[float] = []
+        self.loop = asyncio.new_event_loop()
+
+        async def connect(request):
+            ws = web.WebSocketResponse(protocols=(p.SUBPROTOCOL,), autoping=True)
+            await ws.prepare(request)
+            self.connects.append(time.monotonic())
+            settings = {"protocol": 1, "cluster_id": "c1", "connection_id": "c1/x", "heartbeat_interval": 30.0,
+                        "ping_interval": ping_interval}
+            await ws.send_bytes(p.json_frame(p.SETTINGS, 0, settings))
+            await script(ws)
+            return ws
+
+        async def start():
+            app = web.Application()
+            app.router.add_get("/agent/connect", connect)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            return runner, runner.addresses[0][1]
+
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.runner, port = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
+        self.url = f"ws://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
+
+
+def test_agent_reconnects_when_hub_goes_silent(kubeconfig, caplog):
+    """Three missed pings (no frame at all) mean a dead path: reconnect."""
+    import logging
+
+    from .conftest import AgentThread
+
+    caplog.set_level(logging.WARNING, logger="cceone_agent")
+
+    async def silent(ws):
+        async for _ in ws:  # read (heartbeats) but never send anything again
+            pass
+
+    hub = FakeHub(silent, ping_interval=0.2)
+    agent = AgentThread(hub.url, AGENT_TOKENS["c1"], kubeconfig, heartbeat_interval=30.0)
+    try:
+        wait_until(lambda: len(hub.connects) >= 2, 8, what="reconnect after silence")
+        idle = 3 * 0.2 + 1
+        # Not before the idle timeout, and not much after it (watchdog
+        # granularity is a quarter of it, plus reconnect backoff).
+        gap = hub.connects[1] - hub.connects[0]
+        assert idle - 0.05 <= gap <= idle + idle / 4 + 1.5, gap
+        assert any("no traffic from hub for 1.6s" in r.getMessage() for r in caplog.records)
+    finally:
+        agent.stop()
+        hub.stop()
+
+
+def test_request_reset_before_its_task_runs(kubeconfig, fake_api):
+    """REQUEST and RESET read in one batch: the upstream request the reader
+    already sent is dropped, nothing leaks, the connection keeps serving."""
+    import asyncio
+
+    import aiohttp
+
+    from cceone.hub import protocol as p
+
+    from .conftest import AgentThread
+
+    result = {}
+
+    async def script(ws):
+        async def frames():
+            while True:
+                msg = await ws.receive(timeout=10)
+                if msg.type is not aiohttp.WSMsgType.BINARY:
+                    return
+                yield p.parse(msg.data)
+
+        it = frames()
+        async for ftype, _, _, _ in it:  # first heartbeat: the agent's pool now has idle connections
+            if ftype == p.HEARTBEAT:
+                break
+        watch = p.head_frame(p.REQUEST, 1, {"method": "GET", "path": "/api/v1/namespaces/default/pods?watch=true", "headers": []}, end=True)
+        # Both frames in one write, so the agent reads them in one batch.
+        ws._writer.transport.write(_ws_frame(watch) + _ws_frame(p.reset_frame(1, p.RESET_CANCEL, "client went away")))
+        await ws.send_bytes(p.head_frame(p.REQUEST, 3, {"method": "GET", "path": "/version", "headers": []}, end=True))
+        async for ftype, _, sid, payload in it:
+            if ftype == p.RESPONSE:
+                head, body = p.parse_head(payload)
+                result.setdefault("responses", []).append((sid, head["status"]))
+                if sid == 3:
+                    result["version"] = bytes(body)
+                    await asyncio.sleep(0.5)  # nothing may follow for stream 1
+                    return
+            elif ftype == p.DATA:
+                result.setdefault("data", []).append(sid)
+
+    hub = FakeHub(script)
+    agent = AgentThread(hub.url, AGENT_TOKENS["c1"], kubeconfig, heartbeat_interval=30.0)
+    try:
+        wait_until(lambda: "version" in result, 10, what="answer on stream 3")
+        assert result["responses"] == [(3, 200)], result
+        assert "data" not in result
+        assert b"gitVersion" in result["version"]
+        # The watch either never reached the API server or was closed there.
+        wait_until(lambda: fake_api.api.watchers == [], 5, what="no watch left open upstream")
+    finally:
+        agent.stop()
+        hub.stop()
+
+
+def _ws_frame(payload: bytes) -> bytes:
+    """An unmasked binary WebSocket frame (server to client)."""
+    n = len(payload)
+    if n < 126:
+        return bytes([0x82, n]) + payload
+    if n < 1 << 16:
+        return bytes([0x82, 126]) + n.to_bytes(2, "big") + payload
+    return bytes([0x82, 127]) + n.to_bytes(8, "big") + payload
