@@ -1,2 +1,12 @@
+from django.urls import path
+
+from . import views
+
 app_name = "billing"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("ledger/", views.LedgerList.as_view(), name="ledger"),
+    path("usage/", views.UsageList.as_view(), name="usage"),
+    path("usage/export.csv", views.usage_export, name="usage-export"),
+    path("bills/", views.bills, name="bills"),
+]

@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -183,6 +184,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "sweep-cluster-connectivity": {"task": "clusters.tasks.sweep_connectivity", "schedule": 60.0},
+    # Billing (R7.3): settle on every hour boundary of CELERY_TIMEZONE (Asia/Shanghai, UTC+8).
+    "billing-settle-hours": {"task": "billing.tasks.settle_hours", "schedule": crontab(minute=0)},
+    "billing-deliver-notices": {"task": "billing.tasks.deliver_notices", "schedule": 60.0},
 }
 
 REST_FRAMEWORK = {
@@ -255,6 +259,15 @@ CCEONE_DEFAULT_CLUSTER_QUOTA = env.int("CCEONE_DEFAULT_CLUSTER_QUOTA", default=5
 CCEONE_ACCESS_TIMEOUT_MINUTES = env.int("CCEONE_ACCESS_TIMEOUT_MINUTES", default=30)
 CCEONE_KUBECONFIG_MAX_HOURS = env.int("CCEONE_KUBECONFIG_MAX_HOURS", default=24 * 30)
 CCEONE_AGENT_IMAGE = env.str("CCEONE_AGENT_IMAGE", default="cceone/cceone-agent:0.1.0")
+
+# Billing (R7): notices go out in this language unless an operator sets another for the
+# account; SMS through a pluggable backend (logging by default; billing.sms.HttpBackend
+# posts JSON to CCEONE_SMS_HTTP_URL).
+CCEONE_BILLING_NOTICE_LANGUAGE = env.str("CCEONE_BILLING_NOTICE_LANGUAGE", default="zh-hans")
+CCEONE_SMS_BACKEND = env.str("CCEONE_SMS_BACKEND", default="billing.sms.LoggingBackend")
+CCEONE_SMS_HTTP_URL = env.str("CCEONE_SMS_HTTP_URL", default="")
+CCEONE_SMS_HTTP_TOKEN = env.str("CCEONE_SMS_HTTP_TOKEN", default="")
+CCEONE_SMS_SENDER = env.str("CCEONE_SMS_SENDER", default="CCE One")
 
 # Production hardening; `check --deploy` passes when DEBUG is off and HTTPS is on.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

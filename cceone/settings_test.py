@@ -16,6 +16,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": os.environ.get("CCEONE_TEST_DB") or str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 
+# A Celery worker started by a test (tests/billing/test_worker.py) works on that test's
+# database: the test passes its connection's NAME (the SQLite file, or PostgreSQL's test_…).
+if os.environ.get("CCEONE_TEST_WORKER_DB"):
+    DATABASES["default"]["NAME"] = os.environ["CCEONE_TEST_WORKER_DB"]
+
 # Tasks run in the test process when enqueued (tests that need a real worker on the real
 # broker turn this off for themselves and start one).
 CELERY_TASK_ALWAYS_EAGER = True

@@ -1,3 +1,5 @@
+import uuid
+
 import factory
 
 from cceone.iam.models import EnterpriseProject, Region
@@ -39,3 +41,29 @@ def ready_to_order(account):
     RealNameVerification.objects.update_or_create(
         account=account, defaults={"real_name": "Acme", "id_number": "913100001234",
                                    "status": RealNameVerification.Status.APPROVED})
+    top_up(account, 1000)
+
+
+def operator():
+    from cceone.iam.models import User
+
+    return User.objects.filter(username="operator").first() or User.objects.create_superuser(
+        "operator", "operator@example.com", "Operator-pass-1")
+
+
+def top_up(account, amount):
+    """An operator's top-up, so the balance check of orders passes."""
+    from billing import services as billing
+
+    billing.top_up(operator(), account, amount, reference=f"test-top-up-{uuid.uuid4().hex[:12]}")
+
+
+class FleetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fleets.Fleet"
+
+    name = factory.Sequence(lambda n: f"fleet-{n:04d}")
+    enterprise_project = factory.LazyAttribute(
+        lambda o: EnterpriseProject.objects.get(account=o.account, name="default")
+    )
+    creator = factory.LazyAttribute(lambda o: o.account.owner)

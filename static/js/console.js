@@ -25,3 +25,42 @@ document.addEventListener("submit", (event) => {
   const form = event.target;
   if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
 }, true);
+// Pod logs, follow mode: the page appends each line the server-sent event stream carries.
+document.addEventListener("DOMContentLoaded", () => {
+  const output = document.querySelector("[data-log-stream]");
+  if (!output || !window.EventSource) return;
+  const state = document.getElementById("log-stream-state");
+  const source = new EventSource(output.dataset.logStream);
+  const append = (text) => {
+    const atBottom = output.scrollTop + output.clientHeight >= output.scrollHeight - 4;
+    output.append(text + "\n");
+    if (atBottom) output.scrollTop = output.scrollHeight;
+  };
+  source.onmessage = (event) => append(event.data);
+  source.addEventListener("failure", (event) => append(event.data));
+  source.addEventListener("end", (event) => {
+    source.close();
+    if (state) state.textContent = event.data || state.dataset.endedLabel;
+    output.dataset.ended = "true";
+  });
+  // A refused stream (an error page instead of events) is not retried.
+  source.onerror = () => {
+    if (source.readyState !== EventSource.CLOSED) return;
+    if (state) state.textContent = state.dataset.endedLabel;
+    output.dataset.ended = "true";
+  };
+});
+// Formsets: a button with data-formset-add="<prefix>" appends a copy of the formset's empty
+// form (a <template id="<prefix>-empty">) and counts it in <prefix>-TOTAL_FORMS.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-formset-add]");
+  if (!button) return;
+  const prefix = button.dataset.formsetAdd;
+  const total = document.getElementById(`id_${prefix}-TOTAL_FORMS`);
+  const template = document.getElementById(`${prefix}-empty`);
+  const list = document.getElementById(`${prefix}-list`);
+  if (!total || !template || !list) return;
+  const index = parseInt(total.value, 10);
+  list.insertAdjacentHTML("beforeend", template.innerHTML.replace(/__prefix__/g, index).replace(/__number__/g, index + 1));
+  total.value = index + 1;
+});

@@ -49,6 +49,7 @@ class Command(BaseCommand):
                 creds[username] = _password()
                 services.create_sub_account(main, username=username, password=creds[username], groups=[group])
         _seed_inventory()
+        _credit(account, User.objects.get(username="operator"))
         saved.update(creds)
         CREDENTIALS.write_text(json.dumps(saved, indent=2))
         CREDENTIALS.chmod(0o600)
@@ -75,3 +76,12 @@ def _seed_inventory() -> None:
                                      name_zh="标准型 (elb.s1.small)")
         ApiServerSpec.objects.create(region=region, code="enhanced", name="Enhanced (elb.s2.medium)",
                                      name_zh="增强型 (elb.s2.medium)")
+
+
+def _credit(account, operator) -> None:
+    """A starting balance, so the demo's sandbox clusters are not frozen at the first hour."""
+    from billing import services as billing
+    from billing.models import LedgerEntry
+
+    if not LedgerEntry.objects.filter(account=account, reference="demo-credit").exists():
+        billing.top_up(operator, account, 10000, "demo-credit", note="Demo starting balance")
