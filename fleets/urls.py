@@ -1,2 +1,15 @@
+from django.urls import path
+
+from . import views
+
 app_name = "fleets"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.FleetList.as_view(), name="list"),
+    path("create/", views.FleetCreate.as_view(), name="create"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/edit/", views.FleetEdit.as_view(), name="edit"),
+    path("<int:pk>/clusters/add/", views.AddClusters.as_view(), name="add-clusters"),
+    path("<int:pk>/clusters/<int:cluster_pk>/remove/", views.remove_cluster, name="remove-cluster"),
+    path("<int:pk>/permissions/", views.fleet_permissions, name="permissions"),
+    path("<int:pk>/delete/", views.FleetDelete.as_view(), name="delete"),
+]
