@@ -258,6 +258,11 @@ CCEONE_ENCRYPTION_KEYS = env.list("CCEONE_ENCRYPTION_KEYS", default=[]) or [_gen
 CCEONE_DEFAULT_CLUSTER_QUOTA = env.int("CCEONE_DEFAULT_CLUSTER_QUOTA", default=50)
 CCEONE_ACCESS_TIMEOUT_MINUTES = env.int("CCEONE_ACCESS_TIMEOUT_MINUTES", default=30)
 CCEONE_KUBECONFIG_MAX_HOURS = env.int("CCEONE_KUBECONFIG_MAX_HOURS", default=24 * 30)
+# Single-cluster console: node drains and streamed pod logs.
+CCEONE_DRAIN_TIMEOUT = env.int("CCEONE_DRAIN_TIMEOUT", default=600)
+CCEONE_DRAIN_RETRY_SECONDS = env.float("CCEONE_DRAIN_RETRY_SECONDS", default=5)
+CCEONE_LOG_FOLLOW_KEEPALIVE = env.float("CCEONE_LOG_FOLLOW_KEEPALIVE", default=15)
+CCEONE_LOG_FOLLOW_MAX_SECONDS = env.float("CCEONE_LOG_FOLLOW_MAX_SECONDS", default=1800)
 CCEONE_AGENT_IMAGE = env.str("CCEONE_AGENT_IMAGE", default="cceone/cceone-agent:0.1.0")
 
 # Billing (R7): notices go out in this language unless an operator sets another for the

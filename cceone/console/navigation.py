@@ -15,7 +15,7 @@ class Entry:
     url_name: str
     action: str | None = None  # IAM action needed to open it; None = any account user
     main_account_only: bool = False
-    match: str = ""  # view-name prefix of the pages this entry stays highlighted on
+    match: str | tuple[str, ...] = ""  # view-name prefix(es) of the pages this entry stays highlighted on
 
 
 GROUPS = {
@@ -30,7 +30,8 @@ GROUPS = {
 ENTRIES: list[Entry] = [
     Entry("overview", _("Overview"), "console:overview"),
     Entry("overview", _("Audit log"), "audit:list", "audit:list"),
-    Entry("clusters", _("Registered clusters"), "clusters:list", "clusters:list", match="clusters:"),
+    Entry("clusters", _("Registered clusters"), "clusters:list", "clusters:list",
+          match=("clusters:", "resources:")),
     Entry("fleets", _("Fleet management"), "fleets:list", "fleets:list", match="fleets:"),
     Entry("fleets", _("Federation management"), "federation:list", "federations:list", match="federation:"),
     Entry("platform", _("Permission management"), "permissions:list", "permissions:list", match="permissions:"),

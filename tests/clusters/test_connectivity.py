@@ -45,8 +45,10 @@ def test_gateway_reaches_the_cluster_as_the_user(connected_cluster, emulator, te
 
 
 def test_a_user_without_rbac_is_refused_with_the_missing_permission(connected_cluster, emulator, tenant):
-    grant(emulator, tenant.viewer, "view", namespace="default")
-    client = client_for(connected_cluster, tenant.viewer)
+    # A sub-account without IAM read on the cluster holds no Kubernetes role from the
+    # platform; it only has what this test binds for it.
+    grant(emulator, tenant.nopolicy, "view", namespace="default")
+    client = client_for(connected_cluster, tenant.nopolicy)
     pods = client.resources.get(api_version="v1", kind="Pod")
     assert pods.get(namespace="default").items is not None  # view in default: allowed
     with pytest.raises(Exception) as raised:

@@ -1,0 +1,52 @@
+"""The Kubernetes API of the registered clusters, for scripts.
+
+The console's resource pages are HTML; scripts use the Kubernetes API itself, served
+for every registered cluster through the access hub's kubeconfig proxy
+(docs/kubernetes-api.md). This endpoint tells a script where that API is.
+"""
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers
+
+from cceone.api import RestrictedViewSet
+from clusters.models import RegisteredCluster
+
+DESCRIPTION = (
+    "The Kubernetes API of every registered cluster is served to scripts (kubectl, Helm, client "
+    "libraries) through the access hub's kubeconfig proxy, at `<hub>/k8s/clusters/<id>/…` — the `server` "
+    "given here. Requests authenticate with a personal kubeconfig token (`Authorization: Bearer <token>`): "
+    "get a kubeconfig in the console under Registered clusters › Access configuration › Connection "
+    "information (permanent or temporary, revocable). The hub acts as you inside the cluster, so the "
+    "cluster's own RBAC decides what you may do, exactly as in the console's resource pages. A frozen "
+    "cluster answers 403; a disconnected one 503. See docs/kubernetes-api.md."
+)
+
+
+class KubernetesEndpointSerializer(serializers.ModelSerializer):
+    # Plain text, not an enum: the cluster statuses' schema belongs to the clusters API.
+    status = serializers.CharField(read_only=True, help_text="The cluster's status, e.g. running or disconnected.")
+    server = serializers.SerializerMethodField(help_text="The cluster's Kubernetes API through the hub's "
+                                                         "kubeconfig proxy (the kubeconfig's `server`).")
+
+    class Meta:
+        model = RegisteredCluster
+        fields = ["id", "name", "status", "kubernetes_version", "server"]
+
+    def get_server(self, cluster) -> str:
+        return f"{settings.CCEONE_HUB_KUBECONFIG_URL.rstrip('/')}/k8s/clusters/{cluster.pk}"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Where to reach each registered cluster's Kubernetes API", description=DESCRIPTION),
+    retrieve=extend_schema(summary="Where to reach one registered cluster's Kubernetes API", description=DESCRIPTION),
+)
+@extend_schema(tags=["kubernetes"])
+class KubernetesEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+    queryset = RegisteredCluster.objects.exclude(status=RegisteredCluster.Status.UNSUBSCRIBED).order_by("name")
+    serializer_class = KubernetesEndpointSerializer
+    iam_actions = {"list": "clusters:list", "retrieve": "clusters:get"}
+    read_action = "clusters:list"
+
+
+def register(router) -> None:
+    router.register("kubernetes/clusters", KubernetesEndpointViewSet, basename="kubernetes-endpoint")

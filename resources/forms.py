@@ -1,0 +1,169 @@
+"""Forms of the resource pages. A create form only builds a manifest: creation goes
+through the same service as YAML (services.create_objects), so both paths behave alike."""
+from django import forms
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+from .formatting import parse_pairs
+from .services import TAINT_EFFECTS
+
+dns_label = RegexValidator(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", _(
+    "Use lower-case letters, digits and '-', starting and ending with a letter or digit."))
+dns_subdomain = RegexValidator(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", _(
+    "Use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit."))
+
+
+class PairsField(forms.CharField):
+    """`key=value` lines (labels, selectors, data) as a dict."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "class": "font-monospace"})
+
+    def __init__(self, *args, commas=True, **kwargs):
+        self.commas = commas
+        kwargs.setdefault("required", False)
+        super().__init__(*args, strip=False, **kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        try:
+            return parse_pairs(value or "", commas=self.commas)
+        except ValueError as error:
+            raise forms.ValidationError(_("“%(entry)s” is not key=value.") % {"entry": error}) from None
+
+
+class ConsoleForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs["class"] = f"form-control {widget.attrs.get('class', '')}".strip()
+
+
+class NamespacedForm(ConsoleForm):
+    name = forms.CharField(label=_("Name"), max_length=63, validators=[dns_label])
+    namespace = forms.CharField(label=_("Namespace"), max_length=63, validators=[dns_label], initial="default")
+
+    def metadata(self, **extra) -> dict:
+        return {"name": self.cleaned_data["name"], "namespace": self.cleaned_data["namespace"], **extra}
+
+
+class NamespaceForm(ConsoleForm):
+    name = forms.CharField(label=_("Name"), max_length=63, validators=[dns_label])
+    labels = PairsField(label=_("Labels"), help_text=_("One key=value per line."))
+
+    def manifest(self) -> dict:
+        return {"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": self.cleaned_data["name"], "labels": self.cleaned_data["labels"]}}
+
+
+class DeploymentForm(NamespacedForm):
+    image = forms.CharField(label=_("Container image"), max_length=255, initial="nginx:1.27")
+    replicas = forms.IntegerField(label=_("Replicas"), min_value=0, max_value=1000, initial=2)
+    port = forms.IntegerField(label=_("Container port"), min_value=1, max_value=65535, required=False)
+    cpu_request = forms.CharField(label=_("CPU request"), required=False, max_length=16,
+                                  help_text=_("e.g. 250m"))
+    memory_request = forms.CharField(label=_("Memory request"), required=False, max_length=16,
+                                     help_text=_("e.g. 256Mi"))
+    env = PairsField(label=_("Environment variables"), commas=False, help_text=_("One NAME=value per line."))
+
+    def manifest(self) -> dict:
+        data = self.cleaned_data
+        labels = {"app": data["name"]}
+        container = {"name": data["name"], "image": data["image"]}
+        if data.get("port"):
+            container["ports"] = [{"containerPort": data["port"]}]
+        requests = {k: v for k, v in (("cpu", data.get("cpu_request")), ("memory", data.get("memory_request"))) if v}
+        if requests:
+            container["resources"] = {"requests": requests}
+        if data["env"]:
+            container["env"] = [{"name": k, "value": v} for k, v in data["env"].items()]
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": self.metadata(labels=labels),
+                "spec": {"replicas": data["replicas"], "selector": {"matchLabels": labels},
+                         "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}}}}
+
+
+class ServiceForm(NamespacedForm):
+    TYPES = [("ClusterIP", "ClusterIP"), ("NodePort", "NodePort"), ("LoadBalancer", "LoadBalancer")]
+
+    service_type = forms.ChoiceField(label=_("Type"), choices=TYPES, initial="ClusterIP")
+    selector = PairsField(label=_("Selector"), required=True, help_text=_("The pods' labels, e.g. app=my-app."))
+    port = forms.IntegerField(label=_("Port"), min_value=1, max_value=65535, initial=80)
+    target_port = forms.IntegerField(label=_("Target port"), min_value=1, max_value=65535, initial=80)
+    protocol = forms.ChoiceField(label=_("Protocol"), choices=[("TCP", "TCP"), ("UDP", "UDP")], initial="TCP")
+
+    def manifest(self) -> dict:
+        data = self.cleaned_data
+        return {"apiVersion": "v1", "kind": "Service", "metadata": self.metadata(),
+                "spec": {"type": data["service_type"], "selector": data["selector"],
+                         "ports": [{"port": data["port"], "targetPort": data["target_port"],
+                                    "protocol": data["protocol"]}]}}
+
+
+class ConfigMapForm(NamespacedForm):
+    data = PairsField(label=_("Data"), commas=False, help_text=_("One key=value per line."))
+
+    def manifest(self) -> dict:
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": self.metadata(), "data": self.cleaned_data["data"]}
+
+
+class SecretForm(NamespacedForm):
+    data = PairsField(label=_("Data"), commas=False, required=True,
+                      help_text=_("One key=value per line; values are stored base64-encoded."),
+                      widget=forms.Textarea(attrs={"rows": 3, "class": "font-monospace", "autocomplete": "off"}))
+
+    def manifest(self) -> dict:
+        return {"apiVersion": "v1", "kind": "Secret", "metadata": self.metadata(), "type": "Opaque",
+                "stringData": self.cleaned_data["data"]}
+
+
+CREATE_FORMS = {
+    "namespaces": NamespaceForm, "deployments": DeploymentForm, "services": ServiceForm,
+    "configmaps": ConfigMapForm, "secrets": SecretForm,
+}
+
+
+class YamlForm(forms.Form):
+    yaml = forms.CharField(label=_("YAML"), strip=False, required=False, widget=forms.Textarea(attrs={
+        "class": "form-control yaml-editor", "rows": 24, "spellcheck": "false", "autocomplete": "off"}))
+
+
+class LabelsForm(ConsoleForm):
+    labels = PairsField(label=_("Labels"), commas=False, help_text=_("One key=value per line; remove a line to "
+                                                                     "delete the label."),
+                        widget=forms.Textarea(attrs={"rows": 8, "class": "font-monospace"}))
+    resource_version = forms.CharField(widget=forms.HiddenInput)
+
+
+class TaintForm(ConsoleForm):
+    key = forms.CharField(label=_("Key"), max_length=253)
+    value = forms.CharField(label=_("Value"), max_length=63, required=False)
+    effect = forms.ChoiceField(label=_("Effect"), choices=[(e, e) for e in TAINT_EFFECTS])
+
+
+class LogOptionsForm(forms.Form):
+    TAILS = [(100, "100"), (500, "500"), (1000, "1000"), (5000, "5000"), (0, _("All"))]
+
+    container = forms.ChoiceField(label=_("Container"), required=False)
+    tail = forms.TypedChoiceField(label=_("Lines"), choices=TAILS, coerce=int, required=False, initial=500)
+    previous = forms.BooleanField(label=_("Previous container"), required=False)
+    follow = forms.BooleanField(label=_("Follow"), required=False)
+
+    def __init__(self, data, containers):
+        super().__init__(data)
+        self.fields["container"].choices = [(c, c) for c in containers]
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-check-input" if isinstance(field.widget, forms.CheckboxInput) \
+                else "form-select form-select-sm"
+
+    def options(self) -> dict:
+        data = self.cleaned_data if self.is_valid() else {}
+        container = data.get("container") or (self.fields["container"].choices[0][0]
+                                              if self.fields["container"].choices else None)
+        tail = data.get("tail")
+        return {"container": container, "tail": 500 if tail is None else (tail or None),
+                "previous": bool(data.get("previous"))}

@@ -1,0 +1,34 @@
+"""The order wizard in Chromium: the HTMX steps as a user clicks through them."""
+from clusters.models import RegisteredCluster
+from tests.browser import browser_page
+from tests.conftest import PASSWORD
+from tests.factories import make_inventory, ready_to_order
+
+
+def test_order_a_local_cluster_in_the_browser(live_server, tenant, django_capture_on_commit_callbacks):
+    inventory = make_inventory()
+    ready_to_order(tenant.account)
+    with browser_page(live_server.url, "acme", PASSWORD) as page:
+        page.goto(f"{live_server.url}/clusters/")
+        page.click("#order-cluster")
+        page.click("text=Local cluster")
+        page.fill("input[name=name]", "browser-idc-01")
+        page.fill("input[name=provider]", "k3s")
+        page.select_option("select[name=vpc]", str(inventory["vpc"].pk))
+        # Choosing the VPC reloads the form with its subnets.
+        page.wait_for_selector(f"select[name=subnet] option[value='{inventory['subnet'].pk}']", state="attached")
+        page.select_option("select[name=subnet]", str(inventory["subnet"].pk))
+        page.click("button[value=configure]")
+        page.wait_for_selector("#confirm-price")
+        assert "0.1668" in page.inner_text("#confirm-price")
+        assert "browser-idc-01" in page.inner_text("#confirm-name")
+        page.click("#check-quota button")  # re-check one dependency check
+        page.wait_for_selector("#check-quota .badge")
+        page.click("#submit-order")
+        assert "Read and accept the service agreement" in page.inner_text("#order-errors")
+        page.check("#agreed")
+        page.click("#submit-order")
+        page.wait_for_url(f"{live_server.url}/clusters/")
+        assert "browser-idc-01" in page.inner_text("#object-table")
+    cluster = RegisteredCluster.objects.get(name="browser-idc-01")
+    assert cluster.status == RegisteredCluster.Status.PENDING_ACCESS and cluster.creator == tenant.main
