@@ -184,6 +184,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "sweep-cluster-connectivity": {"task": "clusters.tasks.sweep_connectivity", "schedule": 60.0},
+    # Retries with back-off, lost requests, and the periodic re-sync that binds namespaces
+    # created after their association.
+    "resync-kubernetes-permissions": {"task": "fleets.tasks.resync_permissions", "schedule": 60.0},
     # Billing (R7.3): settle on every hour boundary of CELERY_TIMEZONE (Asia/Shanghai, UTC+8).
     "billing-settle-hours": {"task": "billing.tasks.settle_hours", "schedule": crontab(minute=0)},
     "billing-deliver-notices": {"task": "billing.tasks.deliver_notices", "schedule": 60.0},

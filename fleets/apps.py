@@ -7,7 +7,6 @@ class FleetsConfig(AppConfig):
     verbose_name = _("Fleets")
 
     def ready(self):
-        from cceone.celery import app
         from cceone.iam.services import ACCESS_LOST_HOOKS
         from clusters.services import UNSUBSCRIBE_BLOCKERS
 
@@ -17,7 +16,3 @@ class FleetsConfig(AppConfig):
             UNSUBSCRIBE_BLOCKERS.append(services.unsubscribe_blocker)
         if services.user_lost_access not in ACCESS_LOST_HOOKS:
             ACCESS_LOST_HOOKS.append(services.user_lost_access)
-        # Retries with back-off, lost requests, and the periodic re-sync that binds namespaces
-        # created after their association (django-celery-beat copies this into its table).
-        app.conf.beat_schedule.setdefault(
-            "resync-kubernetes-permissions", {"task": "fleets.tasks.resync_permissions", "schedule": 60.0})

@@ -108,6 +108,11 @@ def connected_cluster(tenant, start_agent):
     token = connectivity.issue_agent_token(cluster)
     agent = start_agent(token)
     wait_until(lambda: cluster_status(cluster) == "running", what="the cluster to run")
+    # Running triggers the platform's RBAC sync (fleets); wait for it so tests see a settled cluster.
+    from fleets.models import ClusterPermissionSync
+
+    wait_until(lambda: ClusterPermissionSync.objects.filter(pk=cluster.pk, state="synced").exists(),
+               what="the first permission sync")
     cluster.refresh_from_db()
     cluster.agent = agent
     return cluster
