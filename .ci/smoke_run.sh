@@ -2,8 +2,14 @@
 # Start `make run` as a new user would, wait for /healthz, fetch the login page, stop it.
 set -uo pipefail
 port=${SMOKE_PORT:-8765}
+hub_public=${SMOKE_HUB_PORT:-18443}
+hub_internal=${SMOKE_HUB_INTERNAL_PORT:-18444}
 log=$(mktemp)
-setsid env -u DATABASE_URL -u CELERY_BROKER_URL CCEONE_PORT="$port" make run >"$log" 2>&1 &
+# Ports of their own, so a console already running on this machine does not get in the way.
+setsid env -u DATABASE_URL -u CELERY_BROKER_URL CCEONE_PORT="$port" \
+  CCEONE_HUB_PUBLIC_LISTEN="127.0.0.1:$hub_public" CCEONE_HUB_PUBLIC_URL="wss://127.0.0.1:$hub_public" \
+  CCEONE_HUB_INTERNAL_LISTEN="127.0.0.1:$hub_internal" CCEONE_HUB_INTERNAL_URL="http://127.0.0.1:$hub_internal" \
+  make run >"$log" 2>&1 &
 pid=$!
 cleanup() { kill -INT -- "-$pid" 2>/dev/null; sleep 3; kill -KILL -- "-$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
 trap cleanup EXIT
@@ -18,4 +24,7 @@ curl -fsS "http://127.0.0.1:$port/login/" | grep -q 'name="password"' || { echo 
 for _ in $(seq 1 60); do grep -q "CCE One is running at" "$log" && break; sleep 1; done
 grep -q "CCE One is running at" "$log" || { echo "make run did not print the URL"; tail -50 "$log"; exit 1; }
 grep -q "Sign in as: demo / " "$log" || { echo "make run did not print the demo login"; exit 1; }
+# The sandbox clusters are reached through the hub: three agents connect.
+for _ in $(seq 1 60); do [ "$(grep -c 'connected from' "$log")" -ge 3 ] && break; sleep 1; done
+[ "$(grep -c 'connected from' "$log")" -ge 3 ] || { echo "the sandbox agents did not connect"; tail -50 "$log"; exit 1; }
 echo "make run smoke test passed"
