@@ -86,10 +86,13 @@ class Command(BaseCommand):
                 status=RegisteredCluster.Status.PENDING_ACCESS, creator=account.owner, deletion_protection=False,
                 connection_mode=RegisteredCluster.ConnectionMode.AGENT,
             )
-        # The emulators start afresh every time: so do their agents' credentials.
+        # The emulators start afresh every time (nothing of the last run is in them): so do
+        # their agents' credentials, and the clusters wait for their agents again — the first
+        # heartbeat brings them to running, which also writes the platform's RBAC into them.
         token = connectivity.issue_agent_token(cluster)
         from cceone import crypto
 
         cluster.agent_token_encrypted = crypto.encrypt(token)
-        cluster.save(update_fields=["agent_token_encrypted"])
+        cluster.status = RegisteredCluster.Status.PENDING_ACCESS
+        cluster.save(update_fields=["agent_token_encrypted", "status"])
         return cluster, token
