@@ -14,6 +14,7 @@ registered by this app), federations another (registered by the federation app w
 
 Hours are the hours of UTC+8 (the manual: "以 UTC+8 时间为准"), whatever TIME_ZONE is.
 """
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -57,20 +58,27 @@ class FrozenState:
     previous_status: str
 
 
-class BillableKind:
+class BillableKind(ABC):
+    """What settlement needs from a kind of billable instance (registered clusters here;
+    federations register their own)."""
+
     kind: str = ""
 
+    @abstractmethod
     def unsettled_hours(self, cutoff: datetime) -> Iterable[HourUsage]:
-        raise NotImplementedError
+        """Every instance-hour before `cutoff` not settled yet."""
 
+    @abstractmethod
     def current_vcpu(self, account_ids) -> dict[int, list[tuple[str, Decimal]]]:
-        raise NotImplementedError
+        """Per account: (instance type, vCPU) of its on-demand instances now."""
 
+    @abstractmethod
     def freeze(self, account_id: int) -> list[FrozenState]:
-        raise NotImplementedError
+        """Freeze the account's instances (arrears); what each was before."""
 
+    @abstractmethod
     def unfreeze(self, instance_id: int, previous_status: str) -> bool:
-        raise NotImplementedError
+        """Restore one instance; False if it changed meanwhile."""
 
 
 _kinds: dict[str, BillableKind] = {}

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from .formatting import age, meta
 
 # Names valid for the URL converter, replaced in the reversed pattern (never in a name).
-_NS, _NAME = "z0namespace0placeholder0z", "z0name0placeholder0z"
+_NS, _NAME = "z0namespace0slot0z", "z0name0slot0z"
 
 
 class UrlMaker:
