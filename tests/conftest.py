@@ -74,3 +74,13 @@ def client_for(user: User, language: str = "en") -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
     client.force_login(user)
     return client
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Django removes the SQLite test database but not its WAL side files: tidy var/."""
+    import os
+
+    from django.conf import settings
+
+    for path in settings.VAR_DIR.glob(f"test-{os.getpid()}.sqlite3*"):
+        path.unlink(missing_ok=True)
