@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,31 +29,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _support import free_port, wait_http  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 TOKEN = "admin-token"
 NAMESPACE = "bench"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, headers: dict | None = None, timeout: float = 120, ok=lambda body: True) -> bytes:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            body = urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5).read()
-            if ok(body):
-                return body
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {url}")
-        time.sleep(0.2)
 
 
 def pod(i: int) -> dict:

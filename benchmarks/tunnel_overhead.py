@@ -32,6 +32,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _support import free_port, wait_http  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -52,26 +55,6 @@ app.router.add_get("/api/v1/nodes", empty)
 app.router.add_get("/api/v1/pods", empty)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, headers: dict | None = None, timeout: float = 20, ok=lambda b: True) -> bytes:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            body = urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=2).read()
-            if ok(body):
-                return body
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {url}")
-        time.sleep(0.1)
 
 
 def start_api(work: Path, fake: bool) -> tuple[subprocess.Popen, str, str]:

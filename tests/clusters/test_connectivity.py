@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from cceone.audit.models import AuditEvent
-from cceone.kube.gateway import KubeError, client_for, identity_for
+from cceone.kube.gateway import KubeError, client_for
 from clusters import connectivity, kubeconfigs
 from clusters.models import ClusterHeartbeat
 from clusters.status import hub_status

@@ -1,0 +1,25 @@
+"""Helpers the benchmark scripts share (they run as plain scripts: `python benchmarks/x.py`)."""
+import socket
+import time
+import urllib.request
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, headers: dict | None = None, timeout: float = 60, ok=lambda body: True) -> bytes:
+    """GET `url` until it answers (and `ok(body)`), or give up after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            body = urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5).read()
+            if ok(body):
+                return body
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {url}")
+        time.sleep(0.1)
