@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 
 from cceone.hub.__main__ import raise_fd_limit
 from cceone.hub.certs import HubTLS
-from cceone.hub.server import Hub
+from cceone.hub.server import Hub, run_loop
 from clusters.hub_directory import DatabaseDirectory
 
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         raise_fd_limit()
         hub = Hub(DatabaseDirectory(), public=_addr(public), internal=_addr(internal),
                   secret=settings.CCEONE_HUB_SECRET, tls=hub_tls(), heartbeat_window=heartbeat_window)
-        asyncio.run(self._serve(hub))
+        run_loop(self._serve(hub))
 
     async def _serve(self, hub: Hub) -> None:
         stop = asyncio.Event()
