@@ -94,7 +94,7 @@ class Response:
     __slots__ = (
         "status", "headers", "content_length", "_conn", "_pool", "_head", "_buf", "_head_waiter",
         "_chunks", "_buffered", "_waiter", "_mode", "_left", "_cstate", "_cbuf", "_done", "_error",
-        "_method", "_keep_alive", "_released", "_got_bytes", "pump",
+        "_method", "_keep_alive", "_released", "_got_bytes", "pump", "watcher",
     )
 
     def __init__(self, conn: _Conn, pool: "Pool", method: str):
@@ -120,6 +120,10 @@ class Response:
         self._released = False
         self._got_bytes = False
         self.pump: asyncio.Task | None = None  # streams the request body
+        # Called with this response when the head arrives, when the body is
+        # complete and on failure: lets the tunnel answer a small request
+        # from this callback instead of a task awaiting it.
+        self.watcher = None
 
     # -- protocol side -----------------------------------------------------------------
     def _feed(self, data: bytes) -> None:
@@ -150,6 +154,8 @@ class Response:
             if self._mode == "none":
                 self._finish()
                 return
+            if self.watcher is not None:
+                self.watcher(self)
             if not data:
                 return
         if self._done:
@@ -270,6 +276,10 @@ class Response:
     def _finish(self) -> None:
         self._done = True
         self._wake()
+        if self.watcher is not None:
+            self.watcher(self)
+            if self._released:
+                return
         if not self._chunks:
             self.release()
 
@@ -294,6 +304,8 @@ class Response:
             self._head_waiter.set_exception(exc)
             self._head_waiter.exception()  # mark retrieved; request() re-raises
         self._wake()
+        if self.watcher is not None:
+            self.watcher(self)
         self._conn.abort()
 
     def _wake(self) -> None:
@@ -322,6 +334,23 @@ class Response:
         if self._done and not self._chunks:
             self.release()
         return data
+
+    @property
+    def complete(self) -> bool:
+        """The whole body has arrived (and nothing went wrong)."""
+        return self._done and self._error is None
+
+    @property
+    def failed(self) -> bool:
+        return self._error is not None
+
+    def take_body(self) -> bytes:
+        """The whole body of a complete response, giving the connection back."""
+        body = b"".join(self._chunks)
+        self._chunks.clear()
+        self._buffered = 0
+        self.release()
+        return body
 
     async def read(self) -> bytes:
         parts = []

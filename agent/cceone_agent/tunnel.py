@@ -2,12 +2,18 @@
 
 The hub leg is an aiohttp WebSocket; the API-server leg is a lean pooled
 HTTP/1.1 client (http1.py) so a tunnelled GET costs no new TCP/TLS
-handshake and little CPU.
+handshake and little CPU. A complete request on an idle pooled connection
+is answered without a task: it goes upstream from the frame's dispatch,
+and a small complete answer goes back to the hub from the upstream
+connection's callback (`_answer_from_callback`); anything else (a new
+connection, a streamed body, a stale pooled connection to retry, a long or
+unbounded answer) is handed to a task running `_handle`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -212,6 +218,7 @@ class _Tunnel:
         self.streams: dict[int, _Stream] = {}
         self.received = 0  # messages from the hub, for the idle watchdog
         self._idle_expired = False
+        self.write_now = _sync_frame_writer(ws)
 
     # -- sending -----------------------------------------------------------------------
     async def send(self, data: bytes) -> None:
@@ -317,6 +324,9 @@ class _Tunnel:
                     st.upstream = self.pool.start(req[0], req[1], req[2], body or None)
                 except Exception:  # e.g. bad head, unreadable token file
                     req = None
+                if st.upstream is not None and self.write_now is not None:
+                    st.upstream.watcher = functools.partial(self._answer_from_callback, st, head, body, req)
+                    return
             st.task = asyncio.ensure_future(self._handle(st, head, body, end, req))
         elif ftype == p.DATA:
             st = self.streams.get(sid)
@@ -348,6 +358,29 @@ class _Tunnel:
             pass  # only the first one matters in v1
         elif not flags & p.FLAG_IGNORABLE:
             raise p.ProtocolError(f"unexpected frame type {ftype:#04x}")
+
+    def _answer_from_callback(self, st: _Stream, head: dict, body: bytes, req: tuple, resp) -> None:
+        """Upstream news for a request sent from _dispatch (Response.watcher)."""
+        if self.streams.get(st.sid) is not st:  # reset meanwhile; its upstream is closed
+            resp.watcher = None
+            return
+        if resp.complete:  # a small answer (or none, for HEAD, 204, 304) is all here
+            resp.watcher = None
+            st.upstream = None
+            del self.streams[st.sid]
+            answer = {"status": resp.status, "headers": p.strip_hop_by_hop(resp.headers)}
+            try:
+                self.write_now(p.head_frame(p.RESPONSE, st.sid, answer, resp.take_body(), end=True))
+            except ConnectionError:
+                pass  # the tunnel is going away; its reader cleans up
+            return
+        length = resp.content_length
+        if resp.failed or length is None or length > p.MAX_INLINE:
+            # A stale pooled connection (the task retries it), or an answer
+            # to stream: the task takes over the request already sent.
+            resp.watcher = None
+            st.task = asyncio.ensure_future(self._handle(st, head, body, True, req))
+        # else: the head of a small answer; its body follows
 
     # -- one tunnelled request ----------------------------------------------------------
     def _prepare(self, head: dict) -> tuple[str, str, list]:
@@ -471,6 +504,24 @@ class _Tunnel:
         except ConnectionError:
             pass
         await self.ws.close(code=1000, message=b"agent shutting down")
+
+
+def _sync_frame_writer(ws):
+    """A function writing one binary frame now, or None.
+
+    aiohttp's public send_bytes() is a coroutine; answering from a protocol
+    callback needs the synchronous frame writer underneath it (private API,
+    present in the aiohttp versions this package allows). Without it the
+    agent answers from tasks, as for every streamed response.
+    """
+    write = getattr(getattr(ws, "_writer", None), "_write_websocket_frame", None)
+    if not callable(write):
+        return None
+    return functools.partial(_write_binary, write)
+
+
+def _write_binary(write, data) -> None:
+    write(data, aiohttp.WSMsgType.BINARY, 0)
 
 
 def _status_head() -> dict:

@@ -5,6 +5,14 @@ could wedge both directions (each side blocked writing while the other is
 not reading). Everything the reader must answer goes out through
 `send_nowait`, and everything it receives is handed to per-stream buffers
 that flow control keeps bounded.
+
+Frames are written to the transport here, not through aiohttp's WebSocket
+writer: a server's frame is a two-to-ten-byte header and the payload
+(RFC 6455 5.2, unmasked), and writing it synchronously lets the internal
+listener relay a request or an answer from inside a callback, without a
+task per frame. aiohttp still reads the connection and answers its pings
+and close; both sides write whole frames synchronously, so they never
+interleave inside one.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import struct
 import time
 from collections import deque
 
@@ -25,7 +34,23 @@ log = logging.getLogger("cceone.hub")
 LOST = 0x100
 
 _conn_ids = itertools.count(1)
-_background: set[asyncio.Task] = set()
+
+# WebSocket headers of a final binary frame (FIN | opcode 2), by length class.
+_WS_LEN16 = struct.Struct("!BBH")
+_WS_LEN64 = struct.Struct("!BBQ")
+# Writers wait for the agent to read once this much is queued on its socket.
+WRITE_HIGH_WATER = 256 * 1024
+
+
+def ws_binary_frame(data) -> bytes:
+    n = len(data)
+    if n < 126:
+        head = bytes((0x82, n))
+    elif n < 65536:
+        head = _WS_LEN16.pack(0x82, 126, n)
+    else:
+        head = _WS_LEN64.pack(0x82, 127, n)
+    return head + data
 
 
 class StreamBroken(Exception):
@@ -35,11 +60,17 @@ class StreamBroken(Exception):
 class HubStream:
     """Hub end of one tunnelled HTTP exchange."""
 
-    __slots__ = ("sid", "conn", "_items", "_waiter", "credit", "_credit_waiter", "recv_credit", "buffered", "unacked", "finished")
+    __slots__ = (
+        "sid", "conn", "_items", "_waiter", "credit", "_credit_waiter", "recv_credit", "buffered", "unacked", "finished",
+        "listener",
+    )
 
-    def __init__(self, sid: int, conn: "AgentConnection"):
+    def __init__(self, sid: int, conn: "AgentConnection", listener=None):
         self.sid = sid
         self.conn = conn
+        # A consumer living in callbacks (the internal listener) instead of a
+        # task awaiting get(): it receives items and credit as they arrive.
+        self.listener = listener
         self._items: deque = deque()
         self._waiter: asyncio.Future | None = None
         self.credit = conn.window  # bytes of request body we may still send
@@ -51,6 +82,9 @@ class HubStream:
 
     # -- called by the reader -------------------------------------------------
     def feed(self, item: tuple) -> None:
+        if self.listener is not None:
+            self.listener.stream_item(item)
+            return
         self._items.append(item)
         w = self._waiter
         if w is not None and not w.done():
@@ -60,6 +94,9 @@ class HubStream:
 
     def add_credit(self, n: int) -> None:
         self.credit += n
+        if self.listener is not None:
+            self.listener.stream_credit()
+            return
         self._wake_credit()
 
     def _wake_credit(self) -> None:
@@ -90,7 +127,7 @@ class HubStream:
         self.credit -= n
         return n
 
-    async def consumed(self, n: int) -> None:
+    def consumed(self, n: int) -> None:
         """Return credit for `n` bytes the client has taken.
 
         Batched to a quarter window: one WINDOW per byte chunk would double the
@@ -101,7 +138,7 @@ class HubStream:
         if self.unacked >= self.conn.window >> 2 and not self.finished:
             inc, self.unacked = self.unacked, 0
             self.recv_credit += inc
-            await self.conn.send(p.window_frame(self.sid, inc))
+            self.conn.send_nowait(p.window_frame(self.sid, inc))
 
 
 class AgentConnection:
@@ -110,6 +147,7 @@ class AgentConnection:
     __slots__ = (
         "ws",
         "transport",
+        "writer",
         "cluster_id",
         "conn_id",
         "remote",
@@ -129,10 +167,14 @@ class AgentConnection:
         "closed",
     )
 
-    def __init__(self, ws: web.WebSocketResponse, transport, cluster_id: str, remote: str, agent_version: str, instance: str, window: int):
+    def __init__(
+        self, ws: web.WebSocketResponse, transport, cluster_id: str, remote: str, agent_version: str, instance: str, window: int,
+        writer=None,
+    ):
         now = time.monotonic()
         self.ws = ws
         self.transport = transport
+        self.writer = writer  # the request's StreamWriter: its drain() waits for the agent to read
         self.cluster_id = cluster_id
         self.conn_id = f"{cluster_id}/{next(_conn_ids)}"
         self.remote = remote
@@ -152,30 +194,28 @@ class AgentConnection:
         self.closed = False
 
     # -- sending ------------------------------------------------------------------
-    async def send(self, data: bytes) -> None:
-        if self.closed:
+    def write(self, data) -> None:
+        """Write one frame now (see the module docstring); raises StreamBroken."""
+        t = self.transport
+        if self.closed or self.ws.closed or t is None or t.is_closing():
             raise StreamBroken("agent connection lost")
+        t.write(ws_binary_frame(data))
+
+    async def send(self, data) -> None:
+        """Write one frame, then wait while the agent is not reading."""
+        self.write(data)
+        if self.writer is not None and self.transport.get_write_buffer_size() > WRITE_HIGH_WATER:
+            try:
+                await self.writer.drain()
+            except ConnectionError as exc:
+                raise StreamBroken("agent connection lost") from exc
+
+    def send_nowait(self, data) -> None:
+        """Write a frame without waiting; dropped if the connection is going away
+        (the reader notices that and fails the streams)."""
         try:
-            await self.ws.send_bytes(data)
-        except ConnectionError as exc:
-            raise StreamBroken("agent connection lost") from exc
-
-    def send_nowait(self, data: bytes) -> None:
-        """Queue a small control frame without waiting.
-
-        aiohttp writes an uncompressed frame synchronously when the coroutine
-        first runs, so tasks started in order keep frames in order.
-        """
-        if self.closed:
-            return
-        t = asyncio.ensure_future(self._send_quiet(data))
-        _background.add(t)
-        t.add_done_callback(_background.discard)
-
-    async def _send_quiet(self, data: bytes) -> None:
-        try:
-            await self.ws.send_bytes(data)
-        except Exception:  # the connection is going away; the reader will notice
+            self.write(data)
+        except StreamBroken:
             pass
 
     def ping(self) -> None:
@@ -183,7 +223,7 @@ class AgentConnection:
         self.send_nowait(p.frame(p.PING, 0, time.monotonic_ns().to_bytes(8, "big")))
 
     # -- streams -----------------------------------------------------------------
-    def open_stream(self) -> HubStream:
+    def open_stream(self, listener=None) -> HubStream:
         sid = self.next_sid
         # Wrap well before 2**32; a live stream can only collide after 4 billion
         # newer ones, which the dict check below turns into a skip.
@@ -191,7 +231,7 @@ class AgentConnection:
         while sid in self.streams:
             sid = self.next_sid
             self.next_sid += 1
-        st = HubStream(sid, self)
+        st = HubStream(sid, self, listener)
         self.streams[sid] = st
         return st
 

@@ -4,71 +4,96 @@ Bound to loopback by default and guarded by a shared secret. The gateway
 sends Impersonate-* itself (it knows the console user), so they pass as is.
 The secret is accepted as `X-Hub-Secret: <secret>` or, so a stock
 Kubernetes client configuration can carry it, `Authorization: Bearer <secret>`.
+
+Served by http1.HTTPServer: `route` runs in the parser's callback and
+either answers at once or hands the request to a relay.TunnelExchange.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hmac
+import json
 import time
 
-from aiohttp import web
-
 from . import protocol as p
-from .proxy import forward, split_cluster_path, status_response
+from .http1 import Exchange, GatewayConnection, Request
+from .proxy import UPGRADE_REFUSED, split_cluster_path
+from .relay import TunnelExchange, respond_status
 
 CLUSTER_PREFIX = "/clusters/"
-SECRET_HEADER = "X-Hub-Secret"
+SECRET_HEADER = "x-hub-secret"
 _NOT_FORWARDED = frozenset({"authorization", "x-hub-secret"})
+_JSON = [("Content-Type", "application/json")]
+_background: set[asyncio.Task] = set()
 
 
-def make_internal_handler(hub):
-    """The whole listener as one low-level handler.
-
-    Every console request to a cluster crosses this, so it skips aiohttp's
-    Application layer (router, middleware chain): three paths need no router.
-    """
+def make_internal_route(hub):
     expected = hub.secret.encode()
 
-    async def handle(request: web.BaseRequest) -> web.StreamResponse:
-        raw = request.raw_path  # no URL object built: this runs for every request
+    def route(req: Request, http: GatewayConnection):
+        raw = req.raw_path
         if raw == "/healthz" or raw.startswith("/healthz?"):
-            return await healthz(hub)
-        given = request.headers.get(SECRET_HEADER)
+            return _json(http, healthz(hub))
+        given = req.header(SECRET_HEADER)
         if given is None:
-            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            scheme, _, token = (req.header("authorization") or "").partition(" ")
             given = token.strip() if scheme.lower() == "bearer" else ""
         if not hmac.compare_digest(given.encode(), expected):
-            return status_response(401, "Unauthorized", "missing or wrong hub secret")
-        return await cluster_route(hub, request)
+            return respond_status(http, 401, "Unauthorized", "missing or wrong hub secret")
+        return cluster_route(hub, req, http)
 
-    return handle
-
-
-async def healthz(hub) -> web.Response:
-    return web.json_response(
-        {
-            "status": "ok",
-            "connections": len(hub.connections),
-            "clusters": sum(1 for cs in hub.registry.clusters.values() if cs.connected),
-            "heartbeats": hub.registry.heartbeats_total,
-        }
-    )
+    return route
 
 
-async def cluster_route(hub, request: web.BaseRequest) -> web.StreamResponse:
-    parts = split_cluster_path(request.raw_path, CLUSTER_PREFIX)
+def _json(http: GatewayConnection, obj, status: int = 200) -> None:
+    http.respond(status, _JSON, json.dumps(obj).encode())
+
+
+def cluster_route(hub, req: Request, http: GatewayConnection):
+    parts = split_cluster_path(req.raw_path, CLUSTER_PREFIX)
     if parts is None:
-        return status_response(404, "NotFound", "the server could not find the requested resource")
+        return respond_status(http, 404, "NotFound", "the server could not find the requested resource")
     cluster_id, path = parts
     if path == "/_status" or path.startswith("/_status?"):
-        return cluster_status(hub, cluster_id)
+        return _json(http, cluster_status(hub, cluster_id))
     if path == "/_disconnect" or path.startswith("/_disconnect?"):
-        if request.method != "POST":
-            return status_response(405, "MethodNotAllowed", "use POST to disconnect a cluster's agents")
-        return web.json_response({"closed": await hub.disconnect_cluster(cluster_id)})
-    headers = p.strip_hop_by_hop(request.headers.items(), _NOT_FORWARDED)
-    return await forward(request, hub.registry.pick(cluster_id), cluster_id, path, headers)
+        if req.method != "POST":
+            return respond_status(http, 405, "MethodNotAllowed", "use POST to disconnect a cluster's agents")
+        return _disconnect(hub, http, cluster_id)
+    if req.upgrade:
+        return respond_status(http, 400, "BadRequest", UPGRADE_REFUSED)
+    conn = hub.registry.pick(cluster_id)
+    if conn is None:
+        return respond_status(http, 503, "ServiceUnavailable", f"cluster {cluster_id} is disconnected (no agent connected)")
+    headers = p.strip_hop_by_hop(req.headers, _NOT_FORWARDED)
+    return TunnelExchange(http, req, conn, cluster_id, path, headers)
+
+
+def _disconnect(hub, http: GatewayConnection, cluster_id: str):
+    task = asyncio.ensure_future(hub.disconnect_cluster(cluster_id))
+    _background.add(task)
+
+    def answer(t: asyncio.Task) -> None:
+        _background.discard(t)
+        if t.cancelled() or http.closing:
+            return
+        if t.exception() is not None:
+            return respond_status(http, 500, "InternalError", f"disconnecting cluster {cluster_id} failed: {t.exception()}")
+        _json(http, {"closed": t.result()})
+
+    task.add_done_callback(answer)
+    return Exchange()  # answered by the callback; the disconnect goes on if the client leaves
+
+
+def healthz(hub) -> dict:
+    return {
+        "status": "ok",
+        "connections": len(hub.connections),
+        "clusters": sum(1 for cs in hub.registry.clusters.values() if cs.connected),
+        "heartbeats": hub.registry.heartbeats_total,
+    }
 
 
 def _iso(wall: float | None) -> str | None:
@@ -81,12 +106,10 @@ def _rtt_ms(rtt: float | None) -> float | None:
     return None if rtt is None else round(rtt * 1000, 3)
 
 
-def cluster_status(hub, cluster_id: str) -> web.Response:
+def cluster_status(hub, cluster_id: str) -> dict:
     cs = hub.registry.clusters.get(cluster_id)
     if cs is None:
-        return web.json_response(
-            {"cluster": cluster_id, "connected": False, "connections": [], "last_heartbeat": None, "rtt_ms": None}
-        )
+        return {"cluster": cluster_id, "connected": False, "connections": [], "last_heartbeat": None, "rtt_ms": None}
     now = time.monotonic()
     conns = [
         {
@@ -104,13 +127,11 @@ def cluster_status(hub, cluster_id: str) -> web.Response:
         for c in cs.conns
     ]
     rtts = [c.rtt for c in cs.conns if c.rtt is not None]
-    return web.json_response(
-        {
-            "cluster": cluster_id,
-            "connected": cs.connected and bool(cs.conns),
-            "connections": conns,
-            "last_heartbeat": _iso(cs.last_heartbeat_wall),
-            "rtt_ms": _rtt_ms(min(rtts)) if rtts else None,
-            "heartbeat_window": hub.heartbeat_window,
-        }
-    )
+    return {
+        "cluster": cluster_id,
+        "connected": cs.connected and bool(cs.conns),
+        "connections": conns,
+        "last_heartbeat": _iso(cs.last_heartbeat_wall),
+        "rtt_ms": _rtt_ms(min(rtts)) if rtts else None,
+        "heartbeat_window": hub.heartbeat_window,
+    }

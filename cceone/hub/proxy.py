@@ -14,7 +14,7 @@ from .connection import LOST, AgentConnection, HubStream, StreamBroken
 _FRAMING = frozenset({"content-length"})
 
 
-def status_response(code: int, reason: str, message: str) -> web.Response:
+def status_body(code: int, reason: str, message: str) -> bytes:
     """A Kubernetes `Status` object, so kubectl and client-go print `message`."""
     body = {
         "kind": "Status",
@@ -25,7 +25,14 @@ def status_response(code: int, reason: str, message: str) -> web.Response:
         "reason": reason,
         "code": code,
     }
-    return web.Response(status=code, body=json.dumps(body).encode(), content_type="application/json")
+    return json.dumps(body).encode()
+
+
+def status_response(code: int, reason: str, message: str) -> web.Response:
+    return web.Response(status=code, body=status_body(code, reason, message), content_type="application/json")
+
+
+UPGRADE_REFUSED = "connection upgrades (exec, attach, port-forward) are not supported through the CCE One hub yet"
 
 
 def split_cluster_path(raw_path: str, prefix: str) -> tuple[str, str] | None:
@@ -52,11 +59,7 @@ def split_cluster_path(raw_path: str, prefix: str) -> tuple[str, str] | None:
 
 def upgrade_refusal(request: web.BaseRequest) -> web.Response | None:
     if "upgrade" in request.headers.get("Connection", "").lower() or "Upgrade" in request.headers:
-        return status_response(
-            400,
-            "BadRequest",
-            "connection upgrades (exec, attach, port-forward) are not supported through the CCE One hub yet",
-        )
+        return status_response(400, "BadRequest", UPGRADE_REFUSED)
     return None
 
 
@@ -139,7 +142,7 @@ async def _relay_response(request, conn: AgentConnection, st: HubStream, cluster
                 # write() waits while the client's socket is full: the credit
                 # we return below then stops, and the agent stops sending.
                 await resp.write(data)
-                await st.consumed(len(data))
+                st.consumed(len(data))
         else:
             # Headers are out, so no error status is possible any more: cut
             # the connection so the client sees a truncated body, not a

@@ -73,6 +73,7 @@ async def agent_connect(hub, request: web.Request) -> web.StreamResponse:
         request.headers.get("X-CCEOne-Agent-Version", "")[:64],
         request.headers.get("X-CCEOne-Agent-Instance", "")[:128],
         hub.window,
+        writer=request.writer,
     )
     settings = {
         "protocol": p.PROTOCOL_VERSION,
@@ -83,7 +84,7 @@ async def agent_connect(hub, request: web.Request) -> web.StreamResponse:
         "initial_window": hub.window,
         "max_data": p.MAX_DATA,
     }
-    await ws.send_bytes(p.json_frame(p.SETTINGS, 0, settings))
+    conn.write(p.json_frame(p.SETTINGS, 0, settings))
     hub.registry.add(conn)
     hub.connections.add(conn)
     log.info("agent %s connected from %s (%s)", conn.conn_id, remote, conn.instance or "?")

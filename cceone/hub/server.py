@@ -1,4 +1,8 @@
-"""The access hub process: two aiohttp listeners around one registry."""
+"""The access hub process: two listeners around one registry.
+
+The public one (agents, kubeconfigs) is aiohttp; the internal one, which
+every console request crosses, is the lean callback server in http1.py.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ from aiohttp import web
 from . import protocol as p
 from .certs import HubTLS
 from .connection import AgentConnection
-from .internal import make_internal_handler
+from .http1 import HTTPServer
+from .internal import make_internal_route
 from .public import make_public_app
 from .registry import Registry
 
@@ -40,9 +45,9 @@ def shrink_tls_read_buffers(size: int = TLS_READ_BUFFER) -> None:
 def run_loop(coro):
     """asyncio.run, on uvloop when it is installed.
 
-    uvloop is an optional dependency: it takes a little latency off every
-    tunnelled request (benchmarks/tunnel_overhead.py) and keeps less memory
-    per TLS connection than asyncio (benchmarks/hub_agents.py).
+    uvloop is a dependency except on Windows: it takes CPU and latency off
+    every tunnelled request (benchmarks/tunnel_overhead.py) and keeps less
+    memory per TLS connection than asyncio (benchmarks/hub_agents.py).
     CCEONE_UVLOOP=0 forces the standard loop.
     """
     if os.environ.get("CCEONE_UVLOOP", "1").lower() not in ("0", "false", "no", "off"):
@@ -89,6 +94,7 @@ class Hub:
         self.registry = Registry(directory, self.heartbeat_window)
         self.connections: set[AgentConnection] = set()
         self._runners: list[web.BaseRunner] = []
+        self._internal_server: HTTPServer | None = None
         self._reaper: asyncio.Task | None = None
         self.public_port: int | None = None
         self.internal_port: int | None = None
@@ -102,23 +108,20 @@ class Hub:
         if ssl_ctx is not None:
             shrink_tls_read_buffers()
         self.public_port = await self._listen(make_public_app(self), self.public, ssl_ctx)
-        self.internal_port = await self._listen(make_internal_handler(self), self.internal, None)
+        self._internal_server = HTTPServer(make_internal_route(self))
+        self.internal_port = await self._internal_server.start(*self.internal)
         self._reaper = asyncio.ensure_future(self.registry.reaper())
         log.info(
             "hub listening: public %s://%s:%s, internal http://%s:%s",
             self.public_scheme, self.public[0], self.public_port, self.internal[0], self.internal_port,
         )
 
-    async def _listen(self, app, addr: tuple[str, int], ssl_ctx) -> int:
+    async def _listen(self, app: web.Application, addr: tuple[str, int], ssl_ctx) -> int:
         # handler_cancellation: a client hanging up must cancel its handler so
         # the stream is reset at the agent (otherwise an idle watch would
         # stay open at the API server forever). No access log: it is a hot
         # path and the API server audits requests anyway.
-        if isinstance(app, web.Application):
-            runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
-        else:  # a bare handler: low-level server
-            server = web.Server(app, handler_cancellation=True, access_log=None)
-            runner = web.ServerRunner(server, shutdown_timeout=1.0)
+        runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         self._runners.append(runner)
         site = web.TCPSite(runner, addr[0], addr[1], ssl_context=ssl_ctx, backlog=2048, reuse_address=True)
@@ -148,6 +151,9 @@ class Hub:
         conns = list(self.connections)
         if conns:
             await asyncio.gather(*(c.close(1001, "hub shutting down") for c in conns), return_exceptions=True)
+        if self._internal_server is not None:
+            await self._internal_server.stop()
+            self._internal_server = None
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()

@@ -1,0 +1,250 @@
+"""The internal listener's own HTTP/1.1 server (cceone/hub/http1.py), on raw sockets.
+
+What the console's gateway, or any HTTP client on loopback, could send it:
+keep-alive and pipelined requests, HEAD, malformed or oversized heads,
+connections left idle — and the agent answering small requests from its
+callback path, including when its pooled upstream connection went stale.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+import cceone.hub.http1 as http1
+
+from .conftest import kube_api, wait_until
+
+
+def _connect(hub) -> socket.socket:
+    host, port = hub.internal_url.split("//")[1].split(":")
+    s = socket.create_connection((host, int(port)), timeout=10)
+    return s
+
+
+def _read_response(f, head: bool = False) -> tuple[int, dict, bytes]:
+    """One response from a socket file: (status, lower-cased headers, body).
+
+    `head`: the answer to a HEAD request, whose Content-Length describes a
+    body that is not sent."""
+    status_line = f.readline()
+    assert status_line.startswith(b"HTTP/1.1 "), status_line
+    status = int(status_line.split()[1])
+    headers = {}
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""):
+            break
+        k, _, v = line.decode("latin-1").partition(":")
+        headers[k.strip().lower()] = v.strip()
+    body = b""
+    if head:
+        pass
+    elif "content-length" in headers:
+        body = f.read(int(headers["content-length"]))
+    elif headers.get("transfer-encoding") == "chunked":
+        while True:
+            n = int(f.readline().strip(), 16)
+            if n == 0:
+                f.readline()
+                break
+            body += f.read(n)
+            f.readline()
+    return status, headers, body
+
+
+def _get(path: str, secret: str, extra: str = "") -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: hub\r\nX-Hub-Secret: {secret}\r\n{extra}\r\n".encode()
+
+
+def test_pipelined_requests_are_answered_in_order(agent, hub):
+    s = _connect(hub)
+    # Three requests in one write: a tunnelled GET, the hub's own status and
+    # another tunnelled GET; the answers must come back in that order.
+    s.sendall(
+        _get("/clusters/c1/api/v1/namespaces/default/pods/seed-1", hub.secret)
+        + _get("/clusters/c1/_status", hub.secret)
+        + _get("/clusters/c1/api/v1/namespaces/default/pods/seed-2", hub.secret)
+    )
+    f = s.makefile("rb")
+    first, second, third = (_read_response(f) for _ in range(3))
+    assert first[0] == 200 and json.loads(first[2])["metadata"]["name"] == "seed-1"
+    assert second[0] == 200 and json.loads(second[2])["connected"] is True
+    assert third[0] == 200 and json.loads(third[2])["metadata"]["name"] == "seed-2"
+    s.close()
+
+
+def test_head_through_the_tunnel_has_no_body(agent, hub):
+    s = _connect(hub)
+    s.sendall(
+        f"HEAD /clusters/c1/echo HTTP/1.1\r\nHost: hub\r\nX-Hub-Secret: {hub.secret}\r\n\r\n".encode()
+        + _get("/clusters/c1/api/v1/namespaces/default/pods/seed-0", hub.secret)
+    )
+    f = s.makefile("rb")
+    status, headers, _ = _read_response(f, head=True)
+    assert status == 200 and int(headers["content-length"]) > 0
+    # No body followed the HEAD answer: the next bytes are the next response.
+    status, _, body = _read_response(f)
+    assert status == 200 and json.loads(body)["metadata"]["name"] == "seed-0"
+    s.close()
+
+
+@pytest.mark.parametrize(
+    "raw, status",
+    [
+        (b"GET /clusters/c1/x HTTP/1.1\r\nHost: hub\r\nContent-Length: nope\r\n\r\n", 400),
+        (b"NOT HTTP AT ALL\r\n\r\n", 400),
+        (b"GET /clusters/c1/x HTTP/1.1\r\nHost: hub\r\nX-Big: " + b"a" * (http1.MAX_HEAD + 10) + b"\r\n\r\n", 431),
+    ],
+    ids=["bad-length", "garbage", "head-too-large"],
+)
+def test_malformed_requests_get_an_error_and_the_hub_keeps_serving(agent, hub, core, raw, status):
+    s = _connect(hub)
+    s.sendall(raw)
+    f = s.makefile("rb")
+    got, headers, _ = _read_response(f)
+    assert got == status
+    assert headers.get("connection") == "close"
+    assert f.read() == b""  # closed
+    s.close()
+    assert core.read_namespaced_pod("seed-0", "default").metadata.name == "seed-0"
+
+
+def test_a_request_without_the_secret_is_refused_and_the_connection_reused(agent, hub):
+    s = _connect(hub)
+    s.sendall(b"GET /clusters/c1/api/v1/namespaces HTTP/1.1\r\nHost: hub\r\n\r\n" + _get("/clusters/c1/_status", hub.secret))
+    f = s.makefile("rb")
+    status, _, body = _read_response(f)
+    assert status == 401 and json.loads(body)["message"] == "missing or wrong hub secret"
+    status, _, _ = _read_response(f)
+    assert status == 200
+    s.close()
+
+
+def test_idle_connections_are_closed_but_a_quiet_watch_is_not(agent, hub, fake_api, monkeypatch):
+    monkeypatch.setattr(http1, "IDLE_TIMEOUT", 0.5)
+    # The sweeper sleeps IDLE_TIMEOUT / 5 between passes; wake it on the new value.
+    hub.call(_restart_sweeper(hub.hub))
+    idle = _connect(hub)
+    idle.sendall(_get("/clusters/c1/_status", hub.secret))
+    f = idle.makefile("rb")
+    assert _read_response(f)[0] == 200
+
+    events = []
+    done = threading.Event()
+
+    def watch():
+        core = kube_api(f"{hub.internal_url}/clusters/c1", secret=hub.secret)
+        from kubernetes import watch as kwatch
+
+        for ev in kwatch.Watch().stream(core.list_namespaced_pod, "default", timeout_seconds=20, resource_version="0"):
+            if ev["object"].metadata.name == "late":
+                events.append(ev["type"])
+                done.set()
+                return
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    time.sleep(1.5)  # three idle timeouts: the idle connection goes, the watch stays
+    assert f.read() == b""
+    from .test_proxy import _pod_body
+
+    kube_api(f"{hub.internal_url}/clusters/c1", secret=hub.secret).create_namespaced_pod("default", _pod_body("late"))
+    assert done.wait(10)
+    assert events == ["ADDED"]
+    idle.close()
+
+
+async def _restart_sweeper(hub):
+    server = hub._internal_server
+    server._sweeper.cancel()
+    import asyncio
+
+    server._sweeper = asyncio.ensure_future(server._sweep())
+
+
+def test_upstream_connections_dropped_by_the_api_server_are_replaced(agent, hub, core, fake_api):
+    # Warm the agent's pool, then have the API server drop its idle
+    # keep-alive connections (as a real one does after its idle timeout).
+    assert core.read_namespaced_pod("seed-0", "default").metadata.name == "seed-0"
+    pool = agent.agent._kube
+    wait_until(lambda: len(pool._idle) >= 1, what="a pooled upstream connection")
+    fake_api.call(_drop_server_connections(fake_api.runner))
+    # The agent must notice and connect afresh (or retry a request that
+    # raced the close), not fail the next requests.
+    for name in ("seed-1", "seed-2"):
+        assert core.read_namespaced_pod(name, "default").metadata.name == name
+
+
+async def _drop_server_connections(runner):
+    for proto in list(runner.server.connections):
+        if proto.transport is not None:
+            proto.transport.close()
+
+
+class _OneShotKeepAliveServer:
+    """An API server that promises keep-alive, then closes each connection
+    when its second request arrives: the race a pooled connection loses when
+    the server's idle timeout fires just as the agent reuses it."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.dropped = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        f = conn.makefile("rb")
+        served = 0
+        while True:
+            line = f.readline()
+            if not line:
+                break
+            while f.readline() not in (b"\r\n", b""):
+                pass
+            if served == 1:
+                self.dropped += 1
+                break
+            body = json.dumps({"kind": "Status", "path": line.split()[1].decode()}).encode()
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%b" % (len(body), body))
+            served += 1
+        conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_request_on_a_pooled_connection_the_server_just_closed_is_retried(hub, start_agent, tmp_path):
+    server = _OneShotKeepAliveServer()
+    kc = tmp_path / "oneshot.json"
+    kc.write_text(json.dumps({
+        "apiVersion": "v1", "current-context": "x",
+        "clusters": [{"name": "x", "cluster": {"server": f"http://127.0.0.1:{server.port}"}}],
+        "users": [{"name": "x", "user": {"token": "t"}}],
+        "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}],
+    }))
+    start_agent("c1", kubeconfig_path=str(kc), heartbeat_interval=60)
+    s = _connect(hub)
+    f = s.makefile("rb")
+    for i in range(6):
+        s.sendall(_get(f"/clusters/c1/thing-{i}", hub.secret))
+        status, _, body = _read_response(f)
+        assert status == 200, body
+        assert json.loads(body)["path"] == f"/thing-{i}"
+    assert server.dropped >= 2  # pooled connections did die under the agent
+    s.close()
+    server.close()
