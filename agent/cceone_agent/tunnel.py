@@ -369,8 +369,11 @@ class _Tunnel:
             st.upstream = None
             del self.streams[st.sid]
             answer = {"status": resp.status, "headers": p.strip_hop_by_hop(resp.headers)}
+            frame = p.head_frame(p.RESPONSE, st.sid, answer, resp.take_body(), end=True)
+            if self.ws.closed:
+                return  # our close frame is out: nothing may follow it
             try:
-                self.write_now(p.head_frame(p.RESPONSE, st.sid, answer, resp.take_body(), end=True))
+                self.write_now(frame)
             except ConnectionError:
                 pass  # the tunnel is going away; its reader cleans up
             return
@@ -499,6 +502,10 @@ class _Tunnel:
                 # Tell the hub first so it ends the client's response cleanly
                 # as an error instead of waiting for the socket to drop.
                 await self.send(p.reset_frame(st.sid, p.RESET_SHUTDOWN, "agent shutting down"))
+                self.streams.pop(st.sid, None)
+                if st.upstream is not None:  # answered from a callback: no task to cancel
+                    st.upstream.watcher = None
+                    st.upstream.close()
                 if st.task is not None:
                     st.task.cancel()
         except ConnectionError:

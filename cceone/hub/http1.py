@@ -32,6 +32,8 @@ from . import protocol as p
 log = logging.getLogger("cceone.hub")
 
 MAX_HEAD = 64 * 1024  # request line and headers together
+HEAD_GUARD = 4 * MAX_HEAD  # bytes fed into one unfinished head before giving up (see data_received)
+LINGER_LIMIT = 8 * 1024 * 1024  # body bytes read and dropped after an early answer before closing instead
 IDLE_TIMEOUT = 75.0  # seconds a kept-alive connection may sit unused (nginx's default)
 
 
@@ -60,16 +62,17 @@ class _Date:
         return cls.value
 
 
-def render_head(status: int, headers, length: int | None, close: bool = False, date: bool = False) -> bytes:
-    """Status line and headers. `length` None: the body is sent chunked.
+def render_head(status: int, headers, framing: str, close: bool = False, date: bool = False) -> bytes:
+    """Status line and headers.
 
-    `headers` must not carry framing (Content-Length, Transfer-Encoding) or
-    Connection: the server states those itself.
+    `framing` is the server's own framing header line ("Content-Length: N\r\n",
+    "Transfer-Encoding: chunked\r\n" or "" for none): `headers` must not
+    carry framing or Connection.
     """
     parts = [f"HTTP/1.1 {status} {_REASONS.get(status) or _reason(status)}\r\n"]
     for name, value in headers:
         parts.append(f"{name}: {value}\r\n")
-    parts.append("Transfer-Encoding: chunked\r\n" if length is None else f"Content-Length: {length}\r\n")
+    parts.append(framing)
     if close:
         parts.append("Connection: close\r\n")
     head = "".join(parts).encode("latin-1")
@@ -79,7 +82,10 @@ def render_head(status: int, headers, length: int | None, close: bool = False, d
 class Request:
     """A parsed request head, and its body when it is small enough to wait for."""
 
-    __slots__ = ("method", "raw_path", "headers", "content_length", "chunked", "keep_alive", "upgrade", "body", "complete", "exchange", "_head_size")
+    __slots__ = (
+        "method", "raw_path", "headers", "content_length", "chunked", "keep_alive", "upgrade", "http10", "body", "complete",
+        "head_done", "exchange", "_head_size",
+    )
 
     def __init__(self):
         self.method = ""
@@ -89,7 +95,9 @@ class Request:
         self.chunked = False
         self.keep_alive = True
         self.upgrade = False
+        self.http10 = False
         self.body: list[bytes] = []
+        self.head_done = False
         self.complete = False
         self.exchange = None  # set once routed to an exchange that takes the body as it comes
         self._head_size = 0
@@ -135,19 +143,31 @@ class GatewayConnection(asyncio.Protocol):
     `write_body` / `end_response` (or `respond`, or `abort`). Routing
     happens when the request is complete, or at the end of its head when
     its body must stream (`Request.streams_body`).
+
+    Reading from the client is paused while pipelined requests wait, while
+    a parse error waits for the answers before it, and while the exchange
+    holds it (a streamed body the agent has no credit for); see
+    `_update_reading`. Draining the queue is a loop, not a recursion, so a
+    burst of pipelined requests answered at once cannot exhaust the stack.
     """
 
     def __init__(self, server: "HTTPServer"):
         self.server = server
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
-        self.parsing: Request | None = None
+        self.parsing: Request | None = None  # the message the parser is in
+        self.head_bytes = 0  # bytes fed while a head was incomplete
         self.active: Request | None = None  # the request being answered
         self.queue: deque[Request] = deque()  # pipelined requests waiting their turn
-        self.chunked_response = False
+        self.discarding: Request | None = None  # answered early: the rest of its body is read and dropped
+        self.discarded = 0
+        self.pending_error: tuple[int, str] | None = None  # a bad request behind ones still to answer
+        self.response_mode = ""  # of a streamed answer: "length", "chunked" or "close" (HTTP/1.0)
+        self.exchange_hold = False
         self.write_paused = False
         self.reading_paused = False
         self.closing = False
+        self._advancing = False
         self.last_active = time.monotonic()
 
     # -- transport callbacks ----------------------------------------------------------
@@ -157,18 +177,28 @@ class GatewayConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_active = time.monotonic()
-        if self.closing:
+        if self.closing or self.pending_error is not None:
             return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            pass  # an upgrade is refused when routed; the connection is closing
+            return  # an upgrade is refused when routed; the connection then closes
         except httptools.HttpParserError as exc:
             # An exception raised in a callback comes back wrapped in this one.
             if isinstance(exc.__context__, _HeadTooLarge) or isinstance(exc.__cause__, _HeadTooLarge):
                 self._bad_request(431, "request head too large")
             else:
                 self._bad_request(400, f"malformed HTTP request: {exc}")
+            return
+        req = self.parsing
+        if req is not None and not req.head_done:
+            # httptools hands a header over only once it is complete, so one
+            # endless header value would grow its buffer unchecked: bound the
+            # bytes fed into an unfinished head (loosely: a read may also
+            # hold the end of the previous message).
+            self.head_bytes += len(data)
+            if self.head_bytes > HEAD_GUARD:
+                self._bad_request(431, "request head too large")
 
     def connection_lost(self, exc) -> None:
         self.closing = True
@@ -177,6 +207,7 @@ class GatewayConnection(asyncio.Protocol):
         if active is not None and active.exchange is not None:
             active.exchange.abort()
         self.queue.clear()
+        self.transport = None
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -199,6 +230,8 @@ class GatewayConnection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         req = self.parsing
+        if req.head_done:
+            return  # a trailer (after a chunked body): not forwarded, never framing
         req._head_size += len(name) + len(value) + 4
         if req._head_size > MAX_HEAD:
             raise _HeadTooLarge
@@ -212,16 +245,23 @@ class GatewayConnection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         req = self.parsing
+        req.head_done = True
+        self.head_bytes = 0
         parser = self.parser
         req.method = parser.get_method().decode("ascii")
         req.keep_alive = parser.should_keep_alive()
         req.upgrade = parser.should_upgrade()
+        req.http10 = parser.get_http_version() == "1.0"
         if req.upgrade or req.streams_body:
             self._arrived(req)
 
     def on_body(self, body: bytes) -> None:
         req = self.parsing
-        if req.exchange is not None and req is self.active:
+        if req is self.discarding:
+            self.discarded += len(body)
+            if self.discarded > LINGER_LIMIT:
+                self._close()
+        elif req.exchange is not None and req is self.active:
             req.exchange.body(body)
         else:
             req.body.append(body)
@@ -229,7 +269,10 @@ class GatewayConnection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         req, self.parsing = self.parsing, None
         req.complete = True
-        if req.exchange is not None and req is self.active:
+        if req is self.discarding:
+            self.discarding = None
+            self._advance()
+        elif req.exchange is not None and req is self.active:
             req.exchange.body_end()
         elif not (req.upgrade or req.streams_body):
             self._arrived(req)
@@ -237,15 +280,16 @@ class GatewayConnection(asyncio.Protocol):
 
     # -- routing ---------------------------------------------------------------------------
     def _arrived(self, req: Request) -> None:
-        if self.active is not None or self.queue:
-            self.queue.append(req)
-            self._pause_reading()  # a pipelining client: let it wait
+        if self.active is not None or self.queue or self.discarding is not None:
+            self.queue.append(req)  # a pipelining client: answered in turn
+            self._update_reading()
             return
         self._route(req)
 
     def _route(self, req: Request) -> None:
         self.active = req
-        self.chunked_response = False
+        self.response_mode = ""
+        self.exchange_hold = False
         try:
             exchange = self.server.route(req, self)
         except Exception:
@@ -262,6 +306,25 @@ class GatewayConnection(asyncio.Protocol):
                 exchange.body(chunk)
         if req.complete and req.streams_body and self.active is req:
             exchange.body_end()
+        self._update_reading()
+
+    def _advance(self) -> None:
+        """Answer queued requests while they can be answered; then read on."""
+        if self._advancing:
+            return  # an outer _advance is looping
+        self._advancing = True
+        try:
+            while self.active is None and self.discarding is None and self.queue and not self.closing:
+                self._route(self.queue.popleft())
+        finally:
+            self._advancing = False
+        if self.closing:
+            return
+        if self.active is None and self.discarding is None and not self.queue and self.pending_error is not None:
+            status, message = self.pending_error
+            self._write_error(status, message)
+            return
+        self._update_reading()
 
     # -- answering -------------------------------------------------------------------------
     def respond(self, status: int, headers, body: bytes = b"") -> None:
@@ -270,29 +333,46 @@ class GatewayConnection(asyncio.Protocol):
         if req is None or self.transport is None:
             return
         close = self._must_close(req)
-        head_only = req.method == "HEAD" or status in (204, 304)
-        length = len(body) if not head_only else _declared_length(headers, len(body))
-        headers = [h for h in headers if h[0].lower() != "content-length"]
-        self.transport.write(render_head(status, headers, length, close, date=True) + (b"" if head_only else body))
+        if status == 204 or status < 200:
+            framing, body = "", b""  # RFC 9110 8.6: no Content-Length at all
+            headers = [h for h in headers if h[0].lower() != "content-length"]
+        elif req.method == "HEAD" or status == 304:
+            framing, body = "", b""  # a Content-Length in `headers` describes the full body
+        else:
+            framing = f"Content-Length: {len(body)}\r\n"
+            headers = [h for h in headers if h[0].lower() != "content-length"]
+        self.transport.write(render_head(status, headers, framing, close, date=True) + body)
         self._done(close)
 
     def start_response(self, status: int, headers, length: int | None) -> None:
-        """Send the head of an answer whose body follows (`length` None: chunked)."""
+        """Send the head of an answer whose body follows (`length` None: unknown)."""
         req = self.active
-        self.chunked_response = length is None
-        self.transport.write(render_head(status, headers, length, self._must_close(req)))
+        if self.transport is None or req is None:
+            return
+        if length is not None:
+            self.response_mode, framing = "length", f"Content-Length: {length}\r\n"
+        elif req.http10:
+            self.response_mode, framing = "close", ""  # HTTP/1.0 knows no chunks: the end is the close
+        else:
+            self.response_mode, framing = "chunked", "Transfer-Encoding: chunked\r\n"
+        close = self.response_mode == "close" or self._must_close(req)
+        self.transport.write(render_head(status, headers, framing, close))
 
     def write_body(self, data) -> None:
-        if self.chunked_response:
+        if self.transport is None:
+            return
+        if self.response_mode == "chunked":
             if data:
                 self.transport.write(b"%x\r\n%b\r\n" % (len(data), data))
         else:
             self.transport.write(data)
 
     def end_response(self) -> None:
-        if self.chunked_response:
+        if self.transport is None:
+            return
+        if self.response_mode == "chunked":
             self.transport.write(b"0\r\n\r\n")
-        self._done(self._must_close(self.active))
+        self._done(self.response_mode == "close" or self._must_close(self.active))
 
     def abort(self) -> None:
         """Cut the connection: after a head is out, the only honest error left."""
@@ -301,63 +381,73 @@ class GatewayConnection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    def _must_close(self, req: Request | None) -> bool:
-        # A request whose body we did not read to the end leaves the stream
-        # mid-message: the connection cannot carry another request.
-        return req is None or not req.keep_alive or req.upgrade or not req.complete or self.server.closing
-
-    def _done(self, close: bool) -> None:
-        self.active = None
-        self.last_active = time.monotonic()
-        if close:
-            self.closing = True
-            self.transport.close()
-            return
-        if self.queue:
-            nxt = self.queue.popleft()
-            self._route(nxt)
-            if self.active is nxt:
-                return
-        if not self.queue:
-            self._resume_reading()
-
-    def _bad_request(self, status: int, message: str) -> None:
-        self.closing = True
-        if self.active is None and self.transport is not None:
-            body = (message + "\n").encode()
-            self.transport.write(render_head(status, [("Content-Type", "text/plain; charset=utf-8")], len(body), True, True) + body)
-            self.transport.close()
-        elif self.transport is not None:
-            self.transport.close()
-
-    def _pause_reading(self) -> None:
-        if not self.reading_paused and self.transport is not None:
-            self.reading_paused = True
-            self.transport.pause_reading()
-
-    def _resume_reading(self) -> None:
-        if self.reading_paused and self.transport is not None and not self.closing:
-            self.reading_paused = False
-            self.transport.resume_reading()
-
     # for exchanges that stream a request body: hold the client back while
     # the agent has no credit for it
-    pause_reading = _pause_reading
-    resume_reading = _resume_reading
+    def pause_reading(self) -> None:
+        self.exchange_hold = True
+        self._update_reading()
+
+    def resume_reading(self) -> None:
+        self.exchange_hold = False
+        self._update_reading()
+
+    # -- internals -------------------------------------------------------------------------
+    def _must_close(self, req: Request | None) -> bool:
+        return req is None or not req.keep_alive or req.upgrade or self.server.closing
+
+    def _done(self, close: bool) -> None:
+        req, self.active = self.active, None
+        self.exchange_hold = False
+        self.last_active = time.monotonic()
+        if close or self.closing:
+            self._close()
+            return
+        if req is not None and not req.complete:
+            # Answered before its body ended (an early 401, or an upstream
+            # that did not wait): read the rest and drop it. Closing now
+            # could reset the connection and lose the answer at the client.
+            req.exchange = None
+            self.discarding, self.discarded = req, 0
+            self._update_reading()
+            return
+        self._advance()
+
+    def _update_reading(self) -> None:
+        want = not (self.closing or self.queue or self.pending_error is not None or self.exchange_hold)
+        t = self.transport
+        if t is None:
+            return
+        if want and self.reading_paused:
+            self.reading_paused = False
+            t.resume_reading()
+        elif not want and not self.reading_paused:
+            self.reading_paused = True
+            t.pause_reading()
+
+    def _bad_request(self, status: int, message: str) -> None:
+        if self.active is None and not self.queue and self.discarding is None:
+            self._write_error(status, message)
+        else:
+            # Requests before the bad one are answered first.
+            self.pending_error = (status, message)
+            self._update_reading()
+
+    def _write_error(self, status: int, message: str) -> None:
+        if self.transport is not None and not self.closing:
+            body = (message + "\n").encode()
+            self.transport.write(
+                render_head(status, [("Content-Type", "text/plain; charset=utf-8")], f"Content-Length: {len(body)}\r\n", True, True) + body
+            )
+        self._close()
+
+    def _close(self) -> None:
+        self.closing = True
+        if self.transport is not None:
+            self.transport.close()
 
 
 class _HeadTooLarge(Exception):
     pass
-
-
-def _declared_length(headers, default: int) -> int:
-    for k, v in headers:
-        if k.lower() == "content-length":
-            try:
-                return int(v)
-            except ValueError:
-                break
-    return default
 
 
 class HTTPServer:

@@ -18,6 +18,7 @@ Flow control, both ways:
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 
 from . import protocol as p
@@ -27,6 +28,7 @@ from .proxy import status_body
 
 # Framing the HTTP server states itself, besides the hop-by-hop headers.
 _FRAMING = frozenset({"content-length"})
+log = logging.getLogger("cceone.hub")
 _JSON = [("Content-Type", "application/json")]
 
 
@@ -35,16 +37,22 @@ def respond_status(http: GatewayConnection, code: int, reason: str, message: str
 
 
 class TunnelExchange(Exchange):
-    __slots__ = ("http", "conn", "st", "cluster_id", "method", "started", "pending", "body_ended", "held", "done")
+    __slots__ = (
+        "http", "req", "conn", "st", "cluster_id", "method", "started", "head_written", "pending", "body_ended", "end_sent", "held",
+        "done",
+    )
 
     def __init__(self, http: GatewayConnection, req: Request, conn: AgentConnection, cluster_id: str, path: str, headers: list):
         self.http = http
+        self.req = req
         self.conn = conn
         self.cluster_id = cluster_id
         self.method = req.method
-        self.started = False  # response head sent to the client
+        self.started = False  # the agent's response head has arrived
+        self.head_written = False  # ... and went to the client
         self.pending: deque = deque()  # request body waiting for credit
-        self.body_ended = False
+        self.body_ended = False  # the client's body is complete
+        self.end_sent = False  # ... and its END went to the agent
         self.held = 0  # response bytes written while the client was backed up: credit not yet returned
         self.done = False
         self.st = conn.open_stream(listener=self)
@@ -70,13 +78,15 @@ class TunnelExchange(Exchange):
         self._flush_body()
 
     def _flush_body(self) -> None:
+        if self.end_sent:
+            return
         st, pending = self.st, self.pending
         try:
             while pending:
                 view = pending[0]
                 n = min(len(view), st.credit, p.MAX_DATA)
                 if n <= 0:
-                    self.http.pause_reading()
+                    self.http.pause_reading()  # until the agent grants credit
                     return
                 st.credit -= n
                 self.conn.write(p.frame(p.DATA, st.sid, view[:n]))
@@ -85,7 +95,7 @@ class TunnelExchange(Exchange):
                 else:
                     pending[0] = view[n:]
             if self.body_ended:
-                self.body_ended = False  # END goes out once
+                self.end_sent = True
                 self.conn.write(p.frame(p.DATA, st.sid, b"", p.FLAG_END))
             else:
                 self.http.resume_reading()
@@ -100,6 +110,21 @@ class TunnelExchange(Exchange):
     def stream_item(self, item: tuple) -> None:
         if self.done:
             return
+        try:
+            self._item(item)
+        except Exception:  # e.g. a header the client's encoding cannot carry
+            # Called from the agent connection's reader: a bad answer must
+            # cost this request, not every request on the connection.
+            log.exception("cluster %s: cannot relay the agent's answer", self.cluster_id)
+            if not self.done:
+                self._finish()
+            if self.http.active is self.req:
+                if self.head_written:
+                    self.http.abort()
+                else:
+                    respond_status(self.http, 502, "InternalError", f"cluster {self.cluster_id}: the agent's answer could not be relayed")
+
+    def _item(self, item: tuple) -> None:
         kind = item[0]
         if kind == p.DATA:
             if not self.started:
@@ -132,15 +157,22 @@ class TunnelExchange(Exchange):
         self.started = True
         if end or self.method == "HEAD" or status in (204, 304):
             # The whole answer in one frame: the common case.
-            keep = p.strip_hop_by_hop(headers) if self.method == "HEAD" else p.strip_hop_by_hop(headers, _FRAMING)
+            # A HEAD's or 304's Content-Length describes the body they stand for.
+            describes = self.method == "HEAD" or status == 304
+            keep = p.strip_hop_by_hop(headers) if describes else p.strip_hop_by_hop(headers, _FRAMING)
             self._finish()
             http.respond(status, keep, bytes(body))
+            self.head_written = True
             return
         length = None
         for name, value in headers:
             if name.lower() == "content-length":
-                length = int(value) if value.isdigit() else None
+                try:
+                    length = int(value)
+                except ValueError:
+                    length = None  # sent chunked instead
         http.start_response(status, p.strip_hop_by_hop(headers, _FRAMING), length)
+        self.head_written = True
         if body:
             http.write_body(bytes(body))
 
@@ -153,9 +185,9 @@ class TunnelExchange(Exchange):
     def _fail(self, reason: str) -> None:
         if self.done:
             return
-        started = self.started
+        written = self.head_written
         self._finish()
-        if not started:
+        if not written:
             respond_status(self.http, 502, "InternalError", f"cluster {self.cluster_id}: {reason}")
         else:
             # The head is out, so no error status is possible any more: cut

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from .server import Hub
+from .server import Hub, new_event_loop
 
 
 class HubThread:
@@ -19,7 +19,7 @@ class HubThread:
     """
 
     def __init__(self, directory, *, host: str = "127.0.0.1", public_port: int = 0, internal_port: int = 0, **hub_kwargs):
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_event_loop()
         self.hub = Hub(directory, public=(host, public_port), internal=(host, internal_port), **hub_kwargs)
         self.host = host
         self._thread = threading.Thread(target=self.loop.run_forever, name="cceone-hub", daemon=True)

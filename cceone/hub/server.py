@@ -42,6 +42,22 @@ def shrink_tls_read_buffers(size: int = TLS_READ_BUFFER) -> None:
         asyncio.sslproto.SSLProtocol.max_size = size
 
 
+def _uvloop():
+    if os.environ.get("CCEONE_UVLOOP", "1").lower() in ("0", "false", "no", "off"):
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """A loop of the kind run_loop uses (for a hub run in a thread)."""
+    uv = _uvloop()
+    return uv.new_event_loop() if uv is not None else asyncio.new_event_loop()
+
+
 def run_loop(coro):
     """asyncio.run, on uvloop when it is installed.
 
@@ -50,14 +66,8 @@ def run_loop(coro):
     memory per TLS connection than asyncio (benchmarks/hub_agents.py).
     CCEONE_UVLOOP=0 forces the standard loop.
     """
-    if os.environ.get("CCEONE_UVLOOP", "1").lower() not in ("0", "false", "no", "off"):
-        try:
-            import uvloop
-        except ImportError:
-            pass
-        else:
-            return uvloop.run(coro)
-    return asyncio.run(coro)
+    uv = _uvloop()
+    return uv.run(coro) if uv is not None else asyncio.run(coro)
 
 
 class Hub:

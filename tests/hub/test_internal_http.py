@@ -186,12 +186,13 @@ async def _drop_server_connections(runner):
             proto.transport.close()
 
 
-class _OneShotKeepAliveServer:
-    """An API server that promises keep-alive, then closes each connection
-    when its second request arrives: the race a pooled connection loses when
-    the server's idle timeout fires just as the agent reuses it."""
+class _RawAPIServer:
+    """A scripted API server on a raw socket: `answer(path, nth)` gives the
+    bytes to send for the nth (0-based) request on a connection, or None to
+    close the connection without answering."""
 
-    def __init__(self):
+    def __init__(self, answer):
+        self.answer = answer
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -209,35 +210,46 @@ class _OneShotKeepAliveServer:
 
     def _serve(self, conn):
         f = conn.makefile("rb")
-        served = 0
+        nth = 0
         while True:
             line = f.readline()
             if not line:
                 break
             while f.readline() not in (b"\r\n", b""):
                 pass
-            if served == 1:
+            data = self.answer(line.split()[1].decode(), nth)
+            if data is None:
                 self.dropped += 1
                 break
-            body = json.dumps({"kind": "Status", "path": line.split()[1].decode()}).encode()
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%b" % (len(body), body))
-            served += 1
+            conn.sendall(data)
+            nth += 1
         conn.close()
+
+    def kubeconfig(self, tmp_path) -> str:
+        kc = tmp_path / "raw-api.json"
+        kc.write_text(json.dumps({
+            "apiVersion": "v1", "current-context": "x",
+            "clusters": [{"name": "x", "cluster": {"server": f"http://127.0.0.1:{self.port}"}}],
+            "users": [{"name": "x", "user": {"token": "t"}}],
+            "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}],
+        }))
+        return str(kc)
 
     def close(self):
         self.sock.close()
 
 
+def _json_answer(obj) -> bytes:
+    body = json.dumps(obj).encode()
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%b" % (len(body), body)
+
+
 def test_request_on_a_pooled_connection_the_server_just_closed_is_retried(hub, start_agent, tmp_path):
-    server = _OneShotKeepAliveServer()
-    kc = tmp_path / "oneshot.json"
-    kc.write_text(json.dumps({
-        "apiVersion": "v1", "current-context": "x",
-        "clusters": [{"name": "x", "cluster": {"server": f"http://127.0.0.1:{server.port}"}}],
-        "users": [{"name": "x", "user": {"token": "t"}}],
-        "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}],
-    }))
-    start_agent("c1", kubeconfig_path=str(kc), heartbeat_interval=60)
+    # Keep-alive is promised, but each connection is closed when its second
+    # request arrives: the race a pooled connection loses when the server's
+    # idle timeout fires just as the agent reuses it.
+    server = _RawAPIServer(lambda path, nth: _json_answer({"path": path}) if nth == 0 else None)
+    start_agent("c1", kubeconfig_path=server.kubeconfig(tmp_path), heartbeat_interval=60)
     s = _connect(hub)
     f = s.makefile("rb")
     for i in range(6):
@@ -248,3 +260,110 @@ def test_request_on_a_pooled_connection_the_server_just_closed_is_retried(hub, s
     assert server.dropped >= 2  # pooled connections did die under the agent
     s.close()
     server.close()
+
+
+def test_no_content_and_not_modified_carry_no_body_length(hub, start_agent, tmp_path):
+    def answer(path, nth):
+        if path.endswith("/204"):
+            return b"HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n"
+        return b'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\nContent-Length: 1234\r\n\r\n'
+
+    server = _RawAPIServer(answer)
+    start_agent("c1", kubeconfig_path=server.kubeconfig(tmp_path), heartbeat_interval=60)
+    s = _connect(hub)
+    f = s.makefile("rb")
+    s.sendall(_get("/clusters/c1/204", hub.secret) + _get("/clusters/c1/304", hub.secret))
+    status, headers, body = _read_response(f, head=True)
+    assert (status, body) == (204, b"") and "content-length" not in headers  # RFC 9110 8.6
+    status, headers, body = _read_response(f, head=True)
+    # A 304's length describes the representation it stands for; nothing follows.
+    assert status == 304 and headers["content-length"] == "1234" and headers["etag"] == '"x"'
+    s.sendall(_get("/clusters/c1/_status", hub.secret))
+    assert _read_response(f)[0] == 200
+    s.close()
+    server.close()
+
+
+def test_pipelined_streamed_upload_behind_a_slow_request(agent, hub, fake_api):
+    import hashlib
+
+    fake_api.api.sleep_for = 0.3
+    s = _connect(hub)
+    s.sendall(
+        _get("/clusters/c1/sleep", hub.secret)
+        + f"POST /clusters/c1/upload HTTP/1.1\r\nHost: hub\r\nX-Hub-Secret: {hub.secret}\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+    )
+    time.sleep(0.5)  # the upload's body comes after its turn has come
+    s.sendall(b"5\r\nhello\r\n0\r\n\r\n")
+    s.settimeout(10)
+    f = s.makefile("rb")
+    assert _read_response(f)[0] == 200
+    status, _, body = _read_response(f)
+    assert status == 200 and json.loads(body) == {"len": 5, "sha256": hashlib.sha256(b"hello").hexdigest()}
+    s.close()
+
+
+def test_a_burst_of_pipelined_requests_is_answered_in_full(agent, hub, fake_api):
+    fake_api.api.sleep_for = 0.2
+    n = 1500  # answered synchronously one after another once the first is done
+    s = _connect(hub)
+    s.sendall(_get("/clusters/c1/sleep", hub.secret) + _get("/clusters/c1/_status", hub.secret) * n)
+    s.settimeout(20)
+    f = s.makefile("rb")
+    statuses = [_read_response(f)[0] for _ in range(n + 1)]
+    assert statuses == [200] * (n + 1)
+    s.close()
+
+
+def test_http10_client_gets_a_body_ended_by_close(agent, hub):
+    s = _connect(hub)
+    s.sendall(f"GET /clusters/c1/api/v1/namespaces/default/pods/seed-0/log HTTP/1.0\r\nX-Hub-Secret: {hub.secret}\r\n\r\n".encode())
+    s.settimeout(10)
+    data = b""
+    while chunk := s.recv(65536):
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.lower().split(b"\r\n")
+    assert lines[0].split()[1] == b"200"
+    assert b"transfer-encoding: chunked" not in lines and b"connection: close" in lines
+    assert body.startswith(b"line 0\n")  # raw bytes, no chunk sizes
+    s.close()
+
+
+def test_an_endless_header_is_cut_off_early(agent, hub):
+    s = _connect(hub)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: hub\r\nX-Big: ")
+    sent = 0
+    with pytest.raises(OSError):  # reset or broken pipe: the hub has hung up
+        for _ in range(64):
+            s.sendall(b"a" * (1 << 20))
+            sent += 1 << 20
+    assert sent <= 8 << 20  # it did not buffer the whole 64 MB first
+    s.close()
+
+
+def test_an_early_answer_keeps_the_connection(agent, hub):
+    # A 401 arrives before the body is sent; the body is then read and
+    # dropped, and the connection carries the next request.
+    s = _connect(hub)
+    body = b"x" * 200_000
+    s.sendall(f"POST /clusters/c1/upload HTTP/1.1\r\nHost: hub\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+    f = s.makefile("rb")
+    status, headers, _ = _read_response(f)
+    assert status == 401 and headers.get("connection") != "close"
+    s.sendall(body + _get("/clusters/c1/_status", hub.secret))
+    assert _read_response(f)[0] == 200
+    s.close()
+
+
+def test_a_malformed_request_behind_one_in_flight_is_answered_after_it(agent, hub, fake_api):
+    fake_api.api.sleep_for = 0.3
+    s = _connect(hub)
+    s.sendall(_get("/clusters/c1/sleep", hub.secret) + b"BROKEN\r\n\r\n")
+    s.settimeout(10)
+    f = s.makefile("rb")
+    status, _, body = _read_response(f)
+    assert status == 200 and json.loads(body) == {"slept": 0.3}
+    assert _read_response(f)[0] == 400
+    assert f.read() == b""
+    s.close()
