@@ -1,5 +1,6 @@
 """Helpers the benchmark scripts share (they run as plain scripts: `python benchmarks/x.py`)."""
 import socket
+import subprocess
 import time
 import urllib.request
 
@@ -23,3 +24,14 @@ def wait_http(url: str, headers: dict | None = None, timeout: float = 60, ok=lam
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {url}")
         time.sleep(0.1)
+
+
+def stop_processes(procs: list[subprocess.Popen]) -> None:
+    """Terminate benchmark processes, newest first; kill what does not stop in 10 s."""
+    for proc in reversed(procs):
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

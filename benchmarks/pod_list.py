@@ -30,7 +30,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import free_port, wait_http  # noqa: E402
+from _support import free_port, stop_processes, wait_http  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -186,13 +186,7 @@ def main() -> None:
               f"{sorted(page_times)[int(len(page_times) * 0.9)]:.1f} ms (target ≤ 300 ms)")
         print(f"first page median ms: {page_ms:.1f}, ratio vs direct client list: {page_ms / direct_ms:.2f}")
     finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs)
 
 
 if __name__ == "__main__":

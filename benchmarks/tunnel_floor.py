@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import socket
 import ssl
@@ -36,7 +35,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import free_port  # noqa: E402
+from _support import free_port, stop_processes  # noqa: E402
 from tunnel_overhead import ROOT, TOKEN, cpu_seconds, http_getter, kube_getter, start_api  # noqa: E402
 
 FRAME = struct.Struct("!II")  # request number, length
@@ -226,13 +225,7 @@ def main() -> None:
         print(f"CPU per relayed request (user+sys): hub {per[0]:.0f} us, agent {per[1]:.0f} us")
         print(f"bare relay/direct median ratio: {mr / md:.2f}")
     finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
 
 
 def _wait_port(port: int, timeout: float = 30) -> None:

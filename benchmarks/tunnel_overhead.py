@@ -37,7 +37,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import free_port, wait_http  # noqa: E402
+from _support import free_port, stop_processes, wait_http  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -98,7 +98,7 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return int(fields[11]) / tck, int(fields[12]) / tck
 
 
-def kube_getter(host: str, headers: dict):
+def _api_client(host: str, headers: dict):
     from kubernetes import client
 
     cfg = client.Configuration()
@@ -106,7 +106,13 @@ def kube_getter(host: str, headers: dict):
     api = client.ApiClient(cfg)
     for k, v in headers.items():
         api.set_default_header(k, v)
-    core = client.CoreV1Api(api)
+    return api
+
+
+def kube_getter(host: str, headers: dict):
+    from kubernetes import client
+
+    core = client.CoreV1Api(_api_client(host, headers))
 
     def get():
         return core.read_namespaced_pod("bench", "default")
@@ -115,15 +121,9 @@ def kube_getter(host: str, headers: dict):
 
 
 def dynamic_getter(host: str, headers: dict):
-    from kubernetes import client
     from kubernetes.dynamic import DynamicClient
 
-    cfg = client.Configuration()
-    cfg.host = host
-    api = client.ApiClient(cfg)
-    for k, v in headers.items():
-        api.set_default_header(k, v)
-    pods = DynamicClient(api).resources.get(api_version="v1", kind="Pod")
+    pods = DynamicClient(_api_client(host, headers)).resources.get(api_version="v1", kind="Pod")
 
     def get():
         return pods.get(name="bench", namespace="default")
@@ -230,13 +230,7 @@ def main() -> None:
         )
         print(f"tunnel/direct median ratio: {mt / md:.2f}")
     finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
 
 
 if __name__ == "__main__":
