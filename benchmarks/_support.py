@@ -35,3 +35,22 @@ def stop_processes(procs: list[subprocess.Popen]) -> None:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def interleaved(first, second, n: int, warmup: int = 200) -> tuple[list[float], list[float]]:
+    """Seconds taken by `first()` and `second()`, called alternately `n` times
+    after `warmup` rounds (alternating, so drift hits both sides equally)."""
+    for _ in range(warmup):
+        first()
+        second()
+    a, b = [], []
+    clock = time.perf_counter
+    for _ in range(n):
+        t0 = clock()
+        first()
+        t1 = clock()
+        second()
+        t2 = clock()
+        a.append(t1 - t0)
+        b.append(t2 - t1)
+    return a, b

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import free_port, stop_processes  # noqa: E402
+from _support import free_port, interleaved, stop_processes  # noqa: E402
 from tunnel_overhead import ROOT, TOKEN, cpu_seconds, http_getter, kube_getter, start_api  # noqa: E402
 
 FRAME = struct.Struct("!II")  # request number, length
@@ -203,20 +203,9 @@ def main() -> None:
         make = kube_getter if args.client == "kubernetes" else http_getter
         direct = make(api_url, {"Authorization": f"Bearer {TOKEN}"})
         relayed = make(f"http://127.0.0.1:{internal}/clusters/bench", {"X-Hub-Secret": "bench"})
-        for _ in range(200):
-            direct()
-            relayed()
-        td, tr = [], []
-        clock = time.perf_counter
+        interleaved(direct, relayed, 0)  # warm-up
         cpu0 = [cpu_seconds(p.pid) for p in procs[1:]]
-        for _ in range(args.requests):
-            t0 = clock()
-            direct()
-            t1 = clock()
-            relayed()
-            t2 = clock()
-            td.append(t1 - t0)
-            tr.append(t2 - t1)
+        td, tr = interleaved(direct, relayed, args.requests, warmup=0)
         cpu1 = [cpu_seconds(p.pid) for p in procs[1:]]
         md, mr = statistics.median(td), statistics.median(tr)
         per = [(sum(b) - sum(a)) / args.requests * 1e6 for a, b in zip(cpu0, cpu1)]

@@ -32,12 +32,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import free_port, stop_processes, wait_http  # noqa: E402
+from _support import free_port, interleaved, stop_processes, wait_http  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -202,21 +201,10 @@ def main() -> None:
         make = {"dynamic": dynamic_getter, "kubernetes": kube_getter, "http": http_getter}[args.client]
         direct = make(api_url, {"Authorization": f"Bearer {TOKEN}"})
         tunnel = make(f"{internal_url}/clusters/bench", {"X-Hub-Secret": "bench"})
-        for _ in range(200):  # warm-up: connection pools, JIT-less caches, TLS
-            direct()
-            tunnel()
-        td, tt = [], []
-        clock = time.perf_counter
+        interleaved(direct, tunnel, 0)  # warm-up: connection pools, caches, TLS
         hub_pid, agent_pid = procs[1].pid, procs[2].pid
         cpu0 = cpu_seconds(hub_pid), cpu_seconds(agent_pid)
-        for _ in range(args.requests):
-            t0 = clock()
-            direct()
-            t1 = clock()
-            tunnel()
-            t2 = clock()
-            td.append(t1 - t0)
-            tt.append(t2 - t1)
+        td, tt = interleaved(direct, tunnel, args.requests, warmup=0)
         cpu1 = cpu_seconds(hub_pid), cpu_seconds(agent_pid)
         md, mt = statistics.median(td), statistics.median(tt)
         p90 = lambda xs: statistics.quantiles(xs, n=10)[-1]  # noqa: E731
