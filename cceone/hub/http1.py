@@ -32,7 +32,8 @@ from . import protocol as p
 log = logging.getLogger("cceone.hub")
 
 MAX_HEAD = 64 * 1024  # request line and headers together
-HEAD_GUARD = 4 * MAX_HEAD  # bytes fed into one unfinished head before giving up (see data_received)
+HEAD_GUARD = 4 * MAX_HEAD  # non-body bytes one message may feed (see data_received)
+CHUNK_FRAMING = 32  # of those, allowed per chunk of a chunked body (size line and CRLFs)
 LINGER_LIMIT = 8 * 1024 * 1024  # body bytes read and dropped after an early answer before closing instead
 IDLE_TIMEOUT = 75.0  # seconds a kept-alive connection may sit unused (nginx's default)
 
@@ -84,7 +85,7 @@ class Request:
 
     __slots__ = (
         "method", "raw_path", "headers", "content_length", "chunked", "keep_alive", "upgrade", "http10", "body", "complete",
-        "head_done", "exchange", "_head_size",
+        "head_done", "exchange", "_head_size", "overhead", "chunks",
     )
 
     def __init__(self):
@@ -101,6 +102,8 @@ class Request:
         self.complete = False
         self.exchange = None  # set once routed to an exchange that takes the body as it comes
         self._head_size = 0
+        self.overhead = 0  # bytes fed for this message that were not body: head, chunk framing, trailers
+        self.chunks = 0
 
     def header(self, name: str) -> str | None:
         """First value of a header (`name` in lower case)."""
@@ -156,7 +159,7 @@ class GatewayConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
         self.parsing: Request | None = None  # the message the parser is in
-        self.head_bytes = 0  # bytes fed while a head was incomplete
+        self.fed_body = 0  # body bytes the parser handed over during the current feed
         self.active: Request | None = None  # the request being answered
         self.queue: deque[Request] = deque()  # pipelined requests waiting their turn
         self.discarding: Request | None = None  # answered early: the rest of its body is read and dropped
@@ -179,6 +182,7 @@ class GatewayConnection(asyncio.Protocol):
         self.last_active = time.monotonic()
         if self.closing or self.pending_error is not None:
             return
+        self.fed_body = 0
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -191,14 +195,15 @@ class GatewayConnection(asyncio.Protocol):
                 self._bad_request(400, f"malformed HTTP request: {exc}")
             return
         req = self.parsing
-        if req is not None and not req.head_done:
-            # httptools hands a header over only once it is complete, so one
-            # endless header value would grow its buffer unchecked: bound the
-            # bytes fed into an unfinished head (loosely: a read may also
-            # hold the end of the previous message).
-            self.head_bytes += len(data)
-            if self.head_bytes > HEAD_GUARD:
-                self._bad_request(431, "request head too large")
+        if req is not None and not self.closing:
+            # httptools hands over a header (or trailer) only once it is
+            # complete, so one endless value would grow its buffer unchecked:
+            # bound what a message feeds besides its body. (A read that
+            # begins a message may also hold the end of the previous one;
+            # its body bytes are not counted, its framing is.)
+            req.overhead += len(data) - self.fed_body
+            if req.overhead > HEAD_GUARD + CHUNK_FRAMING * req.chunks:
+                self._bad_request(431, "request head or trailers too large")
 
     def connection_lost(self, exc) -> None:
         self.closing = True
@@ -214,8 +219,11 @@ class GatewayConnection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.write_paused = False
-        if self.active is not None and self.active.exchange is not None:
-            self.active.exchange.writable()
+        if self.active is not None:
+            if self.active.exchange is not None:
+                self.active.exchange.writable()
+        elif self.queue or self.pending_error is not None:
+            self._advance()  # answers were held while the client did not read
 
     # -- parser callbacks ----------------------------------------------------------------
     def on_message_begin(self) -> None:
@@ -246,7 +254,6 @@ class GatewayConnection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         req = self.parsing
         req.head_done = True
-        self.head_bytes = 0
         parser = self.parser
         req.method = parser.get_method().decode("ascii")
         req.keep_alive = parser.should_keep_alive()
@@ -255,7 +262,13 @@ class GatewayConnection(asyncio.Protocol):
         if req.upgrade or req.streams_body:
             self._arrived(req)
 
+    def on_chunk_header(self) -> None:
+        self.parsing.chunks += 1
+
     def on_body(self, body: bytes) -> None:
+        self.fed_body += len(body)
+        if self.closing:
+            return
         req = self.parsing
         if req is self.discarding:
             self.discarded += len(body)
@@ -269,6 +282,8 @@ class GatewayConnection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         req, self.parsing = self.parsing, None
         req.complete = True
+        if self.closing:
+            return
         if req is self.discarding:
             self.discarding = None
             self._advance()
@@ -280,7 +295,9 @@ class GatewayConnection(asyncio.Protocol):
 
     # -- routing ---------------------------------------------------------------------------
     def _arrived(self, req: Request) -> None:
-        if self.active is not None or self.queue or self.discarding is not None:
+        if self.closing:
+            return
+        if self.active is not None or self.queue or self.discarding is not None or self.write_paused:
             self.queue.append(req)  # a pipelining client: answered in turn
             self._update_reading()
             return
@@ -314,13 +331,15 @@ class GatewayConnection(asyncio.Protocol):
             return  # an outer _advance is looping
         self._advancing = True
         try:
-            while self.active is None and self.discarding is None and self.queue and not self.closing:
+            # While the client is not reading its answers, answer nothing
+            # more: resume_writing picks up from here.
+            while self.active is None and self.discarding is None and self.queue and not self.closing and not self.write_paused:
                 self._route(self.queue.popleft())
         finally:
             self._advancing = False
         if self.closing:
             return
-        if self.active is None and self.discarding is None and not self.queue and self.pending_error is not None:
+        if self.active is None and self.discarding is None and not self.queue and self.pending_error is not None and not self.write_paused:
             status, message = self.pending_error
             self._write_error(status, message)
             return
@@ -405,7 +424,11 @@ class GatewayConnection(asyncio.Protocol):
         if req is not None and not req.complete:
             # Answered before its body ended (an early 401, or an upstream
             # that did not wait): read the rest and drop it. Closing now
-            # could reset the connection and lose the answer at the client.
+            # could reset the connection and lose the answer at the client;
+            # a body announced as too big to read is not worth it.
+            if req.content_length is not None and req.content_length > LINGER_LIMIT:
+                self._close()
+                return
             req.exchange = None
             self.discarding, self.discarded = req, 0
             self._update_reading()
@@ -425,7 +448,26 @@ class GatewayConnection(asyncio.Protocol):
             t.pause_reading()
 
     def _bad_request(self, status: int, message: str) -> None:
-        if self.active is None and not self.queue and self.discarding is None:
+        if self.closing:
+            return
+        broken = self.parsing  # the message the bad bytes belong to
+        if broken is not None and broken is self.discarding:
+            self._close()  # its answer is out; the rest of it is garbage
+            return
+        if broken is not None and broken is self.active:
+            # A streamed body went bad mid-way: the agent's side is reset,
+            # and the client gets the error unless its answer has begun.
+            exchange, self.active = broken.exchange, None
+            if exchange is not None:
+                exchange.abort()
+            if self.response_mode:
+                self._close()
+            else:
+                self._write_error(status, message)
+            return
+        if broken is not None and broken in self.queue:
+            self.queue.remove(broken)  # never complete: it is the error itself
+        if self.active is None and not self.queue and self.discarding is None and not self.write_paused:
             self._write_error(status, message)
         else:
             # Requests before the bad one are answered first.
@@ -471,7 +513,9 @@ class HTTPServer:
             await asyncio.sleep(IDLE_TIMEOUT / 5)
             cutoff = time.monotonic() - IDLE_TIMEOUT
             for c in list(self.connections):
-                if c.active is None and c.parsing is None and c.last_active < cutoff and c.transport is not None:
+                # A half-sent head or an early-answered body gone quiet is
+                # idle too; only a request being answered (a quiet watch) is not.
+                if c.active is None and c.last_active < cutoff and c.transport is not None:
                     c.closing = True
                     c.transport.close()
 

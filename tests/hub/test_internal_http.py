@@ -367,3 +367,127 @@ def test_a_malformed_request_behind_one_in_flight_is_answered_after_it(agent, hu
     assert _read_response(f)[0] == 400
     assert f.read() == b""
     s.close()
+
+
+async def _agent_streams(hub):
+    return sum(len(c.streams) for c in hub.connections)
+
+
+async def _gateway_connections(hub):
+    srv = hub._internal_server
+    return [(c.transport.get_write_buffer_size() if c.transport else 0, c.reading_paused) for c in srv.connections]
+
+
+def test_a_broken_chunk_in_an_upload_under_way_is_a_400_and_resets_the_agent_side(agent, hub):
+    s = _connect(hub)
+    s.sendall(
+        f"POST /clusters/c1/upload HTTP/1.1\r\nHost: hub\r\nX-Hub-Secret: {hub.secret}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n".encode()
+    )
+    wait_until(lambda: hub.call(_agent_streams(hub.hub)) == 1, what="the upload's stream")
+    s.sendall(b"zz\r\nnot a chunk\r\n")
+    s.settimeout(10)
+    f = s.makefile("rb")
+    status, headers, body = _read_response(f)
+    assert status == 400 and b"chunk" in body and headers["connection"] == "close"
+    wait_until(lambda: hub.call(_agent_streams(hub.hub)) == 0, what="the stream reset")
+    s.close()
+
+
+def test_half_sent_heads_and_quiet_early_answered_uploads_are_swept(agent, hub, monkeypatch):
+    monkeypatch.setattr(http1, "IDLE_TIMEOUT", 0.5)
+    hub.call(_restart_sweeper(hub.hub))
+    half = _connect(hub)
+    half.sendall(b"GET /clusters/c1/api HTTP/1.1\r\nHost: hub\r\nX-Par")
+    upload = _connect(hub)
+    upload.sendall(b"POST /clusters/c1/upload HTTP/1.1\r\nHost: hub\r\nContent-Length: 100000\r\n\r\nabc")  # streamed: answered at its head
+    f = upload.makefile("rb")
+    assert _read_response(f)[0] == 401  # then the client goes quiet mid-body
+    half.settimeout(5)
+    upload.settimeout(5)
+    assert half.recv(100) == b""
+    assert f.read() == b""
+    half.close()
+    upload.close()
+
+
+def test_requests_after_a_dropped_oversized_body_are_not_run(agent, hub, monkeypatch):
+    monkeypatch.setattr(http1, "LINGER_LIMIT", 1000)
+    before = json.loads(urllib_get(f"{hub.internal_url}/clusters/c1/_status", hub.secret))["connections"]
+    s = _connect(hub)
+    # An early-answered body bigger than the hub will read, then (same write)
+    # a request that would disconnect the cluster: the hub must stop at the
+    # body, not run what follows.
+    body = b"x" * 5000
+    s.sendall(
+        b"POST /clusters/c1/upload HTTP/1.1\r\nHost: hub\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"%x\r\n%b\r\n0\r\n\r\n" % (len(body), body)
+        + f"POST /clusters/c1/_disconnect HTTP/1.1\r\nHost: hub\r\nX-Hub-Secret: {hub.secret}\r\nContent-Length: 0\r\n\r\n".encode()
+    )
+    s.settimeout(10)
+    f = s.makefile("rb")
+    assert _read_response(f)[0] == 401
+    assert f.read() == b""
+    after = json.loads(urllib_get(f"{hub.internal_url}/clusters/c1/_status", hub.secret))["connections"]
+    assert [c["id"] for c in after] == [c["id"] for c in before]  # the disconnect never ran
+    s.close()
+
+
+def urllib_get(url: str, secret: str) -> bytes:
+    import urllib.request
+
+    return urllib.request.urlopen(urllib.request.Request(url, headers={"X-Hub-Secret": secret}), timeout=10).read()
+
+
+def test_an_endless_trailer_is_cut_off_early(agent, hub):
+    s = _connect(hub)
+    s.sendall(
+        f"POST /clusters/c1/upload HTTP/1.1\r\nHost: hub\r\nX-Hub-Secret: {hub.secret}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n0\r\nX-Trailer: ".encode()
+    )
+    sent = 0
+    with pytest.raises(OSError):
+        for _ in range(64):
+            s.sendall(b"a" * (1 << 20))
+            sent += 1 << 20
+    assert sent <= 8 << 20
+    s.close()
+
+
+def test_large_pipelined_bodies_do_not_count_against_the_next_head(agent, hub):
+    s = _connect(hub)
+    body = b"x" * 60_000
+    post = f"POST /clusters/c1/echo HTTP/1.1\r\nHost: hub\r\nX-Hub-Secret: {hub.secret}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+    # A legitimate 40 KB head (under the 64 KiB limit) that trickles in after them.
+    last = f"GET /clusters/c1/echo HTTP/1.1\r\nHost: hub\r\nX-Hub-Secret: {hub.secret}\r\n".encode()
+    last += b"".join(b"X-Pad-%03d: %s\r\n" % (i, b"p" * 1000) for i in range(40)) + b"\r\n"
+    s.sendall(post * 8 + last[:50])
+    for i in range(50, len(last), 4000):
+        time.sleep(0.01)
+        s.sendall(last[i : i + 4000])
+    s.settimeout(10)
+    f = s.makefile("rb")
+    answers = [_read_response(f) for _ in range(9)]
+    assert [a[0] for a in answers] == [200] * 9
+    assert [json.loads(a[2])["body_len"] for a in answers] == [len(body)] * 8 + [0]
+    s.close()
+
+
+def test_a_client_that_does_not_read_its_answers_is_not_buffered_for(agent, hub):
+    s = _connect(hub)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    request = b"GET /clusters/c1/x HTTP/1.1\r\nHost: hub\r\n\r\n"  # 401 each, at once
+    s.settimeout(0.5)
+    sent = 0
+    try:
+        for _ in range(200):
+            s.sendall(request * 2000)
+            sent += len(request) * 2000
+    except socket.timeout:
+        pass  # the hub stopped reading: what we wanted
+    assert sent < 20_000_000
+    time.sleep(0.3)
+    buffers = hub.call(_gateway_connections(hub.hub))
+    assert buffers and max(size for size, _ in buffers) < 2_000_000
+    assert all(paused for _, paused in buffers)
+    s.close()
