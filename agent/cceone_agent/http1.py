@@ -477,7 +477,9 @@ class Pool:
                 conn = resp._conn
                 sent = True
             else:
-                conn = self._take() or await self._connect()
+                # The retry takes a new connection: when the server drops idle
+                # ones, the other pooled connections are as likely dead.
+                conn = (self._take() if attempt == 0 else None) or await self._connect()
                 resp = Response(conn, self, method)
                 conn.resp = resp
                 sent = False

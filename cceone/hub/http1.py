@@ -164,6 +164,7 @@ class GatewayConnection(asyncio.Protocol):
         self.queue: deque[Request] = deque()  # pipelined requests waiting their turn
         self.discarding: Request | None = None  # answered early: the rest of its body is read and dropped
         self.discarded = 0
+        self.close_after_discard = False
         self.pending_error: tuple[int, str] | None = None  # a bad request behind ones still to answer
         self.response_mode = ""  # of a streamed answer: "length", "chunked" or "close" (HTTP/1.0)
         self.exchange_hold = False
@@ -286,6 +287,9 @@ class GatewayConnection(asyncio.Protocol):
             return
         if req is self.discarding:
             self.discarding = None
+            if self.close_after_discard:
+                self._close()
+                return
             self._advance()
         elif req.exchange is not None and req is self.active:
             req.exchange.body_end()
@@ -418,20 +422,25 @@ class GatewayConnection(asyncio.Protocol):
         req, self.active = self.active, None
         self.exchange_hold = False
         self.last_active = time.monotonic()
-        if close or self.closing:
+        if self.closing or self.server.closing:
             self._close()
             return
         if req is not None and not req.complete:
             # Answered before its body ended (an early 401, or an upstream
-            # that did not wait): read the rest and drop it. Closing now
-            # could reset the connection and lose the answer at the client;
-            # a body announced as too big to read is not worth it.
+            # that did not wait): read the rest and drop it, then go on (or
+            # close, if this was the last request). Closing with unread
+            # input could reset the connection and lose the answer at the
+            # client; a body announced as too big to read is not worth it.
             if req.content_length is not None and req.content_length > LINGER_LIMIT:
                 self._close()
                 return
             req.exchange = None
             self.discarding, self.discarded = req, 0
+            self.close_after_discard = close
             self._update_reading()
+            return
+        if close:
+            self._close()
             return
         self._advance()
 

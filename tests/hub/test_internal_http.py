@@ -250,6 +250,14 @@ def test_request_on_a_pooled_connection_the_server_just_closed_is_retried(hub, s
     # idle timeout fires just as the agent reuses it.
     server = _RawAPIServer(lambda path, nth: _json_answer({"path": path}) if nth == 0 else None)
     start_agent("c1", kubeconfig_path=server.kubeconfig(tmp_path), heartbeat_interval=60)
+    # Several requests at once leave several pooled connections, each one
+    # answer from being dropped: the retry must not pick another of them.
+    warm = [_connect(hub) for _ in range(4)]
+    for w in warm:
+        w.sendall(_get("/clusters/c1/warm", hub.secret))
+    for w in warm:
+        assert _read_response(w.makefile("rb"))[0] == 200
+        w.close()
     s = _connect(hub)
     f = s.makefile("rb")
     for i in range(6):
@@ -490,4 +498,17 @@ def test_a_client_that_does_not_read_its_answers_is_not_buffered_for(agent, hub)
     buffers = hub.call(_gateway_connections(hub.hub))
     assert buffers and max(size for size, _ in buffers) < 2_000_000
     assert all(paused for _, paused in buffers)
+    s.close()
+
+
+def test_an_early_answer_to_a_last_request_drains_its_body_before_closing(agent, hub):
+    s = _connect(hub)
+    body = b"x" * 200_000
+    s.sendall(f"POST /clusters/c1/upload HTTP/1.1\r\nHost: hub\r\nConnection: close\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+    f = s.makefile("rb")
+    status, headers, _ = _read_response(f)
+    assert status == 401 and headers["connection"] == "close"
+    s.sendall(body)  # still read by the hub: no reset while we finish
+    s.settimeout(10)
+    assert f.read() == b""  # then a clean close
     s.close()
