@@ -32,8 +32,12 @@ from . import protocol as p
 log = logging.getLogger("cceone.hub")
 
 MAX_HEAD = 64 * 1024  # request line and headers together
-HEAD_GUARD = 4 * MAX_HEAD  # non-body bytes one message may feed (see data_received)
+# Non-body bytes one message may feed (see data_received): well above MAX_HEAD,
+# since a read (up to 256 kB) that begins a message is charged to it whole.
+HEAD_GUARD = 16 * MAX_HEAD
 CHUNK_FRAMING = 32  # of those, allowed per chunk of a chunked body (size line and CRLFs)
+LINGER_SECONDS = 2.0  # a closing connection reads and drops input this long (see _close)
+MAX_PIPELINED = 32  # requests waiting behind the one being answered
 LINGER_LIMIT = 8 * 1024 * 1024  # body bytes read and dropped after an early answer before closing instead
 IDLE_TIMEOUT = 75.0  # seconds a kept-alive connection may sit unused (nginx's default)
 
@@ -85,7 +89,7 @@ class Request:
 
     __slots__ = (
         "method", "raw_path", "headers", "content_length", "chunked", "keep_alive", "upgrade", "http10", "body", "complete",
-        "head_done", "exchange", "_head_size", "overhead", "chunks",
+        "head_done", "exchange", "_head_size", "overhead", "chunks", "expect_continue",
     )
 
     def __init__(self):
@@ -104,6 +108,7 @@ class Request:
         self._head_size = 0
         self.overhead = 0  # bytes fed for this message that were not body: head, chunk framing, trailers
         self.chunks = 0
+        self.expect_continue = False  # the client waits for "100 Continue" before sending the body
 
     def header(self, name: str) -> str | None:
         """First value of a header (`name` in lower case)."""
@@ -165,6 +170,7 @@ class GatewayConnection(asyncio.Protocol):
         self.discarding: Request | None = None  # answered early: the rest of its body is read and dropped
         self.discarded = 0
         self.close_after_discard = False
+        self._linger: asyncio.TimerHandle | None = None
         self.pending_error: tuple[int, str] | None = None  # a bad request behind ones still to answer
         self.response_mode = ""  # of a streamed answer: "length", "chunked" or "close" (HTTP/1.0)
         self.exchange_hold = False
@@ -190,8 +196,11 @@ class GatewayConnection(asyncio.Protocol):
             return  # an upgrade is refused when routed; the connection then closes
         except httptools.HttpParserError as exc:
             # An exception raised in a callback comes back wrapped in this one.
-            if isinstance(exc.__context__, _HeadTooLarge) or isinstance(exc.__cause__, _HeadTooLarge):
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, _HeadTooLarge):
                 self._bad_request(431, "request head too large")
+            elif isinstance(cause, _TooManyPipelined):
+                self._bad_request(400, f"more than {MAX_PIPELINED} pipelined requests waiting")
             else:
                 self._bad_request(400, f"malformed HTTP request: {exc}")
             return
@@ -206,6 +215,10 @@ class GatewayConnection(asyncio.Protocol):
             if req.overhead > HEAD_GUARD + CHUNK_FRAMING * req.chunks:
                 self._bad_request(431, "request head or trailers too large")
 
+    # No eof_received: a client's EOF closes the connection (asyncio's
+    # default), as a client that has gone away must cancel its watch at the
+    # agent; clients do not half-close after a request.
+
     def connection_lost(self, exc) -> None:
         self.closing = True
         self.server.connections.discard(self)
@@ -214,6 +227,8 @@ class GatewayConnection(asyncio.Protocol):
             active.exchange.abort()
         self.queue.clear()
         self.transport = None
+        if self._linger is not None:
+            self._linger.cancel()
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -260,8 +275,17 @@ class GatewayConnection(asyncio.Protocol):
         req.keep_alive = parser.should_keep_alive()
         req.upgrade = parser.should_upgrade()
         req.http10 = parser.get_http_version() == "1.0"
+        if req.upgrade and (req.header("upgrade") or "").strip().lower() == "h2c":
+            # An offer of HTTP/2 (curl --http2) may be declined by answering
+            # in HTTP/1.1; the parser stops after an upgrade, so close after.
+            req.upgrade = False
+            req.keep_alive = False
+        if not req.http10 and (req.chunked or req.content_length):
+            req.expect_continue = (req.header("expect") or "").strip().lower() == "100-continue"
         if req.upgrade or req.streams_body:
             self._arrived(req)
+        elif req.expect_continue and self._first_in_line():
+            self._send_continue(req)
 
     def on_chunk_header(self) -> None:
         self.parsing.chunks += 1
@@ -302,6 +326,8 @@ class GatewayConnection(asyncio.Protocol):
         if self.closing:
             return
         if self.active is not None or self.queue or self.discarding is not None or self.write_paused:
+            if len(self.queue) >= MAX_PIPELINED:
+                raise _TooManyPipelined  # stops the parser; answered after those waiting
             self.queue.append(req)  # a pipelining client: answered in turn
             self._update_reading()
             return
@@ -321,6 +347,7 @@ class GatewayConnection(asyncio.Protocol):
         if exchange is None or self.active is not req:
             return  # answered already
         req.exchange = exchange
+        self._send_continue(req)
         if req.body and req.streams_body:
             buffered, req.body = req.body, []
             for chunk in buffered:
@@ -343,10 +370,13 @@ class GatewayConnection(asyncio.Protocol):
             self._advancing = False
         if self.closing:
             return
-        if self.active is None and self.discarding is None and not self.queue and self.pending_error is not None and not self.write_paused:
-            status, message = self.pending_error
-            self._write_error(status, message)
-            return
+        if self.active is None and self.discarding is None and not self.queue and not self.write_paused:
+            if self.pending_error is not None:
+                status, message = self.pending_error
+                self._write_error(status, message)
+                return
+            if self.parsing is not None and self.parsing.expect_continue:
+                self._send_continue(self.parsing)  # its turn has come
         self._update_reading()
 
     # -- answering -------------------------------------------------------------------------
@@ -444,6 +474,15 @@ class GatewayConnection(asyncio.Protocol):
             return
         self._advance()
 
+    def _first_in_line(self) -> bool:
+        return self.active is None and not self.queue and self.discarding is None
+
+    def _send_continue(self, req: Request) -> None:
+        """Tell a client waiting with `Expect: 100-continue` to send its body (once)."""
+        if req.expect_continue and not req.complete and self.transport is not None and not self.closing:
+            req.expect_continue = False
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
     def _update_reading(self) -> None:
         want = not (self.closing or self.queue or self.pending_error is not None or self.exchange_hold)
         t = self.transport
@@ -492,12 +531,34 @@ class GatewayConnection(asyncio.Protocol):
         self._close()
 
     def _close(self) -> None:
+        """Close after what was written, lingering: the write side is shut,
+        and what the client still sends is read and dropped for a moment.
+        Closing with unread input would reset the connection, and the client
+        could lose answers it had not read yet."""
+        if self._linger is not None:
+            return
         self.closing = True
-        if self.transport is not None:
-            self.transport.close()
+        t = self.transport
+        if t is None:
+            return
+        try:
+            if t.can_write_eof():
+                t.write_eof()
+                if self.reading_paused:
+                    self.reading_paused = False
+                    t.resume_reading()
+                self._linger = asyncio.get_running_loop().call_later(LINGER_SECONDS, t.close)
+                return
+        except (OSError, RuntimeError):
+            pass
+        t.close()
 
 
 class _HeadTooLarge(Exception):
+    pass
+
+
+class _TooManyPipelined(Exception):
     pass
 
 

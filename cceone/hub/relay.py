@@ -39,7 +39,7 @@ def respond_status(http: GatewayConnection, code: int, reason: str, message: str
 class TunnelExchange(Exchange):
     __slots__ = (
         "http", "req", "conn", "st", "cluster_id", "method", "started", "head_written", "pending", "body_ended", "end_sent", "held",
-        "done",
+        "done", "owed",
     )
 
     def __init__(self, http: GatewayConnection, req: Request, conn: AgentConnection, cluster_id: str, path: str, headers: list):
@@ -55,6 +55,7 @@ class TunnelExchange(Exchange):
         self.end_sent = False  # ... and its END went to the agent
         self.held = 0  # response bytes written while the client was backed up: credit not yet returned
         self.done = False
+        self.owed: int | None = None  # body bytes still due when the agent stated a length
         self.st = conn.open_stream(listener=self)
         head = {"method": req.method, "path": path, "headers": headers}
         streamed = req.streams_body
@@ -132,8 +133,16 @@ class TunnelExchange(Exchange):
                 return
             data, end = item[1], item[2]
             http = self.http
+            owed = self.owed
+            if owed is not None and (len(data) > owed or (end and len(data) < owed)):
+                # More or less than the agent announced: on a kept-alive
+                # connection that would spill into (or eat) the next answer.
+                self._fail("agent sent a body of another length than it announced")
+                return
             if data:
                 http.write_body(data)
+                if owed is not None:
+                    self.owed = owed - len(data)
                 if http.write_paused:
                     self.held += len(data)
                 else:
@@ -167,12 +176,14 @@ class TunnelExchange(Exchange):
         length = None
         for name, value in headers:
             if name.lower() == "content-length":
-                try:
-                    length = int(value)
-                except ValueError:
-                    length = None  # sent chunked instead
+                value = value.strip()
+                length = int(value) if value.isascii() and value.isdigit() else None  # else: sent chunked
+        if length is not None and len(body) > length:
+            self._fail("agent sent a body of another length than it announced")
+            return
         http.start_response(status, p.strip_hop_by_hop(headers, _FRAMING), length)
         self.head_written = True
+        self.owed = None if length is None else length - len(body)
         if body:
             http.write_body(bytes(body))
 
