@@ -458,7 +458,7 @@ class Pool:
         conn.resp = resp
         try:
             self._send(conn, method, path, headers, body)
-        except (HTTPError, OSError):
+        except Exception:  # e.g. a header latin-1 cannot carry: request() reports it
             resp.close()
             return None
         return resp

@@ -499,6 +499,8 @@ class _Tunnel:
             while self.streams and loop.time() < deadline:
                 await asyncio.sleep(0.05)
             for st in list(self.streams.values()):
+                if self.streams.get(st.sid) is not st:
+                    continue  # answered while an earlier RESET waited for the socket
                 # Tell the hub first so it ends the client's response cleanly
                 # as an error instead of waiting for the socket to drop.
                 await self.send(p.reset_frame(st.sid, p.RESET_SHUTDOWN, "agent shutting down"))

@@ -599,3 +599,25 @@ def test_an_agent_body_of_another_length_than_announced_never_reaches_the_next_a
     assert data.count(b"HTTP/1.1") == 1 and sent not in data
     s.close()
     t.join(5)
+
+
+def test_agent_pool_start_with_an_unencodable_header_sends_nothing_and_keeps_no_connection(fake_api):
+    import asyncio
+
+    from cceone_agent.http1 import Pool
+
+    async def scenario():
+        pool = Pool(fake_api.url)
+        first = await pool.request("GET", "/version", [])
+        await first.read()
+        taken = pool._idle[-1]
+        # The callback path must fall back (None), not raise into the tunnel
+        # or leave the taken connection attached to a dead response.
+        started = pool.start("GET", "/version", [("X-Name", "\u20ac")])
+        again = await pool.request("GET", "/version", [])
+        body = await again.read()
+        pool.close()
+        return started, taken.closed, taken.resp, json.loads(body)["major"]
+
+    started, closed, attached, major = asyncio.run(scenario())
+    assert started is None and closed and attached is None and major == "1"
