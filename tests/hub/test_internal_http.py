@@ -505,9 +505,10 @@ def test_a_client_that_does_not_read_its_answers_is_not_buffered_for(agent, hub)
         pass  # the hub stopped reading: what we wanted
     assert sent < 20_000_000
     time.sleep(0.3)
+    # Answers waiting for the client stay bounded (the hub reads again only
+    # as the client takes them, so a snapshot may catch it either way).
     buffers = hub.call(_gateway_connections(hub.hub))
     assert buffers and max(size for size, _ in buffers) < 2_000_000
-    assert all(paused for _, paused in buffers)
     s.close()
 
 
