@@ -5,15 +5,18 @@ built for that one job rather than on aiohttp's general-purpose one:
 httptools parses, a complete request is routed in the parser's callback
 (for a tunnel: one REQUEST frame written at once), and the agent's answer
 is written to the client from the agent connection's reader (see
-`TunnelExchange` in internal.py). No task, future or response object is
-made per request; `benchmarks/tunnel_overhead.py` measures the result.
+`TunnelExchange` in relay.py). No task, future or response object is made
+per request; `benchmarks/tunnel_overhead.py` measures the result.
 
-What it does: keep-alive, one exchange at a time per connection (a
-pipelining client's next request waits, with reading paused), bodies by
-Content-Length or chunked, streamed request bodies for the exchanges that
-ask for them, responses with a length or chunked, write backpressure
-handed to the exchange (`writable()`), 400/431 for malformed or oversized
-heads, and idle connections closed after IDLE_TIMEOUT.
+What it does: keep-alive; one exchange at a time per connection, with up
+to MAX_PIPELINED requests waiting (reading paused meanwhile); bodies by
+Content-Length or chunked, streamed for the exchanges that ask for them;
+`Expect: 100-continue`; responses with a length, chunked, or (HTTP/1.0)
+ended by close; write backpressure (no further answers while the client
+does not read; `writable()` for the exchange); 400/431 for malformed or
+oversized heads and trailers, after the answers before them; the rest of
+an early-answered body read and dropped; lingering close; an h2c upgrade
+offer declined; idle connections closed after IDLE_TIMEOUT.
 """
 
 from __future__ import annotations
