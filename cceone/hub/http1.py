@@ -123,9 +123,7 @@ class Request:
     @property
     def streams_body(self) -> bool:
         """True when the body is too big (or of unknown size) to wait for before routing."""
-        return self.chunked or (self.content_length is not None and self.content_length > self.inline_limit)
-
-    inline_limit = p.MAX_INLINE
+        return self.chunked or (self.content_length is not None and self.content_length > p.MAX_INLINE)
 
 
 class Exchange:
