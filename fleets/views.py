@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cceone.console import views as generic
-from cceone.iam.access import can, in_account, require
+from cceone.iam.access import can, in_account, require, restrict
 from clusters.models import RegisteredCluster
 
 from . import forms, services
@@ -39,7 +39,10 @@ class FleetList(FleetMixin, generic.ObjectListView):
 
     def get_context_extra(self):
         user = self.request.user
-        return {"can_update": can(user, "fleets:update"), "can_delete": can(user, "fleets:delete"),
+        # Per fleet: a policy limited to some fleets reaches only those rows.
+        fleets = Fleet.objects.filter(account_id=user.account_id)
+        return {"updatable": set(restrict(fleets, user, "fleets:update").values_list("pk", flat=True)),
+                "deletable": set(restrict(fleets, user, "fleets:delete").values_list("pk", flat=True)),
                 "can_list_permissions": can(user, "permissions:list")}
 
 

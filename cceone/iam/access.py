@@ -40,7 +40,9 @@ def grants(user) -> Grants:
         if policy.scope == Policy.Scope.ACCOUNT:
             result.account_wide |= granted
         else:
-            result.scoped |= granted
+            # A scope reaches instances only: `iam:*`, billing and the like can never come
+            # from it, even from a policy saved before the service refused such patterns.
+            result.scoped |= granted & anchors.instance_actions()
             result.scoped_policies.append(policy)
     user._iam_grants = result
     return result
@@ -84,7 +86,7 @@ def can(user, action: str, obj: Model | None = None) -> bool:
     if action not in g.scoped:
         return False
     if obj is None:
-        return True  # the action applies to some instances: lists show those
+        return _scoped_without_object(g, action)
     anchor_obj = _anchor_of(obj)
     if anchor_obj is None:
         return False  # scoped policies reach instances, not account-level objects
@@ -99,6 +101,19 @@ def can(user, action: str, obj: Model | None = None) -> bool:
     return anchor.user_perm_model.objects.filter(
         user=user, content_object=anchor_obj, permission__codename=anchors.codename(action)
     ).exists()
+
+
+def _scoped_without_object(g: Grants, action: str) -> bool:
+    """A scoped grant asked about no instance in particular: it opens the list of the
+    instances it reaches, and ordering only when the policy names enterprise projects (the
+    order itself is then checked against its project). Never anything else: a grant on one
+    cluster says nothing about changing, creating or deleting "something"."""
+    verb = actions.ACTIONS[action].verb
+    if verb == "list":
+        return True
+    if verb == "create":
+        return any(p.scope == Policy.Scope.PROJECTS and action in p.granted_actions() for p in g.scoped_policies)
+    return False
 
 
 def require(user, action: str, obj: Model | None = None) -> None:

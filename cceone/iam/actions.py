@@ -27,6 +27,10 @@ class Action:
     def service(self) -> str:
         return self.name.split(":", 1)[0]
 
+    @property
+    def verb(self) -> str:
+        return self.name.split(":", 1)[1]
+
 
 _CATALOGUE = [
     ("clusters:list", Tier.READ, _("List registered clusters")),

@@ -67,6 +67,11 @@ def for_type(type_key: str) -> Anchor | None:
     return _by_type.get(type_key)
 
 
+def instance_actions() -> set[str]:
+    """The actions a policy limited to instances or enterprise projects can grant."""
+    return {a for anchor in all_anchors() for a in anchor.actions}
+
+
 def codename(action: str) -> str:
     return action.replace(":", "_")
 

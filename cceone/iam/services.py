@@ -164,6 +164,13 @@ def save_policy(actor, policy: Policy | None, *, name, description, actions, sco
     bad = [a for a in actions if not catalogue.validate_pattern(a)]
     if not actions or bad:
         raise ValidationError({"actions": _("Unknown action: %(actions)s") % {"actions": ", ".join(bad) or "-"}})
+    if scope != Policy.Scope.ACCOUNT:
+        beyond = [a for a in actions if catalogue.expand([a]) - anchors.instance_actions()]
+        if beyond:
+            raise ValidationError({"actions": _(
+                "A policy limited to instances or enterprise projects can only grant actions on those "
+                "instances; these reach the whole account: %(actions)s. Grant them in a policy for all "
+                "resources of the account.") % {"actions": ", ".join(beyond)}})
     instances = list(instances)
     for ref in instances:
         obj = anchors.resolve(ref)

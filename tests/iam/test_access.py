@@ -1,14 +1,17 @@
 """What each persona may do, over the whole action catalogue, and how custom policies
 limited to instances or enterprise projects reach (and stop reaching) instances."""
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 
 from cceone.audit.models import AuditEvent
 from cceone.iam import access, services
 from cceone.iam.actions import ACTIONS, Tier
 from cceone.iam.models import EnterpriseProject, Policy, UserGroup
 from clusters.models import RegisteredCluster
-from tests.factories import ClusterFactory
+from fleets.models import Fleet
+from tests.conftest import client_for
+from tests.factories import ClusterFactory, FleetFactory
 
 # The highest tier each persona's policies reach (None: nothing at all).
 PERSONA_TIER = {"main": Tier.ADMIN, "admin": Tier.ADMIN, "user": Tier.WRITE, "viewer": Tier.READ,
@@ -25,6 +28,96 @@ def test_system_policy_matrix(tenant, persona, action):
     cluster = ClusterFactory(account=tenant.account)
     if action.startswith("clusters:"):
         assert access.can(user, action, cluster) is expected
+
+
+# Personas holding one custom policy limited to instances or to an enterprise project.
+# Their actions are `*`, as a policy saved before the service refused such patterns
+# (or written straight into the database) has them: the rule must hold from `access`.
+SCOPED_PERSONAS = ["scoped-cluster", "scoped-project"]
+
+
+def _scoped_persona(tenant, persona):
+    finance = EnterpriseProject.objects.create(account=tenant.account, name="finance")
+    inside = ClusterFactory(account=tenant.account, enterprise_project=finance)
+    outside = ClusterFactory(account=tenant.account)
+    if persona == "scoped-cluster":
+        policy = Policy.objects.create(account=tenant.account, name="one-cluster", actions=["*"],
+                                       scope=Policy.Scope.INSTANCES, instances=[f"cluster:{inside.pk}"])
+    else:
+        policy = Policy.objects.create(account=tenant.account, name="one-project", actions=["*"],
+                                       scope=Policy.Scope.PROJECTS)
+        policy.projects.set([finance])
+    services.save_group(tenant.main, None, name="scoped", description="", members=[tenant.nopolicy],
+                        policies=[policy])
+    tenant.nopolicy.refresh_from_db()
+    return tenant.nopolicy, inside, outside, finance
+
+
+@pytest.mark.parametrize("persona", SCOPED_PERSONAS)
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_scoped_policy_matrix(tenant, persona, action):
+    """A scoped grant answers for the instances in its scope and opens the list of them;
+    asked about nothing in particular it never grants a change, and ordering only into a
+    project; `iam:*`, billing, audit and the like never come from it."""
+    user, inside, outside, finance = _scoped_persona(tenant, persona)
+    service, verb = action.split(":")
+    on_instances = service in ("clusters", "fleets")
+    expected = on_instances and (verb == "list" or (verb == "create" and persona == "scoped-project"))
+    assert access.can(user, action) is expected
+    if service == "clusters":
+        assert access.can(user, action, inside) is True
+        assert access.can(user, action, outside) is False
+    if verb == "create" and on_instances:
+        model = RegisteredCluster if service == "clusters" else Fleet
+        order = model(account=tenant.account, enterprise_project=finance)
+        assert access.can(user, action, order) is (persona == "scoped-project")
+
+
+@pytest.mark.parametrize("persona", SCOPED_PERSONAS)
+def test_scoped_policy_holder_cannot_make_itself_admin(tenant, persona):
+    user, inside, outside, _finance = _scoped_persona(tenant, persona)
+    client = client_for(user)
+    admin_policy = Policy.objects.get(account=None, name="ccseone-admin")
+    response = client.post("/api/v1/iam/groups/", {"name": "escalate", "members": [user.pk],
+                                                   "policies": [admin_policy.pk]}, content_type="application/json")
+    assert response.status_code == 403
+    assert not UserGroup.objects.filter(account=tenant.account, name="escalate").exists()
+    assert client.get("/api/v1/iam/users/").status_code == 403
+    listed = {c["id"] for c in client.get("/api/v1/clusters/").json()["results"]}
+    assert listed == {inside.pk}
+
+
+@pytest.mark.parametrize("scope", [Policy.Scope.INSTANCES, Policy.Scope.PROJECTS])
+@pytest.mark.parametrize("pattern", ["*", "iam:*", "*:list", "billing:list", "permissions:create"])
+def test_scoped_policy_granting_account_wide_actions_is_refused(tenant, scope, pattern):
+    cluster = ClusterFactory(account=tenant.account)
+    default = EnterpriseProject.objects.get(account=tenant.account, name="default")
+    with pytest.raises(ValidationError) as refused:
+        services.save_policy(tenant.main, None, name="too-wide", description="", actions=["clusters:get", pattern],
+                             scope=scope, instances=[f"cluster:{cluster.pk}"], projects=[default])
+    assert f"these reach the whole account: {pattern}." in refused.value.message_dict["actions"][0]
+    assert not Policy.objects.filter(account=tenant.account, name="too-wide").exists()
+
+
+def test_scoped_policy_with_a_wildcard_is_refused_through_the_api(tenant):
+    cluster = ClusterFactory(account=tenant.account)
+    response = client_for(tenant.main).post("/api/v1/iam/policies/", {
+        "name": "all-on-one", "actions": ["*"], "scope": "instances", "instances": [f"cluster:{cluster.pk}"]},
+        content_type="application/json")
+    assert response.status_code == 400
+    assert "can only grant actions on those instances" in response.json()["actions"][0]
+    assert not Policy.objects.filter(account=tenant.account, name="all-on-one").exists()
+
+
+def test_scoped_update_grant_shows_buttons_only_on_its_fleet(tenant):
+    """The fleet list decides its row buttons per fleet, not from "some fleet"."""
+    mine, other = FleetFactory(account=tenant.account, name="mine"), FleetFactory(account=tenant.account, name="hidden-fleet")
+    _grant(tenant, tenant.nopolicy, name="fleet-ops", actions=["fleets:list", "fleets:get", "fleets:update"],
+           scope=Policy.Scope.INSTANCES, instances=[f"fleet:{mine.pk}"])
+    page = client_for(tenant.nopolicy).get(reverse("fleets:list")).content.decode()
+    assert reverse("fleets:add-clusters", args=[mine.pk]) in page
+    assert reverse("fleets:add-clusters", args=[other.pk]) not in page
+    assert "hidden-fleet" not in page
 
 
 @pytest.mark.parametrize("action", ["clusters:create", "clusters:delete", "federations:create",
