@@ -4,14 +4,13 @@ Thin: every write calls fleets.services."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cceone.console import views as generic
+from cceone.console.redirects import redirect_next
 from cceone.iam.access import can, in_account, require, restrict
 from clusters.models import RegisteredCluster
 
@@ -269,7 +268,4 @@ def sync_retry(request, pk):
             messages.error(request, message)
     else:
         messages.success(request, _("Permission sync of %(cluster)s requested.") % {"cluster": cluster.name})
-    target = request.POST.get("next") or reverse("permissions:cluster", args=[cluster.pk])
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = reverse("permissions:cluster", args=[cluster.pk])
-    return HttpResponseRedirect(target)
+    return redirect_next(request, reverse("permissions:cluster", args=[cluster.pk]))

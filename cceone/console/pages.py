@@ -2,15 +2,16 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import Count
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from cceone.iam import services as iam_services
 from cceone.iam.access import restrict
 from cceone.iam.models import Region
 from clusters.models import RegisteredCluster
+
+from .redirects import redirect_next
 
 
 def healthz(request):
@@ -43,10 +44,7 @@ def overview(request):
 def set_region(request):
     region = get_object_or_404(Region, code=request.POST.get("region"))
     iam_services.set_region(request.user, region)
-    target = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "/"
-    return HttpResponseRedirect(target)
+    return redirect_next(request, "/")
 
 
 def permission_denied(request, exception=None):

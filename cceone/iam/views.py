@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cceone.console import views as generic
+from cceone.console.redirects import redirect_next, safe_next
 
 from . import filters, forms, services, tables
 from .access import can, require
@@ -188,11 +189,11 @@ def delegation(request):
     if request.method == "POST":
         services.authorize_delegation(request.user)
         messages.success(request, _("Service delegation authorised."))
-        return redirect(request.POST.get("next") or "iam:delegation")
+        return redirect_next(request, "iam:delegation")
     current = ServiceDelegation.objects.filter(account=request.user.account).select_related("authorized_by").first()
     return render(request, "iam/delegation.html", {
         "delegation": current, "can_authorize": can(request.user, "iam:delegate"),
-        "next": request.GET.get("next", ""),
+        "next": safe_next(request),
     })
 
 

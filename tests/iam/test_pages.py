@@ -171,3 +171,21 @@ def test_api_token_is_shown_once_and_stored_hashed(tenant):
     assert key not in client.get(reverse("iam:api-tokens")).content.decode()
     client.post(reverse("iam:api-token-revoke", args=[token.pk]))
     assert not APIToken.objects.filter(pk=token.pk).exists()
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/phish", "//evil.example/", "/\\evil.example",
+                                    "javascript:alert(1)"])
+def test_delegation_next_never_leaves_the_console(tenant, target):
+    client = client_for(tenant.main)
+    form = client.get(reverse("iam:delegation"), {"next": target}).content.decode()
+    assert '<input type="hidden" name="next" value="">' in form
+    response = client.post(reverse("iam:delegation"), {"next": target})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("iam:delegation")
+    assert ServiceDelegation.objects.filter(account=tenant.account).exists()
+
+
+def test_delegation_returns_to_the_order_page_it_came_from(tenant):
+    order = reverse("clusters:order", args=["local"])
+    response = client_for(tenant.main).post(reverse("iam:delegation"), {"next": order})
+    assert response["Location"] == order
