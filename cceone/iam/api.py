@@ -21,6 +21,14 @@ class AccountRelatedField(serializers.PrimaryKeyRelatedField):
         return self.queryset.filter(account_id=request.user.account_id)
 
 
+class PolicyRelatedField(AccountRelatedField):
+    """The caller's custom policies and the system ones: another tenant's policy id answers
+    exactly like one that does not exist."""
+
+    def get_queryset(self):
+        return super().get_queryset() | self.queryset.filter(account__isnull=True)
+
+
 class SubAccountSerializer(serializers.ModelSerializer):
     password = serializers.CharField(write_only=True, required=False)
     groups = AccountRelatedField(source="iam_groups", many=True, queryset=UserGroup.objects.all(), required=False)
@@ -33,7 +41,7 @@ class SubAccountSerializer(serializers.ModelSerializer):
 
 class GroupSerializer(serializers.ModelSerializer):
     members = AccountRelatedField(many=True, queryset=User.objects.all(), required=False)
-    policies = serializers.PrimaryKeyRelatedField(many=True, queryset=Policy.objects.all(), required=False)
+    policies = PolicyRelatedField(many=True, queryset=Policy.objects.all(), required=False)
 
     class Meta:
         model = UserGroup
