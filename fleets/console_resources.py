@@ -36,6 +36,9 @@ CLUSTER_SCOPED: list[tuple[str, str]] = [
     ("storage.k8s.io", "storageclasses"),
 ]
 
+# What only write-tier presets read (Kubernetes' `view` role leaves them out too).
+SECRETS: set[tuple[str, str]] = {("", "secrets")}
+
 # Subresources that can only be read.
 READ_ONLY: set[tuple[str, str]] = {("", "pods/log")}
 

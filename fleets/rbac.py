@@ -4,7 +4,7 @@ A permission is a list of Kubernetes PolicyRules (`{"apiGroups", "resources", "v
 written into member clusters as the ClusterRole `cceone:<key>`. The presets follow the
 manual (§4.5.1): admin reads and writes everything; ops reads and writes namespaced
 resources and reads the rest; developer reads and writes the namespaced resources the
-console shows; restricted only reads those.
+console shows; restricted only reads those, Secrets excepted (as Kubernetes' `view`).
 """
 import re
 from itertools import product
@@ -55,7 +55,7 @@ PRESET_DESCRIPTIONS = {
     Preset.ADMIN: _("Read and write all cluster resources."),
     Preset.OPS: _("Read and write namespaced resources; read-only access to other resources."),
     Preset.DEVELOPER: _("Read and write the namespaced resources the console shows."),
-    Preset.RESTRICTED: _("Read-only access to the namespaced resources the console shows."),
+    Preset.RESTRICTED: _("Read-only access to the namespaced resources the console shows, except Secrets."),
 }
 
 
@@ -71,7 +71,9 @@ def _by_group(pairs, verbs) -> list[dict]:
 def _console_rules(write: bool) -> list[dict]:
     pairs = console_resources.NAMESPACED
     if not write:
-        return _by_group(pairs, READ_VERBS)
+        # As Kubernetes' own `view` role: reading a Secret is reading its values (a list
+        # returns them too), so read-only users reveal one through the console, audited.
+        return _by_group([p for p in pairs if p not in console_resources.SECRETS], READ_VERBS)
     writable = [p for p in pairs if p not in console_resources.READ_ONLY]
     read_only = [p for p in pairs if p in console_resources.READ_ONLY]
     return _by_group(writable, STANDARD_VERBS) + _by_group(read_only, READ_VERBS)

@@ -8,7 +8,9 @@ from cceone.iam import services as iam_services
 from cceone.kube.gateway import identity_for
 from fleets import services, sync
 from fleets.models import ClusterPermissionSync
+from tests.conftest import client_for
 from tests.fleets.conftest import allowed, rbac_objects, settled, subjects
+from tests.resources.conftest import page
 from tests.live import wait_until
 
 RBAC = "rbac.authorization.k8s.io/v1"
@@ -64,6 +66,35 @@ def test_restricted_lists_pods_but_cannot_delete_one(running_cluster, tenant):
     assert not allowed(running_cluster, viewer, "delete", "Pod", "b", name="victim")
     assert not allowed(running_cluster, viewer, "create", "ConfigMap", "b", body=configmap("x"))
     assert not allowed(running_cluster, viewer, "list", "Node")
+
+
+def test_restricted_reads_no_secret_as_kubernetes_view_does(running_cluster, tenant):
+    running_cluster.emulator.apply_object({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                                           "metadata": {"name": "db", "namespace": "b"}, "data": {"pw": "aHVudGVyMg=="}})
+    viewer = tenant.viewer  # no association: the implicit restricted permission
+    assert allowed(running_cluster, viewer, "list", "ConfigMap", "b")
+    assert not allowed(running_cluster, viewer, "list", "Secret", "b")
+    assert not allowed(running_cluster, viewer, "list", "Secret")
+    assert not allowed(running_cluster, viewer, "get", "Secret", "b", name="db")
+    services.associate(tenant.main, running_cluster, user=tenant.user, preset="restricted")
+    assert not allowed(running_cluster, tenant.user, "get", "Secret", "b", name="db")
+
+
+def test_the_console_reveal_reads_as_the_user_so_only_write_presets_reveal(running_cluster, tenant):
+    running_cluster.emulator.apply_object({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                                           "metadata": {"name": "db", "namespace": "b"}, "data": {"pw": "aHVudGVyMg=="}})
+    url = page(running_cluster, "secrets", "b", "db", "reveal")
+    refused = client_for(tenant.viewer).post(url, {"key": "pw"})
+    assert refused.status_code == 403
+    assert "hunter2" not in refused.content.decode()
+    services.associate(tenant.main, running_cluster, user=tenant.user, all_namespaces=False, namespaces=["b"],
+                       preset="developer")
+    shown = client_for(tenant.user).post(url, {"key": "pw"})
+    assert shown.status_code == 200
+    assert "hunter2" in shown.content.decode()
+    reveals = AuditEvent.objects.filter(action="k8s:reveal-secret").order_by("pk")
+    assert [(e.actor, e.result) for e in reveals] == [(tenant.viewer, AuditEvent.Result.DENIED),
+                                                      (tenant.user, AuditEvent.Result.SUCCESS)]
 
 
 def test_ops_and_admin_as_the_manual_says(running_cluster, tenant):
@@ -253,3 +284,4 @@ def test_an_unreachable_cluster_shows_the_failure_and_a_retry_brings_it_in_sync(
     wait_until(lambda: ClusterPermissionSync.objects.get(pk=running_cluster.pk).state == "synced",
                what="the retried sync")
     assert allowed(running_cluster, tenant.user, "create", "ConfigMap", "a", body=configmap("x"))
+
