@@ -7,12 +7,9 @@ class FleetsConfig(AppConfig):
     verbose_name = _("Fleets")
 
     def ready(self):
-        from cceone.iam.services import ACCESS_LOST_HOOKS
         from clusters.services import UNSUBSCRIBE_BLOCKERS
 
-        from . import services, signals  # noqa: F401  connects the "cluster came up" receiver
+        from . import services, signals  # noqa: F401  connects the "cluster came up" and IAM receivers
 
         if services.unsubscribe_blocker not in UNSUBSCRIBE_BLOCKERS:
             UNSUBSCRIBE_BLOCKERS.append(services.unsubscribe_blocker)
-        if services.user_lost_access not in ACCESS_LOST_HOOKS:
-            ACCESS_LOST_HOOKS.append(services.user_lost_access)

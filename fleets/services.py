@@ -17,7 +17,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from cceone.audit.services import record
 from cceone.iam.access import can, require, restrict
-from cceone.iam.models import EnterpriseProject, User
+from cceone.iam.models import EnterpriseProject
 from clusters import facts as facts_mod
 from clusters.models import RegisteredCluster
 
@@ -415,11 +415,13 @@ def dissociate(actor, binding: PermissionBinding) -> None:
     request_sync(effective_clusters(target))
 
 
-def user_lost_access(user: User) -> None:
-    """iam ACCESS_LOST_HOOKS: a disabled or removed user loses their RBAC everywhere."""
-    if not user.account_id:
-        return
-    request_sync(RegisteredCluster.objects.filter(account_id=user.account_id).exclude(status__in=GONE))
+def access_changed(account) -> None:
+    """IAM changed what some users of the account may do (iam.signals.access_changed): a
+    user who lost a group, a policy or their account loses their RBAC now, and one who gained
+    read access gets the restricted fallback. Every live cluster of the account, since which
+    clusters a policy reaches is the IAM side's business and a sync of an unchanged cluster
+    writes nothing."""
+    request_sync(RegisteredCluster.objects.filter(account=account).exclude(status__in=GONE))
 
 
 def cluster_came_up(cluster) -> None:

@@ -1,7 +1,10 @@
 """A cluster that becomes running gets its RBAC synced (connectivity.heartbeat saves the
-status with update_fields, inside its transaction; the sync is enqueued on commit)."""
+status with update_fields, inside its transaction; the sync is enqueued on commit), and so
+do the account's clusters when IAM changes what its users may do."""
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+
+from cceone.iam.signals import access_changed
 
 from clusters.models import RegisteredCluster
 
@@ -14,3 +17,8 @@ def _cluster_came_up(sender, instance, created, update_fields=None, **kwargs):
         return
     if instance.status == RegisteredCluster.Status.RUNNING:
         services.cluster_came_up(instance)
+
+
+@receiver(access_changed, dispatch_uid="fleets.access_changed")
+def _access_changed(sender, account, users, **kwargs):
+    services.access_changed(account)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from cceone.audit.services import record
 
-from . import mirror
+from . import mirror, signals
 from .access import require
 from .models import Account, APIToken, EnterpriseProject, Policy, RealNameVerification, Region, ServiceDelegation, User, UserGroup
 
@@ -39,6 +39,8 @@ def create_sub_account(actor, *, username, password, email="", phone="", groups=
     user.full_clean(exclude=["password"])
     user.save()
     _set_groups(user, groups)
+    if groups:
+        _access_changed(actor.account, {user.pk})
     record(actor, "iam:create", ("user", user.pk, user.username))
     return user
 
@@ -49,6 +51,7 @@ def update_sub_account(actor, user: User, *, email, phone, is_active, groups) ->
     if user.is_main_account:
         raise ValidationError(_("The main account cannot be changed here."))
     was_active = user.is_active
+    groups_before = set(user.iam_groups.values_list("pk", flat=True))
     user.email, user.phone, user.is_active = email, phone, is_active
     user.save(update_fields=["email", "phone", "is_active"])
     _set_groups(user, groups)
@@ -56,6 +59,8 @@ def update_sub_account(actor, user: User, *, email, phone, is_active, groups) ->
     if was_active and not is_active:
         details["disabled"] = True
         user_lost_access(user)
+    if was_active != is_active or groups_before != {g.pk for g in groups}:
+        _access_changed(user.account, {user.pk})
     record(actor, "iam:update", ("user", user.pk, user.username), details=details)
     return user
 
@@ -79,6 +84,7 @@ def delete_sub_account(actor, user: User) -> None:
         raise ValidationError(_("You cannot delete your own user."))
     record(actor, "iam:delete", ("user", user.pk, user.username))
     user_lost_access(user)
+    _access_changed(user.account, {user.pk})
     user.delete()
 
 
@@ -90,8 +96,13 @@ def _set_groups(user: User, groups) -> None:
     mirror.sync_user(user)
 
 
-# Later apps (kubeconfig tokens, Kubernetes permission sync) add what a user losing
-# access must undo; each hook takes the user.
+def _access_changed(account, user_ids: set[int]) -> None:
+    if user_ids:
+        signals.access_changed.send(sender=User, account=account, users=user_ids)
+
+
+# Later apps (kubeconfig tokens) add what a user losing access must undo; each hook takes
+# the user. (Kubernetes RBAC follows every change through `signals.access_changed`.)
 ACCESS_LOST_HOOKS: list = []
 
 
@@ -124,8 +135,13 @@ def save_group(actor, group: UserGroup | None, *, name, description, members, po
             raise ValidationError(_("Unknown user."))
     _check_policies(actor.account, policies)
     before = set(group.members.values_list("pk", flat=True))
+    policies_before = set(group.policies.values_list("pk", flat=True))
     group.members.set(members)
     group.policies.set(policies)
+    after, policies_after = {m.pk for m in members}, {p.pk for p in policies}
+    if policies_before or policies_after:
+        # New or former members gain or lose the group's grants; if the grants changed, everyone.
+        _access_changed(actor.account, before ^ after if policies_before == policies_after else before | after)
     record(actor, "iam:create" if creating else "iam:update", ("group", group.pk, group.name),
            details={"members": sorted(m.username for m in members),
                     "policies": sorted(p.name for p in policies)})
@@ -139,6 +155,8 @@ def delete_group(actor, group: UserGroup) -> None:
     require(actor, "iam:delete", group)
     members = list(group.members.all())
     record(actor, "iam:delete", ("group", group.pk, group.name))
+    if group.policies.exists():
+        _access_changed(actor.account, {m.pk for m in members})
     group.delete()
     for user in members:
         mirror.sync_user(user)
@@ -192,7 +210,13 @@ def save_policy(actor, policy: Policy | None, *, name, description, actions, sco
            details={"actions": policy.actions, "scope": scope, "instances": policy.instances,
                     "projects": [p.name for p in projects]})
     mirror.sync_account(actor.account)
+    if not creating:  # a new policy is in no group yet
+        _access_changed(actor.account, _holders(policy))
     return policy
+
+
+def _holders(policy: Policy) -> set[int]:
+    return set(User.objects.filter(iam_groups__policies=policy).values_list("pk", flat=True))
 
 
 @transaction.atomic
@@ -201,6 +225,7 @@ def delete_policy(actor, policy: Policy) -> None:
         raise ValidationError(_("System policies cannot be deleted."))
     require(actor, "iam:delete", policy)
     record(actor, "iam:delete", ("policy", policy.pk, policy.name))
+    _access_changed(actor.account, _holders(policy))
     policy.delete()
     mirror.sync_account(actor.account)
 

@@ -1,6 +1,7 @@
-"""Anchors created or moved to another enterprise project refresh the permission mirror."""
+"""Anchors created or moved to another enterprise project refresh the permission mirror;
+the IAM services announce changes of what users may do."""
 from django.db.models.signals import post_save, pre_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from . import anchors, mirror
 
@@ -19,3 +20,10 @@ def _refresh_mirror(sender, instance, created, **kwargs):
     if created or getattr(instance, "_iam_old_project", None) != instance.enterprise_project_id:
         # In the saving transaction: a rolled-back save leaves no rows behind.
         mirror.sync_account(instance.account)
+
+
+# Sent by the IAM services, inside their transaction, when what some users may do changed:
+# group membership, a group's or a policy's grants, a user enabled, disabled or deleted.
+# Arguments: `account` and `users` (their ids). What mirrors IAM outside this database
+# (Kubernetes RBAC in member clusters) must follow at once, not at a periodic resync.
+access_changed = Signal()

@@ -5,6 +5,7 @@ from sandbox.kubesim.testing import deployment_manifest, pod_manifest
 
 from cceone.audit.models import AuditEvent
 from cceone.iam import services as iam_services
+from cceone.iam.models import Policy, UserGroup
 from cceone.kube.gateway import identity_for
 from fleets import services, sync
 from fleets.models import ClusterPermissionSync
@@ -285,3 +286,56 @@ def test_an_unreachable_cluster_shows_the_failure_and_a_retry_brings_it_in_sync(
                what="the retried sync")
     assert allowed(running_cluster, tenant.user, "create", "ConfigMap", "a", body=configmap("x"))
 
+
+# --- IAM changes reach the member clusters at once ------------------------------------------
+
+def _restricted(cluster) -> list[str]:
+    binding = rbac_objects(cluster.emulator, "ClusterRoleBinding").get(("", "cceone:restricted"))
+    return subjects(binding) if binding else []
+
+
+def test_leaving_the_group_takes_kubernetes_read_away_at_once(running_cluster, tenant):
+    viewer = tenant.viewer
+    assert allowed(running_cluster, viewer, "list", "Pod", "b")
+    group = UserGroup.objects.get(account=tenant.account, name="viewers")
+    iam_services.save_group(tenant.main, group, name=group.name, description="", members=[],
+                            policies=list(group.policies.all()))
+    assert who(viewer) not in _restricted(running_cluster)
+    assert not allowed(running_cluster, viewer, "list", "Pod", "b")
+
+
+def test_joining_a_group_gives_kubernetes_read_at_once(running_cluster, tenant):
+    newcomer = tenant.nopolicy
+    assert not allowed(running_cluster, newcomer, "list", "Pod", "b")
+    group = UserGroup.objects.get(account=tenant.account, name="viewers")
+    iam_services.save_group(tenant.main, group, name=group.name, description="",
+                            members=[*group.members.all(), newcomer], policies=list(group.policies.all()))
+    assert who(newcomer) in _restricted(running_cluster)
+    assert allowed(running_cluster, newcomer, "list", "Pod", "b")
+
+
+def test_narrowing_a_policy_takes_kubernetes_read_away_at_once(running_cluster, tenant):
+    user = tenant.nopolicy
+    policy = iam_services.save_policy(tenant.main, None, name="read-clusters", description="",
+                                      actions=["clusters:list", "clusters:get"], scope=Policy.Scope.ACCOUNT)
+    iam_services.save_group(tenant.main, None, name="readers", description="", members=[user], policies=[policy])
+    assert allowed(running_cluster, user, "list", "Pod", "b")
+    iam_services.save_policy(tenant.main, policy, name=policy.name, description="", actions=["clusters:list"],
+                             scope=Policy.Scope.ACCOUNT)
+    assert who(user) not in _restricted(running_cluster)
+    assert not allowed(running_cluster, user, "list", "Pod", "b")
+
+
+def test_deleting_the_group_or_the_policy_takes_kubernetes_read_away_at_once(running_cluster, tenant):
+    policy = iam_services.save_policy(tenant.main, None, name="read-clusters", description="",
+                                      actions=["clusters:get"], scope=Policy.Scope.ACCOUNT)
+    group = iam_services.save_group(tenant.main, None, name="readers", description="",
+                                    members=[tenant.nopolicy], policies=[policy])
+    assert allowed(running_cluster, tenant.nopolicy, "list", "Pod", "b")
+    iam_services.delete_policy(tenant.main, policy)
+    assert not allowed(running_cluster, tenant.nopolicy, "list", "Pod", "b")
+
+    assert allowed(running_cluster, tenant.viewer, "list", "Pod", "b")
+    iam_services.delete_group(tenant.main, UserGroup.objects.get(account=tenant.account, name="viewers"))
+    assert not allowed(running_cluster, tenant.viewer, "list", "Pod", "b")
+    assert group.pk  # the other group stays
