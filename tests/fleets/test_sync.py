@@ -314,6 +314,13 @@ def test_joining_a_group_gives_kubernetes_read_at_once(running_cluster, tenant):
     assert allowed(running_cluster, newcomer, "list", "Pod", "b")
 
 
+def test_taking_a_users_groups_on_their_page_takes_kubernetes_read_away_at_once(running_cluster, tenant):
+    assert allowed(running_cluster, tenant.viewer, "list", "Pod", "b")
+    iam_services.update_sub_account(tenant.main, tenant.viewer, email="", phone="", is_active=True, groups=[])
+    assert who(tenant.viewer) not in _restricted(running_cluster)
+    assert not allowed(running_cluster, tenant.viewer, "list", "Pod", "b")
+
+
 def test_narrowing_a_policy_takes_kubernetes_read_away_at_once(running_cluster, tenant):
     user = tenant.nopolicy
     policy = iam_services.save_policy(tenant.main, None, name="read-clusters", description="",

@@ -87,6 +87,20 @@ def test_scoped_policy_holder_cannot_make_itself_admin(tenant, persona):
     assert listed == {inside.pk}
 
 
+@pytest.mark.parametrize("persona", SCOPED_PERSONAS)
+def test_scoped_policy_holder_lists_only_instance_endpoints(tenant, persona):
+    """Every list of the API router: a scoped grant opens the lists of clusters and fleets
+    (showing what it reaches) and nothing of the account (IAM, audit, billing, permissions)."""
+    from cceone.api_urls import router
+
+    user, _inside, _outside, _finance = _scoped_persona(tenant, persona)
+    client = client_for(user)
+    for prefix, viewset, _basename in router.registry:
+        list_action = (getattr(viewset, "iam_actions", None) or {}).get("list") or ""
+        expected = 200 if list_action in ("clusters:list", "fleets:list") else 403
+        assert client.get(f"/api/v1/{prefix}/").status_code == expected, prefix
+
+
 @pytest.mark.parametrize("scope", [Policy.Scope.INSTANCES, Policy.Scope.PROJECTS])
 @pytest.mark.parametrize("pattern", ["*", "iam:*", "*:list", "billing:list", "permissions:create"])
 def test_scoped_policy_granting_account_wide_actions_is_refused(tenant, scope, pattern):
