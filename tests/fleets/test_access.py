@@ -67,6 +67,30 @@ def test_pages_follow_the_iam_policies(tenant, world, persona, page):
         assert "You do not have permission" in response.content.decode()
 
 
+# A sub-account whose one policy, `fleets:*`, is limited to fleet-one: its pages open, and
+# nothing that is about "some fleet" (creating one) or about the account (permissions).
+FLEET_SCOPED_OPENS = {"fleets-list", "fleet-detail", "fleet-edit", "fleet-add", "fleet-delete"}
+
+
+@pytest.mark.parametrize("page", PAGE_KEYS)
+def test_pages_for_a_policy_limited_to_one_fleet(tenant, world, page):
+    from cceone.iam import services as iam_services
+    from cceone.iam.models import Policy
+
+    other = FleetFactory(account=tenant.account, name="fleet-two")
+    policy = iam_services.save_policy(tenant.main, None, name="fleet-one-ops", description="",
+                                      actions=["fleets:*"], scope=Policy.Scope.INSTANCES,
+                                      instances=[f"fleet:{world['fleet'].pk}"])
+    iam_services.save_group(tenant.main, None, name="fleet-one-ops", description="", members=[tenant.nopolicy],
+                            policies=[policy])
+    client = client_for(tenant.nopolicy)
+    url, _allowed = pages(world)[page]
+    assert client.get(url).status_code == (200 if page in FLEET_SCOPED_OPENS else 403)
+    if page == "fleets-list":
+        assert "fleet-two" not in client.get(url).content.decode()
+    assert client.get(reverse("fleets:detail", args=[other.pk])).status_code == 403
+
+
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_navigation_shows_the_pages_to_those_who_may_open_them(tenant, persona):
     content = client_for(tenant.persona(persona)).get(reverse("console:overview")).content.decode()
