@@ -44,6 +44,7 @@ class Registry:
         self.clusters: dict[str, ClusterState] = {}
         self.heartbeats_total = 0
         self.connections_total = 0
+        self.tick_hooks: list = []  # more periodic work, run after each tick
 
     # -- membership ------------------------------------------------------------------
     def add(self, conn: AgentConnection) -> None:
@@ -74,20 +75,23 @@ class Registry:
         if cs is not None and conn in cs.conns:
             cs.conns.remove(conn)
 
-    def detach(self, cluster_id: str) -> list[AgentConnection]:
-        """Take every connection of the cluster out of service now (revocation).
+    def detach(self, cluster_id: str, credential: str | None = None) -> list[AgentConnection]:
+        """Take every connection of the cluster out of service now (revocation), or
+        only those that authenticated with `credential` (a rotated token's hash).
 
         In-flight streams fail at once and nothing is routed to them any more;
-        the caller closes the WebSockets. The cluster is declared lost right
-        away (its agents are not expected back: their token was revoked).
+        the caller closes the WebSockets. Once no connection is left the cluster
+        is declared lost right away (its agents are not expected back: their
+        token was revoked).
         """
         cs = self.clusters.get(cluster_id)
         if cs is None:
             return []
-        conns, cs.conns = cs.conns, []
+        conns = [c for c in cs.conns if credential is None or c.credential == credential]
+        cs.conns = [c for c in cs.conns if c not in conns]
         for c in conns:
             c.fail_streams("agent disconnected by the hub (cluster access revoked)")
-        if cs.connected:
+        if cs.connected and not cs.conns:
             cs.connected = False
             self._notify(cs, "lost", None)
         return conns
@@ -160,6 +164,8 @@ class Registry:
             await asyncio.sleep(interval)
             try:
                 self.tick()
+                for hook in self.tick_hooks:
+                    hook()
             except Exception:  # never let bookkeeping kill liveness detection
                 log.exception("hub reaper tick failed")
 
