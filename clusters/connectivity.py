@@ -88,10 +88,11 @@ def agent_connected(cluster_id: int, conn_info: dict) -> None:
            details={k: conn_info.get(k) for k in ("remote_ip", "agent_version", "instance", "connections")})
 
 
-# How long the platform's own read of a cluster's nodes caps what its agents claim.
+# How long the platform's own read of a cluster's nodes caps what its agents claim. A
+# claim above the cap is checked again at once (a cluster that grew is billed for it);
+# the hub hands one cluster's heartbeats over one at a time, so a connection claiming
+# more than it has causes at most one read in flight.
 PLATFORM_READ_TTL = timedelta(minutes=2)
-# A claim above the cap is checked again, but not more often than this.
-PLATFORM_RECHECK = timedelta(seconds=30)
 
 
 def heartbeat(cluster_id: int, reported: dict) -> None:
@@ -118,7 +119,7 @@ def _platform_read(cluster: RegisteredCluster, reported: dict) -> dict:
     if isinstance(previous, dict) and previous.get("at"):
         age = now - datetime.fromisoformat(previous["at"])
         claim_fits = facts_mod.billable_vcpu(reported) <= Decimal(str(previous.get("vcpu") or 0))
-        if age < PLATFORM_RECHECK or (age < PLATFORM_READ_TTL and claim_fits):
+        if age < PLATFORM_READ_TTL and claim_fits:
             return previous
     try:
         nodes = (system_client_for(cluster, timeout=(5, 15)).resources.get(api_version="v1", kind="Node")
