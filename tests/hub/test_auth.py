@@ -57,6 +57,40 @@ def test_agent_without_token_or_with_wrong_protocol_refused(hub, directory):
     assert directory.find("connected") == []
 
 
+def test_junk_agent_tokens_are_reported_as_counts_and_rate_limited(hub, directory):
+    """100 junk connections from one source: the directory hears of the first at once and of
+    the rest as counts (not 100 calls); past 20 the source gets 429 without a token lookup."""
+    looked_up = []
+    authenticate = directory.authenticate_agent
+
+    async def counting(token):
+        looked_up.append(token)
+        return await authenticate(token)
+
+    directory.authenticate_agent = counting
+
+    async def attempt(token):
+        async with aiohttp.ClientSession() as s:
+            try:
+                async with s.ws_connect(hub.agent_url + "/agent/connect", headers={"Authorization": f"Bearer {token}"},
+                                        protocols=(p.SUBPROTOCOL,)):
+                    return 101
+            except aiohttp.WSServerHandshakeError as exc:
+                return exc.status
+
+    async def flood():
+        return [await attempt(f"junk-{i}") for i in range(100)]
+
+    statuses = asyncio.run(flood())
+    assert statuses[:20] == [401] * 20 and set(statuses[20:]) == {429}
+    assert len(looked_up) == 20
+    wait_until(lambda: directory.refused_counts.get("127.0.0.1") == 100, what="every refusal counted")
+    assert len(directory.find("refused")) < 10
+    # A good token from the same source is turned away too until the minute is over: the
+    # limiter cannot tell it from the junk, and the agent retries with backoff.
+    assert asyncio.run(attempt("agent-token-c1")) == 429
+
+
 def test_kubeconfig_proxy_impersonates_directory_identity(agent, hub, fake_api):
     core = kube_api(f"{hub.public_url}/k8s/clusters/c1", token=USER_TOKEN)
     pods = core.list_namespaced_pod("default")
