@@ -4,6 +4,7 @@ First heartbeat: pending access / access timeout / disconnected → running.
 No heartbeat for two windows: running → disconnected (the hub tells us; a sweep
 catches what a stopped hub could not). Every transition is audited.
 """
+import logging
 import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -16,6 +17,8 @@ from cceone.audit.services import record
 
 from . import facts as facts_mod
 from .models import ClusterHeartbeat, RegisteredCluster
+
+log = logging.getLogger(__name__)
 
 Status = RegisteredCluster.Status
 
@@ -57,11 +60,9 @@ def cluster_for_agent_token(token_hash: str) -> int | None:
 
 
 def expire_previous_agent_tokens() -> int:
-    """Cut off the agents still using a rotated token once its grace is over.
-
-    The hub keeps established connections, so it is told to drop all of the cluster's
-    agents; those holding the current token reconnect within seconds, the others are
-    refused."""
+    """Cut off the agents still using a rotated token once its grace is over: the hub
+    keeps established connections, so it is told to close those that authenticated with
+    that token (their reconnects are refused); agents on the current token stay."""
     expired = list(RegisteredCluster.objects.filter(previous_agent_token_expires_at__lte=timezone.now())
                    .values_list("pk", "previous_agent_token_hash"))
     for pk, token_hash in expired:
@@ -110,8 +111,6 @@ def heartbeat(cluster_id: int, reported: dict) -> None:
 
 def _platform_read(cluster: RegisteredCluster, reported: dict) -> dict:
     """The billable vCPU of the nodes the platform lists itself (cached in the facts)."""
-    import logging
-
     from cceone.kube.gateway import system_client_for
 
     previous = (cluster.facts or {}).get(facts_mod.PLATFORM_READ)
@@ -125,8 +124,7 @@ def _platform_read(cluster: RegisteredCluster, reported: dict) -> dict:
         nodes = (system_client_for(cluster, timeout=(5, 15)).resources.get(api_version="v1", kind="Node")
                  .get().to_dict().get("items", []))
     except Exception:  # noqa: BLE001 - unverified: bill no more than last verified (or nothing)
-        logging.getLogger(__name__).warning("cluster %s: cannot read its nodes to verify billing", cluster.pk,
-                                            exc_info=True)
+        log.warning("cluster %s: cannot read its nodes to verify billing", cluster.pk, exc_info=True)
         return {"vcpu": (previous or {}).get("vcpu", "0"), "at": ""}
     verified = facts_mod.billable_vcpu(facts_mod.from_nodes("", nodes))
     return {"vcpu": str(verified), "at": now.isoformat()}

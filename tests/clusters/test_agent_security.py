@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from cceone.audit.models import AuditEvent
 from cceone.hub import protocol as p
-from clusters import connectivity, kubeconfigs, tasks
+from clusters import kubeconfigs, tasks
 from clusters.models import ClusterHeartbeat, RegisteredCluster
 from clusters.status import hub_status
 from tests.clusters.test_connectivity import kubectl
