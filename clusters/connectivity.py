@@ -82,6 +82,8 @@ def _transition(cluster: RegisteredCluster, new: str, reason: str) -> None:
 
 @transaction.atomic
 def agent_connected(cluster_id: int, conn_info: dict) -> None:
+    """Audit every agent connection: the first of a cluster, and each one joining it (a
+    second deployment holding the token shows up here with its address and instance)."""
     cluster = RegisteredCluster.objects.select_for_update().filter(pk=cluster_id).first()
     if cluster is None:
         return

@@ -125,6 +125,9 @@ class DatabaseDirectory(BaseDirectory):
     async def agent_connected(self, cluster_id: str, conn_info: ConnInfo) -> None:
         await _db(connectivity.agent_connected)(int(cluster_id), conn_info.as_dict())
 
+    async def agent_joined(self, cluster_id: str, conn_info: ConnInfo) -> None:
+        await _db(connectivity.agent_connected)(int(cluster_id), conn_info.as_dict())
+
     async def heartbeat(self, cluster_id: str, facts: dict) -> None:
         await _db(connectivity.heartbeat)(int(cluster_id), facts)
 

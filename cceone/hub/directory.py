@@ -79,6 +79,9 @@ class Directory(Protocol):
     async def agent_connected(self, cluster_id: str, conn_info: ConnInfo) -> None:
         """A connection arrived while the cluster had no other open connection."""
 
+    async def agent_joined(self, cluster_id: str, conn_info: ConnInfo) -> None:
+        """Optional: another connection arrived while the cluster already had one."""
+
     async def heartbeat(self, cluster_id: str, facts: dict) -> None:
         """Latest facts from an agent (schema: docs/agent-protocol.md)."""
 
@@ -107,6 +110,9 @@ class BaseDirectory:
     async def agent_connected(self, cluster_id: str, conn_info: ConnInfo) -> None:
         pass
 
+    async def agent_joined(self, cluster_id: str, conn_info: ConnInfo) -> None:
+        pass
+
     async def heartbeat(self, cluster_id: str, facts: dict) -> None:
         pass
 
@@ -130,7 +136,7 @@ class _UserToken:
 
 @dataclass
 class Event:
-    kind: str  # connected | heartbeat | lost | refused
+    kind: str  # connected | joined | heartbeat | lost | refused
     key: str  # cluster id, or remote ip for "refused"
     data: object = None
     at: float = field(default_factory=time.monotonic)
@@ -198,6 +204,9 @@ class InMemoryDirectory(BaseDirectory):
         self._record("connected", cluster_id, conn_info)
         with self._lock:
             self.state[cluster_id] = "running"
+
+    async def agent_joined(self, cluster_id: str, conn_info: ConnInfo) -> None:
+        self._record("joined", cluster_id, conn_info)
 
     async def heartbeat(self, cluster_id: str, facts: dict) -> None:
         with self._lock:

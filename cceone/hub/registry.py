@@ -55,18 +55,22 @@ class Registry:
         cs.conns.append(conn)
         self.connections_total += 1
         cs.last_heartbeat = max(cs.last_heartbeat, conn.connected_at)
+        info = ConnInfo(
+            conn_id=conn.conn_id,
+            remote_ip=conn.remote,
+            agent_version=conn.agent_version,
+            instance=conn.instance,
+            protocol=1,
+            connected_at=conn.connected_wall,
+            connections=len(cs.conns),
+        )
         if first or not cs.connected:
             cs.connected = True
-            info = ConnInfo(
-                conn_id=conn.conn_id,
-                remote_ip=conn.remote,
-                agent_version=conn.agent_version,
-                instance=conn.instance,
-                protocol=1,
-                connected_at=conn.connected_wall,
-                connections=len(cs.conns),
-            )
             self._notify(cs, "connected", info)
+        else:
+            # Any holder of the token can add a connection and be handed user requests:
+            # the product must see each one, not only the first.
+            self._notify(cs, "joined", info)
 
     def remove(self, conn: AgentConnection) -> None:
         # The cluster state outlives its last connection until the reaper
@@ -188,6 +192,10 @@ class Registry:
                         await d.heartbeat(cs.cluster_id, arg)
                     elif kind == "connected":
                         await d.agent_connected(cs.cluster_id, arg)
+                    elif kind == "joined":
+                        joined = getattr(d, "agent_joined", None)
+                        if joined is not None:
+                            await joined(cs.cluster_id, arg)
                     elif kind == "lost":
                         await d.agent_lost(cs.cluster_id)
                 except Exception:

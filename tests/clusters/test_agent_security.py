@@ -107,7 +107,10 @@ def test_a_rogue_connection_cannot_inflate_the_billed_vcpu(connected_cluster, li
                    >= 3, what="several heartbeats from the rogue")
     finally:
         rogue.stop()
-    # ...but never billed above what the platform itself lists through the tunnel.
+    # The extra connection is in the audit log with its address and instance name...
+    assert AuditEvent.objects.filter(action="clusters:agent-connected", target_id=str(cluster.pk),
+                                     details__instance="rogue", details__connections__gte=2).exists()
+    # ...and never billed above what the platform itself lists through the tunnel.
     billed = ClusterHeartbeat.objects.filter(cluster=cluster, time__gte=started).values_list("vcpu", flat=True)
     assert max(billed) <= honest, f"billed {max(billed)} vCPU on the rogue's word, the cluster has {honest}"
     assert Decimal(cluster.facts["platform_read"]["vcpu"]) == honest
