@@ -245,6 +245,10 @@ CCEONE_HUB_SECRET = env.str("CCEONE_HUB_SECRET", default="") or _generated_secre
 CCEONE_HUB_TLS_DIR = env.str("CCEONE_HUB_TLS_DIR", default=str(VAR_DIR / "hub"))
 CCEONE_HUB_HOSTNAMES = env.list("CCEONE_HUB_HOSTNAMES", default=["localhost", "127.0.0.1"])
 CCEONE_HUB_HEARTBEAT_WINDOW = env.float("CCEONE_HUB_HEARTBEAT_WINDOW", default=30.0)
+# How long an agent token keeps working after it was rotated (time to apply the new YAML).
+CCEONE_AGENT_TOKEN_GRACE_MINUTES = env.int("CCEONE_AGENT_TOKEN_GRACE_MINUTES", default=60)
+# How long the hub trusts a kubeconfig user's IAM `clusters:get` before asking again.
+CCEONE_HUB_IAM_CACHE_SECONDS = env.float("CCEONE_HUB_IAM_CACHE_SECONDS", default=5.0)
 def _generated_fernet_key() -> str:
     path = VAR_DIR / "encryption_key"
     if not path.exists():

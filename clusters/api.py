@@ -115,8 +115,8 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         "list": "clusters:list", "retrieve": "clusters:get", "create": "clusters:create",
         "partial_update": "clusters:update", "bind_eip": "clusters:update", "unbind_eip": "clusters:update",
         "kubeconfigs": "clusters:kubeconfig", "revoke_kubeconfig": "clusters:kubeconfig",
-        "operation_logs": "clusters:get", "agent_yaml": "clusters:get", "unsubscribe": "clusters:delete",
-        "precheck": "clusters:create",
+        "operation_logs": "clusters:get", "agent_yaml": "clusters:update",
+        "rotate_agent_token": "clusters:update", "unsubscribe": "clusters:delete", "precheck": "clusters:create",
     }
 
     @extend_schema(request=OrderSerializer, responses={201: ClusterSerializer})
@@ -208,13 +208,24 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
     @action(detail=True, methods=["get"], url_path="agent-yaml")
     def agent_yaml(self, request, pk=None):
         cluster = self.get_object()
-        token = services.agent_token(cluster)
+        token = services.agent_token(request.user, cluster)
         variant = request.query_params.get("variant", "public")
         if not token or variant not in ("public", "private"):
             return Response({"detail": "No agent YAML for this cluster."}, status=status.HTTP_404_NOT_FOUND)
         from django.http import HttpResponse
 
         return HttpResponse(render_agent_yaml(cluster, token, variant), content_type="application/yaml")
+
+    @extend_schema(request=None, responses={200: inline_serializer("AgentTokenRotation", {
+        "previous_valid_until": serializers.DateTimeField()})})
+    @action(detail=True, methods=["post"], url_path="rotate-agent-token")
+    def rotate_agent_token(self, request, pk=None):
+        """Issue a new agent token (fetch the new agent YAML); the old one works until
+        `previous_valid_until`, then agents still using it are disconnected."""
+        cluster = self.get_object()
+        _call(services.rotate_agent_token, request.user, cluster)
+        cluster.refresh_from_db()
+        return Response({"previous_valid_until": cluster.previous_agent_token_expires_at})
 
     @extend_schema(request=None, responses={202: ClusterSerializer})
     @action(detail=True, methods=["post"])

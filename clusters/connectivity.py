@@ -4,8 +4,10 @@ First heartbeat: pending access / access timeout / disconnected → running.
 No heartbeat for two windows: running → disconnected (the hub tells us; a sweep
 catches what a stopped hub could not). Every transition is audited.
 """
+import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -16,6 +18,8 @@ from cceone.audit.services import record
 from . import facts as facts_mod
 from .models import ClusterHeartbeat, RegisteredCluster
 
+log = logging.getLogger(__name__)
+
 Status = RegisteredCluster.Status
 
 # Statuses in which a heartbeat means "the cluster is up": it becomes running.
@@ -24,14 +28,49 @@ COMES_UP_FROM = {Status.PENDING_ACCESS, Status.ACCESS_TIMEOUT, Status.DISCONNECT
 CONNECTABLE = COMES_UP_FROM | {Status.RUNNING, Status.CHANGING, Status.FROZEN}
 
 
-def issue_agent_token(cluster: RegisteredCluster) -> str:
-    """A new agent token for the cluster; the previous one stops working."""
+def issue_agent_token(cluster: RegisteredCluster, grace: timedelta | None = None) -> str:
+    """A new agent token for the cluster. The previous one stops working at once, or
+    after `grace` (a rotation: the running agents stay up until the new YAML is applied)."""
     from cceone.hub.directory import hash_token
 
     token = "cca_" + secrets.token_urlsafe(32)
+    keep = grace is not None and cluster.agent_token_hash
+    # The token that stops working now: its agents' open connections must end too.
+    dropped = cluster.previous_agent_token_hash if keep else cluster.agent_token_hash
+    if dropped:
+        pk = cluster.pk
+        transaction.on_commit(lambda: disconnect_agents(pk, credential=dropped))
+    cluster.previous_agent_token_hash = cluster.agent_token_hash if keep else None
+    cluster.previous_agent_token_expires_at = timezone.now() + grace if keep else None
     cluster.agent_token_hash = hash_token(token)
-    cluster.save(update_fields=["agent_token_hash"])
+    cluster.save(update_fields=["agent_token_hash", "previous_agent_token_hash", "previous_agent_token_expires_at"])
     return token
+
+
+def cluster_for_agent_token(token_hash: str) -> int | None:
+    """The cluster an agent token (current, or previous within its grace) lets in."""
+    from django.db.models import Q
+
+    now = timezone.now()
+    return (RegisteredCluster.objects
+            .filter(Q(agent_token_hash=token_hash)
+                    | Q(previous_agent_token_hash=token_hash, previous_agent_token_expires_at__gt=now),
+                    status__in=CONNECTABLE)
+            .values_list("pk", flat=True).first())
+
+
+def expire_previous_agent_tokens() -> int:
+    """Cut off the agents still using a rotated token once its grace is over: the hub
+    keeps established connections, so it is told to close those that authenticated with
+    that token (their reconnects are refused); agents on the current token stay."""
+    expired = list(RegisteredCluster.objects.filter(previous_agent_token_expires_at__lte=timezone.now())
+                   .values_list("pk", "previous_agent_token_hash"))
+    for pk, token_hash in expired:
+        RegisteredCluster.objects.filter(pk=pk).update(previous_agent_token_hash=None,
+                                                       previous_agent_token_expires_at=None)
+        if token_hash:
+            disconnect_agents(pk, credential=token_hash)
+    return len(expired)
 
 
 def _transition(cluster: RegisteredCluster, new: str, reason: str) -> None:
@@ -43,6 +82,8 @@ def _transition(cluster: RegisteredCluster, new: str, reason: str) -> None:
 
 @transaction.atomic
 def agent_connected(cluster_id: int, conn_info: dict) -> None:
+    """Audit every agent connection: the first of a cluster, and each one joining it (a
+    second deployment holding the token shows up here with its address and instance)."""
     cluster = RegisteredCluster.objects.select_for_update().filter(pk=cluster_id).first()
     if cluster is None:
         return
@@ -50,8 +91,49 @@ def agent_connected(cluster_id: int, conn_info: dict) -> None:
            details={k: conn_info.get(k) for k in ("remote_ip", "agent_version", "instance", "connections")})
 
 
-@transaction.atomic
+# How long the platform's own read of a cluster's nodes caps what its agents claim. A
+# claim above the cap is checked again at once (a cluster that grew is billed for it);
+# the hub hands one cluster's heartbeats over one at a time, so a connection claiming
+# more than it has causes at most one read in flight.
+PLATFORM_READ_TTL = timedelta(minutes=2)
+
+
 def heartbeat(cluster_id: int, reported: dict) -> None:
+    """Record an agent's facts. Billing must not take one connection's word for the
+    cluster's size (any holder of the token may connect): agent clusters carry the
+    platform's own Node read through the tunnel, which caps the billed vCPU."""
+    cluster = RegisteredCluster.objects.filter(pk=cluster_id).first()
+    if cluster is None or cluster.status not in CONNECTABLE:
+        return
+    reported = {k: v for k, v in reported.items() if k != facts_mod.PLATFORM_READ}
+    if cluster.connection_mode == RegisteredCluster.ConnectionMode.AGENT:
+        reported[facts_mod.PLATFORM_READ] = _platform_read(cluster, reported)
+    _record_heartbeat(cluster_id, reported)
+
+
+def _platform_read(cluster: RegisteredCluster, reported: dict) -> dict:
+    """The billable vCPU of the nodes the platform lists itself (cached in the facts)."""
+    from cceone.kube.gateway import system_client_for
+
+    previous = (cluster.facts or {}).get(facts_mod.PLATFORM_READ)
+    now = timezone.now()
+    if isinstance(previous, dict) and previous.get("at"):
+        age = now - datetime.fromisoformat(previous["at"])
+        claim_fits = facts_mod.billable_vcpu(reported) <= Decimal(str(previous.get("vcpu") or 0))
+        if age < PLATFORM_READ_TTL and claim_fits:
+            return previous
+    try:
+        nodes = (system_client_for(cluster, timeout=(5, 15)).resources.get(api_version="v1", kind="Node")
+                 .get().to_dict().get("items", []))
+    except Exception:  # noqa: BLE001 - unverified: bill no more than last verified (or nothing)
+        log.warning("cluster %s: cannot read its nodes to verify billing", cluster.pk, exc_info=True)
+        return {"vcpu": (previous or {}).get("vcpu", "0"), "at": ""}
+    verified = facts_mod.billable_vcpu(facts_mod.from_nodes("", nodes))
+    return {"vcpu": str(verified), "at": now.isoformat()}
+
+
+@transaction.atomic
+def _record_heartbeat(cluster_id: int, reported: dict) -> None:
     cluster = RegisteredCluster.objects.select_for_update().filter(pk=cluster_id).first()
     if cluster is None or cluster.status not in CONNECTABLE:
         return
@@ -102,17 +184,20 @@ def sweep_disconnected() -> int:
     return count
 
 
-def disconnect_agents(cluster_id: int) -> None:
-    """Ask the hub to close the cluster's agent connections now (after unsubscribe).
+def disconnect_agents(cluster_id: int, credential: str | None = None) -> None:
+    """Ask the hub to close the cluster's agent connections now (after unsubscribe), or
+    only those that connected with the token hashed `credential` (after a rotation).
 
     Best effort: the agent token is already revoked, so a hub that cannot be reached
     refuses the agents when they reconnect anyway.
     """
     import urllib.error
+    import urllib.parse
     import urllib.request
 
+    query = f"?{urllib.parse.urlencode({'credential': credential})}" if credential else ""
     request = urllib.request.Request(
-        f"{settings.CCEONE_HUB_INTERNAL_URL}/clusters/{cluster_id}/_disconnect", method="POST",
+        f"{settings.CCEONE_HUB_INTERNAL_URL}/clusters/{cluster_id}/_disconnect{query}", method="POST",
         headers={"X-Hub-Secret": settings.CCEONE_HUB_SECRET})
     try:
         urllib.request.urlopen(request, timeout=5).close()

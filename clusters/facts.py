@@ -6,14 +6,43 @@ def is_virtual_kubelet(node: dict) -> bool:
     return (node.get("labels") or {}).get("type") == "virtual-kubelet"
 
 
+# Stored with an agent's facts: what the platform itself read through the tunnel
+# ({"vcpu": "12", "at": iso time}); the agent's word never bills more than that.
+PLATFORM_READ = "platform_read"
+
+
 def billable_vcpu(facts: dict) -> Decimal:
-    """R7.2: capacity CPU of Ready nodes, virtual-kubelet nodes excluded, in vCPU."""
+    """R7.2: capacity CPU of Ready nodes, virtual-kubelet nodes excluded, in vCPU; capped
+    by the platform's own read when there is one."""
     millicores = sum(
         int((node.get("capacity") or {}).get("cpu_millicores") or 0)
         for node in facts.get("nodes") or []
         if node.get("ready") and not is_virtual_kubelet(node)
     )
-    return Decimal(millicores) / 1000
+    claimed = Decimal(millicores) / 1000
+    platform = facts.get(PLATFORM_READ)
+    if isinstance(platform, dict):
+        return min(claimed, Decimal(str(platform.get("vcpu") or 0)))
+    return claimed
+
+
+def from_nodes(version: str, nodes: list[dict]) -> dict:
+    """The heartbeat fact shape (docs/agent-protocol.md §6) from a Node list read by the platform."""
+    from .quantity import cpu_millicores, memory_bytes
+
+    out = []
+    for node in nodes:
+        status = node.get("status") or {}
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+        cap, alloc = status.get("capacity") or {}, status.get("allocatable") or {}
+        out.append({
+            "name": node["metadata"]["name"], "ready": ready,
+            "labels": node["metadata"].get("labels") or {},
+            "capacity": {"cpu_millicores": cpu_millicores(cap.get("cpu")), "memory_bytes": memory_bytes(cap.get("memory"))},
+            "allocatable": {"cpu_millicores": cpu_millicores(alloc.get("cpu")),
+                            "memory_bytes": memory_bytes(alloc.get("memory"))},
+        })
+    return {"kubernetes": {"gitVersion": version}, "nodes": out, "pod_requests": None, "errors": []}
 
 
 def node_counts(facts: dict) -> tuple[int, int]:

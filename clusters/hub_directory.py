@@ -1,12 +1,17 @@
 """The access hub's Directory backed by the database: agent and kubeconfig tokens,
 heartbeats and connection events (interface: cceone.hub.directory.Directory)."""
+import threading
+import time
+
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.conf import settings
+from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from cceone.audit.models import AuditEvent
 from cceone.audit.services import record
-from cceone.hub.directory import BaseDirectory, ConnInfo, Identity, NotFound, Unauthorized, hash_token
+from cceone.hub.directory import BaseDirectory, ConnInfo, Forbidden, Identity, NotFound, Unauthorized, hash_token
+from cceone.iam.access import can
 from cceone.kube.gateway import identity_for
 
 from . import connectivity
@@ -35,13 +40,35 @@ def _cluster_pk(cluster_id: str) -> int | None:
 
 @_db
 def _authenticate_agent(token: str) -> str | None:
-    pk = (RegisteredCluster.objects.filter(agent_token_hash=hash_token(token), status__in=connectivity.CONNECTABLE)
-          .values_list("pk", flat=True).first())
+    pk = connectivity.cluster_for_agent_token(hash_token(token))
     return str(pk) if pk is not None else None
 
 
+class _IamCache:
+    """IAM answers for (user, cluster), kept a few seconds: a kubectl session sends bursts of
+    requests, and losing access must still cut it off within seconds (not at the next RBAC
+    resync). Called from the directory's worker threads, hence the lock."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._answers: dict[tuple[int, int], tuple[float, bool]] = {}
+
+    def can_get(self, user, cluster: RegisteredCluster) -> bool:
+        key, now = (user.pk, cluster.pk), time.monotonic()
+        with self._lock:
+            hit = self._answers.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        allowed = can(user, "clusters:get", cluster)
+        with self._lock:
+            if len(self._answers) > 10_000:  # bounded: drop everything rather than track age
+                self._answers.clear()
+            self._answers[key] = (now + settings.CCEONE_HUB_IAM_CACHE_SECONDS, allowed)
+        return allowed
+
+
 @_db
-def _authenticate_kubeconfig(cluster_id: str, token: str) -> Identity:
+def _authenticate_kubeconfig(cluster_id: str, token: str, iam: _IamCache) -> Identity:
     found = (KubeconfigToken.objects.select_related("user__account", "cluster")
              .filter(token_hash=hash_token(token)).first())
     now = timezone.now()
@@ -56,14 +83,27 @@ def _authenticate_kubeconfig(cluster_id: str, token: str) -> Identity:
         raise NotFound()
     if cluster.status in (RegisteredCluster.Status.DESTROYING, RegisteredCluster.Status.UNSUBSCRIBED):
         raise NotFound()
+    if not iam.can_get(found.user, cluster):
+        raise Forbidden(f"user {found.user.get_username()} no longer has access to cluster {cluster.name} "
+                        "in CCE One (IAM permission clusters:get)")
     who = identity_for(found.user)
     return Identity(who.username, who.groups)
 
 
 @_db
-def _agent_refused(remote_ip: str, reason: str) -> None:
-    record(None, "clusters:agent-refused", ("agent", "", remote_ip), result=AuditEvent.Result.DENIED,
-           details={"remote_ip": remote_ip, "reason": reason})
+@transaction.atomic
+def _agent_refused(remote_ip: str, reason: str, count: int) -> None:
+    # One row per source and minute, with a count: junk connections must not flood the log.
+    minute = timezone.now().replace(second=0, microsecond=0)
+    row = (AuditEvent.objects.select_for_update()
+           .filter(action="clusters:agent-refused", target_type="agent", target_name=remote_ip, time__gte=minute)
+           .first())
+    if row is None:
+        record(None, "clusters:agent-refused", ("agent", "", remote_ip), result=AuditEvent.Result.DENIED,
+               details={"remote_ip": remote_ip, "reason": reason, "count": count})
+        return
+    row.details = {**row.details, "reason": reason, "count": int(row.details.get("count", 1)) + count}
+    row.save(update_fields=["details"])
 
 
 @_db
@@ -73,13 +113,19 @@ def _is_frozen(cluster_id: str) -> bool:
 
 
 class DatabaseDirectory(BaseDirectory):
+    def __init__(self):
+        self._iam = _IamCache()
+
     async def authenticate_agent(self, token: str) -> str | None:
         return await _authenticate_agent(token)
 
     async def authenticate_kubeconfig(self, cluster_id: str, token: str) -> Identity:
-        return await _authenticate_kubeconfig(cluster_id, token)
+        return await _authenticate_kubeconfig(cluster_id, token, self._iam)
 
     async def agent_connected(self, cluster_id: str, conn_info: ConnInfo) -> None:
+        await _db(connectivity.agent_connected)(int(cluster_id), conn_info.as_dict())
+
+    async def agent_joined(self, cluster_id: str, conn_info: ConnInfo) -> None:
         await _db(connectivity.agent_connected)(int(cluster_id), conn_info.as_dict())
 
     async def heartbeat(self, cluster_id: str, facts: dict) -> None:
@@ -88,8 +134,8 @@ class DatabaseDirectory(BaseDirectory):
     async def agent_lost(self, cluster_id: str) -> None:
         await _db(connectivity.agent_lost)(int(cluster_id))
 
-    async def agent_refused(self, remote_ip: str, reason: str) -> None:
-        await _agent_refused(remote_ip, reason)
+    async def agent_refused(self, remote_ip: str, reason: str, count: int = 1) -> None:
+        await _agent_refused(remote_ip, reason, count)
 
     async def is_frozen(self, cluster_id: str) -> bool:
         return await _is_frozen(cluster_id)

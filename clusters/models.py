@@ -195,6 +195,10 @@ class RegisteredCluster(models.Model):
                                        default=ConnectionMode.AGENT)
     agent_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     agent_token_encrypted = models.TextField(blank=True, editable=False)
+    # After a rotation the old token keeps working for a grace period, so the running
+    # agents stay connected until the new YAML is applied; then the sweep cuts them off.
+    previous_agent_token_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    previous_agent_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     # What the agents last reported (docs/agent-protocol.md, "heartbeat").
     facts = models.JSONField(_("reported facts"), default=dict, blank=True, editable=False)
     last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True, editable=False)

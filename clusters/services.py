@@ -22,6 +22,7 @@ from cceone.iam.access import require
 from cceone.iam.models import EnterpriseProject, Region
 
 from . import checks, connectivity
+from . import facts as facts_mod
 from .models import ApiServerSpec, CloudProviderCluster, RegisteredCluster, SecurityGroup, Subnet, Vpc
 
 Status = RegisteredCluster.Status
@@ -217,7 +218,7 @@ def _connect_direct(cluster_id: int) -> None:
     except Exception as error:  # noqa: BLE001 - any failure is reported in the log
         _direct_failed(cluster_id, str(explain(error, cluster)))
         return
-    facts = _facts_from_nodes(version, nodes)
+    facts = facts_mod.from_nodes(version, nodes)
     with transaction.atomic():
         cluster = RegisteredCluster.objects.select_for_update().get(pk=cluster_id)
         if cluster.status != Status.CREATING:
@@ -229,25 +230,6 @@ def _connect_direct(cluster_id: int) -> None:
         cluster.save(update_fields=["status"])
         connectivity.heartbeat(cluster.pk, facts)
         op.finish()
-
-
-def _facts_from_nodes(version: str, nodes: list[dict]) -> dict:
-    """The heartbeat fact shape (docs/agent-protocol.md §6) from a direct node list."""
-    from .quantity import cpu_millicores, memory_bytes
-
-    out = []
-    for node in nodes:
-        status = node.get("status") or {}
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
-        cap, alloc = status.get("capacity") or {}, status.get("allocatable") or {}
-        out.append({
-            "name": node["metadata"]["name"], "ready": ready,
-            "labels": node["metadata"].get("labels") or {},
-            "capacity": {"cpu_millicores": cpu_millicores(cap.get("cpu")), "memory_bytes": memory_bytes(cap.get("memory"))},
-            "allocatable": {"cpu_millicores": cpu_millicores(alloc.get("cpu")),
-                            "memory_bytes": memory_bytes(alloc.get("memory"))},
-        })
-    return {"kubernetes": {"gitVersion": version}, "nodes": out, "pod_requests": None, "errors": []}
 
 
 def _op(cluster) -> Operation:
@@ -317,8 +299,28 @@ def unbind_eip(actor, cluster: RegisteredCluster) -> None:
     record(actor, "clusters:unbind-eip", cluster, details={"eip": address})
 
 
-def agent_token(cluster: RegisteredCluster) -> str | None:
+def agent_token(actor, cluster: RegisteredCluster) -> str | None:
+    """The agent token, for the agent YAML. Whoever holds it can connect as the cluster's
+    agent (answer its users' requests, report its billed size): a write-tier permission."""
+    require(actor, "clusters:update", cluster)
     return crypto.decrypt(cluster.agent_token_encrypted) if cluster.agent_token_encrypted else None
+
+
+@transaction.atomic
+def rotate_agent_token(actor, cluster: RegisteredCluster) -> str:
+    """Issue a new agent token; the old one keeps working for the grace period, then the
+    agents still using it are disconnected and refused (connectivity.expire_previous_agent_tokens)."""
+    require(actor, "clusters:update", cluster)
+    cluster = RegisteredCluster.objects.select_for_update().get(pk=cluster.pk)
+    if not cluster.agent_token_hash or cluster.connection_mode != RegisteredCluster.ConnectionMode.AGENT:
+        raise ValidationError(_("This cluster has no agent token to rotate."))
+    grace = timedelta(minutes=settings.CCEONE_AGENT_TOKEN_GRACE_MINUTES)
+    token = connectivity.issue_agent_token(cluster, grace=grace)
+    cluster.agent_token_encrypted = crypto.encrypt(token)
+    cluster.save(update_fields=["agent_token_encrypted"])
+    record(actor, "clusters:rotate-agent-token", cluster,
+           details={"previous_valid_until": cluster.previous_agent_token_expires_at.isoformat()})
+    return token
 
 
 # --- unsubscribe (R3.8) ------------------------------------------------------------------
@@ -368,13 +370,14 @@ def destroy(cluster_id: int) -> None:
         log = OperationLog.objects.filter(target_type="cluster", target_id=str(cluster.pk),
                                           operation=OperationLog.Operation.UNSUBSCRIBE).first()
         op = Operation(log) if log else Operation.start(cluster, OperationLog.Operation.UNSUBSCRIBE)
-        cluster.agent_token_hash = None
+        cluster.agent_token_hash = cluster.previous_agent_token_hash = cluster.previous_agent_token_expires_at = None
         cluster.agent_token_encrypted = ""
         revoke_for_cluster(cluster)
         op.step(N_("Revoke agent and kubeconfig credentials"))
         cluster.status = Status.UNSUBSCRIBED
         cluster.unsubscribed_at = timezone.now()
-        cluster.save(update_fields=["agent_token_hash", "agent_token_encrypted", "status", "unsubscribed_at"])
+        cluster.save(update_fields=["agent_token_hash", "previous_agent_token_hash", "previous_agent_token_expires_at",
+                                    "agent_token_encrypted", "status", "unsubscribed_at"])
         op.step(N_("Stop billing"), timezone.localtime(cluster.unsubscribed_at).strftime("%Y-%m-%d %H:%M:%S"))
         op.finish()
     # Outside the transaction: tell the hub to drop the agents' tunnels now.

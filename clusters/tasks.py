@@ -18,6 +18,8 @@ def destroy_cluster(cluster_id: int) -> None:
 
 @shared_task
 def sweep_connectivity() -> dict:
-    """Every minute: silent agents → disconnected; pending access too long → access timeout."""
+    """Every minute: silent agents → disconnected; pending access too long → access timeout;
+    agents on a rotated token past its grace → cut off."""
     return {"disconnected": connectivity.sweep_disconnected(),
-            "access_timeout": services.expire_pending_access()}
+            "access_timeout": services.expire_pending_access(),
+            "agent_tokens_expired": connectivity.expire_previous_agent_tokens()}

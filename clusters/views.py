@@ -135,8 +135,9 @@ def access(request, pk):
     if tab == "access" and cluster.cluster_type == Type.CLOUD:
         tab = "basic"
     context = {"cluster": cluster, "tab": tab, "can_update": can(request.user, "clusters:update", cluster)}
-    if tab == "access":
-        token = services.agent_token(cluster)
+    if tab == "access" and context["can_update"]:
+        # The YAML carries the agent token: only those who may change the cluster see it.
+        token = services.agent_token(request.user, cluster)
         context["manifests"] = [(variant, label, render_agent_yaml(cluster, token, variant) if token else "")
                                 for variant, label in (("public", _("Public IPv4")), ("private", _("Private IPv4")))]
     if tab == "connection":
@@ -189,6 +190,12 @@ def access_action(request, pk, action):
                                        user=request.user)
             kubeconfigs.revoke(request.user, issued)
             messages.success(request, _("Kubeconfig revoked."))
+        elif action == "rotate-agent-token":
+            tab = "access"
+            services.rotate_agent_token(request.user, cluster)
+            messages.success(request, _("A new agent token was issued. Apply the new agent YAML within "
+                                        "%(minutes)d minutes: then the old token stops working.")
+                             % {"minutes": settings.CCEONE_AGENT_TOKEN_GRACE_MINUTES})
         elif action == "revoke-all":
             tab = "connection"
             count = kubeconfigs.revoke_all(request.user, cluster)
@@ -204,8 +211,8 @@ def access_action(request, pk, action):
 @login_required
 def agent_yaml(request, pk, variant):
     """Download the agent YAML (public or private endpoint)."""
-    cluster = _cluster(request, pk, "clusters:get")
-    token = services.agent_token(cluster)
+    cluster = _cluster(request, pk, "clusters:update")
+    token = services.agent_token(request.user, cluster)
     if variant not in ("public", "private") or not token:
         raise Http404
     response = HttpResponse(render_agent_yaml(cluster, token, variant), content_type="application/yaml")

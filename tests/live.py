@@ -115,6 +115,7 @@ def connected_cluster(tenant, start_agent):
                what="the first permission sync")
     cluster.refresh_from_db()
     cluster.agent = agent
+    cluster.agent_token = token
     return cluster
 
 

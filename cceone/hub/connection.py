@@ -165,6 +165,7 @@ class AgentConnection:
         "window",
         "draining",
         "closed",
+        "credential",
     )
 
     def __init__(
@@ -192,6 +193,7 @@ class AgentConnection:
         self.window = window
         self.draining = False
         self.closed = False
+        self.credential = ""  # hash of the agent token it authenticated with (see Hub.disconnect_cluster)
 
     # -- sending ------------------------------------------------------------------
     def write(self, data) -> None:

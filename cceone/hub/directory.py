@@ -26,6 +26,10 @@ class NotFound(Exception):
     """Cluster unknown, or not visible to this token's tenant (-> HTTP 404)."""
 
 
+class Forbidden(Exception):
+    """Valid token, but its user may no longer use the cluster (-> HTTP 403, str = message)."""
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who a kubeconfig token stands for; becomes Impersonate-User/-Group."""
@@ -68,11 +72,15 @@ class Directory(Protocol):
         """Identity for a user's kubeconfig token on `cluster_id`.
 
         Raise Unauthorized for a bad/expired/revoked token, NotFound when the
-        cluster is unknown or belongs to another tenant than the token.
+        cluster is unknown or belongs to another tenant than the token, and
+        Forbidden when the token's user lost the right to use the cluster.
         """
 
     async def agent_connected(self, cluster_id: str, conn_info: ConnInfo) -> None:
         """A connection arrived while the cluster had no other open connection."""
+
+    async def agent_joined(self, cluster_id: str, conn_info: ConnInfo) -> None:
+        """Optional: another connection arrived while the cluster already had one."""
 
     async def heartbeat(self, cluster_id: str, facts: dict) -> None:
         """Latest facts from an agent (schema: docs/agent-protocol.md)."""
@@ -80,8 +88,11 @@ class Directory(Protocol):
     async def agent_lost(self, cluster_id: str) -> None:
         """No heartbeat from any connection of the cluster for two windows."""
 
-    async def agent_refused(self, remote_ip: str, reason: str) -> None:
-        """An agent connection was refused (bad token, bad protocol); audit it."""
+    async def agent_refused(self, remote_ip: str, reason: str, count: int = 1) -> None:
+        """`count` agent connections from `remote_ip` were refused (bad token, bad
+        protocol, rate limit), the last for `reason`; audit them. The hub reports the
+        first refusal of a source and minute alone, then the rest as counts: fold
+        them into one record per source and minute."""
 
     async def is_frozen(self, cluster_id: str) -> bool:
         """Optional: True blocks the kubeconfig proxy for this cluster (403)."""
@@ -99,13 +110,16 @@ class BaseDirectory:
     async def agent_connected(self, cluster_id: str, conn_info: ConnInfo) -> None:
         pass
 
+    async def agent_joined(self, cluster_id: str, conn_info: ConnInfo) -> None:
+        pass
+
     async def heartbeat(self, cluster_id: str, facts: dict) -> None:
         pass
 
     async def agent_lost(self, cluster_id: str) -> None:
         pass
 
-    async def agent_refused(self, remote_ip: str, reason: str) -> None:
+    async def agent_refused(self, remote_ip: str, reason: str, count: int = 1) -> None:
         pass
 
     async def is_frozen(self, cluster_id: str) -> bool:
@@ -122,7 +136,7 @@ class _UserToken:
 
 @dataclass
 class Event:
-    kind: str  # connected | heartbeat | lost | refused
+    kind: str  # connected | joined | heartbeat | lost | refused
     key: str  # cluster id, or remote ip for "refused"
     data: object = None
     at: float = field(default_factory=time.monotonic)
@@ -146,6 +160,7 @@ class InMemoryDirectory(BaseDirectory):
         self.facts: dict[str, dict] = {}
         self.state: dict[str, str] = {}  # cluster id -> running | disconnected
         self.heartbeats = 0
+        self.refused_counts: dict[str, int] = {}  # remote ip -> refusals reported
         self._keep_hb = keep_heartbeat_events
 
     # -- setup -------------------------------------------------------------
@@ -190,6 +205,9 @@ class InMemoryDirectory(BaseDirectory):
         with self._lock:
             self.state[cluster_id] = "running"
 
+    async def agent_joined(self, cluster_id: str, conn_info: ConnInfo) -> None:
+        self._record("joined", cluster_id, conn_info)
+
     async def heartbeat(self, cluster_id: str, facts: dict) -> None:
         with self._lock:
             self.facts[cluster_id] = facts
@@ -202,7 +220,9 @@ class InMemoryDirectory(BaseDirectory):
         with self._lock:
             self.state[cluster_id] = "disconnected"
 
-    async def agent_refused(self, remote_ip: str, reason: str) -> None:
+    async def agent_refused(self, remote_ip: str, reason: str, count: int = 1) -> None:
+        with self._lock:
+            self.refused_counts[remote_ip] = self.refused_counts.get(remote_ip, 0) + count
         self._record("refused", remote_ip, reason)
 
     async def is_frozen(self, cluster_id: str) -> bool:

@@ -16,6 +16,7 @@ import datetime as dt
 import hmac
 import json
 import time
+import urllib.parse
 
 from . import protocol as p
 from .http1 import Exchange, GatewayConnection, Request
@@ -61,7 +62,9 @@ def cluster_route(hub, req: Request, http: GatewayConnection):
     if path == "/_disconnect" or path.startswith("/_disconnect?"):
         if req.method != "POST":
             return respond_status(http, 405, "MethodNotAllowed", "use POST to disconnect a cluster's agents")
-        return _disconnect(hub, http, cluster_id)
+        # ?credential=<token hash>: only the agents that connected with that (rotated) token.
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+        return _disconnect(hub, http, cluster_id, (query.get("credential") or [None])[0])
     if req.upgrade:
         return respond_status(http, 400, "BadRequest", UPGRADE_REFUSED)
     conn = hub.registry.pick(cluster_id)
@@ -71,8 +74,8 @@ def cluster_route(hub, req: Request, http: GatewayConnection):
     return TunnelExchange(http, req, conn, cluster_id, path, headers)
 
 
-def _disconnect(hub, http: GatewayConnection, cluster_id: str):
-    task = asyncio.ensure_future(hub.disconnect_cluster(cluster_id))
+def _disconnect(hub, http: GatewayConnection, cluster_id: str, credential: str | None = None):
+    task = asyncio.ensure_future(hub.disconnect_cluster(cluster_id, credential=credential))
     _background.add(task)
 
     def answer(t: asyncio.Task) -> None:

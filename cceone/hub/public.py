@@ -8,12 +8,16 @@ from aiohttp import web
 
 from . import protocol as p
 from .connection import AgentConnection
-from .directory import NotFound, Unauthorized
+from .directory import Forbidden, NotFound, Unauthorized, hash_token
 from .proxy import forward, split_cluster_path, status_response
 
 log = logging.getLogger("cceone.hub")
 
 KUBE_PREFIX = "/k8s/clusters/"
+IMPERSONATION_REFUSED = (
+    "impersonation (kubectl --as / --as-group, Impersonate-* headers) is not supported through the CCE One hub: "
+    "requests always act as the kubeconfig's own user; drop --as and use a kubeconfig of the user you need"
+)
 
 
 def bearer(request: web.BaseRequest) -> str | None:
@@ -43,14 +47,20 @@ def make_public_app(hub) -> web.Application:
 
 async def agent_connect(hub, request: web.Request) -> web.StreamResponse:
     remote = request.remote or "?"
+    if hub.refusals.blocked(remote):
+        await hub.refusals.refused(remote, "too many refused connections")
+        response = status_response(429, "TooManyRequests", "too many refused agent connections from this address; "
+                                   "retry in a minute")
+        response.headers["Retry-After"] = "60"
+        return response
     token = bearer(request)
     if token is None:
-        await hub.directory.agent_refused(remote, "missing agent token")
+        await hub.refusals.refused(remote, "missing agent token")
         return status_response(401, "Unauthorized", "agent token required (Authorization: Bearer ...)")
     cluster_id = await hub.directory.authenticate_agent(token)
     if cluster_id is None:
         log.warning("refused agent from %s: invalid agent token", remote)
-        await hub.directory.agent_refused(remote, "invalid agent token")
+        await hub.refusals.refused(remote, "invalid agent token")
         return status_response(401, "Unauthorized", "invalid agent token")
     ws = web.WebSocketResponse(
         protocols=(p.SUBPROTOCOL,),
@@ -62,7 +72,7 @@ async def agent_connect(hub, request: web.Request) -> web.StreamResponse:
     ready = ws.can_prepare(request)
     if not ready.ok or ready.protocol != p.SUBPROTOCOL:
         reason = f"unsupported tunnel protocol (need {p.SUBPROTOCOL})"
-        await hub.directory.agent_refused(remote, reason)
+        await hub.refusals.refused(remote, reason)
         return status_response(400, "BadRequest", reason)
     await ws.prepare(request)
     conn = AgentConnection(
@@ -84,6 +94,7 @@ async def agent_connect(hub, request: web.Request) -> web.StreamResponse:
         "initial_window": hub.window,
         "max_data": p.MAX_DATA,
     }
+    conn.credential = hash_token(token)
     conn.write(p.json_frame(p.SETTINGS, 0, settings))
     hub.registry.add(conn)
     hub.connections.add(conn)
@@ -111,6 +122,12 @@ async def kube_proxy(hub, request: web.Request) -> web.StreamResponse:
         return status_response(401, "Unauthorized", "Unauthorized")
     except NotFound:
         return status_response(404, "NotFound", f'clusters "{cluster_id}" not found')
+    except Forbidden as exc:
+        return status_response(403, "Forbidden", str(exc) or f"access to cluster {cluster_id} is not allowed")
+    if any(k.lower().startswith("impersonate-") for k in request.headers):
+        # Dropping the headers would run `kubectl --as=bob` silently as the caller:
+        # say plainly that it is not honoured instead.
+        return status_response(403, "Forbidden", IMPERSONATION_REFUSED)
     is_frozen = getattr(hub.directory, "is_frozen", None)
     if is_frozen is not None and await is_frozen(cluster_id):
         return status_response(403, "Forbidden", f"cluster {cluster_id} is frozen")

@@ -44,6 +44,7 @@ class Registry:
         self.clusters: dict[str, ClusterState] = {}
         self.heartbeats_total = 0
         self.connections_total = 0
+        self.tick_hooks: list = []  # more periodic work, run after each tick
 
     # -- membership ------------------------------------------------------------------
     def add(self, conn: AgentConnection) -> None:
@@ -54,18 +55,22 @@ class Registry:
         cs.conns.append(conn)
         self.connections_total += 1
         cs.last_heartbeat = max(cs.last_heartbeat, conn.connected_at)
+        info = ConnInfo(
+            conn_id=conn.conn_id,
+            remote_ip=conn.remote,
+            agent_version=conn.agent_version,
+            instance=conn.instance,
+            protocol=1,
+            connected_at=conn.connected_wall,
+            connections=len(cs.conns),
+        )
         if first or not cs.connected:
             cs.connected = True
-            info = ConnInfo(
-                conn_id=conn.conn_id,
-                remote_ip=conn.remote,
-                agent_version=conn.agent_version,
-                instance=conn.instance,
-                protocol=1,
-                connected_at=conn.connected_wall,
-                connections=len(cs.conns),
-            )
             self._notify(cs, "connected", info)
+        else:
+            # Any holder of the token can add a connection and be handed user requests:
+            # the product must see each one, not only the first.
+            self._notify(cs, "joined", info)
 
     def remove(self, conn: AgentConnection) -> None:
         # The cluster state outlives its last connection until the reaper
@@ -74,20 +79,23 @@ class Registry:
         if cs is not None and conn in cs.conns:
             cs.conns.remove(conn)
 
-    def detach(self, cluster_id: str) -> list[AgentConnection]:
-        """Take every connection of the cluster out of service now (revocation).
+    def detach(self, cluster_id: str, credential: str | None = None) -> list[AgentConnection]:
+        """Take every connection of the cluster out of service now (revocation), or
+        only those that authenticated with `credential` (a rotated token's hash).
 
         In-flight streams fail at once and nothing is routed to them any more;
-        the caller closes the WebSockets. The cluster is declared lost right
-        away (its agents are not expected back: their token was revoked).
+        the caller closes the WebSockets. Once no connection is left the cluster
+        is declared lost right away (its agents are not expected back: their
+        token was revoked).
         """
         cs = self.clusters.get(cluster_id)
         if cs is None:
             return []
-        conns, cs.conns = cs.conns, []
+        conns = [c for c in cs.conns if credential is None or c.credential == credential]
+        cs.conns = [c for c in cs.conns if c not in conns]
         for c in conns:
             c.fail_streams("agent disconnected by the hub (cluster access revoked)")
-        if cs.connected:
+        if cs.connected and not cs.conns:
             cs.connected = False
             self._notify(cs, "lost", None)
         return conns
@@ -160,6 +168,8 @@ class Registry:
             await asyncio.sleep(interval)
             try:
                 self.tick()
+                for hook in self.tick_hooks:
+                    hook()
             except Exception:  # never let bookkeeping kill liveness detection
                 log.exception("hub reaper tick failed")
 
@@ -182,6 +192,10 @@ class Registry:
                         await d.heartbeat(cs.cluster_id, arg)
                     elif kind == "connected":
                         await d.agent_connected(cs.cluster_id, arg)
+                    elif kind == "joined":
+                        joined = getattr(d, "agent_joined", None)
+                        if joined is not None:
+                            await joined(cs.cluster_id, arg)
                     elif kind == "lost":
                         await d.agent_lost(cs.cluster_id)
                 except Exception:

@@ -21,6 +21,7 @@ from .connection import AgentConnection
 from .http1 import HTTPServer
 from .internal import make_internal_route
 from .public import make_public_app
+from .refusals import Refusals
 from .registry import Registry
 
 log = logging.getLogger("cceone.hub")
@@ -82,6 +83,8 @@ class Hub:
     heartbeat_window seconds between agent heartbeats; a cluster is lost after
                      two windows without one
     window           per-stream flow-control window granted to agents (bytes)
+    refusal_limit    refused agent connections per source and minute before the
+                     source is answered 429 without a token lookup
     """
 
     def __init__(
@@ -93,6 +96,7 @@ class Hub:
         tls: HubTLS | ssl.SSLContext | None = None,
         heartbeat_window: float = 30.0,
         window: int = p.DEFAULT_WINDOW,
+        refusal_limit: int = 20,
     ):
         self.directory = directory
         self.public = public
@@ -102,6 +106,8 @@ class Hub:
         self.heartbeat_window = float(heartbeat_window)
         self.window = window
         self.registry = Registry(directory, self.heartbeat_window)
+        self.refusals = Refusals(directory, limit=refusal_limit)
+        self.registry.tick_hooks.append(self.refusals.flush)
         self.connections: set[AgentConnection] = set()
         self._runners: list[web.BaseRunner] = []
         self._internal_server: HTTPServer | None = None
@@ -138,15 +144,17 @@ class Hub:
         await site.start()
         return runner.addresses[0][1]
 
-    async def disconnect_cluster(self, cluster_id: str, code: int = 4003, reason: str = "revoked") -> int:
-        """Close every agent connection of a cluster now; returns how many.
+    async def disconnect_cluster(self, cluster_id: str, code: int = 4003, reason: str = "revoked",
+                                 credential: str | None = None) -> int:
+        """Close every agent connection of a cluster now (or only those that authenticated
+        with the token whose hash is `credential`); returns how many.
 
         In-flight requests fail immediately (502, or an aborted body if the
         response had started). Whether the agents may come back is the
         directory's decision: after an unsubscribe their token is revoked,
         so reconnects are refused.
         """
-        conns = self.registry.detach(cluster_id)
+        conns = self.registry.detach(cluster_id, credential)
         if conns:
             log.info("cluster %s: closing %d agent connection(s) (%s)", cluster_id, len(conns), reason)
             # Shielded: a caller that hangs up must not leave detached sockets open.

@@ -161,3 +161,58 @@ def test_order_through_the_api(tenant, django_capture_on_commit_callbacks):
     assert "cceone-cluster-agent" in yaml_text
     logs = client.get(f"/api/v1/clusters/{cluster.pk}/operation-logs/").json()
     assert logs[0]["operation"] == "create" and logs[0]["steps"][0]["name"] == "Order accepted"
+
+
+def _with_agent_token(cluster):
+    from cceone import crypto
+    from clusters import connectivity
+
+    token = connectivity.issue_agent_token(cluster)
+    cluster.agent_token_encrypted = crypto.encrypt(token)
+    cluster.save(update_fields=["agent_token_encrypted"])
+    return token
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_only_writers_see_the_agent_token(tenant, cluster, persona):
+    """Whoever holds the agent token can connect as the cluster's agent: a viewer must not
+    get it from the access tab, the YAML download or the API."""
+    token = _with_agent_token(cluster)
+    client = client_for(tenant.persona(persona))
+    page = client.get(reverse("clusters:access", args=[cluster.pk]), {"tab": "access"})
+    download = client.get(reverse("clusters:agent-yaml", args=[cluster.pk, "public"]))
+    api = client.get(f"/api/v1/clusters/{cluster.pk}/agent-yaml/")
+    writer = persona in WRITE
+    assert page.status_code == (200 if persona in READ else 403)
+    if persona in READ:
+        content = page.content.decode()
+        assert (token in content) is writer
+        assert (reverse("clusters:agent-yaml", args=[cluster.pk, "public"]) in content) is writer
+        assert ("only users who may change the cluster" in content) is not writer
+    assert download.status_code == (200 if writer else 403)
+    assert (token in download.content.decode()) is writer
+    assert api.status_code == (200 if writer else 403)
+    assert (token in api.content.decode()) is writer
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_rotating_the_agent_token_by_persona(tenant, cluster, persona, settings):
+    settings.CCEONE_AGENT_TOKEN_GRACE_MINUTES = 30
+    old = _with_agent_token(cluster)
+    client = client_for(tenant.persona(persona))
+    page = client.post(reverse("clusters:access-action", args=[cluster.pk, "rotate-agent-token"]), follow=True)
+    api = client.post(f"/api/v1/clusters/{cluster.pk}/rotate-agent-token/")
+    cluster.refresh_from_db()
+    from cceone.hub.directory import hash_token
+
+    rotations = AuditEvent.objects.filter(action="clusters:rotate-agent-token", target_id=str(cluster.pk))
+    if persona in WRITE:
+        assert api.status_code == 200 and rotations.count() == 2
+        assert "Apply the new agent YAML within 30 minutes" in page.content.decode()
+        assert cluster.agent_token_hash != hash_token(old)
+        # The second rotation's grace covers the first rotation's token, not the original one.
+        assert cluster.previous_agent_token_hash not in (None, hash_token(old))
+        assert timedelta(minutes=29) < cluster.previous_agent_token_expires_at - rotations.first().time
+    else:
+        assert api.status_code == 403 and rotations.count() == 0
+        assert cluster.agent_token_hash == hash_token(old) and cluster.previous_agent_token_hash is None

@@ -57,20 +57,66 @@ def test_agent_without_token_or_with_wrong_protocol_refused(hub, directory):
     assert directory.find("connected") == []
 
 
+def test_junk_agent_tokens_are_reported_as_counts_and_rate_limited(hub, directory):
+    """100 junk connections from one source: the directory hears of the first at once and of
+    the rest as counts (not 100 calls); past 20 the source gets 429 without a token lookup."""
+    looked_up = []
+    authenticate = directory.authenticate_agent
+
+    async def counting(token):
+        looked_up.append(token)
+        return await authenticate(token)
+
+    directory.authenticate_agent = counting
+
+    async def attempt(token):
+        async with aiohttp.ClientSession() as s:
+            try:
+                async with s.ws_connect(hub.agent_url + "/agent/connect", headers={"Authorization": f"Bearer {token}"},
+                                        protocols=(p.SUBPROTOCOL,)):
+                    return 101
+            except aiohttp.WSServerHandshakeError as exc:
+                return exc.status
+
+    async def flood():
+        return [await attempt(f"junk-{i}") for i in range(100)]
+
+    statuses = asyncio.run(flood())
+    assert statuses[:20] == [401] * 20 and set(statuses[20:]) == {429}
+    assert len(looked_up) == 20
+    wait_until(lambda: directory.refused_counts.get("127.0.0.1") == 100, what="every refusal counted")
+    assert len(directory.find("refused")) < 10
+    # A good token from the same source is turned away too until the minute is over: the
+    # limiter cannot tell it from the junk, and the agent retries with backoff.
+    assert asyncio.run(attempt("agent-token-c1")) == 429
+
+
 def test_kubeconfig_proxy_impersonates_directory_identity(agent, hub, fake_api):
     core = kube_api(f"{hub.public_url}/k8s/clusters/c1", token=USER_TOKEN)
-    # A client trying to pick its own identity must be ignored.
-    core.api_client.set_default_header("Impersonate-User", "system:admin")
-    core.api_client.set_default_header("Impersonate-Group", "system:masters")
-    core.api_client.set_default_header("Impersonate-Extra-Scopes", "everything")
     pods = core.list_namespaced_pod("default")
     assert {x.metadata.name for x in pods.items} >= {"seed-0"}
     h = _headers_of_last(fake_api, "/api/v1/namespaces/default/pods")
     assert _values(h, "Impersonate-User") == ["alice@example.com"]
     assert _values(h, "Impersonate-Group") == ["team-a", "viewers"]
-    assert _values(h, "Impersonate-Extra-Scopes") == []
     # The user's kubeconfig token never reaches the cluster; the agent's does.
     assert _values(h, "Authorization") == ["Bearer agent-sa-token"]
+
+
+@pytest.mark.parametrize("header, value", [("Impersonate-User", "bob@example.com"),
+                                           ("Impersonate-Group", "system:masters"),
+                                           ("Impersonate-Extra-Scopes", "everything")])
+def test_kubectl_as_is_refused_with_a_clear_message_not_run_as_the_caller(agent, hub, fake_api, header, value):
+    """`kubectl --as=bob` must not silently act as the caller: 403 with a Status saying why."""
+    core = kube_api(f"{hub.public_url}/k8s/clusters/c1", token=USER_TOKEN)
+    core.api_client.set_default_header(header, value)
+    before = len(fake_api.api.requests)
+    with pytest.raises(ApiException) as refused:
+        core.list_namespaced_pod("default")
+    assert refused.value.status == 403
+    status = json.loads(refused.value.body)
+    assert status["kind"] == "Status" and status["reason"] == "Forbidden"
+    assert "impersonation" in status["message"] and "--as" in status["message"]
+    assert len(fake_api.api.requests) == before  # nothing reached the cluster
 
 
 def test_internal_listener_passes_gateway_impersonation(agent, hub, fake_api):
