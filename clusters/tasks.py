@@ -21,3 +21,9 @@ def sweep_connectivity() -> dict:
     """Every minute: silent agents → disconnected; pending access too long → access timeout."""
     return {"disconnected": connectivity.sweep_disconnected(),
             "access_timeout": services.expire_pending_access()}
+
+
+@shared_task
+def recover_stalled_operations() -> dict:
+    """Every minute (Celery beat): clusters stuck creating or destroying, resumed or failed."""
+    return services.recover_stalled_operations()
