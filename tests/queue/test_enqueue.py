@@ -21,7 +21,10 @@ def broker_unreachable():
     """Producers connect to a port nobody listens on: a real refused connection."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(app.conf, "broker_write_url", "redis://127.0.0.1:1/0")
-        patch.setattr(app.amqp, "_producer_pool", None)  # the pool of the configured broker, rebuilt
+        # The app's connection and producer pools are built on first use: new ones for the
+        # dead address here, and the configured broker's back afterwards.
+        patch.setattr(app, "_pool", None)
+        patch.setattr(app.amqp, "_producer_pool", None)
         yield
 
 
