@@ -45,9 +45,9 @@ def _validate_name(name: str) -> str:
 # --- syncing ------------------------------------------------------------------------------------
 
 def enqueue(cluster_id: int) -> None:
-    # A message the broker refuses is kept and resent (cceone.queue); the state stays
-    # pending meanwhile, so the periodic resync (fleets.sync.resync_due) would pick it up too.
-    queue.enqueue(sync_cluster_permissions, cluster_id)
+    # Callers send after their commit. A message the broker refuses is kept and resent
+    # (cceone.queue); the state stays pending meanwhile, and resync_due picks it up too.
+    queue.send(sync_cluster_permissions, (cluster_id,))
 
 
 def request_sync(clusters) -> None:
