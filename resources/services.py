@@ -15,6 +15,7 @@ import yaml
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import Http404
 from django.utils import timezone as dj_timezone
 from django.utils.translation import gettext as _
@@ -22,7 +23,7 @@ from django.utils.translation import gettext as _
 from cceone.audit.models import AuditEvent
 from cceone.audit.services import record
 from cceone.kube.gateway import KubeError
-from cceone.queue import enqueue
+from cceone.queue import enqueue, stale_before
 
 from . import registry
 from .formatting import meta, spec
@@ -405,10 +406,6 @@ def run_drain(drain_id: int, user_id: int, run: int | None = None) -> None:
 def recover_stalled_drains() -> dict:
     """Active drains whose heartbeat stopped (their worker was killed, their message lost):
     resumed under a new run, or failed with the reason once resumed too often."""
-    from django.db.models import F
-
-    from cceone.queue import stale_before
-
     counts = {"resumed": 0, "failed": 0}
     limit = settings.CCEONE_RECOVERY_MAX_RESUMES
     for drain in NodeDrain.objects.filter(status__in=NodeDrain.ACTIVE, heartbeat_at__lt=stale_before()):
