@@ -175,7 +175,9 @@ class NoticeAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Send the selected failed notices again"))
     def retry_now(self, request, queryset):
         count = notices.retry(queryset)
+        from cceone.queue import enqueue
+
         from .tasks import deliver_notices
 
-        deliver_notices.delay()
+        enqueue(deliver_notices)
         messages.success(request, _("%(count)d notice(s) queued again.") % {"count": count})

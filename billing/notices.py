@@ -15,7 +15,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
 from django.db.models import F
 from django.template import Context
 from django.template.loader import get_template
@@ -68,9 +67,11 @@ def write(state, kind: str, **context) -> list[Notice]:
             account=account, channel=channel, kind=kind, recipient=recipient, language=state.notice_language,
             subject=subject, body=body, status=Notice.Status.PENDING if recipient else Notice.Status.SKIPPED,
             last_error="" if recipient else "no contact for this channel"))
+    from cceone.queue import enqueue
+
     from .tasks import deliver_notices
 
-    transaction.on_commit(deliver_notices.delay)
+    enqueue(deliver_notices)
     return rows
 
 

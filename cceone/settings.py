@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "cceone.iam",
     "cceone.audit",
     "cceone.console",
+    "cceone.queue",
     "clusters",
     "fleets",
     "federation",
@@ -189,7 +190,17 @@ CELERY_BEAT_SCHEDULE = {
     # Billing (R7.3): settle on every hour boundary of CELERY_TIMEZONE (Asia/Shanghai, UTC+8).
     "billing-settle-hours": {"task": "billing.tasks.settle_hours", "schedule": crontab(minute=0)},
     "billing-deliver-notices": {"task": "billing.tasks.deliver_notices", "schedule": 60.0},
+    # Recovery (docs/architecture.md, "Recovering lost work"): messages the broker refused,
+    # and long work whose heartbeat stopped (a killed worker took its message with it).
+    "queue-resend-unsent": {"task": "cceone.queue.tasks.resend_unsent", "schedule": 60.0},
+    "recover-stalled-drains": {"task": "resources.tasks.recover_stalled_drains", "schedule": 60.0},
+    "recover-stalled-cluster-operations": {"task": "clusters.tasks.recover_stalled_operations",
+                                           "schedule": 60.0},
 }
+# Long work without a heartbeat for this long is resent, at most this many times, then
+# failed with the reason where the user sees it.
+CCEONE_RECOVERY_STALE_SECONDS = env.float("CCEONE_RECOVERY_STALE_SECONDS", default=300.0)
+CCEONE_RECOVERY_MAX_RESUMES = env.int("CCEONE_RECOVERY_MAX_RESUMES", default=3)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

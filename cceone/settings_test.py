@@ -20,6 +20,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # database: the test passes its connection's NAME (the SQLite file, or PostgreSQL's test_…).
 if os.environ.get("CCEONE_TEST_WORKER_DB"):
     DATABASES["default"]["NAME"] = os.environ["CCEONE_TEST_WORKER_DB"]
+# ... and on that test's own queue: what it sends (a resend, a drain's next pass) goes there too.
+if os.environ.get("CCEONE_TEST_WORKER_QUEUE"):
+    CELERY_TASK_DEFAULT_QUEUE = os.environ["CCEONE_TEST_WORKER_QUEUE"]
 
 # Tasks run in the test process when enqueued (tests that need a real worker on the real
 # broker turn this off for themselves and start one).

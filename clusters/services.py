@@ -160,7 +160,7 @@ def _create(actor, order: Order) -> RegisteredCluster:
         "type": order.cluster_type, "region": order.region.code, "bind_public_ip": order.bind_public_ip})
     from .tasks import provision_cluster
 
-    transaction.on_commit(lambda: provision_cluster.delay(cluster.pk, bind_public_ip=order.bind_public_ip))
+    op.enqueue(provision_cluster, cluster.pk, bind_public_ip=order.bind_public_ip)
     return cluster
 
 
@@ -269,6 +269,42 @@ def expire_pending_access() -> int:
     return count
 
 
+# Whose operation a stalled background task carries on, by the status it keeps the cluster in.
+WORKING = {OperationLog.Operation.CREATE: Status.CREATING, OperationLog.Operation.UNSUBSCRIBE: Status.DESTROYING}
+
+
+def recover_stalled_operations() -> dict:
+    """Clusters stuck creating or destroying because the worker running their operation was
+    lost (or its message never arrived): the work is sent again (provision and destroy
+    are idempotent), at most CCEONE_RECOVERY_MAX_RESUMES times; after that the operation
+    fails with the reason in its log, and a cluster still creating becomes creation failed."""
+    counts = {"resumed": 0, "failed": 0}
+    limit = settings.CCEONE_RECOVERY_MAX_RESUMES
+    for op in Operation.stalled("cluster"):
+        with transaction.atomic():
+            cluster = RegisteredCluster.objects.select_for_update().filter(pk=op.log.target_id).first()
+            if cluster is None or cluster.status != WORKING.get(op.log.operation) or not op.claim():
+                continue
+            if op.log.resumes > limit:
+                reason = _("No progress for %(seconds)d s after %(count)d attempts: the work was given up. "
+                           "Contact support if this keeps happening.") % {
+                    "seconds": settings.CCEONE_RECOVERY_STALE_SECONDS, "count": op.log.resumes}
+                op.fail(N_("Recover lost work"), reason)
+                if cluster.status == Status.CREATING:
+                    cluster.status = Status.CREATE_FAILED
+                    cluster.save(update_fields=["status"])
+                    record(None, "clusters:status", cluster, account=cluster.account,
+                           details={"from": Status.CREATING, "to": Status.CREATE_FAILED, "reason": reason})
+                counts["failed"] += 1
+                continue
+            op.step(N_("Resume after a lost worker"), _(
+                "No progress for %(seconds)d s: the work was sent again (attempt %(count)d of %(limit)d).") % {
+                "seconds": settings.CCEONE_RECOVERY_STALE_SECONDS, "count": op.log.resumes, "limit": limit})
+            op.resend()
+            counts["resumed"] += 1
+    return counts
+
+
 # --- settings ---------------------------------------------------------------------------
 
 @transaction.atomic
@@ -354,9 +390,9 @@ def unsubscribe(actor, cluster: RegisteredCluster) -> None:
         cluster.save(update_fields=["status"])
         op.step(N_("Unsubscribe accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
         record(actor, "clusters:delete", cluster, details={"previous_status": previous})
-    from .tasks import destroy_cluster
+        from .tasks import destroy_cluster
 
-    transaction.on_commit(lambda: destroy_cluster.delay(cluster.pk))
+        op.enqueue(destroy_cluster, cluster.pk)
 
 
 def destroy(cluster_id: int) -> None:

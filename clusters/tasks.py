@@ -23,3 +23,9 @@ def sweep_connectivity() -> dict:
     return {"disconnected": connectivity.sweep_disconnected(),
             "access_timeout": services.expire_pending_access(),
             "agent_tokens_expired": connectivity.expire_previous_agent_tokens()}
+
+
+@shared_task
+def recover_stalled_operations() -> dict:
+    """Every minute (Celery beat): clusters stuck creating or destroying, resumed or failed."""
+    return services.recover_stalled_operations()

@@ -4,7 +4,6 @@ Each checks permission and invariants, writes in one transaction, audits, and as
 the affected clusters' RBAC to be synced once the transaction commits. Pages and the API
 call these and nothing else writes.
 """
-import logging
 import re
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -13,8 +12,8 @@ from django.db.models import F, ProtectedError, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from kombu.exceptions import OperationalError as BrokerError
 
+from cceone import queue
 from cceone.audit.services import record
 from cceone.iam.access import can, require, restrict
 from cceone.iam.models import EnterpriseProject
@@ -26,7 +25,6 @@ from .effective import check_escalation
 from .tasks import sync_cluster_permissions
 from .models import ClusterPermissionSync, CustomPermission, Fleet, PermissionBinding
 
-log = logging.getLogger(__name__)
 Status = RegisteredCluster.Status
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}[A-Za-z0-9]$")
@@ -47,11 +45,9 @@ def _validate_name(name: str) -> str:
 # --- syncing ------------------------------------------------------------------------------------
 
 def enqueue(cluster_id: int) -> None:
-    try:
-        sync_cluster_permissions.delay(cluster_id)
-    except BrokerError:
-        # The state stays pending; the periodic resync (fleets.sync.resync_due) picks it up.
-        log.exception("could not enqueue the permission sync of cluster %s", cluster_id)
+    # Callers send after their commit. A message the broker refuses is kept and resent
+    # (cceone.queue); the state stays pending meanwhile, and resync_due picks it up too.
+    queue.send(sync_cluster_permissions, (cluster_id,))
 
 
 def request_sync(clusters) -> None:

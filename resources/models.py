@@ -2,6 +2,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -36,11 +37,17 @@ class NodeDrain(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Recovery (resources.services.recover_stalled_drains): every pass beats; an active drain
+    # whose heartbeat stopped lost its worker and is resumed under a new `run` number, so
+    # that a late message of the old run stops instead of draining alongside.
+    heartbeat_at = models.DateTimeField(default=timezone.now, editable=False)
+    run = models.PositiveIntegerField(default=0, editable=False)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["target_type", "target_id", "node"])]
+        indexes = [models.Index(fields=["target_type", "target_id", "node"]),
+                   models.Index(fields=["status", "heartbeat_at"])]
         constraints = [models.UniqueConstraint(
             fields=["target_type", "target_id", "node"], condition=Q(status__in=["pending", "running"]),
             name="one_active_drain_per_node")]

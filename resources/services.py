@@ -15,6 +15,7 @@ import yaml
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import Http404
 from django.utils import timezone as dj_timezone
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from cceone.audit.models import AuditEvent
 from cceone.audit.services import record
 from cceone.kube.gateway import KubeError
+from cceone.queue import enqueue, stale_before
 
 from . import registry
 from .formatting import meta, spec
@@ -300,16 +302,16 @@ def start_drain(user, target, name: str) -> NodeDrain:
             drain = NodeDrain.objects.create(account_id=user.account_id, target_name=target.name,
                                              requested_by=user, timeout_seconds=timeout, **lookup)
             record(user, "k8s:drain", target.audit_ref, details=_details(registry.get("nodes"), None, name))
-            transaction.on_commit(lambda: _enqueue_drain(drain.pk, user.pk))
+            _enqueue_drain(drain)
     except IntegrityError:
         return NodeDrain.objects.get(status__in=NodeDrain.ACTIVE, **lookup)
     return drain
 
 
-def _enqueue_drain(drain_id: int, user_id: int) -> None:
+def _enqueue_drain(drain: NodeDrain, countdown: float | None = None) -> None:
     from .tasks import drain_node
 
-    drain_node.delay(drain_id, user_id)
+    enqueue(drain_node, drain.pk, drain.requested_by_id, drain.run, countdown=countdown)
 
 
 def _skip_reason(pod: dict) -> str:
@@ -324,7 +326,8 @@ def _save(drain: NodeDrain, entries: dict, **fields) -> None:
     drain.pods = list(entries.values())
     for key, value in fields.items():
         setattr(drain, key, value)
-    drain.save(update_fields=["pods", "updated_at", *fields])
+    drain.heartbeat_at = dj_timezone.now()
+    drain.save(update_fields=["pods", "updated_at", "heartbeat_at", *fields])
 
 
 def _finish(drain: NodeDrain, entries: dict, status: str, message: str) -> None:
@@ -335,17 +338,19 @@ def _finish(drain: NodeDrain, entries: dict, status: str, message: str) -> None:
                details={"kind": "Node", "namespace": "", "name": drain.node, "error": message})
 
 
-def run_drain(drain_id: int, user_id: int) -> None:
-    """The drain itself (idempotent: a rerun continues where the last one stopped).
+def run_drain(drain_id: int, user_id: int, run: int | None = None) -> None:
+    """One pass of the drain (idempotent: a rerun continues where the last one stopped).
 
     Cordon; then evict every pod on the node except DaemonSet and static pods. An
-    eviction a PodDisruptionBudget refuses (429) is retried every few seconds until the
-    drain's timeout; any other refusal fails that pod. Progress is saved per pod.
+    eviction a PodDisruptionBudget refuses (429) is tried again by the next pass, sent
+    with a countdown (no worker slot sleeps meanwhile), until the drain's timeout; any
+    other refusal fails that pod. Progress is saved per pod, and each save is a heartbeat.
+    A pass of an older `run` than the drain's (a late message from before a resume) does nothing.
     """
     from cceone.iam.models import User
 
     drain = NodeDrain.objects.select_related("requested_by").filter(pk=drain_id).first()
-    if drain is None or not drain.is_active:
+    if drain is None or not drain.is_active or run is not None and run != drain.run:
         return
     entries = {(p["namespace"], p["name"]): p for p in drain.pods}
     user = User.objects.filter(pk=user_id, is_active=True).first()
@@ -366,37 +371,64 @@ def run_drain(drain_id: int, user_id: int) -> None:
     try:
         if not spec(api.get(nodes, drain.node)).get("unschedulable"):
             api.patch(nodes, drain.node, {"spec": {"unschedulable": True}})
-        while True:
-            found = api.list_all(pods, field_selector=f"spec.nodeName={drain.node}")
-            for pod in found:
-                key = (meta(pod)["namespace"], meta(pod)["name"])
-                if key not in entries:
-                    entries[key] = {"namespace": key[0], "name": key[1], "state": "pending", "message": ""}
+        found = api.list_all(pods, field_selector=f"spec.nodeName={drain.node}")
+        for pod in found:
+            key = (meta(pod)["namespace"], meta(pod)["name"])
+            if key not in entries:
+                entries[key] = {"namespace": key[0], "name": key[1], "state": "pending", "message": ""}
+        _save(drain, entries)
+        for pod in found:
+            entry = entries[(meta(pod)["namespace"], meta(pod)["name"])]
+            if entry["state"] in ("evicted", "skipped", "failed"):
+                continue
+            reason = _skip_reason(pod)
+            if reason:
+                entry.update(state="skipped", message=reason)
+            else:
+                _evict(api, pods, entry)
             _save(drain, entries)
-            for pod in found:
-                entry = entries[(meta(pod)["namespace"], meta(pod)["name"])]
-                if entry["state"] in ("evicted", "skipped", "failed"):
-                    continue
-                reason = _skip_reason(pod)
-                if reason:
-                    entry.update(state="skipped", message=reason)
-                else:
-                    _evict(api, pods, entry)
-                _save(drain, entries)
-            states = [e["state"] for e in entries.values()]
-            if "blocked" not in states:
-                if "failed" in states:
-                    return _finish(drain, entries, NodeDrain.Status.FAILED,
-                                   _("%(count)d pod(s) could not be evicted.") % {"count": states.count("failed")})
-                return _finish(drain, entries, NodeDrain.Status.SUCCEEDED,
-                               _("Node drained: %(count)d pod(s) evicted.") % {"count": states.count("evicted")})
-            if time.time() + interval > deadline:
-                return _finish(drain, entries, NodeDrain.Status.FAILED, _(
-                    "Timed out after %(seconds)d s: %(count)d pod(s) still blocked by a PodDisruptionBudget.")
-                    % {"seconds": drain.timeout_seconds, "count": states.count("blocked")})
-            time.sleep(interval)
     except KubeError as error:
         return _finish(drain, entries, NodeDrain.Status.FAILED, error.message)
+    states = [e["state"] for e in entries.values()]
+    if "blocked" not in states:
+        if "failed" in states:
+            return _finish(drain, entries, NodeDrain.Status.FAILED,
+                           _("%(count)d pod(s) could not be evicted.") % {"count": states.count("failed")})
+        return _finish(drain, entries, NodeDrain.Status.SUCCEEDED,
+                       _("Node drained: %(count)d pod(s) evicted.") % {"count": states.count("evicted")})
+    if time.time() + interval > deadline:
+        return _finish(drain, entries, NodeDrain.Status.FAILED, _(
+            "Timed out after %(seconds)d s: %(count)d pod(s) still blocked by a PodDisruptionBudget.")
+            % {"seconds": drain.timeout_seconds, "count": states.count("blocked")})
+    _enqueue_drain(drain, countdown=interval)
+
+
+def recover_stalled_drains() -> dict:
+    """Active drains whose heartbeat stopped (their worker was killed, their message lost):
+    resumed under a new run, or failed with the reason once resumed too often."""
+    counts = {"resumed": 0, "failed": 0}
+    limit = settings.CCEONE_RECOVERY_MAX_RESUMES
+    for drain in NodeDrain.objects.filter(status__in=NodeDrain.ACTIVE, heartbeat_at__lt=stale_before()):
+        with transaction.atomic():
+            # Claimed with the heartbeat it was found with: a pass that beat since wins.
+            claimed = NodeDrain.objects.filter(pk=drain.pk, status__in=NodeDrain.ACTIVE,
+                                               heartbeat_at=drain.heartbeat_at).update(
+                run=F("run") + 1, heartbeat_at=dj_timezone.now())
+            if not claimed:
+                continue
+            drain.refresh_from_db()
+            entries = {(p["namespace"], p["name"]): p for p in drain.pods}
+            if drain.run > limit:
+                _finish(drain, entries, NodeDrain.Status.FAILED, _(
+                    "The drain stopped making progress: the worker running it was lost %(count)d times. "
+                    "Drain the node again to continue.") % {"count": drain.run})
+                counts["failed"] += 1
+                continue
+            _save(drain, entries, message=_("Resumed after the worker running it was lost (attempt %(run)d of "
+                                            "%(limit)d).") % {"run": drain.run, "limit": limit})
+            _enqueue_drain(drain)
+            counts["resumed"] += 1
+    return counts
 
 
 def _evict(api, pods, entry: dict) -> None:

@@ -8,7 +8,7 @@ from django.test import Client
 from cceone.iam import services
 from cceone.iam.models import Account, Policy, Region, User, UserGroup
 
-pytest_plugins = ["tests.live"]
+pytest_plugins = ["tests.live", "tests.worker"]
 
 PASSWORD = "Correct-Horse-42"
 

@@ -59,10 +59,16 @@ class OperationLog(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Recovery (Operation.stalled): the message that carries the operation on, {"name",
+    # "args", "kwargs"}; each step beats; a running operation whose heartbeat stopped lost
+    # its worker and is sent again (`resumes` counts how often).
+    task = models.JSONField(default=dict, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(default=timezone.now, editable=False)
+    resumes = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [models.Index(fields=["target_type", "target_id"]), models.Index(fields=["status", "heartbeat_at"])]
         verbose_name = _("operation log")
         verbose_name_plural = _("operation logs")
 

@@ -1,5 +1,6 @@
 """The one audit writer and the operation-log writer."""
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 
 from . import context
@@ -51,6 +52,7 @@ class Operation:
     """Writes the ordered steps of one backend operation as they happen.
 
     >>> op = Operation.start(cluster, OperationLog.Operation.CREATE)
+    >>> op.enqueue(provision_cluster, cluster.pk)     # the background work, resent if lost
     >>> op.step("Create access credentials")          # done
     >>> op.fail("Connect to API server", "timeout")   # the operation fails
     """
@@ -69,6 +71,7 @@ class Operation:
         return (last or 0) + 1
 
     def step(self, name: str, message: str = "", status=OperationStep.Status.SUCCEEDED) -> OperationStep:
+        self.beat()
         return OperationStep.objects.create(log=self.log, seq=self._next_seq(), name=name,
                                             status=status, message=message)
 
@@ -80,3 +83,46 @@ class Operation:
         self.log.status = status
         self.log.finished_at = timezone.now()
         self.log.save(update_fields=["status", "finished_at"])
+
+    # --- recovery ---------------------------------------------------------------------
+
+    def beat(self) -> None:
+        """Progress: the operation's worker is alive."""
+        self.log.heartbeat_at = timezone.now()
+        OperationLog.objects.filter(pk=self.log.pk).update(heartbeat_at=self.log.heartbeat_at)
+
+    def enqueue(self, task, *args, **kwargs) -> None:
+        """Send the task that carries the operation on (on commit), and keep the message so
+        that `resend()` can send it again if its worker is lost. The task must be idempotent."""
+        from cceone.queue import enqueue
+
+        self.log.task = {"name": task.name, "args": list(args), "kwargs": kwargs}
+        self.log.save(update_fields=["task"])
+        self.beat()
+        enqueue(task, *args, **kwargs)
+
+    def resend(self) -> None:
+        from cceone.celery import app
+        from cceone.queue import enqueue
+
+        enqueue(app.tasks[self.log.task["name"]], *self.log.task["args"], **self.log.task["kwargs"])
+
+    @classmethod
+    def stalled(cls, target_type: str) -> list["Operation"]:
+        """Running operations on `target_type` whose background work stopped beating."""
+        from cceone.queue import stale_before
+
+        logs = (OperationLog.objects.filter(target_type=target_type, status=OperationLog.Status.RUNNING,
+                                            heartbeat_at__lt=stale_before()).exclude(task={}))
+        return [cls(log) for log in logs]
+
+    def claim(self) -> bool:
+        """Take a stalled operation for recovery, counting the resume. Claimed with the
+        heartbeat it was found with: a step written since (the work was only slow) or
+        another sweep wins."""
+        claimed = OperationLog.objects.filter(
+            pk=self.log.pk, status=OperationLog.Status.RUNNING, heartbeat_at=self.log.heartbeat_at,
+        ).update(resumes=F("resumes") + 1, heartbeat_at=timezone.now())
+        if claimed:
+            self.log.refresh_from_db()
+        return bool(claimed)

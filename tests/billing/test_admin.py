@@ -79,14 +79,17 @@ def test_accounts_with_balances_and_the_notice_language(tenant, operator):
     assert state.notice_language == "en"
 
 
-def test_the_notices_outbox_and_retrying_failed_notices(tenant, operator, settings):
+def test_the_notices_outbox_and_retrying_failed_notices(tenant, operator, settings,
+                                                        django_capture_on_commit_callbacks):
     notice = Notice.objects.create(account=tenant.account, channel="email", kind="arrears", recipient="a@example.com",
                                    language="en", subject="Arrears", body="…", status="failed", attempts=8,
                                    last_error="SMTP down")
     client = client_for(operator)
     listing = client.get(reverse("admin:billing_notice_changelist")).content.decode()
     assert "a@example.com" in listing and "Failed" in listing
-    client.post(reverse("admin:billing_notice_changelist"), {"action": "retry_now", "_selected_action": [notice.pk]})
+    with django_capture_on_commit_callbacks(execute=True):  # the delivery task is sent on commit
+        client.post(reverse("admin:billing_notice_changelist"),
+                    {"action": "retry_now", "_selected_action": [notice.pk]})
     notice.refresh_from_db()
     assert notice.status == "sent" and notice.attempts == 1  # delivered again by the (eager) task
 

@@ -6,14 +6,9 @@ worker is killed too, another worker takes the redelivered task alongside two du
 and every cluster-hour is charged once."""
 import os
 import signal
-import subprocess
-import sys
-import uuid
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from billing import services
 from billing.models import LedgerEntry, Settlement
@@ -23,76 +18,9 @@ from cceone.iam import services as iam_services
 from tests.billing.conftest import at, fund, running_cluster
 from tests.conftest import ensure_reference_data
 from tests.live import wait_until
+from tests.worker import Worker, queued
 
-ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS, CLUSTERS, HOURS = 3, 2, 5  # per account, per cluster
-
-
-class Worker:
-    """`celery -A cceone worker` in its own process group, on one queue, on the test's database."""
-
-    def __init__(self, name: str, queue: str, workdir: Path, *, include: str | None = None, concurrency=1,
-                 env=None):
-        self.nodename = f"{name}-{uuid.uuid4().hex[:6]}@localhost"
-        self.log_path = workdir / f"{name}.log"
-        command = [sys.executable, "-m", "celery", "-A", "cceone", "worker", "-Q", queue, "-n", self.nodename,
-                   "--pool", "prefork", "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
-                   "--loglevel", "INFO"]
-        if include:
-            command += ["--include", include]
-        command += ["--", "worker_lost_wait=1"]  # report a killed pool process after 1 s, not 10
-        environment = dict(os.environ, DJANGO_SETTINGS_MODULE="cceone.settings_test", PYTHONUNBUFFERED="1",
-                           CCEONE_TEST_WORKER_DB=str(connection.settings_dict["NAME"]), **(env or {}))
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(command, cwd=str(ROOT), env=environment, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_ready(self):
-        wait_until(lambda: " ready." in self.log() or self.proc.poll() is not None, timeout=60,
-                   what=f"worker {self.nodename} to start")
-        assert self.proc.poll() is None, self.log()
-
-    def kill(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-        self._log.close()
-        # A worker killed outright leaves its control queue bound to the broadcast exchange
-        # (the broker would keep copies of every later broadcast for it): unbind it.
-        with app.connection_for_write() as conn:
-            channel = conn.default_channel
-            for routing_key, pattern, queue in channel.get_table("celery.pidbox"):
-                if queue == f"{self.nodename}.celery.pidbox":
-                    channel._delete(queue, "celery.pidbox", routing_key, pattern)
-
-
-@pytest.fixture
-def broker_queue():
-    """A queue of our own on the configured broker; tasks really go through it."""
-    queue = f"billing-test-{uuid.uuid4().hex[:8]}"
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    yield queue
-    app.conf.task_always_eager = eager
-    with app.connection_for_write() as conn:  # leave nothing of ours on the broker
-        channel = conn.default_channel
-        channel.queue_purge(queue)
-        for routing_key, pattern, bound in channel.get_table(queue):
-            channel._delete(bound, queue, routing_key, pattern)
-        folder = conn.transport_options.get("control_folder")
-        if folder:  # the filesystem transport keeps one file per exchange
-            (Path(folder) / f"{queue}.exchange").unlink(missing_ok=True)
-
-
-def queued(queue: str) -> int:
-    with app.connection_for_write() as conn:
-        try:
-            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
-        except conn.channel_errors:
-            return 0  # Redis keeps no key for an empty queue
 
 
 @pytest.fixture
@@ -112,8 +40,11 @@ def estate(transactional_db, operator):
 
 def test_a_worker_killed_mid_settlement_charges_each_cluster_hour_once(estate, broker_queue, tmp_path):
     marker = tmp_path / "blocked.pid"
-    first = Worker("first", broker_queue, tmp_path, include="tests.billing.worker_blocker",
-                   env={"BILLING_BLOCK_FILE": str(marker)})
+    # The pool process stops after the second batch of usage records (the second account's
+    # hours): inside that account's settlement transaction, before its charges.
+    first = Worker("first", broker_queue, tmp_path, include="tests.worker_blocker",
+                   env={"WORKER_BLOCK_FILE": str(marker), "WORKER_BLOCK_SQL": 'INSERT INTO "billing_settlement"',
+                        "WORKER_BLOCK_NTH": "2"})
     second = None
     try:
         first.wait_ready()
