@@ -153,7 +153,7 @@ class RegisteredCluster(models.Model):
     audit_type = "cluster"
 
     account = models.ForeignKey("iam.Account", on_delete=models.CASCADE, related_name="clusters")
-    name = models.CharField(_("name"), max_length=40)
+    name = models.CharField(_("name"), max_length=64)
     cluster_type = models.CharField(_("type"), max_length=16, choices=Type.choices)
     provider = models.CharField(_("provider"), max_length=40, blank=True)
     region = models.ForeignKey("iam.Region", on_delete=models.PROTECT, related_name="clusters",
@@ -203,7 +203,10 @@ class RegisteredCluster(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["account", "name"], name="uniq_cluster_name")]
+        # An unsubscribed cluster stays for the record; its name is free again (a cloud
+        # cluster is re-associated under its own name).
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="uniq_live_cluster_name",
+                                               condition=~models.Q(status="unsubscribed"))]
         permissions = anchors.permissions_for("clusters")
         verbose_name = _("registered cluster")
         verbose_name_plural = _("registered clusters")
