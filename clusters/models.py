@@ -227,10 +227,16 @@ class RegisteredCluster(models.Model):
         return Endpoint(host=f"{settings.CCEONE_HUB_INTERNAL_URL}/clusters/{self.pk}",
                         cache_key=f"cluster-{self.pk}", headers={"X-Hub-Secret": settings.CCEONE_HUB_SECRET})
 
-    def unreachable_message(self) -> str:
+    def unreachable_message(self, *, answered: bool = True) -> str:
         from django.utils import formats, timezone
         from django.utils.translation import gettext
 
+        if not answered:
+            # Nothing took the connection: blaming the agent would send the user to the wrong place.
+            if self.connection_mode == self.ConnectionMode.DIRECT:
+                return gettext("Cluster %(name)s is unreachable: its API server does not answer.") % {
+                    "name": self.name}
+            return gettext("Cluster %(name)s is unreachable: the access hub does not answer.") % {"name": self.name}
         if self.disconnected_since:
             when = formats.date_format(timezone.localtime(self.disconnected_since), "Y-m-d H:i:s")
             return gettext("Cluster %(name)s is disconnected since %(time)s.") % {"name": self.name, "time": when}
