@@ -235,7 +235,16 @@ def _generated_secret(name: str) -> str:
 # cluster can reach: the public endpoint, or the private one over a VPC/leased line.
 CCEONE_HUB_PUBLIC_LISTEN = env.str("CCEONE_HUB_PUBLIC_LISTEN", default="0.0.0.0:9443")
 CCEONE_HUB_INTERNAL_LISTEN = env.str("CCEONE_HUB_INTERNAL_LISTEN", default="127.0.0.1:9444")
-CCEONE_HUB_INTERNAL_URL = env.str("CCEONE_HUB_INTERNAL_URL", default="http://127.0.0.1:9444")
+
+
+def _url_of_listener(listen: str) -> str:
+    """How this host reaches `runhub --internal` when only where it listens is configured."""
+    host, _sep, port = listen.rpartition(":")
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "[::]": "[::1]"}.get(host, host)
+    return f"http://{host}:{port}"
+
+
+CCEONE_HUB_INTERNAL_URL = env.str("CCEONE_HUB_INTERNAL_URL", default=_url_of_listener(CCEONE_HUB_INTERNAL_LISTEN))
 CCEONE_HUB_PUBLIC_URL = env.str("CCEONE_HUB_PUBLIC_URL", default="wss://127.0.0.1:9443")
 CCEONE_HUB_PRIVATE_URL = env.str("CCEONE_HUB_PRIVATE_URL", default=CCEONE_HUB_PUBLIC_URL)
 # The kubeconfig proxy as users' kubectl reaches it (https, same listener as agents).
