@@ -74,8 +74,11 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="pod-list-bench-"))
+    # Production settings serve static files from a manifest: collected here, into the scratch
+    # directory, rather than hoping someone ran collectstatic in the checkout.
     os.environ.update({"DJANGO_SETTINGS_MODULE": "cceone.settings", "CCEONE_VAR_DIR": str(work / "var"),
-                       "DATABASE_URL": f"sqlite:///{work / 'console.sqlite3'}", "CELERY_TASK_ALWAYS_EAGER": "true"})
+                       "DATABASE_URL": f"sqlite:///{work / 'console.sqlite3'}", "CELERY_TASK_ALWAYS_EAGER": "true",
+                       "STATIC_ROOT": str(work / "static")})
     procs: list[subprocess.Popen] = []
     try:
         # The API server, seeded with the pods.
@@ -97,6 +100,7 @@ def main() -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
         from cceone.iam.models import EnterpriseProject, Region
         from cceone.iam.services import create_account
         from cceone.kube.gateway import identity_for

@@ -8,8 +8,9 @@ registered by this app), federations another (registered by the federation app w
   settled one (`last_settled(kind)`) or from the hour billing started, up to `cutoff`
   (exclusive) or to the hour billing ended; with the vCPU to bill, or None when the
   instance was not billable during that hour;
-- `current_vcpu(account_ids)`: (instance type, vCPU now) of the accounts' existing
-  on-demand instances, for the next hour's charge (balance check, low-balance warning);
+- `current_vcpu(account_ids)`: (instance type, vCPU now) of the accounts' on-demand
+  instances that the next hour would bill, for the next hour's charge (balance check,
+  low-balance warning);
 - `freeze(account_id)` / `unfreeze(instance_id, previous_status)`: arrears (R7.6).
 
 Hours are the hours of UTC+8 (the manual: "以 UTC+8 时间为准"), whatever TIME_ZONE is.

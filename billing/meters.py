@@ -32,8 +32,6 @@ Status = RegisteredCluster.Status
 BILLABLE = {Status.RUNNING, Status.CHANGING}
 # Statuses a freeze applies to: every on-demand cluster that is not being created or gone.
 FREEZABLE = {Status.PENDING_ACCESS, Status.RUNNING, Status.DISCONNECTED, Status.ACCESS_TIMEOUT, Status.CHANGING}
-# Clusters that make up the next hour's charge.
-NOT_EXISTING = {Status.CREATE_FAILED, Status.DESTROYING, Status.UNSUBSCRIBED}
 
 
 class RegisteredClusterMeter(BillableKind):
@@ -140,9 +138,11 @@ class RegisteredClusterMeter(BillableKind):
         return out
 
     def current_vcpu(self, account_ids):
+        # Only what the next hour would bill: a disconnected, frozen or not yet connected
+        # cluster is not billed (R7.5), so it does not raise the balance an order needs.
         out = defaultdict(list)
-        for account_id, cluster_type, facts in (RegisteredCluster.objects.filter(account_id__in=list(account_ids))
-                                                .exclude(status__in=NOT_EXISTING)
+        for account_id, cluster_type, facts in (RegisteredCluster.objects.filter(account_id__in=list(account_ids),
+                                                                                 status__in=BILLABLE)
                                                 .values_list("account_id", "cluster_type", "facts")):
             out[account_id].append((cluster_type, facts_mod.billable_vcpu(facts or {})))
         return out

@@ -277,6 +277,8 @@ def _after_balance_change(state: BillingAccount, new_balance: Decimal, hourly: D
             notices.write(state, notices.Kind.ARREARS, balance=new_balance, instances=len(frozen), hourly=hourly)
     elif state.frozen_at is not None:
         restored = _unfreeze(account)
+        # Frozen clusters were not in the next hour's charge; restored, they bill again.
+        hourly = hourly_charges([account.pk])[account.pk]
         state.frozen_at = None
         fields.append("frozen_at")
         record(None, "billing:unfreeze", ("account", account.pk, account.name), account=account,

@@ -211,7 +211,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "cceone.api_schema.AppTaggedSchema",
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
 }
 SPECTACULAR_SETTINGS = {
@@ -227,6 +227,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "cceone.api_schema.without_requirement_ids"],
 }
 
 # Product settings.
@@ -246,7 +248,16 @@ def _generated_secret(name: str) -> str:
 # cluster can reach: the public endpoint, or the private one over a VPC/leased line.
 CCEONE_HUB_PUBLIC_LISTEN = env.str("CCEONE_HUB_PUBLIC_LISTEN", default="0.0.0.0:9443")
 CCEONE_HUB_INTERNAL_LISTEN = env.str("CCEONE_HUB_INTERNAL_LISTEN", default="127.0.0.1:9444")
-CCEONE_HUB_INTERNAL_URL = env.str("CCEONE_HUB_INTERNAL_URL", default="http://127.0.0.1:9444")
+
+
+def _url_of_listener(listen: str) -> str:
+    """How this host reaches `runhub --internal` when only where it listens is configured."""
+    host, _sep, port = listen.rpartition(":")
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "[::]": "[::1]"}.get(host, host)
+    return f"http://{host}:{port}"
+
+
+CCEONE_HUB_INTERNAL_URL = env.str("CCEONE_HUB_INTERNAL_URL", default=_url_of_listener(CCEONE_HUB_INTERNAL_LISTEN))
 CCEONE_HUB_PUBLIC_URL = env.str("CCEONE_HUB_PUBLIC_URL", default="wss://127.0.0.1:9443")
 CCEONE_HUB_PRIVATE_URL = env.str("CCEONE_HUB_PRIVATE_URL", default=CCEONE_HUB_PUBLIC_URL)
 # The kubeconfig proxy as users' kubectl reaches it (https, same listener as agents).
@@ -305,9 +316,10 @@ X_FRAME_OPTIONS = "DENY"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusals_without_traceback": {"()": "cceone.logs.RefusalsWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {"axes": {"level": "WARNING"}, "django.request": {"filters": ["refusals_without_traceback"]}},
 }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"

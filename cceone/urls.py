@@ -9,6 +9,7 @@ admin.site.site_header = "CCE One operators"
 
 urlpatterns = [
     path("healthz", pages.healthz, name="healthz"),
+    path("favicon.ico", pages.favicon),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -46,7 +46,7 @@ class OrderSerializer(serializers.Serializer):
 
     cluster_type = serializers.ChoiceField(RegisteredCluster.Type.choices)
     region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all(), required=False)
-    name = serializers.CharField(max_length=40, required=False)
+    name = serializers.CharField(max_length=services.NAME_MAX_LENGTH, required=False)
     provider = serializers.CharField(max_length=40, required=False, default="")
     enterprise_project = serializers.CharField(help_text="enterprise project name")
     vpc = serializers.PrimaryKeyRelatedField(queryset=Vpc.objects.all(), required=False)

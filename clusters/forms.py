@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from cceone.iam.models import EnterpriseProject, Region
 
 from .models import ApiServerSpec, CloudProviderCluster, RegisteredCluster, SecurityGroup, Subnet, Vpc
-from .services import NAME_RULE, Order
+from .services import NAME_MAX_LENGTH, NAME_RULE, Order
 
 Type = RegisteredCluster.Type
 AUTO = "auto"
@@ -21,7 +21,7 @@ class OrderForm(forms.Form):
     Its choices are the account's and the region's; the service re-checks everything.
     """
 
-    name = forms.CharField(label=_("Cluster name"), max_length=40, help_text=NAME_RULE)
+    name = forms.CharField(label=_("Cluster name"), max_length=NAME_MAX_LENGTH, help_text=NAME_RULE)
     provider = forms.CharField(label=_("Cluster provider"), max_length=40)
     enterprise_project = forms.ModelChoiceField(EnterpriseProject.objects.none(), label=_("Enterprise project"))
     vpc = forms.ModelChoiceField(Vpc.objects.none(), label=_("VPC"))

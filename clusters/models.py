@@ -153,7 +153,7 @@ class RegisteredCluster(models.Model):
     audit_type = "cluster"
 
     account = models.ForeignKey("iam.Account", on_delete=models.CASCADE, related_name="clusters")
-    name = models.CharField(_("name"), max_length=40)
+    name = models.CharField(_("name"), max_length=64)
     cluster_type = models.CharField(_("type"), max_length=16, choices=Type.choices)
     provider = models.CharField(_("provider"), max_length=40, blank=True)
     region = models.ForeignKey("iam.Region", on_delete=models.PROTECT, related_name="clusters",
@@ -207,7 +207,10 @@ class RegisteredCluster(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["account", "name"], name="uniq_cluster_name")]
+        # An unsubscribed cluster stays for the record; its name is free again (a cloud
+        # cluster is re-associated under its own name).
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="uniq_live_cluster_name",
+                                               condition=~models.Q(status="unsubscribed"))]
         permissions = anchors.permissions_for("clusters")
         verbose_name = _("registered cluster")
         verbose_name_plural = _("registered clusters")
@@ -228,10 +231,16 @@ class RegisteredCluster(models.Model):
         return Endpoint(host=f"{settings.CCEONE_HUB_INTERNAL_URL}/clusters/{self.pk}",
                         cache_key=f"cluster-{self.pk}", headers={"X-Hub-Secret": settings.CCEONE_HUB_SECRET})
 
-    def unreachable_message(self) -> str:
+    def unreachable_message(self, *, answered: bool = True) -> str:
         from django.utils import formats, timezone
         from django.utils.translation import gettext
 
+        if not answered:
+            # Nothing took the connection: blaming the agent would send the user to the wrong place.
+            if self.connection_mode == self.ConnectionMode.DIRECT:
+                return gettext("Cluster %(name)s is unreachable: its API server does not answer.") % {
+                    "name": self.name}
+            return gettext("Cluster %(name)s is unreachable: the access hub does not answer.") % {"name": self.name}
         if self.disconnected_since:
             when = formats.date_format(timezone.localtime(self.disconnected_since), "Y-m-d H:i:s")
             return gettext("Cluster %(name)s is disconnected since %(time)s.") % {"name": self.name, "time": when}

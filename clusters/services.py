@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_noop as N_  # step names: translated when shown
 
 from cceone import crypto
@@ -28,14 +29,18 @@ from .models import ApiServerSpec, CloudProviderCluster, RegisteredCluster, Secu
 Status = RegisteredCluster.Status
 Type = RegisteredCluster.Type
 
-NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{2,38}[A-Za-z0-9]$")
-NAME_RULE = _("4-40 characters: letters, digits and '-', starting with a letter and ending with a letter or digit.")
+# Registered-cluster names are free (R3.2: only "not repeated"), unlike the federation's 4-40 rule:
+# an associated cloud cluster keeps its own name (e.g. `sce-fcelf3-`). They end up in kubeconfig
+# entries and download file names, hence ASCII without spaces, quotes or slashes.
+NAME_MAX_LENGTH = 64
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+NAME_RULE = gettext_lazy("1-64 characters: letters, digits, '-', '_' and '.', starting with a letter or digit.")
 
 
 def validate_name(name: str) -> None:
-    if not NAME_RE.match(name or ""):
-        raise ValidationError({"name": _("Invalid cluster name. Use 4-40 characters: letters, digits and '-', "
-                                         "starting with a letter and ending with a letter or digit.")})
+    if not NAME_RE.match(name or "") or len(name) > NAME_MAX_LENGTH:
+        raise ValidationError({"name": _("Invalid cluster name. Use 1-64 characters: letters, digits, '-', '_' "
+                                         "and '.', starting with a letter or digit.")})
 
 
 @dataclass
@@ -85,7 +90,8 @@ def validate_order(actor, order: Order) -> None:
         validate_name(order.name)
     except ValidationError as error:
         errors.update(error.message_dict)
-    if RegisteredCluster.objects.filter(account=account, name=order.name).exists():
+    if RegisteredCluster.objects.filter(account=account, name=order.name).exclude(
+            status=Status.UNSUBSCRIBED).exists():
         errors["name"] = [_("A registered cluster named “%(name)s” already exists.") % {"name": order.name}]
     if order.enterprise_project is None or order.enterprise_project.account_id != account.pk:
         errors["enterprise_project"] = [_("Choose an enterprise project.")]

@@ -40,7 +40,6 @@ class KubernetesEndpointSerializer(serializers.ModelSerializer):
     list=extend_schema(summary="Where to reach each registered cluster's Kubernetes API", description=DESCRIPTION),
     retrieve=extend_schema(summary="Where to reach one registered cluster's Kubernetes API", description=DESCRIPTION),
 )
-@extend_schema(tags=["kubernetes"])
 class KubernetesEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
     queryset = RegisteredCluster.objects.exclude(status=RegisteredCluster.Status.UNSUBSCRIBED).order_by("name")
     serializer_class = KubernetesEndpointSerializer

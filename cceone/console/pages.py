@@ -3,7 +3,8 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import Count
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_POST
 
 from cceone.iam import services as iam_services
@@ -45,6 +46,12 @@ def set_region(request):
     region = get_object_or_404(Region, code=request.POST.get("region"))
     iam_services.set_region(request.user, region)
     return redirect_next(request, "/")
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says; the icon lives with the static files
+    (its URL carries the manifest's hash, hence a temporary redirect)."""
+    return redirect(static("favicon.ico"))
 
 
 def permission_denied(request, exception=None):

@@ -124,7 +124,7 @@ def explain(error: Exception, target: KubeTarget) -> KubeError:
     if isinstance(error, KubeError):
         return error
     if isinstance(error, (urllib3.exceptions.HTTPError, OSError)):
-        return KubeError(target.unreachable_message(), None, "Unreachable")
+        return KubeError(target.unreachable_message(answered=False), None, "Unreachable")
     status, message, reason = _status_message(error)
     if status == 403:
         match = _FORBIDDEN.search(message)

@@ -19,5 +19,6 @@ class KubeTarget(Protocol):
     def kube_endpoint(self) -> Endpoint:
         """Where and how to reach the target's Kubernetes API."""
 
-    def unreachable_message(self) -> str:
-        """What to tell the user when the target does not answer."""
+    def unreachable_message(self, *, answered: bool = True) -> str:
+        """What to tell the user when the target is unreachable; `answered` is False when
+        nothing took the connection (the endpoint itself is down), not merely an error status."""

@@ -126,3 +126,15 @@ def test_an_order_is_refused_with_the_amount_required(tenant, operator):
     assert not RegisteredCluster.objects.filter(name="new-cluster").exists()
     fund(operator, tenant.account, 50)
     assert cluster_services.place_order(tenant.main, new, agreed=True).name == "new-cluster"
+
+
+@pytest.mark.parametrize("status", ["disconnected", "frozen", "pending_access"])
+def test_clusters_that_are_not_billed_do_not_raise_the_balance_required(tenant, operator, one_yuan_per_vcpu,
+                                                                        status):
+    """R7.5: only what the next hour bills counts; a disconnected or frozen cluster bills nothing."""
+    with_resources(tenant.account, 50)
+    ClusterFactory(account=tenant.account, status=status,
+                   facts={"nodes": [{"name": "n", "ready": True, "capacity": {"cpu_millicores": 500_000}}]})
+    fund(operator, tenant.account, 100)
+    result = balance_check(tenant.account)
+    assert result.passed, result.message

@@ -130,6 +130,33 @@ def test_cloud_cluster_connects_directly(tenant, emulator, django_capture_on_com
     assert "Access information" not in page  # cloud clusters need no agent
 
 
+def test_a_cloud_cluster_keeps_its_own_name_and_can_be_associated_again_after_unsubscribe(
+        tenant, emulator, django_capture_on_commit_callbacks):
+    """The manual's example name `sce-fcelf3-`; unsubscribed, the cloud cluster is free to associate again."""
+    ready_to_order(tenant.account)
+    cloud = CloudProviderCluster(account=tenant.account, region=make_inventory()["vpc"].region, name="sce-fcelf3-",
+                                 edition="cce_managed", api_endpoint=emulator.url)
+    cloud.token = "admin-token"
+    cloud.save()
+    client = client_for(tenant.admin)
+    data = {"cloud_cluster": cloud.pk, "step": "submit", "agreed": "on",
+            "enterprise_project": EnterpriseProject.objects.get(account=tenant.account, name="default").pk}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("clusters:order", args=["cloud"]), data)
+    first = RegisteredCluster.objects.get(name="sce-fcelf3-")
+    assert first.status == Status.RUNNING
+    first.deletion_protection = False
+    first.save(update_fields=["deletion_protection"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.unsubscribe(tenant.admin, first)
+    assert cluster_status(first) == Status.UNSUBSCRIBED
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("clusters:order", args=["cloud"]), data)
+    assert response.status_code == 302, response.content.decode()
+    again = RegisteredCluster.objects.exclude(pk=first.pk).get(name="sce-fcelf3-")
+    assert again.status == Status.RUNNING and again.cloud_cluster == cloud
+
+
 def test_cloud_cluster_that_cannot_be_reached_fails_with_the_reason(tenant, emulator,
                                                                     django_capture_on_commit_callbacks):
     ready_to_order(tenant.account)

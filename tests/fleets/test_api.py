@@ -79,7 +79,7 @@ def test_associations_and_sync_state_through_the_api(tenant, django_capture_on_c
     assert (binding["permission_name"], binding["namespaces"], binding["fleet"]) == ("Developer", ["a", "b"], None)
     state = client.get(f"/api/v1/permission-sync/{cluster.pk}/").json()
     assert state["permission_sync"]["state"] == "failed"
-    assert state["permission_sync"]["error"] == "Cluster c-api is unreachable: no agent is connected."
+    assert state["permission_sync"]["error"] == "Cluster c-api is unreachable: the access hub does not answer."
     both = client.post("/api/v1/permission-associations/", {
         "cluster": cluster.pk, "fleet": fleet.pk, "user": tenant.user.pk, "preset": "ops"}, content_type=JSON)
     assert both.status_code == 400

@@ -303,7 +303,7 @@ def test_a_failed_sync_is_shown_with_its_error_and_can_be_retried(tenant, django
     cluster = ClusterFactory(account=tenant.account, name="c-sync", fleet=fleet)
     with django_capture_on_commit_callbacks(execute=True):
         services.retry_sync(tenant.main, cluster)
-    error = "Cluster c-sync is unreachable: no agent is connected."
+    error = "Cluster c-sync is unreachable: the access hub does not answer."
     client = client_for(tenant.user)
     for url in (reverse("fleets:detail", args=[fleet.pk]), reverse("permissions:cluster", args=[cluster.pk]),
                 reverse("permissions:sync")):

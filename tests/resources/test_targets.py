@@ -25,7 +25,7 @@ class DirectTarget:
     def kube_endpoint(self):
         return Endpoint(host=self.url, cache_key=f"direct-{self.pk}", token="admin-token")
 
-    def unreachable_message(self):
+    def unreachable_message(self, *, answered=True):
         return f"{self.name} does not answer."
 
 

@@ -8,6 +8,8 @@ import urllib.request
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from .seed_demo import demo_logins
+
 
 class Command(BaseCommand):
     help = "Print the console URL and demo logins once the web process is healthy."
@@ -33,7 +35,11 @@ class Command(BaseCommand):
         saved = json.loads(credentials.read_text()) if credentials.exists() else {}
         self.stdout.write("=" * 64)
         self.stdout.write(f"CCE One is running at {url}")
-        self.stdout.write(f"Sign in as: demo / {saved.get('demo', '(see var/demo-credentials.json)')}")
+        unknown = "(see var/demo-credentials.json)"
+        for index, (username, what) in enumerate(demo_logins()):
+            # The first line's wording is what .ci/smoke_run.sh looks for.
+            label = "Sign in as:" if index == 0 else "       or:"
+            self.stdout.write(f"{label} {username} / {saved.get(username, unknown)}  ({what})")
         self.stdout.write(f"Operators: {url}admin/ as operator / {saved.get('operator', '?')}")
         self.stdout.write("Press Ctrl-C to stop everything.")
         self.stdout.write("=" * 64, ending="\n")

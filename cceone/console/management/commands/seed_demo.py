@@ -16,6 +16,12 @@ SUB_ACCOUNTS = [("demo-admin", "admins", "ccseone-admin"), ("demo-user", "users"
                 ("demo-viewer", "viewers", "ccseone-viewer")]
 
 
+def demo_logins() -> list[tuple[str, str]]:
+    """(username, what it is) of every console login the demo creates, main account first."""
+    return [("demo", "main account"),
+            *[(username, f"sub-account, policy {policy}") for username, _group, policy in SUB_ACCOUNTS]]
+
+
 def _password() -> str:
     return "Cce1-" + secrets.token_urlsafe(9)
 
@@ -54,7 +60,7 @@ class Command(BaseCommand):
         CREDENTIALS.write_text(json.dumps(saved, indent=2))
         CREDENTIALS.chmod(0o600)
         self.stdout.write("Demo logins (main account, then one sub-account per system policy):")
-        for username in ["demo", *[s[0] for s in SUB_ACCOUNTS]]:
+        for username, _what in demo_logins():
             self.stdout.write(f"  {username:12} {saved.get(username, '(password set earlier, not known)')}")
         self.stdout.write(f"Operator (admin site /admin/): operator {saved.get('operator', '(set earlier)')}")
 
