@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clusters', '0005_registeredcluster_fleet'),
+        ('clusters', '0006_agent_token_rotation'),
         ('fleets', '0002_clusterpermissionsync_custompermission_and_more'),
         ('iam', '0002_system_policies_and_regions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
