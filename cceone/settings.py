@@ -268,6 +268,10 @@ CCEONE_ENCRYPTION_KEYS = env.list("CCEONE_ENCRYPTION_KEYS", default=[]) or [_gen
 CCEONE_DEFAULT_CLUSTER_QUOTA = env.int("CCEONE_DEFAULT_CLUSTER_QUOTA", default=50)
 CCEONE_ACCESS_TIMEOUT_MINUTES = env.int("CCEONE_ACCESS_TIMEOUT_MINUTES", default=30)
 CCEONE_KUBECONFIG_MAX_HOURS = env.int("CCEONE_KUBECONFIG_MAX_HOURS", default=24 * 30)
+# A kubeconfig that is not temporary still ends: a copied file does not work forever.
+CCEONE_KUBECONFIG_DEFAULT_DAYS = env.int("CCEONE_KUBECONFIG_DEFAULT_DAYS", default=365)
+# Personal API tokens: valid this long by default, and never longer.
+CCEONE_API_TOKEN_MAX_DAYS = env.int("CCEONE_API_TOKEN_MAX_DAYS", default=90)
 # Single-cluster console: node drains and streamed pod logs.
 CCEONE_DRAIN_TIMEOUT = env.int("CCEONE_DRAIN_TIMEOUT", default=600)
 CCEONE_DRAIN_RETRY_SECONDS = env.float("CCEONE_DRAIN_RETRY_SECONDS", default=5)

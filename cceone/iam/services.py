@@ -90,13 +90,24 @@ def _set_groups(user: User, groups) -> None:
     mirror.sync_user(user)
 
 
-# Later apps (kubeconfig tokens, Kubernetes permission sync) add what a user losing
-# access must undo; each hook takes the user.
+# Later apps add what a user losing access must undo (Kubernetes permission sync), and
+# the credentials of theirs to revoke (kubeconfig tokens); each hook takes the user.
 ACCESS_LOST_HOOKS: list = []
+CREDENTIAL_HOOKS: list = []
+
+
+def revoke_credentials(user: User) -> None:
+    """Every token the user holds stops working: API tokens and what later apps issue.
+
+    Also run when their password changes (see `signals`): whoever learnt the old password
+    may have issued tokens with it. Their other sessions end through Django's session hash."""
+    user.api_tokens.all().delete()
+    for hook in CREDENTIAL_HOOKS:
+        hook(user)
 
 
 def user_lost_access(user: User) -> None:
-    user.api_tokens.all().delete()
+    revoke_credentials(user)
     for hook in ACCESS_LOST_HOOKS:
         hook(user)
 
@@ -288,10 +299,17 @@ def review_verification(operator, verification: RealNameVerification, *, approve
 
 @transaction.atomic
 def issue_api_token(actor, name: str, expires_at=None) -> tuple[APIToken, str]:
+    """A token valid until `expires_at`, at most CCEONE_API_TOKEN_MAX_DAYS (and that long by default)."""
     if not name.strip():
         raise ValidationError({"name": _("Give the token a name.")})
-    if expires_at is not None and expires_at <= timezone.now():
+    latest = timezone.now() + APIToken.max_lifetime()
+    if expires_at is None:
+        expires_at = latest
+    if expires_at <= timezone.now():
         raise ValidationError({"expires_at": _("The expiry must be in the future.")})
+    if expires_at > latest:
+        raise ValidationError({"expires_at": _("An API token is valid for at most %(days)d days.")
+                               % {"days": settings.CCEONE_API_TOKEN_MAX_DAYS}})
     token, key = APIToken.issue(actor, name.strip(), expires_at)
     record(actor, "iam:token-issue", ("api-token", token.pk, token.name))
     return token, key
