@@ -10,6 +10,7 @@ from cceone.console import views as generic
 from . import filters, forms, services, tables
 from .access import can, require
 from .models import APIToken, EnterpriseProject, Policy, RealNameVerification, ServiceDelegation, User, UserGroup
+from .routes import AUTHENTICATED_ONLY, iam_page
 
 
 class SubAccountMixin:
@@ -181,6 +182,7 @@ class ProjectDelete(ProjectMixin, generic.ObjectDeleteView):
         services.delete_project(self.request.user, obj)
 
 
+@iam_page("iam:list")
 @login_required
 def delegation(request):
     """R2.1: the one-time service delegation, authorised by the main account or an admin."""
@@ -196,6 +198,7 @@ def delegation(request):
     })
 
 
+@iam_page(AUTHENTICATED_ONLY)
 @login_required
 def verification(request):
     """Real-name verification: the main account submits, operators review in the admin."""
@@ -214,6 +217,7 @@ def verification(request):
     return render(request, "iam/verification.html", {"verification": current, "form": form})
 
 
+@iam_page(AUTHENTICATED_ONLY)
 @login_required
 def api_tokens(request):
     """The user's own API tokens; a new key is shown once."""
@@ -231,6 +235,7 @@ def api_tokens(request):
                   {"form": form, "new_key": new_key, "tokens": request.user.api_tokens.all()})
 
 
+@iam_page(AUTHENTICATED_ONLY)
 @login_required
 @require_POST
 def api_token_revoke(request, pk):
