@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -63,6 +64,9 @@ class SubAccountPassword(SubAccountUpdate):
 
     def save(self, form, obj):
         services.set_password(self.request.user, obj, form.cleaned_data["password"])
+        if obj.pk == self.request.user.pk:
+            # A new password ends the user's other sessions; this one, which set it, stays.
+            update_session_auth_hash(self.request, obj)
         return obj
 
 

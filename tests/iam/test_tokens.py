@@ -93,3 +93,13 @@ def test_a_sign_in_that_only_rehashes_the_password_keeps_tokens(tenant, settings
     tenant.user.refresh_from_db()
     assert tenant.user.password.startswith("pbkdf2_")
     assert api(key) == 200
+
+
+def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(tenant):
+    _token, key = APIToken.issue(tenant.admin, "script")
+    here, elsewhere = client_for(tenant.admin), client_for(tenant.admin)
+    response = here.post(reverse("iam:user-password", args=[tenant.admin.pk]), {"password": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert here.get("/").status_code == 200
+    assert elsewhere.get("/").status_code == 302
+    assert api(key) == 401
