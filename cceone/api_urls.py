@@ -9,7 +9,6 @@ from cceone.iam import api as iam_api
 from cceone.iam.routes import AUTHENTICATED_ONLY
 
 
-
 class RootView(APIRootView):
     """The list of endpoints: each link is checked when followed."""
 
