@@ -19,8 +19,9 @@ def test_pages_carry_a_strict_content_security_policy(tenant):
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
 
 
-PAGES = ["/", "/clusters/", "/iam/users/", "/iam/policies/add/", "/iam/api-tokens/", "/billing/",
-         "/permissions/", "/audit/"]
+PAGES = ["/", "/clusters/", "/clusters/order/local/", "/clusters/{pk}/", "/clusters/{pk}/access/?tab=connection",
+         "/clusters/{pk}/operations/", "/fleets/", "/iam/users/", "/iam/policies/add/", "/iam/api-tokens/",
+         "/billing/", "/permissions/", "/permissions/associations/add/", "/audit/"]
 
 # Recorded before any page script runs, so nothing the page does escapes it.
 COLLECT_VIOLATIONS = """
@@ -39,12 +40,17 @@ def async_unsafe():
 
 
 def test_console_pages_and_swagger_ui_run_without_csp_violations(live_server, tenant, async_unsafe):
+    from tests.factories import ClusterFactory, make_inventory
+
+    make_inventory()
+    cluster = ClusterFactory(account=tenant.account)
     with browser_page(live_server.url, tenant.main.username, PASSWORD) as page:
         page.add_init_script(COLLECT_VIOLATIONS)
         messages = []
         page.on("console", lambda m: messages.append(m.text) if "Content Security Policy" in m.text else None)
         for path in PAGES:
-            page.goto(live_server.url + path)
+            response = page.goto(live_server.url + path.format(pk=cluster.pk))
+            assert response.ok, (path, response.status)
             page.wait_for_load_state("networkidle")
             assert page.evaluate("window.__csp") == [], path
         page.goto(live_server.url + "/api/docs/")
