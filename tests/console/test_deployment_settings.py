@@ -15,8 +15,8 @@ FERNET_KEY = "x7d0Vv7G0JZ3K2Yb0lJZ7oK6r0Xw1Q0nq6b8m8y3QzU="
 
 
 def run_django(settings_module: str, tmp_path, code: str, **extra_env) -> subprocess.CompletedProcess:
-    """`code` after django.setup(), with the given settings in a process of its own; its var/
-    is a fresh directory and the checkout's .env is not read."""
+    """`code` after django.setup(), with the given settings in a process of its own, without
+    the secrets of this process's environment; its var/ is a fresh directory."""
     env = {k: v for k, v in os.environ.items()
            if k not in SECRETS and k not in ("ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE")}
     env.update(DJANGO_SETTINGS_MODULE=settings_module, CCEONE_VAR_DIR=str(tmp_path / "var"), **extra_env)
