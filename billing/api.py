@@ -175,6 +175,7 @@ class OperatorTopUpViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, Gener
     balance is back at zero or above)."""
 
     permission_classes = [IsOperator]
+    iam_exempt = "operators only: the platform's staff, outside tenant IAM"
     queryset = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.TOP_UP).select_related("account")
     serializer_class = TopUpSerializer
     filterset_fields = ["account"]
@@ -206,6 +207,7 @@ class OperatorAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, G
     """Operators: tenants with their balances and arrears state."""
 
     permission_classes = [IsOperator]
+    iam_exempt = "operators only: the platform's staff, outside tenant IAM"
     serializer_class = OperatorAccountSerializer
     filterset_fields = ["name"]
 

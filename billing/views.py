@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from cceone.console.views import ObjectListView
 from cceone.iam.access import require, restrict
+from cceone.iam.routes import iam_page
 
 from . import services
 from .filters import LedgerFilterSet, UsageFilterSet
@@ -30,6 +31,7 @@ def _usage(user):
     return restrict(Settlement.objects.all(), user, VIEW)
 
 
+@iam_page("billing:list")
 @login_required
 def overview(request):
     require(request.user, VIEW)
@@ -79,6 +81,7 @@ class Echo:
         return value
 
 
+@iam_page("billing:list")
 @login_required
 def usage_export(request):
     """The usage records the page shows (same filters), as CSV, oldest first."""
@@ -101,6 +104,7 @@ def usage_export(request):
     return response
 
 
+@iam_page("billing:list")
 @login_required
 def bills(request):
     """The monthly bill by instance type and by instance, with the metering rule."""

@@ -31,7 +31,7 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env.bool("DEBUG", default=False)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -73,8 +73,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cceone.iam.middleware.DeclaredIAMMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "cceone.console.middleware.RegionMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -212,7 +214,14 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "cceone.api_schema.AppTaggedSchema",
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
+    "DEFAULT_THROTTLE_CLASSES": [
+        "cceone.throttling.AnonRateThrottle",
+        "cceone.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("CCEONE_API_THROTTLE_ANON", default="60/min"),
+        "user": env.str("CCEONE_API_THROTTLE_USER", default="600/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CCE One API",
@@ -286,6 +295,10 @@ CCEONE_ENCRYPTION_KEYS = env.list("CCEONE_ENCRYPTION_KEYS", default=[]) or [_gen
 CCEONE_DEFAULT_CLUSTER_QUOTA = env.int("CCEONE_DEFAULT_CLUSTER_QUOTA", default=50)
 CCEONE_ACCESS_TIMEOUT_MINUTES = env.int("CCEONE_ACCESS_TIMEOUT_MINUTES", default=30)
 CCEONE_KUBECONFIG_MAX_HOURS = env.int("CCEONE_KUBECONFIG_MAX_HOURS", default=24 * 30)
+# A kubeconfig that is not temporary still ends: a copied file does not work forever.
+CCEONE_KUBECONFIG_DEFAULT_DAYS = env.int("CCEONE_KUBECONFIG_DEFAULT_DAYS", default=365)
+# Personal API tokens: valid this long by default, and never longer.
+CCEONE_API_TOKEN_MAX_DAYS = env.int("CCEONE_API_TOKEN_MAX_DAYS", default=90)
 # Single-cluster console: node drains and streamed pod logs.
 CCEONE_DRAIN_TIMEOUT = env.int("CCEONE_DRAIN_TIMEOUT", default=600)
 CCEONE_DRAIN_RETRY_SECONDS = env.float("CCEONE_DRAIN_RETRY_SECONDS", default=5)
@@ -312,6 +325,23 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files,
+# so an injected <script>, on…= handler or style attribute does not run. Swagger UI is
+# served through drf-spectacular's split view for the same reason (no inline script).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -3,9 +3,14 @@ served from the source tree (no collectstatic before a test run)."""
 import os
 
 from .settings import *  # noqa: F401,F403
-from .settings import DATABASES, STORAGES, VAR_DIR
+from .settings import ALLOWED_HOSTS, DATABASES, REST_FRAMEWORK, STORAGES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Django's test client's host; not one a deployment answers to by default.
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]
+# The suite (and schemathesis) calls the API faster than any person; tests/api/test_throttling.py
+# proves the production rates with its own.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"}}
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
 # A file, not an in-memory database: the access hub runs in a thread of the test process

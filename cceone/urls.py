@@ -1,22 +1,27 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.i18n import set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from cceone.console import pages
+from cceone.iam.routes import iam_exempt
 
 admin.site.site_header = "CCE One operators"
 
+# Routes outside tenant IAM (cceone/iam/routes.py): no tenant data behind them.
+public = iam_exempt("public: sign-in and out, language, health check, the API's schema and docs")
+
 urlpatterns = [
-    path("healthz", pages.healthz, name="healthz"),
-    path("favicon.ico", pages.favicon),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", public(pages.healthz), name="healthz"),
+    path("favicon.ico", public(pages.favicon)),
+    path("login/", public(auth_views.LoginView.as_view(redirect_authenticated_user=True)), name="login"),
+    path("logout/", public(auth_views.LogoutView.as_view()), name="logout"),
+    path("i18n/setlang/", public(set_language), name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("cceone.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", public(SpectacularAPIView.as_view()), name="api-schema"),
+    path("api/docs/", public(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
     path("iam/", include("cceone.iam.urls")),
     path("audit/", include("cceone.audit.urls")),
     path("clusters/", include("clusters.urls")),

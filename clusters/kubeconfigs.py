@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from cceone.audit.services import record
 from cceone.hub.directory import hash_token
 from cceone.iam.access import require
-from cceone.iam.services import ACCESS_LOST_HOOKS
+from cceone.iam.services import CREDENTIAL_HOOKS
 
 from .models import KubeconfigToken, RegisteredCluster
 
@@ -48,7 +48,8 @@ def render(cluster: RegisteredCluster, user, token: str) -> str:
 
 @transaction.atomic
 def issue(actor, cluster: RegisteredCluster, valid_for: timedelta | None = None) -> tuple[KubeconfigToken, str]:
-    """Issue the actor's kubeconfig for the cluster; temporary when `valid_for` is given."""
+    """Issue the actor's kubeconfig for the cluster: temporary when `valid_for` is given,
+    else valid for CCEONE_KUBECONFIG_DEFAULT_DAYS."""
     require(actor, "clusters:kubeconfig", cluster)
     if cluster.status in (Status.CREATING, Status.DESTROYING, Status.UNSUBSCRIBED):
         raise ValidationError(_("A kubeconfig can only be issued for a cluster that has been created and not unsubscribed."))
@@ -60,10 +61,10 @@ def issue(actor, cluster: RegisteredCluster, valid_for: timedelta | None = None)
     token = "ckc_" + secrets.token_urlsafe(32)
     issued = KubeconfigToken.objects.create(
         cluster=cluster, user=actor, token_hash=hash_token(token), hint=token[:8],
-        expires_at=timezone.now() + valid_for if valid_for else None,
+        expires_at=timezone.now() + (valid_for or timedelta(days=settings.CCEONE_KUBECONFIG_DEFAULT_DAYS)),
     )
     record(actor, "clusters:kubeconfig-issue", cluster,
-           details={"token": issued.hint, "expires_at": issued.expires_at.isoformat() if issued.expires_at else None})
+           details={"token": issued.hint, "expires_at": issued.expires_at.isoformat()})
     return issued, render(cluster, actor, token)
 
 
@@ -90,7 +91,7 @@ def revoke_all(actor, cluster: RegisteredCluster) -> int:
 
 
 def revoke_for_user(user) -> None:
-    """A disabled or removed user loses every kubeconfig at once."""
+    """A disabled or removed user, or one whose password changed, loses every kubeconfig at once."""
     KubeconfigToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
@@ -98,4 +99,4 @@ def revoke_for_cluster(cluster: RegisteredCluster) -> None:
     KubeconfigToken.objects.filter(cluster=cluster, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-ACCESS_LOST_HOOKS.append(revoke_for_user)
+CREDENTIAL_HOOKS.append(revoke_for_user)

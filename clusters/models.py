@@ -301,7 +301,3 @@ class KubeconfigToken(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("kubeconfig")
         verbose_name_plural = _("kubeconfigs")
-
-    @property
-    def is_temporary(self) -> bool:
-        return self.expires_at is not None

@@ -16,6 +16,7 @@ from billing.models import price_in_force
 from cceone.audit.models import AuditEvent, OperationLog
 from cceone.console.views import ObjectListView
 from cceone.iam.access import can, in_account, require
+from cceone.iam.routes import iam_page
 
 from . import checks, kubeconfigs, services
 from .agent_manifest import render_agent_yaml
@@ -51,6 +52,7 @@ def _cluster(request, pk, action="clusters:get") -> RegisteredCluster:
 
 # --- order wizard ----------------------------------------------------------------------
 
+@iam_page("clusters:create")
 @login_required
 def order(request, cluster_type):
     """Step 1 (configure) → step 2 (confirm: configuration, price, dependency checks,
@@ -111,6 +113,7 @@ def _order_step(request, partial, context, reload=False):
 
 # --- one cluster -------------------------------------------------------------------------
 
+@iam_page("clusters:get")
 @login_required
 def overview(request, pk):
     cluster = _cluster(request, pk)
@@ -127,6 +130,7 @@ def overview(request, pk):
     })
 
 
+@iam_page("clusters:get")
 @login_required
 def access(request, pk):
     """Access configuration (R3.5): basic info, access info (agent YAML), connection info."""
@@ -154,6 +158,7 @@ def _connection_context(request, cluster, **extra):
     }
 
 
+@iam_page("clusters:get")
 @login_required
 @require_POST
 def access_action(request, pk, action):
@@ -208,6 +213,7 @@ def access_action(request, pk, action):
     return redirect(f"{reverse('clusters:access', args=[cluster.pk])}?tab={tab}")
 
 
+@iam_page("clusters:get")
 @login_required
 def agent_yaml(request, pk, variant):
     """Download the agent YAML (public or private endpoint)."""
@@ -220,6 +226,7 @@ def agent_yaml(request, pk, variant):
     return response
 
 
+@iam_page("clusters:get")
 @login_required
 def operations(request, pk):
     cluster = _cluster(request, pk)
@@ -228,6 +235,7 @@ def operations(request, pk):
     return render(request, "clusters/operations.html", {"cluster": cluster, "logs": logs})
 
 
+@iam_page("clusters:delete")
 @login_required
 def unsubscribe(request, pk):
     cluster = _cluster(request, pk, "clusters:delete")

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from cceone.console import views as generic
 from cceone.console.redirects import redirect_next
 from cceone.iam.access import can, in_account, require, restrict
+from cceone.iam.routes import iam_page
 from clusters.models import RegisteredCluster
 
 from . import forms, rbac, services
@@ -122,6 +123,7 @@ def _associate(request, target, form):
                      % {"permission": binding.permission_name, "user": binding.user.username, "target": target.name})
 
 
+@iam_page("permissions:create")
 @login_required
 def associate(request):
     """Associate a permission with a user on a cluster or a fleet chosen in the form."""
@@ -173,6 +175,7 @@ def associations_page(request, target):
     return render(request, "fleets/associations.html", context, status=422 if form.errors and request.htmx else 200)
 
 
+@iam_page("clusters:get", "permissions:list")
 @login_required
 def cluster_associations(request, pk):
     cluster = _cluster(request, pk)
@@ -197,6 +200,7 @@ def _binding(request, pk) -> PermissionBinding:
     return binding
 
 
+@iam_page("permissions:update")
 @login_required
 def association_edit(request, pk):
     binding = _binding(request, pk)
@@ -217,6 +221,7 @@ def association_edit(request, pk):
         "form": form, "binding": binding, "title": _("Edit association"), "cancel_url": target_url(binding.target)})
 
 
+@iam_page("permissions:delete")
 @login_required
 def association_delete(request, pk):
     binding = _binding(request, pk)
@@ -257,6 +262,7 @@ class SyncList(generic.ObjectListView):
         return {"tab": "sync", "can_retry": can(self.request.user, "permissions:update")}
 
 
+@iam_page("permissions:update")
 @login_required
 @require_POST
 def sync_retry(request, pk):

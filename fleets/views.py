@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from cceone.console import views as generic
 from cceone.iam.access import can, in_account, require, restrict
+from cceone.iam.routes import iam_page
 from clusters.models import RegisteredCluster
 
 from . import forms, services
@@ -132,6 +133,7 @@ def _percent(rate):
     return None if rate is None else round(rate * 100, 1)
 
 
+@iam_page("fleets:get")
 @login_required
 def detail(request, pk):
     """The fleet console (R4.6): basic information, statistics and member clusters."""
@@ -148,6 +150,7 @@ def detail(request, pk):
     })
 
 
+@iam_page("fleets:update")
 @login_required
 @require_POST
 def remove_cluster(request, pk, cluster_pk):
@@ -165,6 +168,7 @@ def remove_cluster(request, pk, cluster_pk):
     return redirect("fleets:detail", pk=fleet.pk)
 
 
+@iam_page("fleets:get")
 @login_required
 def fleet_permissions(request, pk):
     """The fleet's associations (R4.4) with the manual's warnings; adding one here."""

@@ -74,6 +74,10 @@ def register(target_type: TargetType) -> TargetType:
     return target_type
 
 
+def all_types() -> list[TargetType]:
+    return list(_TYPES.values())
+
+
 def get_type(name: str) -> TargetType:
     try:
         return _TYPES[name]

@@ -29,7 +29,7 @@ from .formatting import meta, spec, status
 from .kube import Api
 from .models import NodeDrain
 from .tables import build_table, status_badge
-from .targets import Unavailable, resolve
+from .targets import Unavailable, all_types, resolve
 
 DEFAULT_LIMIT = 100
 LIMITS = (20, 50, 100, 200, 500)
@@ -72,6 +72,12 @@ class ResourceView(LoginRequiredMixin, View):
     """Resolves the target, the kind and the object named in the URL for every page."""
 
     only_kinds: tuple[str, ...] = ()  # the kinds a kind-specific page (logs, drain …) exists for
+
+    @classmethod
+    def iam_declared_actions(cls) -> tuple[str, ...]:
+        """cceone.iam.routes: opening a target's console (`resolve`) checks its type's action;
+        what the user may then do in it is Kubernetes RBAC, through their own identity."""
+        return tuple(sorted({target_type.iam_action for target_type in all_types()}))
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from cceone.iam import services as iam_services
 from cceone.iam.access import restrict
 from cceone.iam.models import Region
+from cceone.iam.routes import AUTHENTICATED_ONLY, iam_page
 from clusters.models import RegisteredCluster
 
 from .redirects import redirect_next
@@ -25,6 +26,7 @@ def healthz(request):
         return JsonResponse({"status": "error", "error": str(error)}, status=503)
 
 
+@iam_page(AUTHENTICATED_ONLY)
 @login_required
 def overview(request):
     """R1.1: the tenant's instances by type and by region (what the user may list)."""
@@ -40,6 +42,7 @@ def overview(request):
                   {"types": types, "regions": regions, "peak": peak, "total": sum(by_type.values())})
 
 
+@iam_page(AUTHENTICATED_ONLY)
 @login_required
 @require_POST
 def set_region(request):

@@ -30,6 +30,12 @@ def add_validation_error(form, error: ValidationError) -> None:
 class ObjectMixin(LoginRequiredMixin):
     queryset = None
     view_action: str = ""  # the action that makes an object visible at all
+    iam_action_attributes = ("view_action",)
+
+    @classmethod
+    def iam_declared_actions(cls) -> tuple[str, ...]:
+        """The IAM actions this page checks (cceone.iam.routes): its configured ones."""
+        return tuple(getattr(cls, name) for name in cls.iam_action_attributes if getattr(cls, name))
 
     def get_queryset(self):
         return self.queryset.all()
@@ -89,6 +95,7 @@ class ObjectFormView(ObjectMixin, View):
     form_class = None
     create_action = ""
     update_action = ""
+    iam_action_attributes = ("create_action", "update_action")
     success_url_name = ""
     title_create = ""
     title_update = ""
@@ -135,6 +142,7 @@ class ObjectDeleteView(ObjectMixin, View):
     delete_action = ""
     success_url_name = ""
     template_name = "components/object_delete.html"
+    iam_action_attributes = ("view_action", "delete_action")
     warning = ""
 
     def get(self, request, *args, **kwargs):

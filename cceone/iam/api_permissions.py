@@ -1,35 +1,49 @@
-from rest_framework import permissions
+import logging
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, permissions
 
 from .access import require
+from .routes import AUTHENTICATED_ONLY
+
+log = logging.getLogger(__name__)
 
 
 class IAMPermission(permissions.BasePermission):
     """Every API call is an IAM action: the viewset's `iam_actions` maps its DRF action
     (list, retrieve, create …) to a catalogue action, checked (and audited when denied)
-    through `iam.require` — the same check the pages use."""
+    through `iam.require` — the same check the pages use.
+
+    Fail closed: an operation missing from the map is refused. A signed-in-only operation
+    says so with `AUTHENTICATED_ONLY` (see `cceone.iam.routes`); views outside tenant IAM
+    set their own `permission_classes` and `iam_exempt`."""
 
     def has_permission(self, request, view):
         if not request.user or not request.user.is_authenticated:
             return False
+        if not hasattr(view, request.method.lower()):
+            return True  # no such operation: DRF answers 405
         action = iam_action(view)
         if action is None:
-            return True  # a view without IAM actions (schema, own tokens) opts out explicitly
-        if getattr(view, "detail", False):
-            return True  # checked against the object in has_object_permission
+            log.error("refused %s %s: %s declares no IAM action for it", request.method, request.path,
+                      type(view).__name__)
+            raise exceptions.PermissionDenied(_("This operation declares no IAM permission, so it is refused."))
+        if action == AUTHENTICATED_ONLY or getattr(view, "detail", False):
+            return True  # detail: checked against the object in has_object_permission
         require(request.user, action)
         return True
 
     def has_object_permission(self, request, view, obj):
         action = iam_action(view)
-        if action is not None:
+        if action is None:
+            raise exceptions.PermissionDenied(_("This operation declares no IAM permission, so it is refused."))
+        if action != AUTHENTICATED_ONLY:
             require(request.user, action, obj)
         return True
 
 
 def iam_action(view) -> str | None:
-    mapping = getattr(view, "iam_actions", None)
-    if mapping is None:
-        return None
+    mapping = getattr(view, "iam_actions", None) or {}
     return mapping.get(getattr(view, "action", None) or request_method_action(view))
 
 

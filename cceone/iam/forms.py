@@ -141,4 +141,4 @@ class APITokenForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=64)
     expires_at = forms.DateTimeField(label=_("Expires at"), required=False,
                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-                                     help_text=_("Leave empty for a token that does not expire."))
+                                     help_text=_("Leave empty for the longest validity allowed."))

@@ -1,7 +1,9 @@
 """Tenancy and IAM: accounts (tenants), their users, groups, policies and projects."""
 import hashlib
 import secrets
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
@@ -253,6 +255,14 @@ class APIToken(models.Model):
                                    expires_at=expires_at)
         return token, key
 
+    @staticmethod
+    def max_lifetime() -> timedelta:
+        return timedelta(days=settings.CCEONE_API_TOKEN_MAX_DAYS)
+
     @property
     def is_expired(self) -> bool:
-        return self.expires_at is not None and self.expires_at <= timezone.now()
+        # The maximum lifetime also ends tokens issued without an expiry before it existed.
+        end = self.created_at + self.max_lifetime()
+        if self.expires_at is not None:
+            end = min(end, self.expires_at)
+        return end <= timezone.now()

@@ -101,15 +101,25 @@ def _access_changed(account, user_ids: set[int]) -> None:
         signals.access_changed.send(sender=User, account=account, users=user_ids)
 
 
-# Later apps (kubeconfig tokens) add what a user losing access must undo; each hook takes
-# the user. (Kubernetes RBAC follows every change through `signals.access_changed`.)
-ACCESS_LOST_HOOKS: list = []
+# Later apps add the credentials of a user's they issue and must revoke (kubeconfig tokens);
+# each hook takes the user. (Kubernetes RBAC follows every change through
+# `signals.access_changed`.)
+CREDENTIAL_HOOKS: list = []
+
+
+def revoke_credentials(user: User) -> None:
+    """Every token the user holds stops working: API tokens and what later apps issue.
+
+    Also run when their password changes (see `signals`): whoever learnt the old password
+    may have issued tokens with it. Their other sessions end through Django's session hash."""
+    user.api_tokens.all().delete()
+    for hook in CREDENTIAL_HOOKS:
+        hook(user)
 
 
 def user_lost_access(user: User) -> None:
-    user.api_tokens.all().delete()
-    for hook in ACCESS_LOST_HOOKS:
-        hook(user)
+    """A disabled or deleted user: their tokens go (their RBAC follows `access_changed`)."""
+    revoke_credentials(user)
 
 
 # --- groups ---------------------------------------------------------------------------
@@ -320,10 +330,17 @@ def review_verification(operator, verification: RealNameVerification, *, approve
 
 @transaction.atomic
 def issue_api_token(actor, name: str, expires_at=None) -> tuple[APIToken, str]:
+    """A token valid until `expires_at`, at most CCEONE_API_TOKEN_MAX_DAYS (and that long by default)."""
     if not name.strip():
         raise ValidationError({"name": _("Give the token a name.")})
-    if expires_at is not None and expires_at <= timezone.now():
+    latest = timezone.now() + APIToken.max_lifetime()
+    if expires_at is None:
+        expires_at = latest
+    if expires_at <= timezone.now():
         raise ValidationError({"expires_at": _("The expiry must be in the future.")})
+    if expires_at > latest:
+        raise ValidationError({"expires_at": _("An API token is valid for at most %(days)d days.")
+                               % {"days": settings.CCEONE_API_TOKEN_MAX_DAYS}})
     token, key = APIToken.issue(actor, name.strip(), expires_at)
     record(actor, "iam:token-issue", ("api-token", token.pk, token.name))
     return token, key

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,6 +12,7 @@ from cceone.console.redirects import redirect_next, safe_next
 from . import filters, forms, services, tables
 from .access import can, require
 from .models import APIToken, EnterpriseProject, Policy, RealNameVerification, ServiceDelegation, User, UserGroup
+from .routes import AUTHENTICATED_ONLY, iam_page
 
 
 class SubAccountMixin:
@@ -63,6 +65,9 @@ class SubAccountPassword(SubAccountUpdate):
 
     def save(self, form, obj):
         services.set_password(self.request.user, obj, form.cleaned_data["password"])
+        if obj.pk == self.request.user.pk:
+            # A new password ends the user's other sessions; this one, which set it, stays.
+            update_session_auth_hash(self.request, obj)
         return obj
 
 
@@ -182,6 +187,7 @@ class ProjectDelete(ProjectMixin, generic.ObjectDeleteView):
         services.delete_project(self.request.user, obj)
 
 
+@iam_page("iam:list")
 @login_required
 def delegation(request):
     """R2.1: the one-time service delegation, authorised by the main account or an admin."""
@@ -197,6 +203,7 @@ def delegation(request):
     })
 
 
+@iam_page(AUTHENTICATED_ONLY)
 @login_required
 def verification(request):
     """Real-name verification: the main account submits, operators review in the admin."""
@@ -215,6 +222,7 @@ def verification(request):
     return render(request, "iam/verification.html", {"verification": current, "form": form})
 
 
+@iam_page(AUTHENTICATED_ONLY)
 @login_required
 def api_tokens(request):
     """The user's own API tokens; a new key is shown once."""
@@ -232,6 +240,7 @@ def api_tokens(request):
                   {"form": form, "new_key": new_key, "tokens": request.user.api_tokens.all()})
 
 
+@iam_page(AUTHENTICATED_ONLY)
 @login_required
 @require_POST
 def api_token_revoke(request, pk):

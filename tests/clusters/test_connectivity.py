@@ -219,3 +219,15 @@ def test_disabling_a_user_revokes_their_kubeconfigs(connected_cluster, emulator,
     _issued, config = kubeconfigs.issue(tenant.user, connected_cluster)
     iam_services.update_sub_account(tenant.main, tenant.user, email="", phone="", is_active=False, groups=[])
     assert unauthorized(kubectl(config, tmp_path, "get", "ns"))
+
+
+def test_a_password_change_revokes_kubeconfigs_and_a_new_one_works(connected_cluster, emulator, tenant, tmp_path):
+    from cceone.iam import services as iam_services
+
+    grant(emulator, tenant.user, "view")
+    _issued, config = kubeconfigs.issue(tenant.user, connected_cluster)
+    assert kubectl(config, tmp_path, "get", "ns").returncode == 0
+    iam_services.set_password(tenant.main, tenant.user, "Another-Horse-77")
+    assert unauthorized(kubectl(config, tmp_path, "get", "ns"))
+    _issued, fresh = kubeconfigs.issue(tenant.user, connected_cluster)
+    assert kubectl(fresh, tmp_path, "get", "ns").returncode == 0

@@ -1,0 +1,417 @@
+"""Every route is declared and proven: walk the URLconf and the API router, fail on any
+route without an IAM action (or a named opt-out) or without a row in ROUTES, and run each
+row against every persona.
+
+ROUTES is written from the product's rules, not read from the code: route name → what the
+route needs (IAM actions, all of them, or an opt-out), the URL's arguments and the method.
+A persona is allowed when the system policy of its group grants every action (the main
+account always); allowed personas must pass the IAM gate (no 403, no sign-in redirect),
+the others get 403; another tenant gets 404 for this tenant's objects; anonymous callers
+are sent to sign in (pages) or refused (API)."""
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from cceone.iam.api_permissions import IAMPermission
+from cceone.iam.models import APIToken, Policy, UserGroup
+from cceone.iam.routes import AUTHENTICATED_ONLY, EXEMPT_NAMESPACES, is_api_view, page_declaration
+from tests.conftest import PERSONAS, make_tenant
+from tests.factories import ClusterFactory, FleetFactory
+
+EXEMPT = "exempt"  # an opt-out route: public, or the operators'
+MAIN_ONLY = "main-only"  # a page only the main account opens, whatever the policies
+
+
+def no_args(world) -> dict:
+    return {}
+
+
+@dataclass
+class Route:
+    needs: tuple[str, ...]
+    kwargs: object = no_args  # world -> URL kwargs
+    method: str = "get"
+    data: object = no_args  # world -> body
+    object_route: bool = False  # names one of the tenant's objects: another tenant gets 404
+    api: bool = False
+
+
+def page(*needs, kwargs=no_args, method="get", data=no_args, own_object=True):
+    return Route(needs, kwargs, method, data, object_route=own_object and kwargs is not no_args)
+
+
+def api(*needs, kwargs=no_args, method="get", data=no_args, own_object=True):
+    return Route(needs, kwargs, method, data, object_route=own_object and kwargs is not no_args, api=True)
+
+
+def cluster(w):
+    return {"pk": w.cluster.pk}
+
+
+def k8s(kind="pods", **extra):
+    return lambda w: {"target_type": "cluster", "target_id": str(w.cluster.pk), "kind": kind, **extra}
+
+
+OBJECT = {"namespace": "default", "name": "web"}
+NODE = {"name": "node-1"}
+
+ROUTES: dict[str, Route] = {
+    # Public and operators' routes: opted out by name.
+    "healthz": Route((EXEMPT,)), "login": Route((EXEMPT,)), "logout": Route((EXEMPT,)),
+    "set_language": Route((EXEMPT,)), "api-schema": Route((EXEMPT,)), "api-docs": Route((EXEMPT,)),
+    "admin:*": Route((EXEMPT,)),
+    "api:billing-operator-topup-list": Route((EXEMPT,), api=True),
+    "api:billing-operator-account-list": Route((EXEMPT,), api=True),
+    "api:billing-operator-account-detail": Route((EXEMPT,), kwargs=lambda w: {"pk": w.account.pk}, api=True),
+    "api:api-root": api(AUTHENTICATED_ONLY),
+    # The console shell.
+    "console:overview": page(AUTHENTICATED_ONLY),
+    "console:set-region": page(AUTHENTICATED_ONLY, method="post", data=lambda w: {"region": w.region.code}),
+    # IAM pages.
+    "iam:user-list": page("iam:list"), "iam:user-add": page("iam:create"),
+    "iam:user-edit": page("iam:update", kwargs=lambda w: {"pk": w.tenant.nopolicy.pk}),
+    "iam:user-password": page("iam:update", kwargs=lambda w: {"pk": w.tenant.nopolicy.pk}),
+    "iam:user-delete": page("iam:delete", kwargs=lambda w: {"pk": w.tenant.nopolicy.pk}),
+    "iam:group-list": page("iam:list"), "iam:group-add": page("iam:create"),
+    "iam:group-edit": page("iam:update", kwargs=lambda w: {"pk": w.group.pk}),
+    "iam:group-delete": page("iam:delete", kwargs=lambda w: {"pk": w.group.pk}),
+    "iam:policy-list": page("iam:list"), "iam:policy-add": page("iam:create"),
+    "iam:policy-edit": page("iam:update", kwargs=lambda w: {"pk": w.policy.pk}),
+    "iam:policy-delete": page("iam:delete", kwargs=lambda w: {"pk": w.policy.pk}),
+    "iam:project-list": page("iam:list"), "iam:project-add": page("iam:create"),
+    "iam:project-edit": page("iam:update", kwargs=lambda w: {"pk": w.project.pk}),
+    "iam:project-delete": page("iam:delete", kwargs=lambda w: {"pk": w.project.pk}),
+    "iam:delegation": page("iam:list"),
+    "iam:verification": page(MAIN_ONLY),
+    "iam:api-tokens": page(AUTHENTICATED_ONLY),
+    "iam:api-token-revoke": Route((AUTHENTICATED_ONLY,), lambda w: {"pk": w.token.pk}, "post", object_route=True),
+    "audit:list": page("audit:list"),
+    # Clusters.
+    "clusters:list": page("clusters:list"),
+    "clusters:order": page("clusters:create", kwargs=lambda w: {"cluster_type": "local"}, own_object=False),
+    "clusters:overview": page("clusters:get", kwargs=cluster),
+    "clusters:access": page("clusters:get", kwargs=cluster),
+    "clusters:access-action": page("clusters:get", "clusters:update", method="post",
+                                   kwargs=lambda w: {"pk": w.cluster.pk, "action": "protection"}),
+    "clusters:agent-yaml": page("clusters:get", kwargs=lambda w: {"pk": w.cluster.pk, "variant": "public"}),
+    "clusters:operations": page("clusters:get", kwargs=cluster),
+    "clusters:unsubscribe": page("clusters:get", "clusters:delete", kwargs=cluster),
+    # Fleets.
+    "fleets:list": page("fleets:list"), "fleets:create": page("fleets:create"),
+    "fleets:detail": page("fleets:get", kwargs=lambda w: {"pk": w.fleet.pk}),
+    "fleets:edit": page("fleets:update", kwargs=lambda w: {"pk": w.fleet.pk}),
+    "fleets:add-clusters": page("fleets:update", kwargs=lambda w: {"pk": w.fleet.pk}),
+    "fleets:remove-cluster": page("fleets:get", "fleets:update", method="post",
+                                  kwargs=lambda w: {"pk": w.fleet.pk, "cluster_pk": w.fleet_cluster.pk}),
+    "fleets:permissions": page("fleets:get", "permissions:list", kwargs=lambda w: {"pk": w.fleet.pk}),
+    "fleets:delete": page("fleets:get", "fleets:delete", kwargs=lambda w: {"pk": w.fleet.pk}),
+    # Kubernetes permissions and their associations.
+    "permissions:list": page("permissions:list"), "permissions:create": page("permissions:create"),
+    "permissions:edit": page("permissions:update", kwargs=lambda w: {"pk": w.permission.pk}),
+    "permissions:delete": page("permissions:delete", kwargs=lambda w: {"pk": w.permission.pk}),
+    "permissions:associations": page("permissions:list"),
+    "permissions:associate": page("permissions:create"),
+    "permissions:association-edit": page("permissions:list", "clusters:get", "permissions:update",
+                                         kwargs=lambda w: {"pk": w.binding.pk}),
+    "permissions:association-delete": page("permissions:list", "clusters:get", "permissions:delete",
+                                           kwargs=lambda w: {"pk": w.binding.pk}),
+    "permissions:cluster": page("clusters:get", "permissions:list", kwargs=cluster),
+    "permissions:sync": page("clusters:list", "permissions:list"),
+    "permissions:sync-retry": page("clusters:get", "permissions:update", method="post", kwargs=cluster),
+    # Billing.
+    "billing:overview": page("billing:list"), "billing:ledger": page("billing:list"),
+    "billing:usage": page("billing:list"), "billing:usage-export": page("billing:list"),
+    "billing:bills": page("billing:list"),
+    # A cluster's Kubernetes resources: opening its console is clusters:get; the rest is RBAC.
+    "resources:summary": page("clusters:get", kwargs=lambda w: {"target_type": "cluster",
+                                                                 "target_id": str(w.cluster.pk)}),
+    "resources:list": page("clusters:get", kwargs=k8s()),
+    "resources:create": page("clusters:get", kwargs=k8s("deployments")),
+    **{f"resources:{name}": page("clusters:get", kwargs=k8s(kind, **obj)) for name, kind, obj in [
+        ("detail", "pods", OBJECT), ("edit", "deployments", OBJECT), ("delete", "deployments", OBJECT),
+        ("scale", "deployments", OBJECT), ("restart", "deployments", OBJECT), ("labels", "nodes", NODE),
+        ("reveal", "secrets", OBJECT), ("logs", "pods", OBJECT), ("logs-stream", "pods", OBJECT),
+        ("logs-download", "pods", OBJECT), ("cordon", "nodes", NODE), ("taints", "nodes", NODE),
+        ("drain", "nodes", NODE), ("drain-status", "nodes", {**NODE, "drain_id": 1})]},
+}
+
+
+def iam_api(basename, *, read="iam:list", kwargs):
+    return {f"api:{basename}-list": api(read), f"api:{basename}-list POST": api("iam:create", method="post"),
+            f"api:{basename}-detail": api(read, kwargs=kwargs),
+            f"api:{basename}-detail PUT": api("iam:update", kwargs=kwargs, method="put"),
+            f"api:{basename}-detail PATCH": api("iam:update", kwargs=kwargs, method="patch"),
+            f"api:{basename}-detail DELETE": api("iam:delete", kwargs=kwargs, method="delete")}
+
+
+def crud_api(basename, service, *, read, get=None, kwargs):
+    return {f"api:{basename}-list": api(f"{service}:{read}"),
+            f"api:{basename}-list POST": api(f"{service}:create", method="post"),
+            f"api:{basename}-detail": api(f"{service}:{get or read}", kwargs=kwargs),
+            f"api:{basename}-detail PUT": api(f"{service}:update", kwargs=kwargs, method="put"),
+            f"api:{basename}-detail PATCH": api(f"{service}:update", kwargs=kwargs, method="patch"),
+            f"api:{basename}-detail DELETE": api(f"{service}:delete", kwargs=kwargs, method="delete")}
+
+
+ROUTES.update({
+    **iam_api("subaccount", kwargs=lambda w: {"pk": w.tenant.nopolicy.pk}),
+    **iam_api("group", kwargs=lambda w: {"pk": w.group.pk}),
+    **iam_api("policy", kwargs=lambda w: {"pk": w.policy.pk}),
+    **iam_api("project", kwargs=lambda w: {"pk": w.project.pk}),
+    "api:delegation-list": api("iam:list"),
+    "api:delegation-list POST": api("iam:delegate", method="post"),
+    "api:auditevent-list": api("audit:list"),
+    "api:auditevent-detail": api("audit:list", kwargs=lambda w: {"pk": w.event.pk}),
+    "api:cluster-list": api("clusters:list"),
+    "api:cluster-list POST": api("clusters:create", method="post"),
+    "api:cluster-precheck": api("clusters:create", method="post"),
+    "api:cluster-detail": api("clusters:get", kwargs=cluster),
+    "api:cluster-detail PATCH": api("clusters:update", kwargs=cluster, method="patch"),
+    "api:cluster-agent-yaml": api("clusters:get", kwargs=cluster),
+    "api:cluster-bind-eip": api("clusters:update", kwargs=cluster, method="post"),
+    "api:cluster-unbind-eip": api("clusters:update", kwargs=cluster, method="post"),
+    "api:cluster-kubeconfigs": api("clusters:kubeconfig", kwargs=cluster),
+    "api:cluster-kubeconfigs POST": api("clusters:kubeconfig", kwargs=cluster, method="post",
+                                        data=lambda w: {"hours": 0}),
+    "api:cluster-operation-logs": api("clusters:get", kwargs=cluster),
+    "api:cluster-revoke-kubeconfig": api("clusters:kubeconfig", method="delete",
+                                         kwargs=lambda w: {"pk": w.cluster.pk, "token_id": "all"}),
+    "api:cluster-unsubscribe": api("clusters:delete", kwargs=lambda w: {"pk": w.protected.pk}, method="post"),
+    **crud_api("fleet", "fleets", read="list", get="get", kwargs=lambda w: {"pk": w.fleet.pk}),
+    "api:fleet-add-clusters": api("fleets:update", kwargs=lambda w: {"pk": w.fleet.pk}, method="post"),
+    "api:fleet-remove-cluster": api("fleets:update", kwargs=lambda w: {"pk": w.fleet.pk}, method="post"),
+    **crud_api("kube-permission", "permissions", read="list", kwargs=lambda w: {"pk": w.permission.pk}),
+    "api:kube-permission-presets": api("permissions:list"),
+    **crud_api("permission-association", "permissions", read="list", kwargs=lambda w: {"pk": w.binding.pk}),
+    "api:permission-sync-list": api("permissions:list"),
+    "api:permission-sync-detail": api("permissions:list", kwargs=cluster),
+    "api:permission-sync-retry": api("permissions:update", kwargs=cluster, method="post"),
+    "api:billing-balance-list": api("billing:list"),
+    "api:billing-ledger-list": api("billing:list"),
+    "api:billing-ledger-detail": api("billing:list", kwargs=lambda w: {"pk": w.ledger_entry.pk}),
+    "api:billing-usage-list": api("billing:list"),
+    "api:billing-usage-detail": api("billing:list", kwargs=lambda w: {"pk": w.settlement.pk}),
+    "api:billing-bill-list": api("billing:list"),
+    "api:billing-bill-detail": api("billing:list", kwargs=lambda w: {"month": w.month}, own_object=False),
+    "api:kubernetes-endpoint-list": api("clusters:list"),
+    "api:kubernetes-endpoint-detail": api("clusters:get", kwargs=cluster),
+    "api:billing-operator-topup-list POST": Route((EXEMPT,), method="post", api=True),
+})
+# An API row is one operation: its method is part of the key unless it is GET.
+ROUTES = {key if not route.api or route.method == "get" or " " in key else f"{key} {route.method.upper()}": route
+          for key, route in ROUTES.items()}
+
+
+# --- the URLconf, walked ----------------------------------------------------------------------
+
+def url_routes():
+    """(table key, URL pattern, namespaces, callback) of every route, format-suffix variants
+    and the two spellings of a resource URL folded into one key."""
+    found = []
+
+    def walk(resolver, prefix, namespaces):
+        for entry in resolver.url_patterns:
+            if isinstance(entry, URLResolver):
+                walk(entry, prefix + str(entry.pattern), namespaces + ([entry.namespace] if entry.namespace else []))
+            elif isinstance(entry, URLPattern):
+                found.append((prefix + str(entry.pattern), namespaces, entry.name, entry.callback))
+
+    walk(get_resolver(), "", [])
+    return found
+
+
+def table_keys(pattern, namespaces, name, callback) -> list[str]:
+    if namespaces and namespaces[0] in EXEMPT_NAMESPACES:
+        return [f"{namespaces[0]}:*"]
+    qualified = ":".join([*namespaces, name])
+    if not is_api_view(callback) or not getattr(callback, "actions", None):
+        return ["api:" + name if pattern.startswith("api/v1/") else qualified]
+    keys = []
+    for method in callback.actions:
+        if method == "head":
+            continue  # DRF adds it as GET's twin
+        suffix = "" if method == "get" else f" {method.upper()}"
+        keys.append(f"api:{name}{suffix}")
+    return keys
+
+
+def test_every_route_has_a_row_in_the_persona_table():
+    missing = sorted({key for route in url_routes() for key in table_keys(*route)} - set(ROUTES))
+    assert missing == [], f"routes without a persona row in tests/iam/test_routes.py: {missing}"
+
+
+def test_every_route_declares_its_iam_actions_or_opts_out_by_name():
+    undeclared = []
+    for pattern, namespaces, name, callback in url_routes():
+        if not is_api_view(callback):
+            if page_declaration(callback, namespaces) is None:
+                undeclared.append(pattern)
+            continue
+        view = callback.cls
+        if getattr(callback, "iam_exempt", None) or getattr(view, "iam_exempt", None):
+            continue
+        if IAMPermission not in [p if isinstance(p, type) else type(p) for p in view.permission_classes]:
+            undeclared.append(f"{pattern} (not under IAMPermission, no iam_exempt)")
+            continue
+        mapping = getattr(view, "iam_actions", None) or {}
+        for method, action in (getattr(callback, "actions", None) or {"get": "list"}).items():
+            if action not in mapping:
+                undeclared.append(f"{method.upper()} {pattern} ({view.__name__}.{action})")
+    assert undeclared == []
+
+
+# --- the personas, once per module --------------------------------------------------------
+
+@dataclass
+class World:
+    tenant: object
+    other: object
+    account: object
+    region: object
+    group: object
+    policy: object
+    project: object
+    cluster: object
+    protected: object
+    fleet: object
+    fleet_cluster: object
+    permission: object
+    binding: object
+    token: object
+    event: object
+    ledger_entry: object
+    settlement: object
+    month: str
+    granted: dict
+
+
+def build_world() -> World:
+    from billing import services as billing
+    from cceone.audit.services import record
+    from cceone.iam import services as iam
+    from fleets import services as fleets
+    from fleets.models import ClusterPermissionSync
+    from tests.billing.conftest import running_cluster
+    from tests.factories import operator, top_up
+
+    tenant, other = make_tenant("acme"), make_tenant("globex")
+    account = tenant.account
+    the_cluster = ClusterFactory(account=account, name="edge-01")
+    ClusterPermissionSync.objects.get_or_create(cluster=the_cluster)
+    fleet = FleetFactory(account=account, name="fleet-a")
+    fleet_cluster = ClusterFactory(account=account, name="edge-02", fleet=fleet)
+    permission = fleets.save_permission(tenant.main, None, name="reader", rules=[
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}])
+    binding = fleets.associate(tenant.main, the_cluster, user=tenant.user, preset="restricted")
+    top_up(account, 100)
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    running_cluster(account, since=hour - timedelta(hours=1), until=hour + timedelta(minutes=59), vcpu=2)
+    billing.settle(hour + timedelta(hours=2))
+    from billing.models import LedgerEntry, Settlement
+
+    settlement = Settlement.objects.filter(account=account, billable=True).first()
+    assert settlement is not None
+    roles = {"admin": "ccseone-admin", "user": "ccseone-user", "viewer": "ccseone-viewer"}
+    granted = {persona: Policy.objects.get(account=None, name=policy).granted_actions()
+               for persona, policy in roles.items()}
+    granted["nopolicy"] = set()
+    return World(
+        tenant=tenant, other=other, account=account, region=the_cluster.region,
+        group=UserGroup.objects.get(account=account, name="viewers"),
+        policy=iam.save_policy(tenant.main, None, name="readers", description="", actions=["clusters:list"],
+                               scope=Policy.Scope.ACCOUNT),
+        project=iam.save_project(tenant.main, None, name="web", description=""),
+        cluster=the_cluster, protected=ClusterFactory(account=account, name="edge-03", deletion_protection=True),
+        fleet=fleet, fleet_cluster=fleet_cluster, permission=permission, binding=binding,
+        token=APIToken.issue(tenant.main, "script")[0],
+        event=record(tenant.main, "iam:update", ("user", tenant.user.pk, tenant.user.username), account=account),
+        ledger_entry=LedgerEntry.objects.filter(account=account).first(), settlement=settlement,
+        month=timezone.localtime(settlement.hour_start).strftime("%Y-%m"), granted=granted,
+    )
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """One tenant for the whole module, rolled back at its end; each test's own writes are
+    rolled back by its `db` savepoint."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield build_world()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+@pytest.fixture(autouse=True)
+def _no_hub(settings):
+    settings.CCEONE_HUB_INTERNAL_URL = "http://127.0.0.1:9"  # syncs fail fast; nothing is reached
+
+
+def allowed(world: World, route: Route, persona: str) -> bool:
+    if EXEMPT in route.needs:
+        return True
+    if persona == "main":
+        return True
+    if MAIN_ONLY in route.needs:
+        return False
+    return AUTHENTICATED_ONLY in route.needs or all(a in world.granted[persona] for a in route.needs)
+
+
+def call(client: Client, world: World, key: str, route: Route):
+    name = key.split(" ")[0]
+    if name == "admin:*":
+        url = reverse("admin:index")
+    else:
+        url = reverse(name.removeprefix("api:"), kwargs=route.kwargs(world))
+    data = route.data(world)
+    if route.api:
+        return getattr(client, route.method)(url, data, content_type="application/json")
+    return getattr(client, route.method)(url, data)
+
+
+def refused_sign_in(response) -> bool:
+    return response.status_code in (301, 302) and "/login/" in response.get("Location", "")
+
+
+KEYS = sorted(ROUTES)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("key", KEYS)
+def test_route_as_persona(world, db, key, persona):
+    route = ROUTES[key]
+    client = Client()
+    client.force_login(world.tenant.persona(persona))
+    response = call(client, world, key, route)
+    if key == "admin:*" or key.startswith("api:billing-operator"):
+        # The operators' routes: no tenant user is an operator.
+        assert response.status_code in (302, 403), response.status_code
+        return
+    if allowed(world, route, persona):
+        assert response.status_code != 403 and not refused_sign_in(response), (response.status_code, key, persona)
+    else:
+        assert response.status_code == 403, (response.status_code, key, persona)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_route_as_another_tenant_and_anonymous(world, db, key):
+    route = ROUTES[key]
+    if EXEMPT in route.needs:
+        return
+    response = call(Client(), world, key, route)
+    if route.api:
+        assert response.status_code in (401, 403), response.status_code
+    else:
+        assert refused_sign_in(response), response.status_code
+    if route.object_route:
+        client = Client()
+        client.force_login(world.other.main)
+        assert call(client, world, key, route).status_code == 404
