@@ -14,7 +14,7 @@ public = iam_exempt("public: sign-in and out, language, health check, the API's 
 
 urlpatterns = [
     path("healthz", public(pages.healthz), name="healthz"),
-    path("favicon.ico", public(pages.favicon)),
+    path("favicon.ico", public(pages.favicon), name="favicon"),
     path("login/", public(auth_views.LoginView.as_view(redirect_authenticated_user=True)), name="login"),
     path("logout/", public(auth_views.LogoutView.as_view()), name="logout"),
     path("i18n/setlang/", public(set_language), name="set_language"),

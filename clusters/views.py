@@ -213,7 +213,7 @@ def access_action(request, pk, action):
     return redirect(f"{reverse('clusters:access', args=[cluster.pk])}?tab={tab}")
 
 
-@iam_page("clusters:get")
+@iam_page("clusters:update")
 @login_required
 def agent_yaml(request, pk, variant):
     """Download the agent YAML (public or private endpoint)."""

@@ -63,7 +63,7 @@ NODE = {"name": "node-1"}
 
 ROUTES: dict[str, Route] = {
     # Public and operators' routes: opted out by name.
-    "healthz": Route((EXEMPT,)), "login": Route((EXEMPT,)), "logout": Route((EXEMPT,)),
+    "healthz": Route((EXEMPT,)), "favicon": Route((EXEMPT,)), "login": Route((EXEMPT,)), "logout": Route((EXEMPT,)),
     "set_language": Route((EXEMPT,)), "api-schema": Route((EXEMPT,)), "api-docs": Route((EXEMPT,)),
     "admin:*": Route((EXEMPT,)),
     "api:billing-operator-topup-list": Route((EXEMPT,), api=True),
@@ -99,7 +99,8 @@ ROUTES: dict[str, Route] = {
     "clusters:access": page("clusters:get", kwargs=cluster),
     "clusters:access-action": page("clusters:get", "clusters:update", method="post",
                                    kwargs=lambda w: {"pk": w.cluster.pk, "action": "protection"}),
-    "clusters:agent-yaml": page("clusters:get", kwargs=lambda w: {"pk": w.cluster.pk, "variant": "public"}),
+    # The agent YAML holds the cluster's credentials: a write-tier action shows it.
+    "clusters:agent-yaml": page("clusters:update", kwargs=lambda w: {"pk": w.cluster.pk, "variant": "public"}),
     "clusters:operations": page("clusters:get", kwargs=cluster),
     "clusters:unsubscribe": page("clusters:get", "clusters:delete", kwargs=cluster),
     # Fleets.
@@ -173,7 +174,8 @@ ROUTES.update({
     "api:cluster-precheck": api("clusters:create", method="post"),
     "api:cluster-detail": api("clusters:get", kwargs=cluster),
     "api:cluster-detail PATCH": api("clusters:update", kwargs=cluster, method="patch"),
-    "api:cluster-agent-yaml": api("clusters:get", kwargs=cluster),
+    "api:cluster-agent-yaml": api("clusters:update", kwargs=cluster),
+    "api:cluster-rotate-agent-token": api("clusters:update", kwargs=cluster, method="post"),
     "api:cluster-bind-eip": api("clusters:update", kwargs=cluster, method="post"),
     "api:cluster-unbind-eip": api("clusters:update", kwargs=cluster, method="post"),
     "api:cluster-kubeconfigs": api("clusters:kubeconfig", kwargs=cluster),
