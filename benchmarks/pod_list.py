@@ -147,7 +147,7 @@ def main() -> None:
 
         from django.test import Client
 
-        client = Client()
+        client = Client(HTTP_HOST="127.0.0.1")  # a default ALLOWED_HOSTS name, as a browser on this machine sends
         client.force_login(user)
         url = f"/k8s/cluster/{cluster.pk}/pods/?namespace={NAMESPACE}&limit=100"
 
