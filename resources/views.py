@@ -5,6 +5,7 @@ user through the gateway; writes go through `services`. A Kubernetes refusal is 
 with the gateway's explanation, never as a stack trace."""
 import copy
 import queue
+import re
 import threading
 import time
 from urllib.parse import urlencode
@@ -596,8 +597,15 @@ class LogDownload(Logs):
         return response
 
 
+# An event stream ends a line at \r\n, \n or a bare \r: a log line's \r left inside a
+# `data:` line would let the container write its own fields and events (an `end` for
+# everyone following it). Each piece becomes its own `data:` line; the reader gets it back
+# joined with \n.
+_SSE_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def _sse(data: str, event: str | None = None) -> str:
-    lines = "".join(f"data: {line}\n" for line in data.split("\n"))
+    lines = "".join(f"data: {line}\n" for line in _SSE_LINE_BREAK.split(data))
     return (f"event: {event}\n" if event else "") + lines + "\n"
 
 
