@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import mixins, permissions, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -26,6 +26,7 @@ MONEY = {"max_digits": 18, "decimal_places": 4}
 
 # --- tenants ----------------------------------------------------------------------------
 
+@extend_schema_serializer(many=False)  # the `list` of a singleton: one object, not an array
 class BalanceSerializer(serializers.Serializer):
     balance = serializers.DecimalField(**MONEY, help_text="¥, the sum of the ledger")
     hourly_charge = serializers.DecimalField(**MONEY, help_text="¥ the existing on-demand instances cost per hour")

@@ -1,11 +1,13 @@
 """Registered clusters over the API (R8.2): the same services as the pages."""
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from cceone.api import RestrictedViewSet, as_drf_error
@@ -78,6 +80,31 @@ class OrderSerializer(serializers.Serializer):
             bind_public_ip=data["bind_public_ip"], deletion_protection=data["deletion_protection"])
 
 
+class PrecheckSerializer(OrderSerializer):
+    agreed = serializers.HiddenField(default=True)  # nothing is placed: nothing to agree to
+
+
+class ClusterSettingsSerializer(serializers.Serializer):
+    deletion_protection = serializers.BooleanField(required=False)
+
+
+class KubeconfigRequestSerializer(serializers.Serializer):
+    hours = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+                                     help_text="hours a temporary kubeconfig is valid; omit for a permanent one")
+
+    def get_fields(self):
+        # The ceiling is a setting: read it when used, and say it in the schema.
+        fields = super().get_fields()
+        fields["hours"] = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=settings.CCEONE_KUBECONFIG_MAX_HOURS,
+            help_text=fields["hours"].help_text)
+        return fields
+
+    def valid_for(self) -> timedelta | None:
+        hours = self.validated_data.get("hours")
+        return timedelta(hours=hours) if hours is not None else None
+
+
 class KubeconfigTokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = KubeconfigToken
@@ -127,25 +154,26 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
                         agreed=serializer.validated_data["agreed"])
         return Response(ClusterSerializer(cluster).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=OrderSerializer, responses=inline_serializer("CheckResults", {
+    @extend_schema(request=PrecheckSerializer, responses=inline_serializer("CheckResults", {
         "checks": serializers.ListField(child=serializers.DictField())}))
     @action(detail=False, methods=["post"])
     def precheck(self, request):
         """Validate an order and run its dependency checks without placing it."""
-        serializer = OrderSerializer(data={**request.data, "agreed": True})
+        serializer = PrecheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = serializer.to_order(request)
         _call(services.validate_order, request.user, order)
         results = checks.run_all("cluster", request.user.account, order)
         return Response({"checks": [r.__dict__ for r in results]})
 
-    @extend_schema(request=inline_serializer("ClusterSettings", {"deletion_protection": serializers.BooleanField()}),
-                   responses=ClusterSerializer)
+    @extend_schema(request=ClusterSettingsSerializer, responses=ClusterSerializer)
     def partial_update(self, request, pk=None):
         cluster = self.get_object()
-        if "deletion_protection" in request.data:
+        settings_ = ClusterSettingsSerializer(data=request.data)
+        settings_.is_valid(raise_exception=True)
+        if "deletion_protection" in settings_.validated_data:
             _call(services.set_deletion_protection, request.user, cluster,
-                  serializers.BooleanField().to_internal_value(request.data["deletion_protection"]))
+                  settings_.validated_data["deletion_protection"])
         cluster.refresh_from_db()
         return Response(ClusterSerializer(cluster).data)
 
@@ -167,7 +195,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         methods=["get"], responses=KubeconfigTokenSerializer(many=True))
     @extend_schema(
         methods=["post"],
-        request=inline_serializer("KubeconfigRequest", {"hours": serializers.IntegerField(required=False)}),
+        request=KubeconfigRequestSerializer,
         responses=inline_serializer("Kubeconfig", {"id": serializers.IntegerField(),
                                                    "expires_at": serializers.DateTimeField(allow_null=True),
                                                    "kubeconfig": serializers.CharField()}))
@@ -178,9 +206,9 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         if request.method == "GET":
             issued = KubeconfigToken.objects.filter(cluster=cluster, user=request.user)
             return Response(KubeconfigTokenSerializer(issued, many=True).data)
-        hours = request.data.get("hours")
-        valid_for = timedelta(hours=int(hours)) if hours not in (None, "") else None
-        issued, config = _call(kubeconfigs.issue, request.user, cluster, valid_for)
+        wanted = KubeconfigRequestSerializer(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        issued, config = _call(kubeconfigs.issue, request.user, cluster, wanted.valid_for())
         return Response({"id": issued.pk, "expires_at": issued.expires_at, "kubeconfig": config},
                         status=status.HTTP_201_CREATED)
 
@@ -212,8 +240,6 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         variant = request.query_params.get("variant", "public")
         if not token or variant not in ("public", "private"):
             return Response({"detail": "No agent YAML for this cluster."}, status=status.HTTP_404_NOT_FOUND)
-        from django.http import HttpResponse
-
         return HttpResponse(render_agent_yaml(cluster, token, variant), content_type="application/yaml")
 
     @extend_schema(request=None, responses={202: ClusterSerializer})
