@@ -255,7 +255,7 @@ class ResourceDetail(ResourceView):
         context = {
             **self.object_context(), "obj": obj, "tab": tab, "meta": meta(obj),
             "status_badge": status_badge(*kind.status(obj)) if kind.show_status else "",
-            "owners": [(ref, registry.by_kind_name(ref.get("kind", ""))) for ref in meta(obj).get("ownerReferences") or []],
+            "owners": [(ref, self.owner_kind(ref)) for ref in meta(obj).get("ownerReferences") or []],
             "replicas": spec(obj).get("replicas", 1), **extra,
         }
         if tab == "yaml":
@@ -276,6 +276,11 @@ class ResourceDetail(ResourceView):
         if kind.plural == "nodes":
             context.update(self.node_context(obj))
         return context
+
+    def owner_kind(self, ref) -> registry.Kind | None:
+        """The owner's kind when its page is reachable from here (same namespace, or both cluster-wide)."""
+        kind = registry.by_kind_name(ref.get("kind", ""))
+        return kind if kind and kind.namespaced == self.kind.namespaced else None
 
     def related_table(self, block):
         if block.kind is None or block.error:
