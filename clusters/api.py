@@ -2,15 +2,15 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from cceone.api import RestrictedViewSet, as_drf_error
+from cceone.api import RestrictedViewSet
 from cceone.audit.models import OperationLog
 from cceone.iam.access import in_account, require
 from cceone.iam.models import EnterpriseProject, Region
@@ -69,7 +69,7 @@ class OrderSerializer(serializers.Serializer):
         cloud = data.get("cloud_cluster")
         if data["cluster_type"] == RegisteredCluster.Type.CLOUD:
             if cloud is None:
-                raise serializers.ValidationError({"cloud_cluster": "This field is required."})
+                raise serializers.ValidationError({"cloud_cluster": _("This field is required.")})
             return services.Order(cluster_type="cloud", region=cloud.region, name=cloud.name,
                                   enterprise_project=project, cloud_cluster=cloud)
         return services.Order(
@@ -123,13 +123,6 @@ class OperationLogSerializer(serializers.ModelSerializer):
                 for s in log.steps.all()]
 
 
-def _call(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except ValidationError as error:
-        raise as_drf_error(error) from error
-
-
 class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
     """Registered clusters: list (current region unless `all_regions=true`), order,
     settings, EIP, kubeconfigs, operation logs, agent YAML, unsubscribe."""
@@ -150,8 +143,8 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
     def create(self, request):
         serializer = OrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        cluster = _call(services.place_order, request.user, serializer.to_order(request),
-                        agreed=serializer.validated_data["agreed"])
+        cluster = services.place_order(request.user, serializer.to_order(request),
+                                       agreed=serializer.validated_data["agreed"])
         return Response(ClusterSerializer(cluster).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PrecheckSerializer, responses=inline_serializer("CheckResults", {
@@ -162,7 +155,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         serializer = PrecheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = serializer.to_order(request)
-        _call(services.validate_order, request.user, order)
+        services.validate_order(request.user, order)
         results = checks.run_all("cluster", request.user.account, order)
         return Response({"checks": [r.__dict__ for r in results]})
 
@@ -172,8 +165,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         settings_ = ClusterSettingsSerializer(data=request.data)
         settings_.is_valid(raise_exception=True)
         if "deletion_protection" in settings_.validated_data:
-            _call(services.set_deletion_protection, request.user, cluster,
-                  settings_.validated_data["deletion_protection"])
+            services.set_deletion_protection(request.user, cluster, settings_.validated_data["deletion_protection"])
         cluster.refresh_from_db()
         return Response(ClusterSerializer(cluster).data)
 
@@ -181,14 +173,14 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
     @action(detail=True, methods=["post"], url_path="bind-eip")
     def bind_eip(self, request, pk=None):
         cluster = self.get_object()
-        _call(services.bind_eip, request.user, cluster)
+        services.bind_eip(request.user, cluster)
         return Response(ClusterSerializer(cluster).data)
 
     @extend_schema(request=None, responses=ClusterSerializer)
     @action(detail=True, methods=["post"], url_path="unbind-eip")
     def unbind_eip(self, request, pk=None):
         cluster = self.get_object()
-        _call(services.unbind_eip, request.user, cluster)
+        services.unbind_eip(request.user, cluster)
         return Response(ClusterSerializer(cluster).data)
 
     @extend_schema(
@@ -208,7 +200,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
             return Response(KubeconfigTokenSerializer(issued, many=True).data)
         wanted = KubeconfigRequestSerializer(data=request.data)
         wanted.is_valid(raise_exception=True)
-        issued, config = _call(kubeconfigs.issue, request.user, cluster, wanted.valid_for())
+        issued, config = kubeconfigs.issue(request.user, cluster, wanted.valid_for())
         return Response({"id": issued.pk, "expires_at": issued.expires_at, "kubeconfig": config},
                         status=status.HTTP_201_CREATED)
 
@@ -218,10 +210,10 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
     def revoke_kubeconfig(self, request, pk=None, token_id=None):
         cluster = self.get_object()
         if token_id == "all":
-            _call(kubeconfigs.revoke_all, request.user, cluster)
+            kubeconfigs.revoke_all(request.user, cluster)
         else:
             issued = get_object_or_404(KubeconfigToken, pk=token_id, cluster=cluster, user=request.user)
-            _call(kubeconfigs.revoke, request.user, issued)
+            kubeconfigs.revoke(request.user, issued)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses=OperationLogSerializer(many=True))
@@ -239,14 +231,14 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         token = services.agent_token(cluster)
         variant = request.query_params.get("variant", "public")
         if not token or variant not in ("public", "private"):
-            return Response({"detail": "No agent YAML for this cluster."}, status=status.HTTP_404_NOT_FOUND)
+            return Response({"detail": _("No agent YAML for this cluster.")}, status=status.HTTP_404_NOT_FOUND)
         return HttpResponse(render_agent_yaml(cluster, token, variant), content_type="application/yaml")
 
     @extend_schema(request=None, responses={202: ClusterSerializer})
     @action(detail=True, methods=["post"])
     def unsubscribe(self, request, pk=None):
         cluster = self.get_object()
-        _call(services.unsubscribe, request.user, cluster)
+        services.unsubscribe(request.user, cluster)
         cluster.refresh_from_db()
         return Response(ClusterSerializer(cluster).data, status=status.HTTP_202_ACCEPTED)
 
