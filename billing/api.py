@@ -50,7 +50,7 @@ class BalanceViewSet(GenericViewSet):
 class LedgerEntrySerializer(serializers.ModelSerializer):
     time = serializers.DateTimeField(source="created_at")
     actor = serializers.CharField(source="actor_name")
-    usage_record = serializers.PrimaryKeyRelatedField(source="settlement", read_only=True)
+    usage_record = serializers.PrimaryKeyRelatedField(source="settlement", read_only=True, allow_null=True)
 
     class Meta:
         model = LedgerEntry

@@ -188,9 +188,9 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
     @extend_schema(
         methods=["post"],
         request=KubeconfigRequestSerializer,
-        responses=inline_serializer("Kubeconfig", {"id": serializers.IntegerField(),
-                                                   "expires_at": serializers.DateTimeField(allow_null=True),
-                                                   "kubeconfig": serializers.CharField()}))
+        responses={201: inline_serializer("Kubeconfig", {"id": serializers.IntegerField(),
+                                                         "expires_at": serializers.DateTimeField(allow_null=True),
+                                                         "kubeconfig": serializers.CharField()})})
     @action(detail=True, methods=["get", "post"])
     def kubeconfigs(self, request, pk=None):
         """GET: your issued kubeconfigs for the cluster. POST: issue one (temporary with `hours`)."""

@@ -328,7 +328,7 @@ class PermissionSyncViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
         require(self.request.user, "clusters:get", cluster)
         return cluster
 
-    @extend_schema(request=None, responses=ClusterSyncSerializer)
+    @extend_schema(request=None, responses={202: ClusterSyncSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         cluster = self.get_object()
