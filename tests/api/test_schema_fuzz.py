@@ -21,6 +21,7 @@ from cceone.iam import services as iam
 from cceone.iam.models import APIToken, EnterpriseProject, Policy, UserGroup
 from clusters import kubeconfigs
 from fleets import services as fleets
+from tests.conftest import make_tenant
 from tests.factories import ClusterFactory, ready_to_order
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -63,29 +64,37 @@ def token_headers(user) -> dict:
     return {"Authorization": f"Token {key}"}
 
 
-@pytest.fixture
-def existing(tenant, in_process_requests) -> dict[str, int]:
-    """One object of each kind the API addresses by id, keyed by its path up to the id."""
-    main = tenant.main
-    ready_to_order(tenant.account)  # a ledger entry, the delegation, an order's gates open
-    cluster = ClusterFactory(account=tenant.account)
-    fleet = fleets.create_fleet(main, name="fuzz-fleet")
-    permission = fleets.save_permission(main, None, name="fuzz-reader", rules=[{"verbs": ["get"], "resources": "*"}])
-    binding = fleets.associate(main, cluster, user=tenant.user, permission=permission)
-    policy = iam.save_policy(main, None, name="fuzz-policy", description="", actions=["clusters:get"],
-                             scope=Policy.Scope.ACCOUNT)
-    issued, _ = kubeconfigs.issue(main, cluster)
-    v1 = "/api/v1/"
-    return {
-        v1 + "clusters/{id}/kubeconfigs/{token_id}/": issued.pk,
-        v1 + "clusters/": cluster.pk, v1 + "kubernetes/clusters/": cluster.pk, v1 + "permission-sync/": cluster.pk,
-        v1 + "fleets/": fleet.pk, v1 + "permissions/": permission.pk, v1 + "permission-associations/": binding.pk,
-        v1 + "iam/policies/": policy.pk, v1 + "iam/users/": tenant.nopolicy.pk,
-        v1 + "iam/groups/": UserGroup.objects.filter(account=tenant.account).first().pk,
-        v1 + "iam/projects/": EnterpriseProject.objects.get(account=tenant.account, name="default").pk,
-        v1 + "audit/events/": AuditEvent.objects.filter(account=tenant.account).first().pk,
-        v1 + "billing/ledger/": LedgerEntry.objects.filter(account=tenant.account).first().pk,
-    }
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """A tenant and one object of each kind the API addresses by id (keyed by its path up to
+    the id), made once for the module's ~150 tests: each test then runs in a savepoint of
+    this transaction, rolled back after it, and the whole is rolled back at the end."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        tenant = make_tenant("acme")
+        main = tenant.main
+        ready_to_order(tenant.account)  # a ledger entry, the delegation, an order's gates open
+        cluster = ClusterFactory(account=tenant.account)
+        fleet = fleets.create_fleet(main, name="fuzz-fleet")
+        permission = fleets.save_permission(main, None, name="fuzz-reader",
+                                            rules=[{"verbs": ["get"], "resources": "*"}])
+        binding = fleets.associate(main, cluster, user=tenant.user, permission=permission)
+        policy = iam.save_policy(main, None, name="fuzz-policy", description="", actions=["clusters:get"],
+                                 scope=Policy.Scope.ACCOUNT)
+        issued, _ = kubeconfigs.issue(main, cluster)
+        v1 = "/api/v1/"
+        existing = {
+            v1 + "clusters/{id}/kubeconfigs/{token_id}/": issued.pk,
+            v1 + "clusters/": cluster.pk, v1 + "kubernetes/clusters/": cluster.pk,
+            v1 + "permission-sync/": cluster.pk, v1 + "fleets/": fleet.pk, v1 + "permissions/": permission.pk,
+            v1 + "permission-associations/": binding.pk, v1 + "iam/policies/": policy.pk,
+            v1 + "iam/users/": tenant.nopolicy.pk,
+            v1 + "iam/groups/": UserGroup.objects.filter(account=tenant.account).first().pk,
+            v1 + "iam/projects/": EnterpriseProject.objects.get(account=tenant.account, name="default").pk,
+            v1 + "audit/events/": AuditEvent.objects.filter(account=tenant.account).first().pk,
+            v1 + "billing/ledger/": LedgerEntry.objects.filter(account=tenant.account).first().pk,
+        }
+        yield tenant, existing
+        transaction.set_rollback(True)
 
 
 def aim(case, existing: dict[str, int]) -> None:
@@ -109,11 +118,13 @@ def call(case, existing, user) -> None:
 
 @as_main.parametrize()
 @BOUNDED
-def test_every_operation_answers_the_main_account_as_documented(case, tenant, existing):
+def test_every_operation_answers_the_main_account_as_documented(case, world, db, in_process_requests):
+    tenant, existing = world
     call(case, existing, tenant.main)
 
 
 @as_viewer.parametrize()
 @BOUNDED
-def test_every_operation_answers_a_viewer_as_documented(case, tenant, existing):
+def test_every_operation_answers_a_viewer_as_documented(case, world, db, in_process_requests):
+    tenant, existing = world
     call(case, existing, tenant.viewer)
