@@ -2,6 +2,7 @@
 account and as a viewer: no 5xx, and every answer is what the schema says (a documented
 status code, its content type and body). Seeded and bounded: a fixed, quick part of the suite."""
 import copy
+import json
 import re
 
 import pytest
@@ -21,7 +22,7 @@ from cceone.iam import services as iam
 from cceone.iam.models import APIToken, EnterpriseProject, Policy, UserGroup
 from clusters import kubeconfigs
 from fleets import services as fleets
-from tests.conftest import make_tenant
+from tests.conftest import client_for, make_tenant
 from tests.factories import ClusterFactory, ready_to_order
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -29,8 +30,8 @@ BOUNDED = settings(max_examples=5, derandomize=True, deadline=None, database=Non
                    suppress_health_check=list(HealthCheck))
 
 
-# The document /api/schema/ serves (SpectacularAPIView runs this generator), read without a
-# request: loading happens at collection, before any database exists.
+# The document /api/schema/ serves (the last test checks they are the same), generated without
+# a request: loading happens at collection, before any database exists.
 DOCUMENT = SchemaGenerator().get_schema(request=None, public=True)
 
 
@@ -128,3 +129,9 @@ def test_every_operation_answers_the_main_account_as_documented(case, world, db,
 def test_every_operation_answers_a_viewer_as_documented(case, world, db, in_process_requests):
     tenant, existing = world
     call(case, existing, tenant.viewer)
+
+
+def test_the_fuzzed_document_is_the_one_the_api_serves(world, db):
+    served = client_for(world[0].viewer).get("/api/schema/?format=json")
+    assert served.status_code == 200
+    assert served.json() == json.loads(json.dumps(DOCUMENT))
