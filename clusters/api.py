@@ -88,17 +88,12 @@ class ClusterSettingsSerializer(serializers.Serializer):
     deletion_protection = serializers.BooleanField(required=False)
 
 
-class KubeconfigRequestSerializer(serializers.Serializer):
-    hours = serializers.IntegerField(required=False, allow_null=True, min_value=1,
-                                     help_text="hours a temporary kubeconfig is valid; omit for a permanent one")
-
+class IssueKubeconfigSerializer(serializers.Serializer):
     def get_fields(self):
         # The ceiling is a setting: read it when used, and say it in the schema.
-        fields = super().get_fields()
-        fields["hours"] = serializers.IntegerField(
+        return {"hours": serializers.IntegerField(
             required=False, allow_null=True, min_value=1, max_value=settings.CCEONE_KUBECONFIG_MAX_HOURS,
-            help_text=fields["hours"].help_text)
-        return fields
+            help_text="hours a temporary kubeconfig is valid; omit for a permanent one")}
 
     def valid_for(self) -> timedelta | None:
         hours = self.validated_data.get("hours")
@@ -187,7 +182,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         methods=["get"], responses=KubeconfigTokenSerializer(many=True))
     @extend_schema(
         methods=["post"],
-        request=KubeconfigRequestSerializer,
+        request=IssueKubeconfigSerializer,
         responses={201: inline_serializer("Kubeconfig", {"id": serializers.IntegerField(),
                                                          "expires_at": serializers.DateTimeField(allow_null=True),
                                                          "kubeconfig": serializers.CharField()})})
@@ -198,7 +193,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         if request.method == "GET":
             issued = KubeconfigToken.objects.filter(cluster=cluster, user=request.user)
             return Response(KubeconfigTokenSerializer(issued, many=True).data)
-        wanted = KubeconfigRequestSerializer(data=request.data)
+        wanted = IssueKubeconfigSerializer(data=request.data)
         wanted.is_valid(raise_exception=True)
         issued, config = kubeconfigs.issue(request.user, cluster, wanted.valid_for())
         return Response({"id": issued.pk, "expires_at": issued.expires_at, "kubeconfig": config},
