@@ -1,18 +1,16 @@
 """Billing API (R7.4, R8.1): the tenant's balance, ledger, usage records and monthly bills
 (IAM `billing:list`), and the operators' top-ups and account balances (staff outside every
 tenant, with the `billing` model permissions; separate from tenant IAM)."""
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import mixins, permissions, serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from cceone.api import RestrictedViewSet, as_drf_error
+from cceone.api import RestrictedViewSet
 from cceone.iam.access import require, restrict
 from cceone.iam.models import Account
 
@@ -26,6 +24,7 @@ MONEY = {"max_digits": 18, "decimal_places": 4}
 
 # --- tenants ----------------------------------------------------------------------------
 
+@extend_schema_serializer(many=False)  # the `list` of a singleton: one object, not an array
 class BalanceSerializer(serializers.Serializer):
     balance = serializers.DecimalField(**MONEY, help_text="¥, the sum of the ledger")
     hourly_charge = serializers.DecimalField(**MONEY, help_text="¥ the existing on-demand instances cost per hour")
@@ -51,7 +50,7 @@ class BalanceViewSet(GenericViewSet):
 class LedgerEntrySerializer(serializers.ModelSerializer):
     time = serializers.DateTimeField(source="created_at")
     actor = serializers.CharField(source="actor_name")
-    usage_record = serializers.PrimaryKeyRelatedField(source="settlement", read_only=True)
+    usage_record = serializers.PrimaryKeyRelatedField(source="settlement", read_only=True, allow_null=True)
 
     class Meta:
         model = LedgerEntry
@@ -184,13 +183,7 @@ class OperatorTopUpViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, Gener
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            entry = services.top_up(request.user, data["account"], data["amount"], data["reference"],
-                                    data.get("note", ""))
-        except ValidationError as error:
-            raise as_drf_error(error) from error
-        except DjangoPermissionDenied as error:
-            raise PermissionDenied(str(error)) from error
+        entry = services.top_up(request.user, data["account"], data["amount"], data["reference"], data.get("note", ""))
         return Response(self.get_serializer(entry).data, status=status.HTTP_201_CREATED)
 
 

@@ -1,6 +1,7 @@
 """Shared API plumbing: a viewset base whose queryset goes through `iam.restrict`."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers, viewsets
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from cceone.iam.access import in_account, restrict
 
@@ -20,6 +21,7 @@ class RestrictedViewSet(viewsets.GenericViewSet):
 
     iam_actions: dict[str, str] = {}
     read_action = ""
+    lookup_value_regex = r"\d+"  # ids are integers: anything else is not a route (a JSON 404)
 
     def get_queryset(self):
         if self.detail:
@@ -32,3 +34,11 @@ def as_drf_error(error: DjangoValidationError) -> serializers.ValidationError:
         return serializers.ValidationError({k: [str(m) for e in v for m in e.messages]
                                             for k, v in error.error_dict.items()})
     return serializers.ValidationError({"detail": error.messages})
+
+
+def exception_handler(error, context):
+    """DRF's handler, which already answers Django's Http404 and PermissionDenied, plus the
+    services' ValidationError: a 400 with its messages wherever a view lets one through."""
+    if isinstance(error, DjangoValidationError):
+        error = as_drf_error(error)
+    return drf_exception_handler(error, context)

@@ -213,7 +213,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "cceone.api_schema.AppTaggedSchema",
+    "DEFAULT_SCHEMA_CLASS": "cceone.api_schema.ConsoleAutoSchema",
+    "EXCEPTION_HANDLER": "cceone.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "cceone.throttling.AnonRateThrottle",
         "cceone.throttling.UserRateThrottle",

@@ -1,14 +1,16 @@
 """Registered clusters over the API (R8.2): the same services as the pages."""
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from cceone.api import RestrictedViewSet, as_drf_error
+from cceone.api import RestrictedViewSet
 from cceone.audit.models import OperationLog
 from cceone.iam.access import in_account, require
 from cceone.iam.models import EnterpriseProject, Region
@@ -67,7 +69,7 @@ class OrderSerializer(serializers.Serializer):
         cloud = data.get("cloud_cluster")
         if data["cluster_type"] == RegisteredCluster.Type.CLOUD:
             if cloud is None:
-                raise serializers.ValidationError({"cloud_cluster": "This field is required."})
+                raise serializers.ValidationError({"cloud_cluster": _("This field is required.")})
             return services.Order(cluster_type="cloud", region=cloud.region, name=cloud.name,
                                   enterprise_project=project, cloud_cluster=cloud)
         return services.Order(
@@ -76,6 +78,26 @@ class OrderSerializer(serializers.Serializer):
             vpc=data.get("vpc"), subnet=data.get("subnet"), security_group=data.get("security_group"),
             apiserver_spec=data.get("apiserver_spec"), apiserver_eip=data["apiserver_eip"],
             bind_public_ip=data["bind_public_ip"], deletion_protection=data["deletion_protection"])
+
+
+class PrecheckSerializer(OrderSerializer):
+    agreed = serializers.HiddenField(default=True)  # nothing is placed: nothing to agree to
+
+
+class ClusterSettingsSerializer(serializers.Serializer):
+    deletion_protection = serializers.BooleanField(required=False)
+
+
+class IssueKubeconfigSerializer(serializers.Serializer):
+    def get_fields(self):
+        # The ceiling is a setting: read it when used, and say it in the schema.
+        return {"hours": serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=settings.CCEONE_KUBECONFIG_MAX_HOURS,
+            help_text="hours a temporary kubeconfig is valid; omit for a permanent one")}
+
+    def valid_for(self) -> timedelta | None:
+        hours = self.validated_data.get("hours")
+        return timedelta(hours=hours) if hours is not None else None
 
 
 class KubeconfigTokenSerializer(serializers.ModelSerializer):
@@ -94,13 +116,6 @@ class OperationLogSerializer(serializers.ModelSerializer):
     def get_steps(self, log) -> list[dict]:
         return [{"seq": s.seq, "name": s.name, "status": s.status, "message": s.message, "time": s.time}
                 for s in log.steps.all()]
-
-
-def _call(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except ValidationError as error:
-        raise as_drf_error(error) from error
 
 
 class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
@@ -123,29 +138,29 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
     def create(self, request):
         serializer = OrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        cluster = _call(services.place_order, request.user, serializer.to_order(request),
-                        agreed=serializer.validated_data["agreed"])
+        cluster = services.place_order(request.user, serializer.to_order(request),
+                                       agreed=serializer.validated_data["agreed"])
         return Response(ClusterSerializer(cluster).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=OrderSerializer, responses=inline_serializer("CheckResults", {
+    @extend_schema(request=PrecheckSerializer, responses=inline_serializer("CheckResults", {
         "checks": serializers.ListField(child=serializers.DictField())}))
     @action(detail=False, methods=["post"])
     def precheck(self, request):
         """Validate an order and run its dependency checks without placing it."""
-        serializer = OrderSerializer(data={**request.data, "agreed": True})
+        serializer = PrecheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = serializer.to_order(request)
-        _call(services.validate_order, request.user, order)
+        services.validate_order(request.user, order)
         results = checks.run_all("cluster", request.user.account, order)
         return Response({"checks": [r.__dict__ for r in results]})
 
-    @extend_schema(request=inline_serializer("ClusterSettings", {"deletion_protection": serializers.BooleanField()}),
-                   responses=ClusterSerializer)
+    @extend_schema(request=ClusterSettingsSerializer, responses=ClusterSerializer)
     def partial_update(self, request, pk=None):
         cluster = self.get_object()
-        if "deletion_protection" in request.data:
-            _call(services.set_deletion_protection, request.user, cluster,
-                  serializers.BooleanField().to_internal_value(request.data["deletion_protection"]))
+        settings_ = ClusterSettingsSerializer(data=request.data)
+        settings_.is_valid(raise_exception=True)
+        if "deletion_protection" in settings_.validated_data:
+            services.set_deletion_protection(request.user, cluster, settings_.validated_data["deletion_protection"])
         cluster.refresh_from_db()
         return Response(ClusterSerializer(cluster).data)
 
@@ -153,24 +168,24 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
     @action(detail=True, methods=["post"], url_path="bind-eip")
     def bind_eip(self, request, pk=None):
         cluster = self.get_object()
-        _call(services.bind_eip, request.user, cluster)
+        services.bind_eip(request.user, cluster)
         return Response(ClusterSerializer(cluster).data)
 
     @extend_schema(request=None, responses=ClusterSerializer)
     @action(detail=True, methods=["post"], url_path="unbind-eip")
     def unbind_eip(self, request, pk=None):
         cluster = self.get_object()
-        _call(services.unbind_eip, request.user, cluster)
+        services.unbind_eip(request.user, cluster)
         return Response(ClusterSerializer(cluster).data)
 
     @extend_schema(
         methods=["get"], responses=KubeconfigTokenSerializer(many=True))
     @extend_schema(
         methods=["post"],
-        request=inline_serializer("KubeconfigRequest", {"hours": serializers.IntegerField(required=False)}),
-        responses=inline_serializer("Kubeconfig", {"id": serializers.IntegerField(),
-                                                   "expires_at": serializers.DateTimeField(allow_null=True),
-                                                   "kubeconfig": serializers.CharField()}))
+        request=IssueKubeconfigSerializer,
+        responses={201: inline_serializer("Kubeconfig", {"id": serializers.IntegerField(),
+                                                         "expires_at": serializers.DateTimeField(allow_null=True),
+                                                         "kubeconfig": serializers.CharField()})})
     @action(detail=True, methods=["get", "post"])
     def kubeconfigs(self, request, pk=None):
         """GET: your issued kubeconfigs for the cluster. POST: issue one (temporary with `hours`)."""
@@ -178,9 +193,9 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         if request.method == "GET":
             issued = KubeconfigToken.objects.filter(cluster=cluster, user=request.user)
             return Response(KubeconfigTokenSerializer(issued, many=True).data)
-        hours = request.data.get("hours")
-        valid_for = timedelta(hours=int(hours)) if hours not in (None, "") else None
-        issued, config = _call(kubeconfigs.issue, request.user, cluster, valid_for)
+        wanted = IssueKubeconfigSerializer(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        issued, config = kubeconfigs.issue(request.user, cluster, wanted.valid_for())
         return Response({"id": issued.pk, "expires_at": issued.expires_at, "kubeconfig": config},
                         status=status.HTTP_201_CREATED)
 
@@ -190,10 +205,10 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
     def revoke_kubeconfig(self, request, pk=None, token_id=None):
         cluster = self.get_object()
         if token_id == "all":
-            _call(kubeconfigs.revoke_all, request.user, cluster)
+            kubeconfigs.revoke_all(request.user, cluster)
         else:
             issued = get_object_or_404(KubeconfigToken, pk=token_id, cluster=cluster, user=request.user)
-            _call(kubeconfigs.revoke, request.user, issued)
+            kubeconfigs.revoke(request.user, issued)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses=OperationLogSerializer(many=True))
@@ -211,9 +226,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         token = services.agent_token(request.user, cluster)
         variant = request.query_params.get("variant", "public")
         if not token or variant not in ("public", "private"):
-            return Response({"detail": "No agent YAML for this cluster."}, status=status.HTTP_404_NOT_FOUND)
-        from django.http import HttpResponse
-
+            return Response({"detail": _("No agent YAML for this cluster.")}, status=status.HTTP_404_NOT_FOUND)
         return HttpResponse(render_agent_yaml(cluster, token, variant), content_type="application/yaml")
 
     @extend_schema(request=None, responses={200: inline_serializer("AgentTokenRotation", {
@@ -231,7 +244,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
     @action(detail=True, methods=["post"])
     def unsubscribe(self, request, pk=None):
         cluster = self.get_object()
-        _call(services.unsubscribe, request.user, cluster)
+        services.unsubscribe(request.user, cluster)
         cluster.refresh_from_db()
         return Response(ClusterSerializer(cluster).data, status=status.HTTP_202_ACCEPTED)
 

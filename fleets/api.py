@@ -1,12 +1,12 @@
 """API for fleets, Kubernetes permissions, associations and sync state (R8.2).
 Writes call fleets.services, the same functions the pages call."""
-from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from cceone.api import RestrictedViewSet, as_drf_error
+from cceone.api import RestrictedViewSet
 from cceone.iam.access import require
 from cceone.iam.api import AccountRelatedField
 from cceone.iam.models import EnterpriseProject, User
@@ -17,13 +17,6 @@ from .filters import AssociationFilterSet, FleetFilterSet, PermissionFilterSet, 
 from .models import ClusterPermissionSync, CustomPermission, Fleet, PermissionBinding
 
 
-def _perform(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except ValidationError as error:
-        raise as_drf_error(error) from error
-
-
 class WriteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
     """List and retrieve restricted by `read_action`; create/update/destroy through `write` and
     `remove`, which call the services."""
@@ -31,21 +24,21 @@ class WriteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedV
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        obj = _perform(self.write, None, serializer.validated_data)
+        obj = self.write(None, serializer.validated_data)
         return Response(self.get_serializer(obj).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, pk=None, partial=False):
         obj = self.get_object()
         serializer = self.get_serializer(obj, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        obj = _perform(self.write, obj, {**self.current(obj), **serializer.validated_data})
+        obj = self.write(obj, {**self.current(obj), **serializer.validated_data})
         return Response(self.get_serializer(obj).data)
 
     def partial_update(self, request, pk=None):
         return self.update(request, pk, partial=True)
 
     def destroy(self, request, pk=None):
-        _perform(self.remove, self.get_object())
+        self.remove(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -155,7 +148,7 @@ class FleetViewSet(WriteViewSet):
         fleet = self.get_object()
         data = ClusterIdsSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        _perform(services.add_clusters, request.user, fleet, data.validated_data["clusters"])
+        services.add_clusters(request.user, fleet, data.validated_data["clusters"])
         return Response(self.get_serializer(fleet).data)
 
     @extend_schema(request=ClusterIdSerializer, responses=FleetSerializer)
@@ -165,7 +158,7 @@ class FleetViewSet(WriteViewSet):
         fleet = self.get_object()
         data = ClusterIdSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        _perform(services.remove_cluster, request.user, fleet, data.validated_data["cluster"])
+        services.remove_cluster(request.user, fleet, data.validated_data["cluster"])
         return Response(self.get_serializer(fleet).data)
 
 
@@ -254,11 +247,11 @@ class BindingSerializer(serializers.ModelSerializer):
     def validate(self, data):
         if self.instance is None:
             if bool(data.get("cluster")) == bool(data.get("fleet")):
-                raise serializers.ValidationError({"cluster": "Give either cluster or fleet."})
+                raise serializers.ValidationError({"cluster": _("Give either cluster or fleet.")})
         elif any(field in data and data[field] != getattr(self.instance, field)
                  for field in ("cluster", "fleet", "user")):
-            raise serializers.ValidationError({"detail": "An association's cluster, fleet and user cannot change; "
-                                                         "remove it and associate again."})
+            raise serializers.ValidationError({"detail": _("An association's cluster, fleet and user cannot change; "
+                                                           "remove it and associate again.")})
         return data
 
 
@@ -335,11 +328,11 @@ class PermissionSyncViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
         require(self.request.user, "clusters:get", cluster)
         return cluster
 
-    @extend_schema(request=None, responses=ClusterSyncSerializer)
+    @extend_schema(request=None, responses={202: ClusterSyncSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         cluster = self.get_object()
-        _perform(services.retry_sync, request.user, cluster)
+        services.retry_sync(request.user, cluster)
         cluster = self.get_queryset().get(pk=cluster.pk)
         return Response(self.get_serializer(cluster).data, status=status.HTTP_202_ACCEPTED)
 

@@ -1,9 +1,17 @@
 """Small readers of Kubernetes objects (plain dicts, as the API returns them) for tables
 and detail pages: ages, quantities, selectors, conditions."""
+import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
 from clusters.quantity import parse as parse_quantity
+
+# A Kubernetes object or namespace name (DNS subdomain): what an object page's URL can hold.
+OBJECT_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+
+
+def is_object_name(name) -> bool:
+    return isinstance(name, str) and OBJECT_NAME.fullmatch(name) is not None
 
 
 def meta(obj: dict) -> dict:

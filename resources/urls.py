@@ -6,12 +6,13 @@ actions start with `_`, which no Kubernetes name can, so the two never collide.
 from django.urls import path, register_converter
 
 from . import views
+from .formatting import OBJECT_NAME
 
 
 class NameConverter:
     """A Kubernetes object or namespace name (DNS subdomain)."""
 
-    regex = r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?"
+    regex = OBJECT_NAME.pattern
 
     def to_python(self, value):
         return value

@@ -5,6 +5,7 @@ user through the gateway; writes go through `services`. A Kubernetes refusal is 
 with the gateway's explanation, never as a stack trace."""
 import copy
 import queue
+import re
 import threading
 import time
 from urllib.parse import urlencode
@@ -260,7 +261,7 @@ class ResourceDetail(ResourceView):
         context = {
             **self.object_context(), "obj": obj, "tab": tab, "meta": meta(obj),
             "status_badge": status_badge(*kind.status(obj)) if kind.show_status else "",
-            "owners": [(ref, registry.by_kind_name(ref.get("kind", ""))) for ref in meta(obj).get("ownerReferences") or []],
+            "owners": [(ref, self.owner_kind(ref)) for ref in meta(obj).get("ownerReferences") or []],
             "replicas": spec(obj).get("replicas", 1), **extra,
         }
         if tab == "yaml":
@@ -281,6 +282,11 @@ class ResourceDetail(ResourceView):
         if kind.plural == "nodes":
             context.update(self.node_context(obj))
         return context
+
+    def owner_kind(self, ref) -> registry.Kind | None:
+        """The owner's kind when its page is reachable from here (same namespace, or both cluster-wide)."""
+        kind = registry.by_kind_name(ref.get("kind", ""))
+        return kind if kind and kind.namespaced == self.kind.namespaced else None
 
     def related_table(self, block):
         if block.kind is None or block.error:
@@ -602,8 +608,15 @@ class LogDownload(Logs):
         return response
 
 
+# An event stream ends a line at \r\n, \n or a bare \r: a log line's \r left inside a
+# `data:` line would let the container write its own fields and events (an `end` for
+# everyone following it). Each piece becomes its own `data:` line; the reader gets it back
+# joined with \n.
+_SSE_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def _sse(data: str, event: str | None = None) -> str:
-    lines = "".join(f"data: {line}\n" for line in data.split("\n"))
+    lines = "".join(f"data: {line}\n" for line in _SSE_LINE_BREAK.split(data))
     return (f"event: {event}\n" if event else "") + lines + "\n"
 
 

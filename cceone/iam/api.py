@@ -1,5 +1,5 @@
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
@@ -39,6 +39,10 @@ class SubAccountSerializer(serializers.ModelSerializer):
         read_only_fields = ["last_login", "date_joined"]
 
 
+class SubAccountCreateSerializer(SubAccountSerializer):
+    password = serializers.CharField(write_only=True)  # a new sub-account signs in with it
+
+
 class GroupSerializer(serializers.ModelSerializer):
     members = AccountRelatedField(many=True, queryset=User.objects.all(), required=False)
     policies = PolicyRelatedField(many=True, queryset=Policy.objects.all(), required=False)
@@ -49,6 +53,9 @@ class GroupSerializer(serializers.ModelSerializer):
 
 
 class PolicySerializer(serializers.ModelSerializer):
+    actions = serializers.ListField(child=serializers.CharField(), help_text="action patterns, e.g. clusters:*")
+    instances = serializers.ListField(child=serializers.CharField(), required=False,
+                                      help_text="with scope `instances`: references such as cluster:12")
     projects = AccountRelatedField(many=True, queryset=EnterpriseProject.objects.all(), required=False)
     is_system = serializers.BooleanField(read_only=True)
     granted_actions = serializers.SerializerMethodField()
@@ -111,6 +118,9 @@ class SubAccountViewSet(StandardViewSet):
     queryset = User.objects.filter(owned_account__isnull=True).prefetch_related("iam_groups").order_by("username")
     serializer_class = SubAccountSerializer
     filterset_class = filters.SubAccountFilterSet
+
+    def get_serializer_class(self):
+        return SubAccountCreateSerializer if self.action == "create" else SubAccountSerializer
 
     def current(self, user):
         return {"email": user.email, "phone": user.phone, "is_active": user.is_active,
@@ -196,8 +206,14 @@ class ProjectViewSet(StandardViewSet):
         services.delete_project(self.request.user, project)
 
 
+@extend_schema_serializer(many=False)  # the `list` of a singleton: one object, not an array
 class DelegationSerializer(serializers.ModelSerializer):
-    authorized_by = serializers.CharField(source="authorized_by.username", read_only=True, default=None)
+    """The account's delegation; every field null while it is not authorised."""
+
+    role_name = serializers.CharField(read_only=True, allow_null=True)
+    authorized_by = serializers.CharField(source="authorized_by.username", read_only=True, allow_null=True,
+                                          default=None)
+    authorized_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = ServiceDelegation
@@ -215,7 +231,7 @@ class DelegationViewSet(GenericViewSet):
     @extend_schema(responses=DelegationSerializer)
     def list(self, request):
         current = ServiceDelegation.objects.filter(account=request.user.account).first()
-        return Response(DelegationSerializer(current).data if current else {"role_name": None})
+        return Response(DelegationSerializer(current).data if current else dict.fromkeys(DelegationSerializer.Meta.fields))
 
     @extend_schema(request=None, responses=DelegationSerializer)
     def create(self, request):

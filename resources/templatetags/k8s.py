@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from resources import registry
 from resources.formatting import age as age_of
+from resources.formatting import is_object_name
 from resources.targets import get_type
 
 register = template.Library()
@@ -24,7 +25,13 @@ def k8s_sections(target_type: str, target_id) -> list[dict]:
 
 @register.simple_tag
 def k8s_url(target, plural, namespace, name, action="detail") -> str:
+    """The object's page; "" when there is no kind, or a reference names what no page can (the API server does
+    not check the names inside owner references, endpoints or claims): show it as text."""
+    if not plural:
+        return ""
     kind = registry.get(plural)
+    if not is_object_name(name) or kind.namespaced and not is_object_name(namespace):
+        return ""
     kwargs = {"target_type": target.type.name, "target_id": target.id, "kind": plural, "name": name}
     if kind.namespaced:
         kwargs["namespace"] = namespace

@@ -37,6 +37,12 @@ class Follower:
             pass
 
 
+def log_lines(text: str) -> list[str]:
+    """A container runtime ends a log line at `\n` only: a `\r` (a progress bar's, or a
+    hostile one) stays inside the line, as the kubelet serves it."""
+    return text.removesuffix("\n").split("\n") if text else []
+
+
 class LogStore:
     def __init__(self, max_lines: int = 20_000) -> None:
         self._lock = threading.Lock()
@@ -46,7 +52,7 @@ class LogStore:
 
     def append(self, namespace: str, pod: str, container: str, text: str, *, previous: bool = False,
                at: dt.datetime | None = None) -> None:
-        lines = text.splitlines() or [""]
+        lines = log_lines(text) or [""]
         key = (namespace, pod, container, previous)
         with self._lock:
             buf = self._lines.setdefault(key, collections.deque(maxlen=self._max))
@@ -59,7 +65,7 @@ class LogStore:
     def seed(self, namespace: str, pod: str, container: str, text: str, *, previous: bool = False,
              end: dt.datetime | None = None) -> None:
         """Add historic lines, one second apart, ending at ``end`` (default now)."""
-        lines = text.splitlines()
+        lines = log_lines(text)
         end = end or now()
         for i, line in enumerate(lines):
             self.append(namespace, pod, container, line, previous=previous,

@@ -123,3 +123,21 @@ def test_kind_specific_pages_exist_only_for_their_kind(cluster, tenant, url):
     client = client_for(tenant.main)
     assert client.get(page(cluster, plural, namespace, name, action)).status_code == 404
     assert client.post(page(cluster, plural, namespace, name, action)).status_code == 404
+
+
+def test_a_reference_to_a_name_no_page_can_hold_is_shown_as_text(cluster, tenant, emulator):
+    # The API server checks an object's own name, not the names inside its owner references.
+    owner = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "Not a DNS name!", "uid": "u-1"}
+    emulator.emulator.put_object({"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "v"}, "metadata": {
+        "name": "odd-owner", "namespace": "prod", "ownerReferences": [owner]}})
+    emulator.emulator.put_object({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "odd-pod", "namespace": "prod",
+                                                        "ownerReferences": [{**owner, "kind": "ReplicaSet"}]},
+        "spec": {"nodeName": "worker-1", "containers": [{"name": "app", "image": "nginx"}]},
+        "status": {"phase": "Running"}})
+    client = client_for(tenant.main)
+    for plural, name, shown in (("configmaps", "odd-owner", "Deployment/Not a DNS name!"),
+                                ("pods", "odd-pod", "ReplicaSet/Not a DNS name!")):
+        response = client.get(page(cluster, plural, "prod", name))
+        assert response.status_code == 200, plural
+        assert shown in response.content.decode()

@@ -120,3 +120,37 @@ def test_a_follow_the_cluster_refuses_says_why(cluster, tenant):
     received = "".join(_events(response.streaming_content))
     assert "event: failure" in received and "previous terminated container" in received
     assert received.rstrip().endswith("event: end\ndata:")
+
+
+def _dispatched(stream: str) -> list[tuple[str, str]]:
+    """(event type, data) as a browser's EventSource dispatches them: the stream's line
+    terminators are \\r\\n, \\n and a bare \\r (HTML's server-sent events parsing)."""
+    import re
+
+    events, kind, data = [], "message", []
+    for line in re.split(r"\r\n|\r|\n", stream):
+        if line == "":
+            if data:
+                events.append((kind, "\n".join(data)))
+            kind, data = "message", []
+        elif line.startswith("event:"):
+            kind = line[6:].removeprefix(" ")
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+    return events
+
+
+def test_a_carriage_return_in_a_log_line_cannot_end_the_followers_stream(cluster, tenant, emulator, settings):
+    settings.CCEONE_LOG_FOLLOW_KEEPALIVE = 0.2
+    response = client_for(tenant.main).get(page(cluster, "pods", "prod", POD, "logs-stream") + "?tail=1")
+    events = _events(response.streaming_content)
+    received = next(events)
+    hostile = "progress 10%\r\revent: end\rdata: forged end"
+    emulator.emulator.append_log("prod", POD, "web", hostile + "\nstill following")
+    while "still following" not in received:
+        received += next(events)
+    response.close()
+    dispatched = _dispatched(received)
+    assert ("message", "progress 10%\n\nevent: end\ndata: forged end") in dispatched
+    assert dispatched[-1] == ("message", "still following")
+    assert "end" not in [kind for kind, _ in dispatched]
