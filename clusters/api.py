@@ -236,7 +236,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         """Issue a new agent token (fetch the new agent YAML); the old one works until
         `previous_valid_until`, then agents still using it are disconnected."""
         cluster = self.get_object()
-        _call(services.rotate_agent_token, request.user, cluster)
+        services.rotate_agent_token(request.user, cluster)
         cluster.refresh_from_db()
         return Response({"previous_valid_until": cluster.previous_agent_token_expires_at})
 
