@@ -3,7 +3,7 @@ and detail pages: ages, quantities, selectors, conditions."""
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from clusters.quantity import parse as parse_quantity
+from kubernetes.utils import parse_quantity
 
 
 def meta(obj: dict) -> dict:
