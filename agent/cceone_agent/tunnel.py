@@ -343,14 +343,15 @@ class _Tunnel:
         if method == "HEAD" or resp.status in (204, 304):
             await self.send(p.head_frame(p.RESPONSE, sid, head, end=True))
             return
+        content = resp.content
         if length is not None and length <= p.MAX_INLINE:
-            # Hot path: small complete answers travel as one frame.
-            body = await resp.read()
+            # Hot path: small complete answers travel as one frame; usually
+            # the body came with the head, and is taken without a wait.
+            body = content.read_nowait() if content.is_eof() else await content.read()
             await self.send(p.head_frame(p.RESPONSE, sid, head, body, end=True))
             return
         await self.send(p.head_frame(p.RESPONSE, sid, head))
         pack = p.HEADER.pack
-        content = resp.content
         while True:
             # Forward whatever arrived (a watch event) without waiting to
             # fill a buffer. While we wait for credit, aiohttp stops reading

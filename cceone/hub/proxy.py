@@ -6,15 +6,13 @@ import asyncio
 import json
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
 from cceone_tunnel import protocol as p
+
 from .connection import LOST, AgentConnection, HubStream, StreamBroken
 
 # Response headers aiohttp computes itself for a complete body.
 _FRAMING = frozenset({"content-length"})
-# A stream item: the client's request body broke off (see _pump_body).
-BAD_BODY = 0x101
 
 
 def status_body(code: int, reason: str, message: str) -> bytes:
@@ -124,18 +122,11 @@ async def _pump_body(request: web.BaseRequest, conn: AgentConnection, st: HubStr
                 view = view[n:]
     except (StreamBroken, ConnectionError):
         pass  # the response side reports the failure
-    except HttpProcessingError as exc:
-        # The client's body is malformed (a broken chunk): the agent's side is
-        # reset, and the client is answered 400 unless its answer has begun.
-        conn.forget(st)
-        st.feed((BAD_BODY, exc.message))
 
 
 async def _relay_response(request, conn: AgentConnection, st: HubStream, cluster_id: str) -> web.StreamResponse:
     item = await st.get()
     kind = item[0]
-    if kind == BAD_BODY:
-        return status_response(400, "BadRequest", f"malformed request body: {item[1]}")
     if kind == LOST:
         return status_response(502, "InternalError", f"cluster {cluster_id}: {item[1]}")
     if kind == p.RESET:

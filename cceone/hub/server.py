@@ -17,6 +17,7 @@ import ssl
 from aiohttp import web
 
 from cceone_tunnel import protocol as p
+
 from .certs import HubTLS
 from .connection import AgentConnection
 from .internal import make_internal_handler
