@@ -32,7 +32,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cceone.hub import protocol as p  # noqa: E402
+from cceone_tunnel import protocol as p  # noqa: E402
 
 
 def free_port() -> int:

@@ -4,7 +4,7 @@ import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from clusters.quantity import parse as parse_quantity
+from kubernetes.utils import parse_quantity
 
 # A Kubernetes object or namespace name (DNS subdomain): what an object page's URL can hold.
 OBJECT_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")

@@ -1,34 +1,30 @@
 """The agent's side of the tunnel: dial the hub, serve tunnelled requests.
 
-The hub leg is an aiohttp WebSocket; the API-server leg is a lean pooled
-HTTP/1.1 client (http1.py) so a tunnelled GET costs no new TCP/TLS
-handshake and little CPU. A complete request on an idle pooled connection
-is answered without a task: it goes upstream from the frame's dispatch,
-and a small complete answer goes back to the hub from the upstream
-connection's callback (`_answer_from_callback`); anything else (a new
-connection, a streamed body, a stale pooled connection to retry, a long or
-unbounded answer) is handed to a task running `_handle`.
+The hub leg is an aiohttp WebSocket; the API-server leg an aiohttp
+ClientSession with pooled keep-alive connections (upstream.py). Each
+tunnelled request is a task running `_handle`; the frames, and flow control
+in both directions, are the tunnel's shared code (cceone_tunnel).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import os
 import random
 import socket
 import ssl
-from collections import deque
 
 import aiohttp
 
+from cceone_tunnel import flow
+from cceone_tunnel import protocol as p
+
 from . import __version__
-from . import protocol as p
 from .heartbeat import collect
-from .http1 import HTTPError, Pool
 from .kubeconfig import KubeTarget
+from .upstream import Upstream, response_headers
 
 log = logging.getLogger("cceone_agent")
 
@@ -40,51 +36,12 @@ class HubRefused(Exception):
     """The hub answered the upgrade with an error (bad token, bad protocol)."""
 
 
-class _Stream:
-    __slots__ = ("sid", "task", "upstream", "_items", "_waiter", "credit", "_credit_waiter", "recv_credit", "unacked")
+class _Stream(flow.Stream):
+    __slots__ = ("task",)
 
-    def __init__(self, sid: int, credit: int):
-        self.sid = sid
+    def __init__(self, sid: int, window: int):
+        super().__init__(sid, window)
         self.task: asyncio.Task | None = None
-        # Upstream request already sent by the reader (fast path) until the
-        # stream's task takes it over; whoever cancels a task that never ran
-        # must close it.
-        self.upstream = None
-        self._items: deque = deque()
-        self._waiter: asyncio.Future | None = None
-        self.credit = credit
-        self._credit_waiter: asyncio.Future | None = None
-        self.recv_credit = credit  # request-body bytes the hub may still send
-        self.unacked = 0
-
-    def feed(self, data, end: bool) -> None:
-        self._items.append((data, end))
-        w = self._waiter
-        if w is not None and not w.done():
-            w.set_result(None)
-
-    async def get(self):
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._items.popleft()
-
-    def add_credit(self, n: int) -> None:
-        self.credit += n
-        w = self._credit_waiter
-        if w is not None and not w.done():
-            w.set_result(None)
-
-    async def wait_credit(self) -> None:
-        while self.credit <= 0:
-            self._credit_waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._credit_waiter
-            finally:
-                self._credit_waiter = None
 
 
 class Agent:
@@ -124,8 +81,7 @@ class Agent:
     async def run(self) -> None:
         self._stopping = asyncio.Event()
         self.connected = asyncio.Event()
-        # Bytes pass through untouched: no decompression, no added headers.
-        self._kube = Pool(self.kube.server, ssl=self.kube.ssl, server_hostname=self.kube.server_hostname)
+        self._kube = Upstream(self.kube)
         # trust_env: clusters often reach the internet only via HTTPS_PROXY.
         hub_session = aiohttp.ClientSession(trust_env=True, cookie_jar=aiohttp.DummyCookieJar())
         attempt = 0
@@ -151,7 +107,7 @@ class Agent:
                     pass
         finally:
             await hub_session.close()
-            self._kube.close()
+            await self._kube.close()
 
     def stop(self) -> None:
         """Begin a graceful shutdown (safe to call from a signal handler)."""
@@ -218,7 +174,6 @@ class _Tunnel:
         self.streams: dict[int, _Stream] = {}
         self.received = 0  # messages from the hub, for the idle watchdog
         self._idle_expired = False
-        self.write_now = _sync_frame_writer(ws)
 
     # -- sending -----------------------------------------------------------------------
     async def send(self, data: bytes) -> None:
@@ -280,8 +235,6 @@ class _Tunnel:
             self.streams.clear()
             tasks = []
             for s in streams:
-                if s.upstream is not None:  # started, but its task never ran
-                    s.upstream.close()
                 if s.task is not None:
                     s.task.cancel()
                     tasks.append(s.task)
@@ -311,30 +264,12 @@ class _Tunnel:
             head, body = p.parse_head(payload)
             st = _Stream(sid, self.window)
             self.streams[sid] = st
-            body = bytes(body)
-            end = bool(flags & p.FLAG_END)
-            req = None
-            if end:
-                # Fast path: a complete request goes upstream right now on a
-                # pooled connection instead of one loop step later in its
-                # task. Anything odd is left to the task, which reports it
-                # on this stream only.
-                try:
-                    req = self._prepare(head)
-                    st.upstream = self.pool.start(req[0], req[1], req[2], body or None)
-                except Exception:  # e.g. bad head, unreadable token file
-                    req = None
-                if st.upstream is not None and self.write_now is not None:
-                    st.upstream.watcher = functools.partial(self._answer_from_callback, st, head, body, req)
-                    return
-            st.task = asyncio.ensure_future(self._handle(st, head, body, end, req))
+            st.task = asyncio.ensure_future(self._handle(st, head, bytes(body), bool(flags & p.FLAG_END)))
         elif ftype == p.DATA:
             st = self.streams.get(sid)
             if st is not None:
-                st.recv_credit -= len(payload)
-                if st.recv_credit < 0:
-                    raise p.ProtocolError(f"stream {sid} exceeded its flow-control window")
-                st.feed(payload, bool(flags & p.FLAG_END))
+                st.received(len(payload))
+                st.put((payload, bool(flags & p.FLAG_END)))
         elif ftype == p.WINDOW:
             n = p.parse_window(payload)
             st = self.streams.get(sid)
@@ -343,9 +278,7 @@ class _Tunnel:
         elif ftype == p.RESET:
             st = self.streams.pop(sid, None)
             if st is not None:
-                if st.upstream is not None:  # its task has not run yet
-                    st.upstream.close()
-                    st.upstream = None
+                st.end()
                 if st.task is not None:
                     st.task.cancel()
         elif ftype == p.PING:
@@ -358,32 +291,6 @@ class _Tunnel:
             pass  # only the first one matters in v1
         elif not flags & p.FLAG_IGNORABLE:
             raise p.ProtocolError(f"unexpected frame type {ftype:#04x}")
-
-    def _answer_from_callback(self, st: _Stream, head: dict, body: bytes, req: tuple, resp) -> None:
-        """Upstream news for a request sent from _dispatch (Response.watcher)."""
-        if self.streams.get(st.sid) is not st:  # reset meanwhile; its upstream is closed
-            resp.watcher = None
-            return
-        if resp.complete:  # a small answer (or none, for HEAD, 204, 304) is all here
-            resp.watcher = None
-            st.upstream = None
-            del self.streams[st.sid]
-            answer = {"status": resp.status, "headers": p.strip_hop_by_hop(resp.headers)}
-            frame = p.head_frame(p.RESPONSE, st.sid, answer, resp.take_body(), end=True)
-            if self.ws.closed:
-                return  # our close frame is out: nothing may follow it
-            try:
-                self.write_now(frame)
-            except ConnectionError:
-                pass  # the tunnel is going away; its reader cleans up
-            return
-        length = resp.content_length
-        if resp.failed or length is None or length > p.MAX_INLINE:
-            # A stale pooled connection (the task retries it), or an answer
-            # to stream: the task takes over the request already sent.
-            resp.watcher = None
-            st.task = asyncio.ensure_future(self._handle(st, head, body, True, req))
-        # else: the head of a small answer; its body follows
 
     # -- one tunnelled request ----------------------------------------------------------
     def _prepare(self, head: dict) -> tuple[str, str, list]:
@@ -399,15 +306,14 @@ class _Tunnel:
             headers.append(("Authorization", auth))
         return method, path, headers
 
-    async def _handle(self, st: _Stream, head: dict, body: bytes, end: bool, req=None) -> None:
+    async def _handle(self, st: _Stream, head: dict, body: bytes, end: bool) -> None:
         sid = st.sid
-        started, st.upstream = st.upstream, None
         try:
-            method, path, headers = req if req is not None else self._prepare(head)
+            method, path, headers = self._prepare(head)
             data = (body or None) if end else self._body(st, body)
             try:
-                resp = await self.pool.request(method, path, headers, data, started)
-            except HTTPError as exc:
+                resp = await self.pool.request(method, path, headers, data)
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
                 msg = f"agent cannot reach the Kubernetes API server: {_describe(exc)}"
                 await self.send(p.head_frame(p.RESPONSE, sid, _status_head(), _status_body(502, msg), end=True))
                 return
@@ -419,7 +325,7 @@ class _Tunnel:
             resp.release()
         except asyncio.CancelledError:
             pass  # RESET from the hub, or the tunnel is going away
-        except (HTTPError, OSError) as exc:
+        except (aiohttp.ClientError, OSError) as exc:
             self.send_nowait(p.reset_frame(sid, p.RESET_UPSTREAM, _describe(exc)))
         except p.ProtocolError as exc:
             self.send_nowait(p.reset_frame(sid, p.RESET_PROTOCOL, str(exc)))
@@ -430,32 +336,32 @@ class _Tunnel:
             if self.streams.get(sid) is st:
                 del self.streams[sid]
 
-    async def _relay(self, st: _Stream, method: str, resp) -> None:
+    async def _relay(self, st: _Stream, method: str, resp: aiohttp.ClientResponse) -> None:
         sid = st.sid
-        head = {"status": resp.status, "headers": p.strip_hop_by_hop(resp.headers)}
+        head = {"status": resp.status, "headers": p.strip_hop_by_hop(response_headers(resp))}
         length = resp.content_length
         if method == "HEAD" or resp.status in (204, 304):
             await self.send(p.head_frame(p.RESPONSE, sid, head, end=True))
             return
+        content = resp.content
         if length is not None and length <= p.MAX_INLINE:
-            # Hot path: small complete answers travel as one frame.
-            body = await resp.read()
+            # Hot path: small complete answers travel as one frame; usually
+            # the body came with the head, and is taken without a wait.
+            body = content.read_nowait() if content.is_eof() else await content.read()
             await self.send(p.head_frame(p.RESPONSE, sid, head, body, end=True))
             return
         await self.send(p.head_frame(p.RESPONSE, sid, head))
         pack = p.HEADER.pack
         while True:
             # Forward whatever arrived (a watch event) without waiting to
-            # fill a buffer.
-            chunk = await resp.read_chunk()
+            # fill a buffer. While we wait for credit, aiohttp stops reading
+            # the API server once its buffer is full: TCP pushes back.
+            chunk = await content.readany()
             if not chunk:
                 break
             view = memoryview(chunk)
             while view:
-                if st.credit <= 0:
-                    await st.wait_credit()
-                n = min(len(view), st.credit, p.MAX_DATA)
-                st.credit -= n
+                n = await st.take_credit(len(view))
                 await self.send(pack(p.DATA, 0, sid) + view[:n])
                 view = view[n:]
         await self.send(pack(p.DATA, p.FLAG_END, sid))
@@ -468,10 +374,8 @@ class _Tunnel:
             data, end = await st.get()
             if data:
                 yield bytes(data)
-                st.unacked += len(data)
-                if st.unacked >= self.window >> 2:
-                    inc, st.unacked = st.unacked, 0
-                    st.recv_credit += inc
+                inc = st.consumed(len(data))
+                if inc:
                     await self.send(p.window_frame(st.sid, inc))
             if end:
                 return
@@ -505,32 +409,11 @@ class _Tunnel:
                 # as an error instead of waiting for the socket to drop.
                 await self.send(p.reset_frame(st.sid, p.RESET_SHUTDOWN, "agent shutting down"))
                 self.streams.pop(st.sid, None)
-                if st.upstream is not None:  # answered from a callback: no task to cancel
-                    st.upstream.watcher = None
-                    st.upstream.close()
                 if st.task is not None:
                     st.task.cancel()
         except ConnectionError:
             pass
         await self.ws.close(code=1000, message=b"agent shutting down")
-
-
-def _sync_frame_writer(ws):
-    """A function writing one binary frame now, or None.
-
-    aiohttp's public send_bytes() is a coroutine; answering from a protocol
-    callback needs the synchronous frame writer underneath it (private API,
-    present in the aiohttp versions this package allows). Without it the
-    agent answers from tasks, as for every streamed response.
-    """
-    write = getattr(getattr(ws, "_writer", None), "_write_websocket_frame", None)
-    if not callable(write):
-        return None
-    return functools.partial(_write_binary, write)
-
-
-def _write_binary(write, data) -> None:
-    write(data, aiohttp.WSMsgType.BINARY, 0)
 
 
 def _status_head() -> dict:
@@ -568,8 +451,9 @@ def _connect_url(hub: str) -> str:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        reason = exc.os_error.strerror or exc.os_error
+        return f"cannot connect to {exc.host}:{exc.port}: {reason}"
     if isinstance(exc, asyncio.TimeoutError):
         return "timed out"
-    if isinstance(exc, HTTPError):
-        return str(exc)
     return f"{type(exc).__name__}: {exc}"[:300] if str(exc) else type(exc).__name__

@@ -8,11 +8,13 @@ that flow control keeps bounded.
 
 Frames are written to the transport here, not through aiohttp's WebSocket
 writer: a server's frame is a two-to-ten-byte header and the payload
-(RFC 6455 5.2, unmasked), and writing it synchronously lets the internal
-listener relay a request or an answer from inside a callback, without a
-task per frame. aiohttp still reads the connection and answers its pings
-and close; both sides write whole frames synchronously, so they never
-interleave inside one.
+(RFC 6455 5.2, unmasked), and writing it synchronously is what lets the
+reader answer (PONG, WINDOW) without awaiting. aiohttp still reads the
+connection and answers its pings and close; both sides write whole frames
+synchronously, so they never interleave inside one.
+
+Flow control and the per-stream hand-over are the tunnel's shared code
+(cceone_tunnel.flow), the same as the agent's.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ import itertools
 import logging
 import struct
 import time
-from collections import deque
 
 from aiohttp import WSMsgType, web
 
-from . import protocol as p
+from cceone_tunnel import flow
+from cceone_tunnel import protocol as p
+from cceone_tunnel.flow import StreamBroken
 
 log = logging.getLogger("cceone.hub")
 
@@ -53,91 +56,24 @@ def ws_binary_frame(data) -> bytes:
     return head + data
 
 
-class StreamBroken(Exception):
-    """The stream ended abnormally (RESET from the agent or connection lost)."""
+class HubStream(flow.Stream):
+    """Hub end of one tunnelled HTTP exchange: items for the proxy handler, credit for its upload."""
 
+    __slots__ = ("conn",)
 
-class HubStream:
-    """Hub end of one tunnelled HTTP exchange."""
-
-    __slots__ = (
-        "sid", "conn", "_items", "_waiter", "credit", "_credit_waiter", "recv_credit", "buffered", "unacked", "finished",
-        "listener",
-    )
-
-    def __init__(self, sid: int, conn: "AgentConnection", listener=None):
-        self.sid = sid
+    def __init__(self, sid: int, conn: "AgentConnection"):
+        super().__init__(sid, conn.window)
         self.conn = conn
-        # A consumer living in callbacks (the internal listener) instead of a
-        # task awaiting get(): it receives items and credit as they arrive.
-        self.listener = listener
-        self._items: deque = deque()
-        self._waiter: asyncio.Future | None = None
-        self.credit = conn.window  # bytes of request body we may still send
-        self._credit_waiter: asyncio.Future | None = None
-        self.recv_credit = conn.window  # response bytes the agent may still send
-        self.buffered = 0  # response bytes received but not yet written to the client
-        self.unacked = 0  # written bytes not yet returned to the agent as credit
-        self.finished = False  # END or RESET seen, or connection lost: no RESET needed
 
-    # -- called by the reader -------------------------------------------------
     def feed(self, item: tuple) -> None:
-        if self.listener is not None:
-            self.listener.stream_item(item)
-            return
-        self._items.append(item)
-        w = self._waiter
-        if w is not None and not w.done():
-            w.set_result(None)
+        self.put(item)
         if item[0] != p.DATA and item[0] != p.RESPONSE:
-            self._wake_credit()
-
-    def add_credit(self, n: int) -> None:
-        self.credit += n
-        if self.listener is not None:
-            self.listener.stream_credit()
-            return
-        self._wake_credit()
-
-    def _wake_credit(self) -> None:
-        w = self._credit_waiter
-        if w is not None and not w.done():
-            w.set_result(None)
-
-    # -- called by the consumer ------------------------------------------------
-    async def get(self) -> tuple:
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._items.popleft()
-
-    async def take_credit(self, want: int) -> int:
-        while self.credit <= 0:
-            if self.finished or self.conn.closed:
-                raise StreamBroken("stream closed while waiting for flow-control credit")
-            self._credit_waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._credit_waiter
-            finally:
-                self._credit_waiter = None
-        n = min(want, self.credit, p.MAX_DATA)
-        self.credit -= n
-        return n
+            self.end()  # RESET or LOST: an upload waiting for credit gives up
 
     def consumed(self, n: int) -> None:
-        """Return credit for `n` bytes the client has taken.
-
-        Batched to a quarter window: one WINDOW per byte chunk would double the
-        frame count, while a quarter still keeps the agent's pipe full.
-        """
-        self.buffered -= n
-        self.unacked += n
-        if self.unacked >= self.conn.window >> 2 and not self.finished:
-            inc, self.unacked = self.unacked, 0
-            self.recv_credit += inc
+        """Return credit for `n` bytes the client has taken."""
+        inc = super().consumed(n)
+        if inc:
             self.conn.send_nowait(p.window_frame(self.sid, inc))
 
 
@@ -225,7 +161,7 @@ class AgentConnection:
         self.send_nowait(p.frame(p.PING, 0, time.monotonic_ns().to_bytes(8, "big")))
 
     # -- streams -----------------------------------------------------------------
-    def open_stream(self, listener=None) -> HubStream:
+    def open_stream(self) -> HubStream:
         sid = self.next_sid
         # Wrap well before 2**32; a live stream can only collide after 4 billion
         # newer ones, which the dict check below turns into a skip.
@@ -233,7 +169,7 @@ class AgentConnection:
         while sid in self.streams:
             sid = self.next_sid
             self.next_sid += 1
-        st = HubStream(sid, self, listener)
+        st = HubStream(sid, self)
         self.streams[sid] = st
         return st
 
@@ -246,7 +182,6 @@ class AgentConnection:
     def fail_streams(self, reason: str) -> None:
         self.closed = True
         for st in list(self.streams.values()):
-            st.finished = True
             st.feed((LOST, reason))
         self.streams.clear()
 
@@ -297,11 +232,7 @@ class AgentConnection:
             st = self.streams.get(sid)
             if st is None:
                 return  # we already reset or finished it; late frames are normal
-            n = len(payload)
-            st.buffered += n
-            st.recv_credit -= n
-            if st.recv_credit < 0:
-                raise p.ProtocolError(f"stream {sid} exceeded its flow-control window")
+            st.received(len(payload))
             if flags & p.FLAG_END:
                 st.finished = True
             st.feed((p.DATA, payload, flags & p.FLAG_END))
@@ -325,7 +256,6 @@ class AgentConnection:
             info = p.parse_json(payload)
             st = self.streams.get(sid)
             if st is not None:
-                st.finished = True
                 st.feed((p.RESET, str(info.get("code", "")), str(info.get("message", ""))))
         elif ftype == p.HEARTBEAT:
             registry.heartbeat(self, p.parse_json(payload))

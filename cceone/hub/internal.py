@@ -5,8 +5,9 @@ sends Impersonate-* itself (it knows the console user), so they pass as is.
 The secret is accepted as `X-Hub-Secret: <secret>` or, so a stock
 Kubernetes client configuration can carry it, `Authorization: Bearer <secret>`.
 
-Served by http1.HTTPServer: `route` runs in the parser's callback and
-either answers at once or hands the request to a relay.TunnelExchange.
+Served by aiohttp's low-level server (one handler, no Application): every
+console request to a cluster crosses it, and three paths need no router.
+A tunnelled request is relayed by proxy.forward, as on the public listener.
 """
 
 from __future__ import annotations
@@ -14,80 +15,63 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hmac
-import json
 import time
 import urllib.parse
 
-from . import protocol as p
-from .http1 import Exchange, GatewayConnection, Request
-from .proxy import UPGRADE_REFUSED, split_cluster_path
-from .relay import TunnelExchange, respond_status
+from aiohttp import web
+
+from cceone_tunnel import protocol as p
+
+from .proxy import forward, split_cluster_path, status_response
 
 CLUSTER_PREFIX = "/clusters/"
-SECRET_HEADER = "x-hub-secret"
+SECRET_HEADER = "X-Hub-Secret"
 _NOT_FORWARDED = frozenset({"authorization", "x-hub-secret"})
-_JSON = [("Content-Type", "application/json")]
-_background: set[asyncio.Task] = set()
 
 
-def make_internal_route(hub):
+def make_internal_handler(hub):
     expected = hub.secret.encode()
 
-    def route(req: Request, http: GatewayConnection):
-        raw = req.raw_path
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        raw = request.raw_path  # no URL object built: this runs for every request
         if raw == "/healthz" or raw.startswith("/healthz?"):
-            return _json(http, healthz(hub))
-        given = req.header(SECRET_HEADER)
+            return web.json_response(healthz(hub))
+        given = request.headers.get(SECRET_HEADER)
         if given is None:
-            scheme, _, token = (req.header("authorization") or "").partition(" ")
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
             given = token.strip() if scheme.lower() == "bearer" else ""
         if not hmac.compare_digest(given.encode(), expected):
-            return respond_status(http, 401, "Unauthorized", "missing or wrong hub secret")
-        return cluster_route(hub, req, http)
+            return status_response(401, "Unauthorized", "missing or wrong hub secret")
+        if request.version >= (1, 1) and request.headers.get("Expect", "").strip().lower() == "100-continue":
+            # What web.Application's router does for the public listener: the
+            # client waits for this before it sends the body.
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return await cluster_route(hub, request)
 
-    return route
+    return handle
 
 
-def _json(http: GatewayConnection, obj, status: int = 200) -> None:
-    http.respond(status, _JSON, json.dumps(obj).encode())
-
-
-def cluster_route(hub, req: Request, http: GatewayConnection):
-    parts = split_cluster_path(req.raw_path, CLUSTER_PREFIX)
+async def cluster_route(hub, request: web.BaseRequest) -> web.StreamResponse:
+    parts = split_cluster_path(request.raw_path, CLUSTER_PREFIX)
     if parts is None:
-        return respond_status(http, 404, "NotFound", "the server could not find the requested resource")
+        return status_response(404, "NotFound", "the server could not find the requested resource")
     cluster_id, path = parts
     if path == "/_status" or path.startswith("/_status?"):
-        return _json(http, cluster_status(hub, cluster_id))
+        return web.json_response(cluster_status(hub, cluster_id))
     if path == "/_disconnect" or path.startswith("/_disconnect?"):
-        if req.method != "POST":
-            return respond_status(http, 405, "MethodNotAllowed", "use POST to disconnect a cluster's agents")
+        if request.method != "POST":
+            return status_response(405, "MethodNotAllowed", "use POST to disconnect a cluster's agents")
         # ?credential=<token hash>: only the agents that connected with that (rotated) token.
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
-        return _disconnect(hub, http, cluster_id, (query.get("credential") or [None])[0])
-    if req.upgrade:
-        return respond_status(http, 400, "BadRequest", UPGRADE_REFUSED)
-    conn = hub.registry.pick(cluster_id)
-    if conn is None:
-        return respond_status(http, 503, "ServiceUnavailable", f"cluster {cluster_id} is disconnected (no agent connected)")
-    headers = p.strip_hop_by_hop(req.headers, _NOT_FORWARDED)
-    return TunnelExchange(http, req, conn, cluster_id, path, headers)
-
-
-def _disconnect(hub, http: GatewayConnection, cluster_id: str, credential: str | None = None):
-    task = asyncio.ensure_future(hub.disconnect_cluster(cluster_id, credential=credential))
-    _background.add(task)
-
-    def answer(t: asyncio.Task) -> None:
-        _background.discard(t)
-        if t.cancelled() or http.closing:
-            return
-        if t.exception() is not None:
-            return respond_status(http, 500, "InternalError", f"disconnecting cluster {cluster_id} failed: {t.exception()}")
-        _json(http, {"closed": t.result()})
-
-    task.add_done_callback(answer)
-    return Exchange()  # answered by the callback; the disconnect goes on if the client leaves
+        credential = (query.get("credential") or [None])[0]
+        try:
+            # Shielded: the disconnect goes on if the client leaves.
+            closed = await asyncio.shield(hub.disconnect_cluster(cluster_id, credential=credential))
+        except Exception as exc:
+            return status_response(500, "InternalError", f"disconnecting cluster {cluster_id} failed: {exc}")
+        return web.json_response({"closed": closed})
+    headers = p.strip_hop_by_hop(request.headers.items(), _NOT_FORWARDED)
+    return await forward(request, hub.registry.pick(cluster_id), cluster_id, path, headers)
 
 
 def healthz(hub) -> dict:

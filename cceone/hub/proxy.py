@@ -7,7 +7,8 @@ import json
 
 from aiohttp import web
 
-from . import protocol as p
+from cceone_tunnel import protocol as p
+
 from .connection import LOST, AgentConnection, HubStream, StreamBroken
 
 # Response headers aiohttp computes itself for a complete body.
@@ -58,9 +59,17 @@ def split_cluster_path(raw_path: str, prefix: str) -> tuple[str, str] | None:
 
 
 def upgrade_refusal(request: web.BaseRequest) -> web.Response | None:
+    if _offers_h2c(request):
+        return None  # declined by answering in HTTP/1.1 (see forward)
     if "upgrade" in request.headers.get("Connection", "").lower() or "Upgrade" in request.headers:
         return status_response(400, "BadRequest", UPGRADE_REFUSED)
     return None
+
+
+def _offers_h2c(request: web.BaseRequest) -> bool:
+    # An offer of HTTP/2 (curl --http2) may be declined by answering in
+    # HTTP/1.1; the rest of the connection would be HTTP/2, so it closes after.
+    return request.headers.get("Upgrade", "").strip().lower() == "h2c"
 
 
 async def forward(
@@ -85,7 +94,10 @@ async def forward(
         await conn.send(p.head_frame(p.REQUEST, st.sid, head, body, end))
         if not end:
             pump = asyncio.ensure_future(_pump_body(request, conn, st))
-        return await _relay_response(request, conn, st, cluster_id)
+        resp = await _relay_response(request, conn, st, cluster_id)
+        if _offers_h2c(request):
+            resp.force_close()
+        return resp
     except StreamBroken:
         return status_response(502, "InternalError", f"cluster {cluster_id}: agent connection lost")
     finally:
@@ -131,23 +143,35 @@ async def _relay_response(request, conn: AgentConnection, st: HubStream, cluster
     await resp.prepare(request)
     if bodyless:
         return resp
+    # Body bytes still due when the agent stated a length: more or fewer
+    # would spill into (or eat) the next answer on a kept-alive connection.
+    owed = resp.content_length
+    if owed is not None and len(body) > owed:
+        return _cut(request, resp)
     if body:
         await resp.write(bytes(body))
+        owed = None if owed is None else owed - len(body)
     while not end:
         item = await st.get()
         kind = item[0]
-        if kind == p.DATA:
-            data, end = item[1], item[2]
-            if data:
-                # write() waits while the client's socket is full: the credit
-                # we return below then stops, and the agent stops sending.
-                await resp.write(data)
-                st.consumed(len(data))
-        else:
-            # Headers are out, so no error status is possible any more: cut
-            # the connection so the client sees a truncated body, not a
-            # clean end it would trust.
-            if request.transport is not None:
-                request.transport.abort()
-            return resp
+        if kind != p.DATA:
+            return _cut(request, resp)
+        data, end = item[1], item[2]
+        if owed is not None:
+            owed -= len(data)
+            if owed < 0 or (end and owed > 0):
+                return _cut(request, resp)
+        if data:
+            # write() waits while the client's socket is full: the credit
+            # we return below then stops, and the agent stops sending.
+            await resp.write(data)
+            st.consumed(len(data))
+    return resp
+
+
+def _cut(request: web.BaseRequest, resp: web.StreamResponse) -> web.StreamResponse:
+    """The head is out, so no error status is possible any more: cut the
+    connection so the client sees a truncated body, not a clean end it would trust."""
+    if request.transport is not None:
+        request.transport.abort()
     return resp

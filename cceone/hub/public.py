@@ -6,7 +6,8 @@ import logging
 
 from aiohttp import web
 
-from . import protocol as p
+from cceone_tunnel import protocol as p
+
 from .connection import AgentConnection
 from .directory import Forbidden, NotFound, Unauthorized, hash_token
 from .proxy import forward, split_cluster_path, status_response

@@ -1,7 +1,8 @@
 """The access hub process: two listeners around one registry.
 
-The public one (agents, kubeconfigs) is aiohttp; the internal one, which
-every console request crosses, is the lean callback server in http1.py.
+Both are aiohttp: the public one (agents, kubeconfigs) an Application, the
+internal one, which every console request crosses, a single low-level
+handler (see internal.py).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import ssl
 
 from aiohttp import web
 
-from . import protocol as p
+from cceone_tunnel import protocol as p
+
 from .certs import HubTLS
 from .connection import AgentConnection
-from .http1 import HTTPServer
-from .internal import make_internal_route
+from .internal import make_internal_handler
 from .public import make_public_app
 from .refusals import Refusals
 from .registry import Registry
@@ -110,7 +111,6 @@ class Hub:
         self.registry.tick_hooks.append(self.refusals.flush)
         self.connections: set[AgentConnection] = set()
         self._runners: list[web.BaseRunner] = []
-        self._internal_server: HTTPServer | None = None
         self._reaper: asyncio.Task | None = None
         self.public_port: int | None = None
         self.internal_port: int | None = None
@@ -124,20 +124,23 @@ class Hub:
         if ssl_ctx is not None:
             shrink_tls_read_buffers()
         self.public_port = await self._listen(make_public_app(self), self.public, ssl_ctx)
-        self._internal_server = HTTPServer(make_internal_route(self))
-        self.internal_port = await self._internal_server.start(*self.internal)
+        internal = web.Server(make_internal_handler(self), handler_cancellation=True, access_log=None)
+        self.internal_port = await self._listen(internal, self.internal, None)
         self._reaper = asyncio.ensure_future(self.registry.reaper())
         log.info(
             "hub listening: public %s://%s:%s, internal http://%s:%s",
             self.public_scheme, self.public[0], self.public_port, self.internal[0], self.internal_port,
         )
 
-    async def _listen(self, app: web.Application, addr: tuple[str, int], ssl_ctx) -> int:
+    async def _listen(self, app: web.Application | web.Server, addr: tuple[str, int], ssl_ctx) -> int:
         # handler_cancellation: a client hanging up must cancel its handler so
         # the stream is reset at the agent (otherwise an idle watch would
         # stay open at the API server forever). No access log: it is a hot
         # path and the API server audits requests anyway.
-        runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
+        if isinstance(app, web.Application):
+            runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
+        else:
+            runner = web.ServerRunner(app, shutdown_timeout=1.0)
         await runner.setup()
         self._runners.append(runner)
         site = web.TCPSite(runner, addr[0], addr[1], ssl_context=ssl_ctx, backlog=2048, reuse_address=True)
@@ -169,9 +172,6 @@ class Hub:
         conns = list(self.connections)
         if conns:
             await asyncio.gather(*(c.close(1001, "hub shutting down") for c in conns), return_exceptions=True)
-        if self._internal_server is not None:
-            await self._internal_server.stop()
-            self._internal_server = None
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()

@@ -12,7 +12,7 @@ import aiohttp
 from django.utils import timezone
 
 from cceone.audit.models import AuditEvent
-from cceone.hub import protocol as p
+from cceone_tunnel import protocol as p
 from clusters import kubeconfigs, tasks
 from clusters.models import ClusterHeartbeat, RegisteredCluster
 from clusters.status import hub_status

@@ -117,7 +117,7 @@ class FakeHub:
 
         from aiohttp import web
 
-        from cceone.hub import protocol as p
+        from cceone_tunnel import protocol as p
 
         self.connects: list[float] = []
         self.loop = asyncio.new_event_loop()
@@ -188,7 +188,7 @@ def test_request_reset_before_its_task_runs(kubeconfig, fake_api):
 
     import aiohttp
 
-    from cceone.hub import protocol as p
+    from cceone_tunnel import protocol as p
 
     from .conftest import AgentThread
 

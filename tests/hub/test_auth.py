@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from kubernetes.client.rest import ApiException
 
-from cceone.hub import protocol as p
+from cceone_tunnel import protocol as p
 
 from .conftest import OTHER_TENANT_CLUSTER, USER_TOKEN, AgentThread, kube_api, wait_until
 

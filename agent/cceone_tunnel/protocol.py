@@ -1,9 +1,8 @@
 """Wire format of the hub <-> agent tunnel, protocol version 1.
 
-This module is shared verbatim by the hub (cceone/hub/protocol.py) and the
-agent (agent/cceone_agent/protocol.py): the agent is a separate package that
-must not import the product, and the hub must not need the agent installed.
-A test asserts that the two copies are identical, so edit both or neither.
+The one copy, imported by both the hub (cceone/hub) and the agent
+(cceone_agent): it lives in the agent's distribution (agent/pyproject.toml),
+which the product installs too, so the agent never imports the product.
 See docs/agent-protocol.md for the prose description.
 
 Every WebSocket *binary* message carries exactly one frame:
