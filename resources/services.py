@@ -107,7 +107,7 @@ def create_objects(user, target, text: str | None = None, default_namespace: str
     objects = manifests if manifests is not None else parse_manifests(text)
     planned = [(*plan(target, obj, number, default_namespace), obj) for number, obj in enumerate(objects, 1)]
     api = Api(target.obj, user)
-    new_namespaces = {name for kind, _ns, name, _obj in planned if kind.plural == "namespaces"}
+    new_namespaces = {name for kind, _ns, name, _obj in planned if kind.is_namespace}
     for number, (kind, namespace, name, obj) in enumerate(planned, 1):
         if namespace in new_namespaces:
             continue
@@ -174,7 +174,7 @@ def replace_object(user, target, kind, namespace, name, text: str) -> dict:
 
 def delete_object(user, target, kind, namespace, name, confirmation: str = "") -> None:
     require_console(user, target)
-    if kind.plural == "namespaces" and confirmation.strip() != name:
+    if kind.confirm_delete_by_name and confirmation.strip() != name:
         raise ValidationError(_("Type the namespace's name, %(name)s, to confirm.") % {"name": name})
     with audited(user, target, "k8s:delete", kind, namespace, name):
         Api(target.obj, user).delete(kind, name, namespace)
