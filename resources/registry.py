@@ -43,6 +43,14 @@ class Column:
 
 
 @dataclass(frozen=True)
+class DeleteConfirmation:
+    """Deleting the kind's objects asks for the object's name to be typed."""
+
+    warning: str  # what the delete page says deleting one does
+    refusal: str  # the error when the typed name is wrong; %(name)s is the object's name
+
+
+@dataclass(frozen=True)
 class Kind:
     kind: str
     plural: str
@@ -76,10 +84,11 @@ class Kind:
     detail_context: Callable | None = None
     detail_template: str = ""
     # Hides what only an audited reveal may show: (a copy of the object) → None. A kind
-    # with it shows its values only through a reveal, and its editor reveals them.
+    # with it shows its values only through a reveal, and its editor reveals them, saying
+    # so with `reveal_notice`.
     redact: Callable[[dict], None] | None = None
-    # Deleting it asks for its name to be typed, with this warning.
-    delete_warning: str = ""
+    reveal_notice: str = ""
+    delete_confirmation: DeleteConfirmation | None = None
     create_form: type | None = None  # a form building the manifest (beside the YAML editor)
     # A list page of its own order: (api, kind, namespace, selector, limit, token, **filters)
     # → (items, next token, remaining), with the query parameters `list_filters` it
@@ -107,10 +116,6 @@ class Kind:
     @property
     def sensitive(self) -> bool:
         return self.redact is not None
-
-    @property
-    def confirm_delete_by_name(self) -> bool:
-        return bool(self.delete_warning)
 
     def api_resources(self) -> list[tuple[str, str, bool]]:
         """(group, resource, read-only) of everything its pages use: itself, its subresources

@@ -21,6 +21,7 @@ register(Kind(
              Column(_("Data"), lambda o, c: len(o.get("data") or {}))),
     conditions=False, show_status=False, summary=lambda o: [(_("Type"), o.get("type") or "Opaque")],
     redact=_redact, actions=frozenset({"reveal"}), create_form=SecretForm,
+    reveal_notice=_("The editor shows this secret's values; opening it is recorded in the audit log."),
     detail_context=_keys, detail_template="resources/partials/secret_data.html",
     template="""apiVersion: v1
 kind: Secret

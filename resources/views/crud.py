@@ -207,10 +207,9 @@ class ResourceEdit(ResourceView):
             "conflict": conflict}, status=status)
 
     def current(self) -> dict:
-        obj = self.api.get(self.kind, self.name, self.namespace)
-        if self.kind.sensitive:  # the editor shows the values: that is a reveal
-            services.reveal_secret(self.request.user, self.target, self.namespace, self.name)
-        return obj
+        if self.kind.sensitive:  # the editor shows what the kind hides elsewhere: that is a reveal
+            return services.reveal(self.request.user, self.target, self.kind, self.namespace, self.name)
+        return self.api.get(self.kind, self.name, self.namespace)
 
     def get(self, request, **kwargs):
         return self.page(editable_yaml(self.current()))
