@@ -1,4 +1,4 @@
-"""Fixtures of the fleet and permission tests: more running clusters (each an emulated
+"""Fixtures of the permission (and fleet) tests: more running clusters (each an emulated
 cluster with its own real agent, through the one live hub), and helpers that read the RBAC
 objects a member cluster holds and act in it as a console user."""
 import pytest
@@ -86,7 +86,7 @@ def allowed(cluster, user, verb: str, kind: str, namespace: str | None = None, a
 def settled(cluster, timeout=10.0):
     """Wait until the cluster's latest requested sync has been written (the sync that a cluster
     coming up triggers runs in the hub's thread)."""
-    from fleets.models import ClusterPermissionSync
+    from permissions.models import ClusterPermissionSync
 
     def done():
         state = ClusterPermissionSync.objects.filter(pk=cluster.pk).first()
