@@ -20,19 +20,25 @@ def _strategy(obj: dict) -> str:
     return strategy.get("type") or "--"
 
 
-def _workload_summary(obj: dict) -> list:
+def _workload_summary(obj: dict, replicated: bool = False) -> list:
     sp = spec(obj)
     rows = [(_("Selector"), ", ".join(f"{k}={v}" for k, v in ((sp.get("selector") or {}).get("matchLabels") or {}).items()) or "--"),
             (_("Images"), images(obj)),
             (_("Update strategy"), _strategy(obj))]
-    if "replicas" in sp or obj.get("kind") in ("Deployment", "StatefulSet"):
+    if replicated or "replicas" in sp:
         st = status(obj)
         rows[0:0] = [(_("Replicas"), format_html(
             "{} {} · {} {} · {} {}", sp.get("replicas", 1), _("desired"), st.get("readyReplicas") or 0, _("ready"),
             st.get("availableReplicas") or 0, _("available")))]
-    if obj.get("kind") == "StatefulSet":
-        rows.append((_("Service name"), sp.get("serviceName") or "--"))
     return rows
+
+
+def _deployment_summary(obj: dict) -> list:
+    return _workload_summary(obj, replicated=True)
+
+
+def _statefulset_summary(obj: dict) -> list:
+    return [*_workload_summary(obj, replicated=True), (_("Service name"), spec(obj).get("serviceName") or "--")]
 
 
 def _daemonset_status(obj: dict) -> tuple[str, str]:
@@ -75,7 +81,7 @@ register(Kind(
              Column(_("Up-to-date"), lambda o, c: status(o).get("updatedReplicas") or 0),
              Column(_("Available"), lambda o, c: status(o).get("availableReplicas") or 0),
              Column(_("Images"), lambda o, c: images(o))),
-    status=_deployment_status, summary=_workload_summary, scalable=True, restartable=True,
+    status=_deployment_status, summary=_deployment_summary, scalable=True, restartable=True,
     related=related.workload_pods, create_form=DeploymentForm, reads=(("apps", "replicasets"),),
     template="""apiVersion: apps/v1
 kind: Deployment
@@ -104,7 +110,7 @@ spec:
 register(Kind(
     "StatefulSet", "statefulsets", "apps", "v1", True, "workloads", _("StatefulSets"), _("StatefulSet"),
     columns=(Column(_("Ready"), lambda o, c: ready_of(o)), Column(_("Images"), lambda o, c: images(o))),
-    status=replicas_status, summary=_workload_summary, scalable=True, restartable=True,
+    status=replicas_status, summary=_statefulset_summary, scalable=True, restartable=True,
     related=related.workload_pods,
     template="""apiVersion: apps/v1
 kind: StatefulSet
