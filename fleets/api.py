@@ -160,4 +160,3 @@ class FleetViewSet(WriteViewSet):
 
 def register(router) -> None:
     router.register("fleets", FleetViewSet, basename="fleet")
-

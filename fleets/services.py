@@ -199,5 +199,3 @@ def fleet_statistics(fleet: Fleet, members=None) -> dict:
                         if totals["memory_allocatable"] else None),
         **totals,
     }
-
-

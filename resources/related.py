@@ -1,6 +1,6 @@
 """The related objects a detail page shows: a workload's pods, a service's endpoints,
-a node's pods, an object's events (each kind names its own in `Kind.related`). Each part is fetched as the user; a part the user
-may not read shows why instead of failing the page."""
+a node's pods (each kind names its own in `Kind.related`), an object's events. Each part
+is fetched as the user; a part the user may not read shows why instead of failing the page."""
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
@@ -124,8 +124,6 @@ def pod_owners(api, obj) -> list[Related]:
         owners.links.append((f"{ref.get('kind')}/{ref.get('name')}", kind.plural if kind else None,
                              meta(obj).get("namespace"), ref.get("name")))
     return [owners] if owners.links else []
-
-
 
 
 def related(api, kind, obj) -> list[Related]:

@@ -16,7 +16,6 @@ def ready_of(obj: dict) -> str:
     return f"{status(obj).get('readyReplicas') or 0}/{spec(obj).get('replicas', 1)}"
 
 
-
 def replicas_status(obj: dict) -> tuple[str, str]:
     desired = spec(obj).get("replicas", 1)
     ready = status(obj).get("readyReplicas") or 0
@@ -27,10 +26,7 @@ def replicas_status(obj: dict) -> tuple[str, str]:
     return (_("Updating") if ready else _("Unavailable"), "warn" if ready else "error")
 
 
-
 def phase_status(obj: dict) -> tuple[str, str]:
     phase = status(obj).get("phase") or "--"
     return (phase, {"Bound": "ok", "Available": "ok", "Active": "ok", "Pending": "warn", "Released": "muted",
                     "Failed": "error", "Lost": "error", "Terminating": "warn"}.get(phase, "muted"))
-
-

@@ -22,4 +22,3 @@ data:
   key: value
 """,
 ))
-

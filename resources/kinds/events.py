@@ -43,7 +43,6 @@ def _event_status(event: dict) -> tuple[str, str]:
     return (kind, "warn" if kind == "Warning" else "muted")
 
 
-
 register(Kind(
     "Event", "events", "", "v1", True, "cluster", _("Events"), _("Event"),
     columns=(Column(_("Reason"), lambda o, c: o.get("reason") or "--"),

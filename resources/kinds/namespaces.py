@@ -24,4 +24,3 @@ register(Kind(
         refusal=_("Type the namespace's name, %(name)s, to confirm.")),
     after_write=namespace_written, is_namespace=True,
 ))
-

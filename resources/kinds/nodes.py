@@ -71,7 +71,6 @@ def _node_summary(node: dict) -> list:
     ]
 
 
-
 def _node_extras(view, node) -> dict:
     """Its labels and taints to edit, whether it is cordoned, and its last drain."""
     drain = NodeDrain.objects.filter(account_id=view.request.user.account_id, target_type=view.target.type.name,
@@ -102,4 +101,3 @@ metadata:
     kubernetes.io/hostname: my-node
 """,
 ))
-

@@ -95,4 +95,3 @@ spec:
     image: nginx:1.27
 """,
 ))
-

@@ -32,4 +32,3 @@ stringData:
   password: change-me
 """,
 ))
-

@@ -100,4 +100,3 @@ reclaimPolicy: Delete
 volumeBindingMode: WaitForFirstConsumer
 """,
 ))
-

@@ -213,4 +213,3 @@ spec:
             command: ["date"]
 """,
 ))
-
