@@ -24,8 +24,8 @@ class PermissionTable(tables.Table):
 
 
 class AssociationTable(tables.Table):
-    target = tables.TemplateColumn(template_name="permissions/partials/target_cell.html", verbose_name=_("Cluster or fleet"),
-                                   order_by=("cluster__name", "fleet__name"))
+    target = tables.TemplateColumn(template_name="permissions/partials/target_cell.html",
+                                   verbose_name=_("Cluster or fleet"), order_by=("cluster__name", "fleet__name"))
     user = tables.Column(verbose_name=_("User"), accessor="user__username")
     user_id = tables.Column(verbose_name=_("User ID"))
     namespaces = tables.Column(verbose_name=_("Namespaces"), accessor="namespaces_display", orderable=False)

@@ -173,7 +173,8 @@ def associations_page(request, target):
     }
     if not is_fleet:
         context["sync"] = getattr(target, "permission_sync", None)
-    return render(request, "permissions/associations.html", context, status=422 if form.errors and request.htmx else 200)
+    return render(request, "permissions/associations.html", context,
+                  status=422 if form.errors and request.htmx else 200)
 
 
 @iam_page("clusters:get", "permissions:list")
