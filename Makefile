@@ -10,7 +10,7 @@ export HOST ?= 127.0.0.1
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "CCE One needs Python 3.11 or newer")'
 
-$(VENV)/.installed: pyproject.toml | check-python
+$(VENV)/.installed: pyproject.toml agent/pyproject.toml | check-python
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]' -e ./agent

@@ -24,7 +24,7 @@ router.register("iam/projects", iam_api.ProjectViewSet, basename="project")
 router.register("iam/delegation", iam_api.DelegationViewSet, basename="delegation")
 router.register("audit/events", AuditEventViewSet, basename="auditevent")
 
-for app in ("clusters", "fleets", "federation", "billing", "resources"):
+for app in ("clusters", "fleets", "permissions", "federation", "billing", "resources"):
     try:
         module = import_module(f"{app}.api")
     except ModuleNotFoundError as error:

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "cceone.queue",
     "clusters",
     "fleets",
+    "permissions",
     "federation",
     "billing",
     "resources",

@@ -26,7 +26,7 @@ urlpatterns = [
     path("audit/", include("cceone.audit.urls")),
     path("clusters/", include("clusters.urls")),
     path("fleets/", include("fleets.urls")),
-    path("permissions/", include("fleets.permission_urls")),
+    path("permissions/", include("permissions.urls")),
     path("billing/", include("billing.urls")),
     path("k8s/", include("resources.urls")),
     path("", include("cceone.console.urls")),

@@ -9,7 +9,7 @@ class FleetsConfig(AppConfig):
     def ready(self):
         from clusters.services import UNSUBSCRIBE_BLOCKERS
 
-        from . import services, signals  # noqa: F401  connects the "cluster came up" and IAM receivers
+        from . import services
 
         if services.unsubscribe_blocker not in UNSUBSCRIBE_BLOCKERS:
             UNSUBSCRIBE_BLOCKERS.append(services.unsubscribe_blocker)

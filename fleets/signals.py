@@ -1,24 +1,6 @@
-"""A cluster that becomes running gets its RBAC synced (connectivity.heartbeat saves the
-status with update_fields, inside its transaction; the sync is enqueued on commit), and so
-do the account's clusters when IAM changes what its users may do."""
-from django.db.models.signals import post_save
-from django.dispatch import receiver
+"""What fleets announce to the apps that follow them."""
+from django.dispatch import Signal
 
-from cceone.iam.signals import access_changed
-
-from clusters.models import RegisteredCluster
-
-from . import services
-
-
-@receiver(post_save, sender=RegisteredCluster, dispatch_uid="fleets.cluster_came_up")
-def _cluster_came_up(sender, instance, created, update_fields=None, **kwargs):
-    if created or not update_fields or "status" not in update_fields:
-        return
-    if instance.status == RegisteredCluster.Status.RUNNING:
-        services.cluster_came_up(instance)
-
-
-@receiver(access_changed, dispatch_uid="fleets.access_changed")
-def _access_changed(sender, account, users, **kwargs):
-    services.access_changed(account)
+# Clusters joined or left a fleet (sent inside the change's transaction, by fleets.services):
+# fleet=, clusters=[RegisteredCluster]. Kubernetes permissions re-sync their RBAC.
+members_changed = Signal()

@@ -13,11 +13,11 @@ from cceone.console import views as generic
 from cceone.iam.access import can, in_account, require, restrict
 from cceone.iam.routes import iam_page
 from clusters.models import RegisteredCluster
+from permissions.views import associations_page
 
 from . import forms, services
 from .filters import FleetFilterSet
 from .models import Fleet
-from .permission_views import associations_page
 from .tables import FleetTable
 
 

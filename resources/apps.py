@@ -8,3 +8,9 @@ class ResourcesConfig(AppConfig):
 
     name = "resources"
     verbose_name = _("Kubernetes resources")
+
+    def ready(self):
+        # The console's own kinds: each module registers its kinds when imported, in the
+        # order kinds/__init__.py gives (the navigation's). Kinds import the forms and
+        # services they use, which import the registry, so the registry cannot import them.
+        from . import kinds  # noqa: F401

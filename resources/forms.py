@@ -121,12 +121,6 @@ class SecretForm(NamespacedForm):
                 "stringData": self.cleaned_data["data"]}
 
 
-CREATE_FORMS = {
-    "namespaces": NamespaceForm, "deployments": DeploymentForm, "services": ServiceForm,
-    "configmaps": ConfigMapForm, "secrets": SecretForm,
-}
-
-
 class YamlForm(forms.Form):
     yaml = forms.CharField(label=_("YAML"), strip=False, required=False, widget=forms.Textarea(attrs={
         "class": "form-control yaml-editor", "rows": 24, "spellcheck": "false", "autocomplete": "off"}))

@@ -1,6 +1,6 @@
 """The related objects a detail page shows: a workload's pods, a service's endpoints,
-a node's pods, an object's events. Each part is fetched as the user; a part the user
-may not read shows why instead of failing the page."""
+a node's pods (each kind names its own in `Kind.related`), an object's events. Each part
+is fetched as the user; a part the user may not read shows why instead of failing the page."""
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +9,11 @@ from cceone.kube.gateway import KubeError
 
 from . import registry
 from .formatting import meta, selector_string, spec, status
+
+
+def event_time(event: dict) -> str | None:
+    return (event.get("lastTimestamp") or (event.get("series") or {}).get("lastObservedTime")
+            or event.get("eventTime") or event.get("firstTimestamp") or meta(event).get("creationTimestamp"))
 
 ENDPOINTS = registry.Kind("Endpoints", "endpoints", "", "v1", True, "network", "Endpoints", "Endpoints")
 
@@ -38,16 +43,16 @@ def _pods_by_selector(api, obj, selector: str) -> Related:
                   {"namespace": namespace, "labelSelector": selector})
 
 
-def _workload(api, obj) -> list[Related]:
+def workload_pods(api, obj) -> list[Related]:
     return [_pods_by_selector(api, obj, selector_string(spec(obj).get("selector")))]
 
 
-def _job(api, obj) -> list[Related]:
+def job_pods(api, obj) -> list[Related]:
     selector = selector_string(spec(obj).get("selector")) or f"job-name={meta(obj).get('name')}"
     return [_pods_by_selector(api, obj, selector)]
 
 
-def _cronjob(api, obj) -> list[Related]:
+def cronjob_jobs(api, obj) -> list[Related]:
     jobs, uid = registry.get("jobs"), meta(obj).get("uid")
 
     def owned():
@@ -57,7 +62,7 @@ def _cronjob(api, obj) -> list[Related]:
     return [_fetch(_("Jobs"), jobs, owned)]
 
 
-def _service(api, obj) -> list[Related]:
+def service_endpoints(api, obj) -> list[Related]:
     namespace, name = meta(obj).get("namespace"), meta(obj).get("name")
     endpoints = Related(_("Endpoints"))
     try:
@@ -80,7 +85,7 @@ def _service(api, obj) -> list[Related]:
     return [endpoints, _pods_by_selector(api, obj, selector)] if selector else [endpoints]
 
 
-def _ingress(api, obj) -> list[Related]:
+def ingress_backends(api, obj) -> list[Related]:
     namespace = meta(obj).get("namespace")
     services = Related(_("Backend services"))
     seen = set()
@@ -93,12 +98,12 @@ def _ingress(api, obj) -> list[Related]:
     return [services]
 
 
-def _pvc(api, obj) -> list[Related]:
+def claim_volume(api, obj) -> list[Related]:
     volume = spec(obj).get("volumeName")
     return [Related(_("Volume"), links=[(volume, "persistentvolumes", None, volume)])] if volume else []
 
 
-def _pv(api, obj) -> list[Related]:
+def volume_claim(api, obj) -> list[Related]:
     ref = spec(obj).get("claimRef") or {}
     if not ref.get("name"):
         return []
@@ -106,13 +111,13 @@ def _pv(api, obj) -> list[Related]:
                                         ref.get("namespace"), ref["name"])])]
 
 
-def _node(api, obj) -> list[Related]:
+def node_pods(api, obj) -> list[Related]:
     pods = registry.get("pods")
     selector = f"spec.nodeName={meta(obj).get('name')}"
     return [_fetch(_("Pods on this node"), pods, lambda: api.list_all(pods, field_selector=selector, cap=1000))]
 
 
-def _pod(api, obj) -> list[Related]:
+def pod_owners(api, obj) -> list[Related]:
     owners = Related(_("Owner"))
     for ref in meta(obj).get("ownerReferences") or []:
         kind = registry.by_kind_name(ref.get("kind", ""))
@@ -121,26 +126,13 @@ def _pod(api, obj) -> list[Related]:
     return [owners] if owners.links else []
 
 
-_RELATED = {
-    "deployments": _workload, "statefulsets": _workload, "daemonsets": _workload, "jobs": _job,
-    "cronjobs": _cronjob, "services": _service, "ingresses": _ingress, "persistentvolumeclaims": _pvc,
-    "persistentvolumes": _pv, "nodes": _node, "pods": _pod,
-}
-
-
-def register(plural: str, function) -> None:
-    """Related objects of another app's kind: function(api, obj) → [Related]."""
-    _RELATED[plural] = function
-
-
 def related(api, kind, obj) -> list[Related]:
-    function = _RELATED.get(kind.plural)
-    return function(api, obj) if function else []
+    return kind.related(api, obj) if kind.related else []
 
 
 def sort_events(events: list) -> list:
     """Warnings first, then the most recent first."""
-    events = sorted(events, key=lambda e: registry.event_time(e) or "", reverse=True)
+    events = sorted(events, key=lambda e: event_time(e) or "", reverse=True)
     return sorted(events, key=lambda e: e.get("type") != "Warning")
 
 

@@ -107,7 +107,7 @@ def create_objects(user, target, text: str | None = None, default_namespace: str
     objects = manifests if manifests is not None else parse_manifests(text)
     planned = [(*plan(target, obj, number, default_namespace), obj) for number, obj in enumerate(objects, 1)]
     api = Api(target.obj, user)
-    new_namespaces = {name for kind, _ns, name, _obj in planned if kind.plural == "namespaces"}
+    new_namespaces = {name for kind, _ns, name, _obj in planned if kind.is_namespace}
     for number, (kind, namespace, name, obj) in enumerate(planned, 1):
         if namespace in new_namespaces:
             continue
@@ -174,8 +174,8 @@ def replace_object(user, target, kind, namespace, name, text: str) -> dict:
 
 def delete_object(user, target, kind, namespace, name, confirmation: str = "") -> None:
     require_console(user, target)
-    if kind.plural == "namespaces" and confirmation.strip() != name:
-        raise ValidationError(_("Type the namespace's name, %(name)s, to confirm.") % {"name": name})
+    if kind.delete_confirmation and confirmation.strip() != name:
+        raise ValidationError(kind.delete_confirmation.refusal % {"name": name})
     with audited(user, target, "k8s:delete", kind, namespace, name):
         Api(target.obj, user).delete(kind, name, namespace)
 
@@ -205,12 +205,17 @@ def restart(user, target, kind, namespace, name) -> None:
         Api(target.obj, user).patch(kind, name, body, namespace)
 
 
+def reveal(user, target, kind, namespace, name, key: str | None = None) -> dict:
+    """The object with what its kind redacts (Kind.redact), read as an explicit, audited
+    action (`k8s:reveal-secret` for a Secret); `key` names the part revealed, if one."""
+    require_console(user, target)
+    with audited(user, target, f"k8s:reveal-{kind.kind.lower()}", kind, namespace, name, key=key or "*"):
+        return Api(target.obj, user).get(kind, name, namespace)
+
+
 def reveal_secret(user, target, namespace, name, key: str | None = None) -> dict[str, str]:
     """The decoded values of a Secret (one key, or all): an explicit, audited action."""
-    require_console(user, target)
-    kind = registry.get("secrets")
-    with audited(user, target, "k8s:reveal-secret", kind, namespace, name, key=key or "*"):
-        secret = Api(target.obj, user).get(kind, name, namespace)
+    secret = reveal(user, target, registry.get("secrets"), namespace, name, key)
     data = secret.get("data") or {}
     if key is not None and key not in data:
         raise Http404(key)

@@ -109,7 +109,7 @@ def connected_cluster(tenant, start_agent):
     agent = start_agent(token)
     wait_until(lambda: cluster_status(cluster) == "running", what="the cluster to run")
     # Running triggers the platform's RBAC sync (fleets); wait for it so tests see a settled cluster.
-    from fleets.models import ClusterPermissionSync
+    from permissions.models import ClusterPermissionSync
 
     wait_until(lambda: ClusterPermissionSync.objects.filter(pk=cluster.pk, state="synced").exists(),
                what="the first permission sync")

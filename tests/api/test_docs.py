@@ -20,6 +20,7 @@ def test_operations_are_grouped_by_what_they_manage(tenant):
     tags = {path: operation["tags"] for path, _method, operation in operations(schema(tenant))}
     assert tags["/api/v1/clusters/"] == ["Registered clusters"]
     assert tags["/api/v1/fleets/"] == ["Fleets"]
+    assert tags["/api/v1/permission-associations/"] == ["Kubernetes permissions"]
     assert tags["/api/v1/iam/users/"] == ["Identity and access"]
     assert tags["/api/v1/audit/events/"] == ["Audit and operation logs"]
     assert tags["/api/v1/billing/balance/"] == ["Billing"]

@@ -4,8 +4,9 @@ guessed ids alike, on pages and in the API."""
 import pytest
 from django.urls import reverse
 
-from fleets import services
-from fleets.models import CustomPermission, Fleet, PermissionBinding
+from fleets.models import Fleet
+from permissions import services
+from permissions.models import CustomPermission, PermissionBinding
 from tests.conftest import PERSONAS, client_for
 from tests.factories import ClusterFactory, FleetFactory
 

@@ -4,7 +4,8 @@ from django.core.management import call_command
 
 from cceone.audit.models import AuditEvent
 from clusters.models import RegisteredCluster
-from fleets.models import ClusterPermissionSync, CustomPermission, Fleet, PermissionBinding
+from fleets.models import Fleet
+from permissions.models import ClusterPermissionSync, CustomPermission, PermissionBinding
 from tests.conftest import client_for
 from tests.factories import ClusterFactory, FleetFactory
 

@@ -13,7 +13,9 @@ from cceone.iam.models import Region
 from clusters import services as cluster_services
 from clusters.models import RegisteredCluster
 from fleets import services
-from fleets.models import ClusterPermissionSync, Fleet
+from fleets.models import Fleet
+from permissions import services as permissions
+from permissions.models import ClusterPermissionSync
 from tests.conftest import client_for
 from tests.factories import ClusterFactory, FleetFactory
 
@@ -124,7 +126,7 @@ def test_deleting_a_fleet_with_clusters_is_refused_with_the_reason(tenant):
 
 def test_deleting_an_empty_fleet_removes_it_and_its_associations(tenant):
     fleet = FleetFactory(account=tenant.account, name="old-fleet")
-    services.associate(tenant.main, fleet, user=tenant.viewer, preset="developer")
+    permissions.associate(tenant.main, fleet, user=tenant.viewer, preset="developer")
     checks = services.delete_checks(fleet)
     assert [passed for _label, passed, _message in checks] == [True, True]  # no clusters; no federation
     response = client_for(tenant.user).post(reverse("fleets:delete", args=[fleet.pk]))

@@ -297,8 +297,8 @@ def build_world() -> World:
     from billing import services as billing
     from cceone.audit.services import record
     from cceone.iam import services as iam
-    from fleets import services as fleets
-    from fleets.models import ClusterPermissionSync
+    from permissions import services as permissions
+    from permissions.models import ClusterPermissionSync
     from tests.billing.conftest import running_cluster
     from tests.factories import operator, top_up
 
@@ -308,9 +308,9 @@ def build_world() -> World:
     ClusterPermissionSync.objects.get_or_create(cluster=the_cluster)
     fleet = FleetFactory(account=account, name="fleet-a")
     fleet_cluster = ClusterFactory(account=account, name="edge-02", fleet=fleet)
-    permission = fleets.save_permission(tenant.main, None, name="reader", rules=[
+    permission = permissions.save_permission(tenant.main, None, name="reader", rules=[
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}])
-    binding = fleets.associate(tenant.main, the_cluster, user=tenant.user, preset="restricted")
+    binding = permissions.associate(tenant.main, the_cluster, user=tenant.user, preset="restricted")
     top_up(account, 100)
     hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
     running_cluster(account, since=hour - timedelta(hours=1), until=hour + timedelta(minutes=59), vcpu=2)

@@ -259,15 +259,3 @@ def test_a_running_cluster_whose_agent_is_gone_is_explained(cluster, tenant):
     response = client_for(tenant.main).get(page(cluster, "pods", "prod", "web-9dc7954c7-fffd7"))
     assert response.status_code == 502
     assert "edge-01" in response.content.decode() and "Traceback" not in response.content.decode()
-
-
-def test_the_permission_presets_cover_every_kind_the_console_shows():
-    """The presets (fleets) grant "the resources the console shows": the registry's kinds."""
-    from fleets import console_resources
-    from resources import registry
-
-    namespaced = {plural for _group, plural in console_resources.NAMESPACED}
-    cluster_scoped = {plural for _group, plural in console_resources.CLUSTER_SCOPED}
-    for kind in registry.all_kinds():
-        assert kind.plural in (namespaced if kind.namespaced else cluster_scoped), kind.plural
-    assert {"pods/log", "deployments/scale", "statefulsets/scale"} <= namespaced

@@ -5,6 +5,7 @@ import base64
 import pytest
 
 from cceone.audit.models import AuditEvent
+from resources import registry
 from tests.conftest import client_for
 from tests.resources.conftest import page
 
@@ -160,3 +161,14 @@ def test_other_kinds_are_deleted_after_a_plain_confirmation(cluster, tenant, emu
     assert client.post(page(cluster, "deployments", "prod", "api", "delete")).status_code == 302
     assert emulator.emulator.get_object("apps/v1", "Deployment", "api", "prod") is None
     assert emulator.emulator.list_objects("v1", "Pod", "prod", label_selector="app=api") == []
+
+
+@pytest.mark.parametrize("plural, replicas, service_name", [
+    ("deployments", True, False), ("statefulsets", True, True), ("daemonsets", False, False)])
+def test_each_workloads_summary_says_what_it_has(cluster, tenant, emulator, plural, replicas, service_name):
+    kind = registry.get(plural)
+    obj = emulator.emulator.list_objects(kind.api_version, kind.kind)[0]["metadata"]
+    summary = client_for(tenant.main).get(page(cluster, plural, obj["namespace"], obj["name"])).content.decode()
+    summary = summary[summary.index('id="summary"'):]
+    assert ("desired" in summary) is replicas
+    assert ("Service name" in summary) is service_name

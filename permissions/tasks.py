@@ -7,14 +7,17 @@ from django.db import OperationalError
 from . import sync
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+# The names they had in fleets: messages already queued (or kept unsent by cceone.queue,
+# which stores the name) and the beat schedule keep reaching them.
+@shared_task(name="fleets.tasks.sync_cluster_permissions", acks_late=True, autoretry_for=(OperationalError,),
+             retry_backoff=True, max_retries=5)
 def sync_cluster_permissions(cluster_id: int) -> str:
     """Write one cluster's RBAC. Cluster failures are recorded on its sync state and retried
     with back-off by `resync_permissions`; database hiccups are retried here."""
     return sync.run(cluster_id)
 
 
-@shared_task
+@shared_task(name="fleets.tasks.resync_permissions")
 def resync_permissions() -> dict:
     """Every minute (Celery beat): failed syncs whose back-off is over, lost requests, and a
     periodic re-sync of every running cluster."""

@@ -1,6 +1,6 @@
 """Permission management pages (platform services, R2.3-R2.6): preset and custom
 permissions, associations on clusters and fleets, and each cluster's sync state.
-Thin: every write calls fleets.services."""
+Thin: every write calls permissions.services."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -14,11 +14,12 @@ from cceone.console.redirects import redirect_next
 from cceone.iam.access import can, in_account, require, restrict
 from cceone.iam.routes import iam_page
 from clusters.models import RegisteredCluster
+from fleets.models import Fleet
 
 from . import forms, rbac, services
 from .effective import bindings_of
 from .filters import AssociationPageFilterSet, PermissionFilterSet, SyncFilterSet
-from .models import CustomPermission, Fleet, PermissionBinding
+from .models import CustomPermission, PermissionBinding
 from .tables import AssociationTable, PermissionTable, SyncTable
 
 LIVE = [s for s in RegisteredCluster.Status.values if s != RegisteredCluster.Status.UNSUBSCRIBED]
@@ -43,7 +44,7 @@ class PermissionList(PermissionMixin, generic.ObjectListView):
     title = _("Permission management")
     create_url_name = "permissions:create"
     create_action = "permissions:create"
-    template_name = "fleets/permission_list.html"
+    template_name = "permissions/permission_list.html"
 
     def get_context_extra(self):
         user = self.request.user
@@ -55,7 +56,7 @@ class PermissionEdit(PermissionMixin, generic.ObjectFormView):
     form_class = forms.PermissionForm
     create_action, update_action = "permissions:create", "permissions:update"
     title_create, title_update = _("Create permission"), _("Edit permission")
-    template_name = "fleets/permission_form.html"
+    template_name = "permissions/permission_form.html"
 
     def save(self, form, obj):
         data = form.cleaned_data
@@ -81,7 +82,7 @@ class AssociationList(generic.ObjectListView):
     title = _("Permission management")
     create_url_name = "permissions:associate"
     create_action = "permissions:create"
-    template_name = "fleets/permission_list.html"
+    template_name = "permissions/permission_list.html"
 
     def visible(self, queryset):
         return services.visible_bindings(self.request.user)
@@ -144,7 +145,7 @@ def associate(request):
                 generic.add_validation_error(form, error)
             else:
                 return redirect(target_url(target))
-    return render(request, "fleets/associate.html", {"form": form, "title": _("Associate permission"),
+    return render(request, "permissions/associate.html", {"form": form, "title": _("Associate permission"),
                                                      "cancel_url": reverse("permissions:associations")})
 
 
@@ -172,7 +173,8 @@ def associations_page(request, target):
     }
     if not is_fleet:
         context["sync"] = getattr(target, "permission_sync", None)
-    return render(request, "fleets/associations.html", context, status=422 if form.errors and request.htmx else 200)
+    return render(request, "permissions/associations.html", context,
+                  status=422 if form.errors and request.htmx else 200)
 
 
 @iam_page("clusters:get", "permissions:list")
@@ -217,7 +219,7 @@ def association_edit(request, pk):
         else:
             messages.success(request, _("Association updated."))
             return redirect(target_url(binding.target))
-    return render(request, "fleets/associate.html", {
+    return render(request, "permissions/associate.html", {
         "form": form, "binding": binding, "title": _("Edit association"), "cancel_url": target_url(binding.target)})
 
 
@@ -252,7 +254,7 @@ class SyncList(generic.ObjectListView):
     table_class = SyncTable
     filterset_class = SyncFilterSet
     title = _("Permission management")
-    template_name = "fleets/permission_list.html"
+    template_name = "permissions/permission_list.html"
 
     def get(self, request, *args, **kwargs):
         require(request.user, "permissions:list")

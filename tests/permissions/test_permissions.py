@@ -7,9 +7,11 @@ from django.urls import reverse
 
 from cceone.audit.models import AuditEvent
 from cceone.iam.models import Policy, UserGroup
-from fleets import console_resources, rbac, services
-from fleets.effective import grants_for
-from fleets.models import CustomPermission, PermissionBinding
+from fleets import services as fleets
+from permissions import console_resources, rbac, services
+from permissions.effective import grants_for
+from permissions.models import CustomPermission, PermissionBinding
+from resources import registry
 from tests.conftest import client_for
 from tests.factories import ClusterFactory, FleetFactory
 
@@ -24,21 +26,55 @@ def test_presets_nest_from_restricted_to_admin():
 
 
 def test_developer_and_restricted_cover_exactly_the_namespaced_resources_the_console_shows():
-    for group, resource in console_resources.NAMESPACED:
+    namespaced, cluster_scoped = console_resources.namespaced(), console_resources.cluster_scoped()
+    assert {("", "pods"), ("", "pods/log"), ("apps", "deployments/scale"), ("", "endpoints"),
+            ("apps", "replicasets")} <= set(namespaced)
+    assert {("", "nodes"), ("", "namespaces")} <= set(cluster_scoped)
+    for group, resource in namespaced:
         # Secrets excepted for restricted, as Kubernetes' own `view` role.
         assert rbac.covers(rbac.preset_rules(P.RESTRICTED), [{"apiGroups": [group], "resources": [resource],
                                                               "verbs": ["get", "list", "watch"]}]) is (
-            (group, resource) not in console_resources.SECRETS)
-        if (group, resource) not in console_resources.READ_ONLY:
+            (group, resource) not in console_resources.secrets())
+        if (group, resource) not in console_resources.read_only():
             assert rbac.covers(rbac.preset_rules(P.DEVELOPER), [{"apiGroups": [group], "resources": [resource],
                                                                  "verbs": rbac.STANDARD_VERBS}])
-    for group, resource in console_resources.CLUSTER_SCOPED:  # nodes, namespaces …: ops and admin only
+    for group, resource in cluster_scoped:  # nodes, namespaces …: ops and admin only
         rule = [{"apiGroups": [group], "resources": [resource], "verbs": ["list"]}]
         assert not rbac.covers(rbac.preset_rules(P.DEVELOPER), rule)
         assert rbac.covers(rbac.preset_rules(P.OPS), rule)
     write_nodes = [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["delete"]}]
     assert not rbac.covers(rbac.preset_rules(P.OPS), write_nodes)
     assert rbac.covers(rbac.preset_rules(P.ADMIN), write_nodes)
+
+
+def test_the_presets_cover_every_kind_the_console_shows():
+    """The presets grant "the resources the console shows": every kind of the resource
+    registry, read from it (a kind the console gains is granted without a second list)."""
+    for kind in registry.all_kinds():
+        read = [{"apiGroups": [kind.group], "resources": [kind.plural], "verbs": ["get", "list"]}]
+        if kind.namespaced:
+            assert rbac.covers(rbac.preset_rules(P.DEVELOPER), read), kind.plural
+            assert rbac.covers(rbac.preset_rules(P.RESTRICTED), read) is not kind.sensitive, kind.plural
+        else:
+            assert not rbac.covers(rbac.preset_rules(P.DEVELOPER), read), kind.plural
+            assert rbac.covers(rbac.preset_rules(P.OPS), read), kind.plural
+
+
+def test_the_preset_cluster_roles_are_the_ones_clusters_already_hold():
+    """What the sync writes as `cceone:developer` and `cceone:restricted` into every member
+    cluster: a change here rewrites every cluster's RBAC, so it is spelled out."""
+    console = {"": ["configmaps", "endpoints", "events", "persistentvolumeclaims", "pods", "secrets", "services"],
+               "apps": ["daemonsets", "deployments", "deployments/scale", "replicasets", "statefulsets",
+                        "statefulsets/scale"],
+               "batch": ["cronjobs", "jobs"], "networking.k8s.io": ["ingresses"]}
+    write = rbac.STANDARD_VERBS
+    assert rbac.preset_rules(P.DEVELOPER) == [
+        *({"apiGroups": [g], "resources": r, "verbs": write} for g, r in console.items()),
+        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get", "list", "watch"]}]
+    readable = {**console, "": ["configmaps", "endpoints", "events", "persistentvolumeclaims", "pods", "pods/log",
+                                "services"]}
+    assert rbac.preset_rules(P.RESTRICTED) == [
+        {"apiGroups": [g], "resources": r, "verbs": ["get", "list", "watch"]} for g, r in readable.items()]
 
 
 def test_custom_rules_resolve_api_groups_and_union():
@@ -257,13 +293,13 @@ def test_a_cluster_in_a_fleet_takes_the_fleets_associations(tenant):
     services.associate(tenant.main, cluster, user=tenant.user, preset="developer")
     services.associate(tenant.main, fleet, user=tenant.viewer, all_namespaces=False, namespaces=["x"],
                        preset="ops")
-    services.add_clusters(tenant.main, fleet, [cluster])
+    fleets.add_clusters(tenant.main, fleet, [cluster])
     cluster.refresh_from_db()
     assert ("acme-viewer", "cceone:ops", ("x",)) in grants(cluster)
     assert ("acme-user", "cceone:restricted", None) in grants(cluster)  # its own association is suspended
     page = client_for(tenant.main).get(reverse("permissions:cluster", args=[cluster.pk])).content.decode()
     assert 'id="suspended-note"' in page
-    services.remove_cluster(tenant.main, fleet, cluster)
+    fleets.remove_cluster(tenant.main, fleet, cluster)
     cluster.refresh_from_db()
     assert ("acme-user", "cceone:developer", None) in grants(cluster)
     assert ("acme-viewer", "cceone:restricted", None) in grants(cluster)
@@ -324,8 +360,8 @@ def test_the_periodic_resync_retries_what_is_due(tenant):
     from django.utils import timezone
 
     from clusters.models import RegisteredCluster
-    from fleets.models import ClusterPermissionSync
-    from fleets.sync import resync_due
+    from permissions.models import ClusterPermissionSync
+    from permissions.sync import resync_due
 
     now = timezone.now()
     due = ClusterFactory(account=tenant.account, name="due")

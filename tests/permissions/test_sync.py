@@ -7,10 +7,11 @@ from cceone.audit.models import AuditEvent
 from cceone.iam import services as iam_services
 from cceone.iam.models import Policy, UserGroup
 from cceone.kube.gateway import identity_for
-from fleets import services, sync
-from fleets.models import ClusterPermissionSync
+from fleets import services as fleets
+from permissions import services, sync
+from permissions.models import ClusterPermissionSync
 from tests.conftest import client_for
-from tests.fleets.conftest import allowed, rbac_objects, settled, subjects
+from tests.permissions.conftest import allowed, rbac_objects, settled, subjects
 from tests.resources.conftest import page
 from tests.live import wait_until
 
@@ -147,11 +148,11 @@ def test_fleet_override_replaces_the_clusters_own_bindings_and_leaving_restores_
     cluster, emulator = running_cluster, running_cluster.emulator
     services.associate(tenant.main, cluster, user=tenant.user, all_namespaces=False, namespaces=["a"],
                        preset="developer")
-    fleet = services.create_fleet(tenant.main, name="prod-fleet")
+    fleet = fleets.create_fleet(tenant.main, name="prod-fleet")
     services.associate(tenant.main, fleet, user=tenant.user, preset="ops")
     assert ("a", "cceone:developer") in rbac_objects(emulator, "RoleBinding")
 
-    services.add_clusters(tenant.main, fleet, [cluster])
+    fleets.add_clusters(tenant.main, fleet, [cluster])
     assert settled(cluster).state == "synced"
     rolebindings = rbac_objects(emulator, "RoleBinding")
     bindings = rbac_objects(emulator, "ClusterRoleBinding")
@@ -159,7 +160,7 @@ def test_fleet_override_replaces_the_clusters_own_bindings_and_leaving_restores_
     assert subjects(bindings[("", "cceone:ops")]) == [who(tenant.user)]
     assert allowed(cluster, tenant.user, "list", "Node")
 
-    services.remove_cluster(tenant.main, fleet, cluster)
+    fleets.remove_cluster(tenant.main, fleet, cluster)
     rolebindings = rbac_objects(emulator, "RoleBinding")
     bindings = rbac_objects(emulator, "ClusterRoleBinding")
     assert subjects(rolebindings[("a", "cceone:developer")]) == [who(tenant.user)]
@@ -170,7 +171,7 @@ def test_fleet_override_replaces_the_clusters_own_bindings_and_leaving_restores_
 def test_changing_a_fleets_associations_updates_every_member(tenant, more_clusters):
     first, second = more_clusters("member-1"), more_clusters("member-2")
     settled(first), settled(second)
-    fleet = services.create_fleet(tenant.main, name="edge", clusters=[first, second])
+    fleet = fleets.create_fleet(tenant.main, name="edge", clusters=[first, second])
     binding = services.associate(tenant.main, fleet, user=tenant.viewer, all_namespaces=False,
                                  namespaces=["prod"], preset="developer")
     for member in (first, second):

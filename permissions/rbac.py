@@ -69,13 +69,14 @@ def _by_group(pairs, verbs) -> list[dict]:
 
 
 def _console_rules(write: bool) -> list[dict]:
-    pairs = console_resources.NAMESPACED
+    pairs, read_only_pairs = console_resources.namespaced(), console_resources.read_only()
     if not write:
         # As Kubernetes' own `view` role: reading a Secret is reading its values (a list
         # returns them too), so read-only users reveal one through the console, audited.
-        return _by_group([p for p in pairs if p not in console_resources.SECRETS], READ_VERBS)
-    writable = [p for p in pairs if p not in console_resources.READ_ONLY]
-    read_only = [p for p in pairs if p in console_resources.READ_ONLY]
+        secrets = console_resources.secrets()
+        return _by_group([p for p in pairs if p not in secrets], READ_VERBS)
+    writable = [p for p in pairs if p not in read_only_pairs]
+    read_only = [p for p in pairs if p in read_only_pairs]
     return _by_group(writable, STANDARD_VERBS) + _by_group(read_only, READ_VERBS)
 
 
@@ -83,8 +84,8 @@ def preset_rules(preset: str) -> list[dict]:
     if preset == Preset.ADMIN:
         return [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]
     if preset == Preset.OPS:
-        namespaced = [p for p in console_resources.NAMESPACED + OTHER_NAMESPACED
-                      if p not in console_resources.READ_ONLY]
+        read_only = console_resources.read_only()
+        namespaced = [p for p in console_resources.namespaced() + OTHER_NAMESPACED if p not in read_only]
         return ([{"apiGroups": ["*"], "resources": ["*"], "verbs": list(READ_VERBS)}]
                 + _by_group(namespaced, STANDARD_VERBS))
     if preset == Preset.DEVELOPER:

@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 from cceone.iam.access import can
 from cceone.iam.models import User
 from cceone.kube.gateway import identity_for
+from fleets.models import Fleet
 
-from .models import CustomPermission, Fleet, PermissionBinding
+from .models import CustomPermission, PermissionBinding
 from .rbac import Preset, covers, preset_rules
 
 ALL = None  # namespaces: every namespace (a ClusterRoleBinding)
