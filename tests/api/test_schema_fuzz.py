@@ -22,6 +22,7 @@ from cceone.iam import services as iam
 from cceone.iam.models import APIToken, EnterpriseProject, Policy, UserGroup
 from clusters import kubeconfigs
 from fleets import services as fleets
+from permissions import services as permissions
 from tests.conftest import client_for, make_tenant
 from tests.factories import ClusterFactory, ready_to_order
 
@@ -76,9 +77,9 @@ def world(django_db_setup, django_db_blocker):
         ready_to_order(tenant.account)  # a ledger entry, the delegation, an order's gates open
         cluster = ClusterFactory(account=tenant.account)
         fleet = fleets.create_fleet(main, name="fuzz-fleet")
-        permission = fleets.save_permission(main, None, name="fuzz-reader",
+        permission = permissions.save_permission(main, None, name="fuzz-reader",
                                             rules=[{"verbs": ["get"], "resources": "*"}])
-        binding = fleets.associate(main, cluster, user=tenant.user, permission=permission)
+        binding = permissions.associate(main, cluster, user=tenant.user, permission=permission)
         policy = iam.save_policy(main, None, name="fuzz-policy", description="", actions=["clusters:get"],
                                  scope=Policy.Scope.ACCOUNT)
         issued, _ = kubeconfigs.issue(main, cluster)
