@@ -144,12 +144,17 @@ def place_order(actor, order: Order, *, agreed: bool) -> RegisteredCluster:
     return cluster
 
 
+def _security_group_name(cluster_name: str) -> str:
+    # A cluster name may take all 64 characters a security group name has; cut the middle.
+    return f"cceone-{cluster_name[:64 - len('cceone--sg')]}-sg"
+
+
 def _create(actor, order: Order) -> RegisteredCluster:
     account = actor.account
     security_group = order.security_group
     if order.cluster_type != Type.CLOUD and security_group is None:
         security_group = SecurityGroup.objects.create(vpc=order.vpc, account=account, auto_created=True,
-                                                      name=f"cceone-{order.name}-sg")
+                                                      name=_security_group_name(order.name))
     cloud = order.cluster_type == Type.CLOUD
     cluster = RegisteredCluster.objects.create(
         account=account, name=order.name, cluster_type=order.cluster_type,

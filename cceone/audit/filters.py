@@ -1,3 +1,5 @@
+import datetime
+
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -7,12 +9,25 @@ from cceone.console.filters import ConsoleFilterSet
 from .models import AuditEvent
 
 
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """Compares in UTC: ISO 8601 allows offsets up to ±23:59, PostgreSQL only up to ±15:59."""
+
+    def filter(self, qs, value):
+        if value is not None and value.tzinfo is not None:
+            try:
+                value = value.astimezone(datetime.timezone.utc)
+            except OverflowError:  # past year 1 or 9999 once in UTC: the nearest end of time
+                end = datetime.datetime.min if value.year == 1 else datetime.datetime.max
+                value = end.replace(tzinfo=datetime.timezone.utc)
+        return super().filter(qs, value)
+
+
 class AuditEventFilterSet(ConsoleFilterSet):
     """R1.3 filters, shared by the audit page and the API."""
 
-    since = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte", label=_("From"),
+    since = UtcDateTimeFilter(field_name="time", lookup_expr="gte", label=_("From"),
                                              widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    until = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="lte", label=_("To"),
+    until = UtcDateTimeFilter(field_name="time", lookup_expr="lte", label=_("To"),
                                              widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     user = django_filters.CharFilter(field_name="actor_name", lookup_expr="icontains", label=_("User"))
     action = django_filters.CharFilter(field_name="action", lookup_expr="icontains", label=_("Action"))

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from cceone.audit.services import record
 from cceone.iam.models import Policy
 from clusters.models import KubeconfigToken
 from tests.conftest import client_for
@@ -93,3 +94,15 @@ def test_the_schema_documents_refusals_and_pages_only_the_lists(client, tenant):
 
 def schema_component(client, name):
     return client.get("/api/schema/?format=json").json()["components"]["schemas"][name]
+
+
+@pytest.mark.parametrize("since, until, finds_all", [
+    ("0038-07-06T05:47:50.094+19:33", "0310-03-16T22:00:29-13:12", False),  # offsets PostgreSQL refuses
+    ("0001-01-01T00:10+23:59", "9999-12-31T23:50-23:59", True),             # past the ends of time in UTC
+])
+def test_audit_times_with_any_iso_offset_filter_in_utc(client, tenant, since, until, finds_all):
+    record(tenant.main, "clusters:create", None)
+    everything = client.get("/api/v1/audit/events/").json()["count"]
+    response = client.get("/api/v1/audit/events/", {"since": since, "until": until})
+    assert response.status_code == 200
+    assert response.json()["count"] == (everything if finds_all else 0) and everything
