@@ -9,11 +9,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from billing.models import price_in_force
 from cceone.audit.models import AuditEvent, OperationLog
+from cceone.console import show_once
 from cceone.console.views import ObjectListView
 from cceone.iam.access import can, in_account, require
 from cceone.iam.routes import iam_page
@@ -146,6 +148,10 @@ def access(request, pk):
                                 for variant, label in (("public", _("Public IPv4")), ("private", _("Private IPv4")))]
     if tab == "connection":
         context.update(_connection_context(request, cluster))
+        issued = show_once.take(request, f"kubeconfig-{cluster.pk}")
+        if issued:
+            context.update(new_kubeconfig=issued["kubeconfig"],
+                           new_kubeconfig_expires_at=issued["expires_at"] and parse_datetime(issued["expires_at"]))
     return render(request, "clusters/access.html", context)
 
 
@@ -186,9 +192,10 @@ def access_action(request, pk, action):
                     return render(request, "clusters/access.html", context, status=200)
                 valid_for = timedelta(hours=form.cleaned_data["hours"])
             issued, kubeconfig = kubeconfigs.issue(request.user, cluster, valid_for)
-            context = {"cluster": cluster, "tab": tab, "new_kubeconfig": kubeconfig, "new_token": issued,
-                       **_connection_context(request, cluster)}
-            return render(request, "clusters/access.html", context)
+            # Shown once, after the redirect: a refresh neither issues another nor shows it again.
+            show_once.keep(request, f"kubeconfig-{cluster.pk}", {
+                "kubeconfig": kubeconfig,
+                "expires_at": issued.expires_at.isoformat() if issued.expires_at else None})
         elif action == "revoke":
             tab = "connection"
             issued = get_object_or_404(KubeconfigToken, pk=request.POST.get("token"), cluster=cluster,

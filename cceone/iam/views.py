@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cceone.console import show_once
 from cceone.console import views as generic
 from cceone.console.redirects import redirect_next, safe_next
 
@@ -227,7 +228,6 @@ def verification(request):
 def api_tokens(request):
     """The user's own API tokens; a new key is shown once."""
     form = forms.APITokenForm(request.POST or None)
-    new_key = None
     if request.method == "POST" and form.is_valid():
         try:
             _token, new_key = services.issue_api_token(request.user, form.cleaned_data["name"],
@@ -235,9 +235,12 @@ def api_tokens(request):
         except ValidationError as error:
             generic.add_validation_error(form, error)
         else:
-            form = forms.APITokenForm()
+            # Shown once, after the redirect: a refresh neither issues another nor shows it again.
+            show_once.keep(request, "api-token", new_key)
+            return redirect("iam:api-tokens")
     return render(request, "iam/api_tokens.html",
-                  {"form": form, "new_key": new_key, "tokens": request.user.api_tokens.all()})
+                  {"form": form, "new_key": show_once.take(request, "api-token"),
+                   "tokens": request.user.api_tokens.all()})
 
 
 @iam_page(AUTHENTICATED_ONLY)

@@ -12,6 +12,17 @@ document.addEventListener("click", (event) => {
     button.textContent = button.dataset.copiedLabel || button.textContent;
   });
 });
+// Download buttons: data-download-target names the element whose text is saved as a file.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-download-target]");
+  if (!button) return;
+  const source = document.querySelector(button.dataset.downloadTarget);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([source.textContent], {type: "application/yaml"}));
+  link.download = button.dataset.downloadName;
+  link.click();
+  URL.revokeObjectURL(link.href);
+});
 // Order form: choosing a VPC reloads the form so subnets and security groups follow it.
 document.addEventListener("change", (event) => {
   const field = event.target.closest("[data-reload]");

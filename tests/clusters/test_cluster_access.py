@@ -114,9 +114,12 @@ def test_temporary_kubeconfig_expiry_bounds_and_revocation(tenant, cluster, sett
     assert "Ensure this value is less than or equal to" in too_long.content.decode()
     assert client.post(url("temporary-kubeconfig"), {"hours": 0}).status_code == 200
     assert not KubeconfigToken.objects.exists()
-    page = client.post(url("temporary-kubeconfig"), {"hours": 2}).content.decode()
+    issued = client.post(url("temporary-kubeconfig"), {"hours": 2})
+    assert issued.status_code == 302  # redirect after POST: a refresh issues nothing more
+    page = client.get(issued["Location"]).content.decode()
     token = KubeconfigToken.objects.get(user=tenant.viewer)
     assert "kind: Config" in page and f"/k8s/clusters/{cluster.pk}" in page
+    assert "kind: Config" not in client.get(issued["Location"]).content.decode()  # shown once
     assert timedelta(hours=1, minutes=59) < token.expires_at - token.created_at <= timedelta(hours=2)
     client.post(url("kubeconfig"))
     assert KubeconfigToken.objects.filter(user=tenant.viewer, revoked_at__isnull=True).count() == 2

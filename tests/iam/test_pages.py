@@ -164,11 +164,14 @@ def test_real_name_verification_submitted_by_the_main_account(tenant):
 
 def test_api_token_is_shown_once_and_stored_hashed(tenant):
     client = client_for(tenant.user)
-    page = client.post(reverse("iam:api-tokens"), {"name": "laptop"}).content.decode()
+    response = client.post(reverse("iam:api-tokens"), {"name": "laptop"})
+    assert response.status_code == 302  # a refresh of the page that shows the key does not issue another
+    page = client.get(response["Location"]).content.decode()
     token = APIToken.objects.get(user=tenant.user)
     key = page.split('id="new-token">')[1].split("<")[0]
     assert key.startswith("cce_") and token.key_hash == APIToken.hash(key)
     assert key not in client.get(reverse("iam:api-tokens")).content.decode()
+    assert "<code>Authorization: Token &lt;key&gt;</code>" in page  # the header's placeholder is visible
     client.post(reverse("iam:api-token-revoke", args=[token.pk]))
     assert not APIToken.objects.filter(pk=token.pk).exists()
 
