@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from cceone.api import RestrictedViewSet
 from cceone.audit.models import OperationLog
-from cceone.iam.access import in_account, require
+from cceone.iam.access import get_or_deny
 from cceone.iam.models import EnterpriseProject, Region
 
 from . import checks, kubeconfigs, services
@@ -250,8 +250,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
 
     def get_object(self):
         # 404 outside the account; then read and the action's own permission (403, audited).
-        obj = get_object_or_404(in_account(self.queryset.all(), self.request.user), pk=self.kwargs["pk"])
-        require(self.request.user, "clusters:get", obj)
+        obj = get_or_deny(self.queryset.all(), self.request.user, self.kwargs["pk"], "clusters:get")
         self.check_object_permissions(self.request, obj)
         return obj
 

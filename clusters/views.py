@@ -17,7 +17,7 @@ from billing.models import price_in_force
 from cceone.audit.models import AuditEvent, OperationLog
 from cceone.console import show_once
 from cceone.console.views import ObjectListView
-from cceone.iam.access import can, in_account, require
+from cceone.iam.access import can, get_or_deny, require
 from cceone.iam.routes import iam_page
 
 from . import checks, kubeconfigs, services
@@ -46,10 +46,7 @@ class ClusterList(ObjectListView):
 
 def _cluster(request, pk, action="clusters:get") -> RegisteredCluster:
     """The cluster: 404 outside the user's account; 403 (audited) without read or `action`."""
-    cluster = get_object_or_404(in_account(RegisteredCluster.objects.select_related("region"), request.user), pk=pk)
-    require(request.user, "clusters:get", cluster)
-    require(request.user, action, cluster)
-    return cluster
+    return get_or_deny(RegisteredCluster.objects.select_related("region"), request.user, pk, "clusters:get", action)
 
 
 # --- order wizard ----------------------------------------------------------------------
