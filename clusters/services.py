@@ -71,6 +71,25 @@ class Order:
     def instance_type(self) -> str:
         return self.cluster_type
 
+    @classmethod
+    def build(cls, *, cluster_type: str, region: Region, enterprise_project: EnterpriseProject | None,
+              cloud_cluster: CloudProviderCluster | None = None, name: str = "", provider: str = "",
+              vpc: Vpc | None = None, subnet: Subnet | None = None, security_group: SecurityGroup | None = None,
+              apiserver_spec: ApiServerSpec | None = None, apiserver_eip: bool = False,
+              bind_public_ip: bool = False, deletion_protection: bool = True) -> "Order":
+        """The one way the order page and the API turn what they parsed into an order: a cloud
+        cluster is associated under its own name and region and takes no network settings;
+        local and third-party clusters take what was entered. `validate_order` judges it."""
+        if cluster_type == Type.CLOUD:
+            if cloud_cluster is None:
+                raise ValidationError({"cloud_cluster": _("Choose the cloud cluster to associate.")})
+            return cls(cluster_type=Type.CLOUD, region=cloud_cluster.region, name=cloud_cluster.name,
+                       enterprise_project=enterprise_project, cloud_cluster=cloud_cluster)
+        return cls(cluster_type=cluster_type, region=region, name=name, provider=provider,
+                   enterprise_project=enterprise_project, vpc=vpc, subnet=subnet, security_group=security_group,
+                   apiserver_spec=apiserver_spec, apiserver_eip=apiserver_eip, bind_public_ip=bind_public_ip,
+                   deletion_protection=deletion_protection)
+
 
 def gates(account) -> list[str]:
     """Prerequisites missing before any order page works: 'delegation', 'verification'."""
