@@ -63,21 +63,11 @@ class OrderSerializer(serializers.Serializer):
     agreed = serializers.BooleanField(help_text="the service agreement is accepted")
 
     def to_order(self, request) -> services.Order:
-        data = self.validated_data
-        project = EnterpriseProject.objects.filter(account=request.user.account,
-                                                   name=data["enterprise_project"]).first()
-        cloud = data.get("cloud_cluster")
-        if data["cluster_type"] == RegisteredCluster.Type.CLOUD:
-            if cloud is None:
-                raise serializers.ValidationError({"cloud_cluster": _("This field is required.")})
-            return services.Order(cluster_type="cloud", region=cloud.region, name=cloud.name,
-                                  enterprise_project=project, cloud_cluster=cloud)
-        return services.Order(
-            cluster_type=data["cluster_type"], region=data.get("region") or request.region,
-            name=data.get("name", ""), provider=data.get("provider", ""), enterprise_project=project,
-            vpc=data.get("vpc"), subnet=data.get("subnet"), security_group=data.get("security_group"),
-            apiserver_spec=data.get("apiserver_spec"), apiserver_eip=data["apiserver_eip"],
-            bind_public_ip=data["bind_public_ip"], deletion_protection=data["deletion_protection"])
+        data = {k: v for k, v in self.validated_data.items() if k != "agreed"}
+        data["enterprise_project"] = EnterpriseProject.objects.filter(account=request.user.account,
+                                                                      name=data["enterprise_project"]).first()
+        data["region"] = data.get("region") or request.region
+        return services.Order.build(**data)
 
 
 class PrecheckSerializer(OrderSerializer):
