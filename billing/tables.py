@@ -2,6 +2,7 @@ import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
 from .metering import BILLING_TZ
+from .money import yuan
 from .models import LedgerEntry, Settlement
 
 
@@ -19,7 +20,7 @@ class MoneyColumn(tables.Column):
         super().__init__(*args, **kwargs)
 
     def render(self, value):
-        return f"{value:,.{self.places}f}"
+        return yuan(value, self.places)
 
 
 class LedgerTable(tables.Table):
