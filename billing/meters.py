@@ -25,6 +25,7 @@ from cceone.audit.models import AuditEvent
 from cceone.audit.services import record
 from clusters import facts as facts_mod
 from clusters.models import ClusterHeartbeat, RegisteredCluster
+from clusters.signals import cluster_came_up
 
 from .metering import BILLING_TZ, HOUR, BillableKind, FrozenState, HourUsage, hour_floor, hours_between, last_settled
 
@@ -169,4 +170,6 @@ class RegisteredClusterMeter(BillableKind):
             cluster.save(update_fields=["status"])
             record(None, "clusters:status", cluster, account=cluster.account,
                    details={"from": Status.FROZEN, "to": previous_status, "reason": "balance restored"})
+            if previous_status == Status.RUNNING:
+                cluster_came_up.send(RegisteredCluster, cluster=cluster)
             return True

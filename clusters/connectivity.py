@@ -17,6 +17,7 @@ from cceone.audit.services import record
 
 from . import facts as facts_mod
 from .models import ClusterHeartbeat, RegisteredCluster
+from .signals import cluster_came_up
 
 log = logging.getLogger(__name__)
 
@@ -144,13 +145,16 @@ def _record_heartbeat(cluster_id: int, reported: dict) -> None:
     if version:
         cluster.kubernetes_version = version
         fields.append("kubernetes_version")
-    if cluster.status in COMES_UP_FROM:
+    came_up = cluster.status in COMES_UP_FROM
+    if came_up:
         _transition(cluster, Status.RUNNING, "agent heartbeat")
         fields.append("status")
         if cluster.first_running_at is None:
             cluster.first_running_at = now
             fields.append("first_running_at")
     cluster.save(update_fields=fields)
+    if came_up:
+        cluster_came_up.send(RegisteredCluster, cluster=cluster)
     ready, total = facts_mod.node_counts(reported)
     ClusterHeartbeat.objects.create(cluster=cluster, time=now, status=cluster.status,
                                     kubernetes_version=version, nodes_total=total, nodes_ready=ready,

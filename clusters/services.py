@@ -19,6 +19,7 @@ from cceone import crypto
 from cceone.audit.models import OperationLog
 from cceone.audit.services import Operation, record
 from cceone.iam import services as iam_services
+from cceone.iam import mirror
 from cceone.iam.access import require
 from cceone.iam.models import EnterpriseProject, Region
 
@@ -165,6 +166,7 @@ def _create(actor, order: Order) -> RegisteredCluster:
         apiserver_eip=order.apiserver_eip, cloud_cluster=order.cloud_cluster,
         connection_mode=RegisteredCluster.ConnectionMode.DIRECT if cloud else RegisteredCluster.ConnectionMode.AGENT,
     )
+    mirror.sync_anchor(cluster)  # what scoped policies give on it (its instance, its project)
     op = Operation.start(cluster, OperationLog.Operation.CREATE)
     op.step(N_("Order accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
     record(actor, "clusters:create", cluster, details={
@@ -372,15 +374,11 @@ def rotate_agent_token(actor, cluster: RegisteredCluster) -> str:
 
 # --- unsubscribe (R3.8) ------------------------------------------------------------------
 
-# Other apps add blockers ("remove it from fleet X first"): fn(cluster) -> message | None.
-UNSUBSCRIBE_BLOCKERS: list = []
-
-
 def unsubscribe_checks(cluster: RegisteredCluster) -> list[tuple[str, bool, str]]:
     """(label, passed, message) for each condition unsubscribing needs."""
     result = [(_("Deletion protection is off"), not cluster.deletion_protection,
                _("Turn deletion protection off first.") if cluster.deletion_protection else "")]
-    for blocker in UNSUBSCRIBE_BLOCKERS:
+    for blocker in checks.unsubscribe_blockers():
         label, message = blocker(cluster)
         result.append((label, not message, message or ""))
     return result

@@ -242,10 +242,6 @@ def access_changed(account) -> None:
     request_sync(RegisteredCluster.objects.filter(account=account).exclude(status__in=GONE))
 
 
-def cluster_came_up(cluster) -> None:
-    request_sync([cluster])
-
-
 def visible_bindings(user):
     """The associations on clusters and fleets the user may see."""
     if not can(user, "permissions:list"):

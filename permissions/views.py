@@ -184,6 +184,17 @@ def cluster_associations(request, pk):
     return associations_page(request, cluster)
 
 
+@iam_page("fleets:get")
+@login_required
+def fleet_associations(request, pk):
+    """The fleet's associations (R4.4) with the manual's warnings; adding one here. Served at
+    /fleets/<pk>/permissions/ ("fleets:permissions", registered with `fleets.pages`)."""
+    fleet = get_object_or_404(in_account(Fleet.objects.select_related("enterprise_project", "creator"),
+                                         request.user), pk=pk)
+    require(request.user, "fleets:get", fleet)
+    return associations_page(request, fleet)
+
+
 def _cluster(request, pk) -> RegisteredCluster:
     """The cluster: 404 outside the user's account; 403 (audited) unless the user may see it."""
     cluster = get_object_or_404(in_account(RegisteredCluster.objects.select_related("fleet"), request.user), pk=pk)

@@ -13,4 +13,7 @@ class ResourcesConfig(AppConfig):
         # The console's own kinds: each module registers its kinds when imported, in the
         # order kinds/__init__.py gives (the navigation's). Kinds import the forms and
         # services they use, which import the registry, so the registry cannot import them.
+        from . import api
         from . import kinds  # noqa: F401
+
+        api.register()
