@@ -1,19 +1,19 @@
 """What the permissions app follows: a cluster that comes up gets its RBAC synced, and so
 do the account's clusters when IAM changes what its users may do, and the clusters that
 join or leave a fleet (they take the fleet's associations, or their own again). Each sync
-is enqueued on commit by `services.request_sync`."""
+is sent on commit by `tasks.request_sync`."""
 from django.dispatch import receiver
 
 from cceone.iam.signals import access_changed
 from clusters.signals import cluster_came_up
 from fleets.signals import members_changed
 
-from . import services
+from . import services, tasks
 
 
 @receiver(cluster_came_up, dispatch_uid="permissions.cluster_came_up")
 def _cluster_came_up(sender, cluster, **kwargs):
-    services.request_sync([cluster])
+    tasks.request_sync([cluster])
 
 
 @receiver(access_changed, dispatch_uid="permissions.access_changed")
@@ -23,4 +23,4 @@ def _access_changed(sender, account, users, **kwargs):
 
 @receiver(members_changed, dispatch_uid="permissions.fleet_members_changed")
 def _fleet_members_changed(sender, fleet, clusters, **kwargs):
-    services.request_sync(clusters)
+    tasks.request_sync(clusters)
