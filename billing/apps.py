@@ -12,6 +12,7 @@ class BillingConfig(AppConfig):
         from clusters import pricing
 
         from . import api, demo, metering
+        from . import tasks  # noqa: F401  sends the delivery of the notices written
         from . import checks  # noqa: F401 - registers the balance check with the clusters' registry
         from .meters import RegisteredClusterMeter
         from .models import price_in_force

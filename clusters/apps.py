@@ -13,6 +13,7 @@ class ClustersConfig(AppConfig):
         from cceone.iam.signals import credentials_revoked
 
         from . import api, demo, kubeconfigs
+        from . import tasks  # noqa: F401  sends the work the services' signals ask for
         from .overview import CARD
 
         api.register()

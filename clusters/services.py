@@ -18,13 +18,15 @@ from django.utils.translation import gettext_noop as N_  # step names: translate
 from cceone import crypto
 from cceone.audit.models import OperationLog
 from cceone.audit.services import Operation, record
-from cceone.iam import services as iam_services
 from cceone.iam import mirror
+from cceone.iam import services as iam_services
 from cceone.iam.access import require
 from cceone.iam.models import EnterpriseProject, Region
+from cceone.kube.gateway import KubeError, explain, system_client_for
 
-from . import checks, connectivity
+from . import checks, connectivity, signals
 from . import facts as facts_mod
+from .kubeconfigs import revoke_for_cluster
 from .models import ApiServerSpec, CloudProviderCluster, RegisteredCluster, SecurityGroup, Subnet, Vpc
 
 Status = RegisteredCluster.Status
@@ -171,9 +173,8 @@ def _create(actor, order: Order) -> RegisteredCluster:
     op.step(N_("Order accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
     record(actor, "clusters:create", cluster, details={
         "type": order.cluster_type, "region": order.region.code, "bind_public_ip": order.bind_public_ip})
-    from .tasks import provision_cluster
-
-    op.enqueue(provision_cluster, cluster.pk, bind_public_ip=order.bind_public_ip)
+    signals.cluster_ordered.send(RegisteredCluster, operation=op, cluster=cluster,
+                                 bind_public_ip=order.bind_public_ip)
     return cluster
 
 
@@ -218,8 +219,6 @@ def provision(cluster_id: int, bind_public_ip: bool = False) -> None:
 
 def _connect_direct(cluster_id: int) -> None:
     """Cloud clusters: reach the API server directly; running on success."""
-    from cceone.kube.gateway import KubeError, explain, system_client_for
-
     cluster = RegisteredCluster.objects.get(pk=cluster_id)
     try:
         client = system_client_for(cluster, timeout=(5, 15))
@@ -399,15 +398,11 @@ def unsubscribe(actor, cluster: RegisteredCluster) -> None:
         cluster.save(update_fields=["status"])
         op.step(N_("Unsubscribe accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
         record(actor, "clusters:delete", cluster, details={"previous_status": previous})
-        from .tasks import destroy_cluster
-
-        op.enqueue(destroy_cluster, cluster.pk)
+        signals.cluster_unsubscribed.send(RegisteredCluster, operation=op, cluster=cluster)
 
 
 def destroy(cluster_id: int) -> None:
     """Revoke every credential, close the agents' connections, end billing. Idempotent."""
-    from .kubeconfigs import revoke_for_cluster
-
     with transaction.atomic():
         cluster = RegisteredCluster.objects.select_for_update().filter(pk=cluster_id).first()
         if cluster is None or cluster.status != Status.DESTROYING:

@@ -5,3 +5,10 @@ from django.dispatch import Signal
 # unfrozen once the balance was restored (billing). Sent inside the change's transaction,
 # after the status is saved. Argument: cluster. Kubernetes permissions sync its RBAC.
 cluster_came_up = Signal()
+
+# Sent by the services inside the change's transaction; `tasks.py` sends the work on commit.
+# A cluster was ordered: operation (its create log, which carries the message for recovery),
+# cluster, bind_public_ip.
+cluster_ordered = Signal()
+# A cluster's unsubscription was accepted: operation (its unsubscribe log), cluster.
+cluster_unsubscribed = Signal()

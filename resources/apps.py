@@ -15,5 +15,6 @@ class ResourcesConfig(AppConfig):
         # services they use, which import the registry, so the registry cannot import them.
         from . import api
         from . import kinds  # noqa: F401
+        from . import tasks  # noqa: F401  sends the drain passes the services ask for
 
         api.register()
