@@ -8,6 +8,7 @@ class BillingConfig(AppConfig):
 
     def ready(self):
         # How the app plugs into the core and into clusters (docs/architecture.md).
+        from cceone.console import navigation
         from cceone.console.signals import demo_seeded
         from clusters import pricing
 
@@ -21,3 +22,5 @@ class BillingConfig(AppConfig):
         metering.register(RegisteredClusterMeter())
         pricing.register(price_in_force)
         demo_seeded.connect(demo.credit, dispatch_uid="billing.demo_credit")
+        navigation.register(navigation.Entry("billing", _("Billing"), "billing:overview", "billing:list",
+                                             match="billing:", position=70))

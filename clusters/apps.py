@@ -8,7 +8,7 @@ class ClustersConfig(AppConfig):
 
     def ready(self):
         # How the app plugs into the core and follows it (docs/architecture.md).
-        from cceone.console import overview
+        from cceone.console import navigation, overview
         from cceone.console.signals import demo_seeded
         from cceone.iam.signals import credentials_revoked
 
@@ -20,3 +20,6 @@ class ClustersConfig(AppConfig):
         overview.register(CARD)
         credentials_revoked.connect(kubeconfigs.revoke_for_user_signal, dispatch_uid="clusters.revoke_kubeconfigs")
         demo_seeded.connect(demo.seed_inventory, dispatch_uid="clusters.demo_inventory")
+        navigation.register(navigation.Entry(
+            "clusters", _("Registered clusters"), "clusters:list", "clusters:list",
+            match=("clusters:", "resources:"), position=30))

@@ -8,9 +8,12 @@ class FleetsConfig(AppConfig):
 
     def ready(self):
         # How the app plugs into the core and into clusters (docs/architecture.md).
+        from cceone.console import navigation
         from clusters import checks
 
         from . import api, services
 
         api.register()
         checks.register_unsubscribe_blocker("fleet", services.unsubscribe_blocker)
+        navigation.register(navigation.Entry("fleets", _("Fleet management"), "fleets:list", "fleets:list",
+                                             match="fleets:", position=40))

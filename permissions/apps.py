@@ -12,6 +12,7 @@ class PermissionsConfig(AppConfig):
     def ready(self):
         from django.urls import path
 
+        from cceone.console import navigation
         from fleets import pages
         from fleets.api import register_member_field
 
@@ -22,3 +23,5 @@ class PermissionsConfig(AppConfig):
         api.register()
         register_member_field("permission_sync", ClusterSyncField)
         pages.register(path("<int:pk>/permissions/", views.fleet_associations, name="permissions"))
+        navigation.register(navigation.Entry("platform", _("Permission management"), "permissions:list",
+                                             "permissions:list", match="permissions:", position=60))
