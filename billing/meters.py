@@ -17,22 +17,18 @@ The rule, also written on the bills page:
 from collections import defaultdict
 from datetime import datetime
 
-from django.db import transaction
 from django.db.models import F, Max, Q
 from django.db.models.functions import TruncHour
 
 from cceone.audit.models import AuditEvent
-from cceone.audit.services import record
 from clusters import facts as facts_mod
 from clusters.models import ClusterHeartbeat, RegisteredCluster
-from clusters.signals import cluster_came_up
+from clusters import services as cluster_services
 
 from .metering import BILLING_TZ, HOUR, BillableKind, FrozenState, HourUsage, hour_floor, hours_between, last_settled
 
 Status = RegisteredCluster.Status
 BILLABLE = {Status.RUNNING, Status.CHANGING}
-# Statuses a freeze applies to: every on-demand cluster that is not being created or gone.
-FREEZABLE = {Status.PENDING_ACCESS, Status.RUNNING, Status.DISCONNECTED, Status.ACCESS_TIMEOUT, Status.CHANGING}
 
 
 class RegisteredClusterMeter(BillableKind):
@@ -149,27 +145,7 @@ class RegisteredClusterMeter(BillableKind):
         return out
 
     def freeze(self, account_id):
-        frozen = []
-        for cluster in (RegisteredCluster.objects.select_for_update(of=("self",))
-                        .filter(account_id=account_id, status__in=FREEZABLE).select_related("account")):
-            previous = cluster.status
-            cluster.status = Status.FROZEN
-            cluster.save(update_fields=["status"])
-            record(None, "clusters:status", cluster, account=cluster.account,
-                   details={"from": previous, "to": Status.FROZEN, "reason": "arrears"})
-            frozen.append(FrozenState(cluster.pk, cluster.name, previous))
-        return frozen
+        return [FrozenState(pk, name, previous) for pk, name, previous in cluster_services.freeze(account_id)]
 
     def unfreeze(self, instance_id, previous_status):
-        with transaction.atomic():
-            cluster = (RegisteredCluster.objects.select_for_update(of=("self",)).select_related("account")
-                       .filter(pk=instance_id, status=Status.FROZEN).first())
-            if cluster is None:
-                return False  # unsubscribed (or otherwise changed) while frozen: leave it be
-            cluster.status = previous_status
-            cluster.save(update_fields=["status"])
-            record(None, "clusters:status", cluster, account=cluster.account,
-                   details={"from": Status.FROZEN, "to": previous_status, "reason": "balance restored"})
-            if previous_status == Status.RUNNING:
-                cluster_came_up.send(RegisteredCluster, cluster=cluster)
-            return True
+        return cluster_services.unfreeze(instance_id, previous_status)

@@ -317,6 +317,44 @@ def recover_stalled_operations() -> dict:
     return counts
 
 
+# --- arrears (billing freezes an account's on-demand clusters, R7.6) ---------------------
+
+# Statuses a freeze applies to: every on-demand cluster that is not being created or gone.
+FREEZABLE = {Status.PENDING_ACCESS, Status.RUNNING, Status.DISCONNECTED, Status.ACCESS_TIMEOUT, Status.CHANGING}
+
+
+def freeze(account_id) -> list[tuple[int, str, str]]:
+    """Freeze the account's clusters, in the caller's transaction: (pk, name, previous status)
+    of each, for unfreezing later."""
+    frozen = []
+    for cluster in (RegisteredCluster.objects.select_for_update(of=("self",))
+                    .filter(account_id=account_id, status__in=FREEZABLE).select_related("account")):
+        previous = cluster.status
+        cluster.status = Status.FROZEN
+        cluster.save(update_fields=["status"])
+        record(None, "clusters:status", cluster, account=cluster.account,
+               details={"from": previous, "to": Status.FROZEN, "reason": "arrears"})
+        frozen.append((cluster.pk, cluster.name, previous))
+    return frozen
+
+
+def unfreeze(cluster_id, previous_status) -> bool:
+    """Give a frozen cluster its status before the freeze back; False when it is not frozen
+    any more (unsubscribed or otherwise changed meanwhile: left be)."""
+    with transaction.atomic():
+        cluster = (RegisteredCluster.objects.select_for_update(of=("self",)).select_related("account")
+                   .filter(pk=cluster_id, status=Status.FROZEN).first())
+        if cluster is None:
+            return False
+        cluster.status = previous_status
+        cluster.save(update_fields=["status"])
+        record(None, "clusters:status", cluster, account=cluster.account,
+               details={"from": Status.FROZEN, "to": previous_status, "reason": "balance restored"})
+        if previous_status == Status.RUNNING:
+            signals.cluster_came_up.send(RegisteredCluster, cluster=cluster)
+        return True
+
+
 # --- settings ---------------------------------------------------------------------------
 
 @transaction.atomic
