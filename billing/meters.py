@@ -17,18 +17,21 @@ The rule, also written on the bills page:
 from collections import defaultdict
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import F, Max, Q
 from django.db.models.functions import TruncHour
 
-from cceone.audit.models import AuditEvent
 from clusters import facts as facts_mod
+from clusters import transitions
 from clusters.models import ClusterHeartbeat, RegisteredCluster
-from clusters import services as cluster_services
+from clusters.transitions import change_status
 
 from .metering import BILLING_TZ, HOUR, BillableKind, FrozenState, HourUsage, hour_floor, hours_between, last_settled
 
 Status = RegisteredCluster.Status
 BILLABLE = {Status.RUNNING, Status.CHANGING}
+# Statuses a freeze applies to: every on-demand cluster that is not being created or gone.
+FREEZABLE = {Status.PENDING_ACCESS, Status.RUNNING, Status.DISCONNECTED, Status.ACCESS_TIMEOUT, Status.CHANGING}
 
 
 class RegisteredClusterMeter(BillableKind):
@@ -82,11 +85,9 @@ class RegisteredClusterMeter(BillableKind):
     def _direct_billable_hours(self, clusters, windows) -> dict[int, set]:
         """Hours during which a directly reached cluster's status history shows it billable."""
         history = defaultdict(list)
-        events = (AuditEvent.objects.filter(action="clusters:status", target_type="cluster",
-                                            target_id__in=[str(c["pk"]) for c in clusters])
-                  .order_by("time", "id").values_list("target_id", "time", "details"))
-        for target_id, time, details in events:
-            history[int(target_id)].append((time, (details or {}).get("to")))
+        for cluster_id, time, to in transitions.history(c["pk"] for c in clusters).values_list(
+                "cluster_id", "at", "to_status"):
+            history[cluster_id].append((time, to))
         result = {}
         for c in clusters:
             start, end = windows[c["pk"]]
@@ -145,7 +146,19 @@ class RegisteredClusterMeter(BillableKind):
         return out
 
     def freeze(self, account_id):
-        return [FrozenState(pk, name, previous) for pk, name, previous in cluster_services.freeze(account_id)]
+        frozen = []
+        for cluster in (RegisteredCluster.objects.select_for_update(of=("self",))
+                        .filter(account_id=account_id, status__in=FREEZABLE).select_related("account")):
+            previous = cluster.status
+            change_status(cluster, Status.FROZEN, "arrears")
+            frozen.append(FrozenState(cluster.pk, cluster.name, previous))
+        return frozen
 
     def unfreeze(self, instance_id, previous_status):
-        return cluster_services.unfreeze(instance_id, previous_status)
+        with transaction.atomic():
+            cluster = (RegisteredCluster.objects.select_for_update(of=("self",)).select_related("account")
+                       .filter(pk=instance_id, status=Status.FROZEN).first())
+            if cluster is None:
+                return False  # unsubscribed (or otherwise changed) while frozen: leave it be
+            change_status(cluster, previous_status, "balance restored")
+            return True

@@ -17,7 +17,7 @@ from cceone.audit.services import record
 
 from . import facts as facts_mod
 from .models import ClusterHeartbeat, RegisteredCluster
-from .signals import cluster_came_up
+from .transitions import change_status
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +72,6 @@ def expire_previous_agent_tokens() -> int:
         if token_hash:
             disconnect_agents(pk, credential=token_hash)
     return len(expired)
-
-
-def _transition(cluster: RegisteredCluster, new: str, reason: str) -> None:
-    old = cluster.status
-    cluster.status = new
-    record(None, "clusters:status", cluster, account=cluster.account,
-           details={"from": old, "to": new, "reason": reason})
 
 
 @transaction.atomic
@@ -145,16 +138,12 @@ def _record_heartbeat(cluster_id: int, reported: dict) -> None:
     if version:
         cluster.kubernetes_version = version
         fields.append("kubernetes_version")
-    came_up = cluster.status in COMES_UP_FROM
-    if came_up:
-        _transition(cluster, Status.RUNNING, "agent heartbeat")
-        fields.append("status")
+    if cluster.status in COMES_UP_FROM:
+        change_status(cluster, Status.RUNNING, "agent heartbeat")
         if cluster.first_running_at is None:
             cluster.first_running_at = now
             fields.append("first_running_at")
     cluster.save(update_fields=fields)
-    if came_up:
-        cluster_came_up.send(RegisteredCluster, cluster=cluster)
     ready, total = facts_mod.node_counts(reported)
     ClusterHeartbeat.objects.create(cluster=cluster, time=now, status=cluster.status,
                                     kubernetes_version=version, nodes_total=total, nodes_ready=ready,
@@ -167,8 +156,8 @@ def agent_lost(cluster_id: int, since=None) -> None:
     if cluster is None or cluster.status != Status.RUNNING:
         return
     cluster.disconnected_since = since or cluster.last_heartbeat_at or timezone.now()
-    _transition(cluster, Status.DISCONNECTED, "no heartbeat for two windows")
-    cluster.save(update_fields=["status", "disconnected_since"])
+    cluster.save(update_fields=["disconnected_since"])
+    change_status(cluster, Status.DISCONNECTED, "no heartbeat for two windows")
 
 
 def heartbeat_window() -> timedelta:

@@ -2,9 +2,9 @@
 from django.dispatch import Signal
 
 # A cluster became running: its first heartbeat, its agent back after a disconnection, or
-# unfrozen once the balance was restored (`services.unfreeze`, called by billing). Sent
-# inside the change's transaction, after the status is saved. Argument: cluster.
-# Kubernetes permissions sync its RBAC.
+# unfrozen once the balance was restored. Sent by `transitions.change_status` (the one way a
+# status changes), inside the change's transaction, after the status is saved.
+# Argument: cluster. Kubernetes permissions sync its RBAC.
 cluster_came_up = Signal()
 
 # Sent by the services inside the change's transaction; `tasks.py` sends the work on commit.

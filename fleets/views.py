@@ -6,12 +6,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cceone.console import views as generic
-from cceone.iam.access import can, in_account, require, restrict
+from cceone.iam.access import can, get_or_deny, require, restrict
 from cceone.iam.routes import iam_page
 from clusters.models import RegisteredCluster
 
@@ -122,11 +122,8 @@ class FleetDelete(FleetMixin, generic.ObjectDeleteView):
 
 def _fleet(request, pk, action="fleets:get") -> Fleet:
     """The fleet: 404 outside the user's account; 403 (audited) without read or `action`."""
-    fleet = get_object_or_404(in_account(Fleet.objects.select_related("enterprise_project", "creator"),
-                                         request.user), pk=pk)
-    require(request.user, "fleets:get", fleet)
-    require(request.user, action, fleet)
-    return fleet
+    return get_or_deny(Fleet.objects.select_related("enterprise_project", "creator"), request.user, pk,
+                       "fleets:get", action)
 
 
 def _percent(rate):
@@ -155,8 +152,7 @@ def detail(request, pk):
 @require_POST
 def remove_cluster(request, pk, cluster_pk):
     fleet = _fleet(request, pk, "fleets:update")
-    cluster = get_object_or_404(in_account(RegisteredCluster.objects.all(), request.user), pk=cluster_pk,
-                                fleet=fleet)
+    cluster = get_or_deny(RegisteredCluster.objects.all(), request.user, cluster_pk, fleet=fleet)
     try:
         services.remove_cluster(request.user, fleet, cluster)
     except ValidationError as error:

@@ -16,6 +16,7 @@ from cceone.iam import mirror
 from cceone.iam.models import Account, EnterpriseProject, Region
 from clusters import connectivity
 from clusters.models import RegisteredCluster
+from clusters.transitions import change_status
 from sandbox.kubesim.runner import EmulatorServer
 
 SANDBOXES = [
@@ -93,6 +94,6 @@ class Command(BaseCommand):
         # heartbeat brings them to running, which also writes the platform's RBAC into them.
         token = connectivity.issue_agent_token(cluster)
         cluster.agent_token_encrypted = crypto.encrypt(token)
-        cluster.status = RegisteredCluster.Status.PENDING_ACCESS
-        cluster.save(update_fields=["agent_token_encrypted", "status"])
+        cluster.save(update_fields=["agent_token_encrypted"])
+        change_status(cluster, RegisteredCluster.Status.PENDING_ACCESS, "sandbox restarted", audit=False)
         return cluster, token
