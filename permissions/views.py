@@ -189,9 +189,8 @@ def cluster_associations(request, pk):
 def fleet_associations(request, pk):
     """The fleet's associations (R4.4) with the manual's warnings; adding one here. Served at
     /fleets/<pk>/permissions/ ("fleets:permissions", registered with `fleets.pages`)."""
-    fleet = get_object_or_404(in_account(Fleet.objects.select_related("enterprise_project", "creator"),
-                                         request.user), pk=pk)
-    require(request.user, "fleets:get", fleet)
+    fleet = get_or_deny(Fleet.objects.select_related("enterprise_project", "creator"), request.user, pk,
+                        "fleets:get")
     return associations_page(request, fleet)
 
 
