@@ -4,12 +4,11 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from cceone import api_routes as routes
 from cceone.api import RestrictedViewSet
 from cceone.iam.api import AccountRelatedField
 from cceone.iam.models import EnterpriseProject
 from clusters.models import RegisteredCluster
-from permissions.models import ClusterPermissionSync
-from permissions.serializers import SyncStateSerializer
 
 from . import services
 from .filters import FleetFilterSet
@@ -43,18 +42,28 @@ class WriteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedV
 
 # --- fleets -------------------------------------------------------------------------------------
 
+# Fields other apps add to each member cluster in the fleet API (the permissions app adds
+# `permission_sync`): name -> a factory of a read-only serializer field that takes the
+# cluster. Registered from their AppConfig.ready(), so this app imports none of them.
+_member_fields: dict = {}
+
+
+def register_member_field(name: str, make_field) -> None:
+    _member_fields[name] = make_field
+
+
 class MemberSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True, help_text="The cluster's status, e.g. running or disconnected.")
-    permission_sync = serializers.SerializerMethodField()
 
     class Meta:
         model = RegisteredCluster
-        fields = ["id", "name", "status", "cluster_type", "region", "kubernetes_version", "permission_sync"]
+        fields = ["id", "name", "status", "cluster_type", "region", "kubernetes_version"]
 
-    @extend_schema(responses=SyncStateSerializer(allow_null=True))
-    def get_permission_sync(self, cluster) -> dict | None:
-        state = ClusterPermissionSync.objects.filter(pk=cluster.pk).first()
-        return SyncStateSerializer(state).data if state else None
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, make_field in _member_fields.items():
+            fields[name] = make_field()
+        return fields
 
 
 class StatisticsSerializer(serializers.Serializer):
@@ -150,5 +159,6 @@ class FleetViewSet(WriteViewSet):
         return Response(self.get_serializer(fleet).data)
 
 
-def register(router) -> None:
-    router.register("fleets", FleetViewSet, basename="fleet")
+def register() -> None:
+    """Serve this app's viewsets under /api/v1/ (called from AppConfig.ready())."""
+    routes.register("fleets", FleetViewSet, basename="fleet")

@@ -1,4 +1,5 @@
 """A cluster's permission sync state, as the fleet and permission APIs show it."""
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import ClusterPermissionSync
@@ -13,3 +14,16 @@ class SyncStateSerializer(serializers.ModelSerializer):
 
     def get_waiting_for_namespaces(self, state) -> list[str]:
         return list((state.summary or {}).get("waiting_for_namespaces") or [])
+
+
+@extend_schema_field(SyncStateSerializer(allow_null=True))
+class ClusterSyncField(serializers.Field):
+    """A cluster's sync state (or null before its first sync): the `permission_sync` of each
+    member in the fleet API (registered with `fleets.api.register_member_field`)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, cluster):
+        state = ClusterPermissionSync.objects.filter(pk=cluster.pk).first()
+        return SyncStateSerializer(state).data if state else None

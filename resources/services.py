@@ -23,9 +23,9 @@ from django.utils.translation import gettext as _
 from cceone.audit.models import AuditEvent
 from cceone.audit.services import record
 from cceone.kube.gateway import KubeError
-from cceone.queue import enqueue, stale_before
+from cceone.queue import stale_before
 
-from . import registry
+from . import registry, signals
 from .formatting import meta, spec
 from .kube import JSON_PATCH, Api
 from .models import NodeDrain
@@ -314,9 +314,7 @@ def start_drain(user, target, name: str) -> NodeDrain:
 
 
 def _enqueue_drain(drain: NodeDrain, countdown: float | None = None) -> None:
-    from .tasks import drain_node
-
-    enqueue(drain_node, drain.pk, drain.requested_by_id, drain.run, countdown=countdown)
+    signals.drain_pass_due.send(NodeDrain, drain=drain, countdown=countdown)
 
 
 def _skip_reason(pod: dict) -> str:

@@ -13,6 +13,7 @@ from billing.models import BillingAccount, FrozenInstance, LedgerEntry, Notice, 
 from cceone.audit.models import AuditEvent
 from clusters import kubeconfigs
 from clusters.models import ClusterHeartbeat, RegisteredCluster
+from permissions.models import ClusterPermissionSync
 from tests.billing.backends import FailingOnceEmailBackend
 from tests.billing.conftest import at, fund, running_cluster
 from tests.clusters.test_connectivity import kubectl
@@ -210,6 +211,9 @@ def test_a_top_up_back_to_zero_or_above_unfreezes_and_notifies(in_arrears, opera
     restored = Notice.objects.filter(kind=Notice.Kind.RESTORED)
     assert sorted(restored.values_list("channel", flat=True)) == ["email", "sms"]
     assert AuditEvent.objects.filter(action="clusters:status", details__reason="balance restored").count() == 3
+    # The cluster running again gets its Kubernetes permissions synced (cluster_came_up); the
+    # ones that were not running do not.
+    assert list(ClusterPermissionSync.objects.values_list("cluster__name", "state")) == [("busy", "pending")]
 
 
 def test_an_instance_unsubscribed_while_frozen_stays_unsubscribed(in_arrears, operator):

@@ -179,3 +179,26 @@ def test_auto_created_security_groups_stay_in_their_account(orderable, other_ten
                                              {"vpc": inventory["vpc"].pk}).content.decode()
     assert "cceone-idc-beijing-01-sg" not in page
     assert SecurityGroup.objects.filter(auto_created=True).count() == 1
+
+
+def test_an_ordered_cluster_is_at_once_listed_for_a_policy_limited_to_its_project(
+        orderable, inventory, django_capture_on_commit_callbacks):
+    from cceone.iam import services as iam
+    from cceone.iam.models import EnterpriseProject, Policy
+
+    finance = iam.save_project(orderable.main, None, name="finance", description="")
+    policy = iam.save_policy(orderable.main, None, name="finance-read", description="",
+                             actions=["clusters:list", "clusters:get"], scope=Policy.Scope.PROJECTS,
+                             projects=[finance])
+    iam.save_group(orderable.main, None, name="finance", description="", members=[orderable.nopolicy],
+                   policies=[policy])
+    default = EnterpriseProject.objects.get(account=orderable.account, name="default")
+    client = client_for(orderable.admin)
+    for name, project in (("in-finance", finance), ("in-default", default)):
+        data = {**local_order(inventory, name=name), "enterprise_project": project.pk}
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post(client, "local", {**data, "agreed": "on"}, "submit").status_code == 302
+    listing = client_for(orderable.nopolicy).get(reverse("clusters:list")).content.decode()
+    assert "in-finance" in listing and "in-default" not in listing
+    in_finance = RegisteredCluster.objects.get(name="in-finance")
+    assert client_for(orderable.nopolicy).get(reverse("clusters:overview", args=[in_finance.pk])).status_code == 200
