@@ -13,8 +13,12 @@ from cceone.console import views as generic
 from cceone.console.redirects import redirect_next
 from cceone.iam.access import can, get_or_deny, require, restrict
 from cceone.iam.routes import iam_page
+from cceone.kube.gateway import KubeError
 from clusters.models import RegisteredCluster
 from fleets.models import Fleet
+from resources import registry
+from resources.formatting import meta
+from resources.kube import Api
 
 from . import forms, rbac, services
 from .effective import bindings_of
@@ -149,12 +153,25 @@ def associate(request):
                                                      "cancel_url": reverse("permissions:associations")})
 
 
+def namespaces_of(user, target) -> list[str]:
+    """A running cluster's namespaces, to pick from when associating (R2.4), read as the
+    user; none for a fleet or a cluster that cannot be read now (names are typed then)."""
+    if not isinstance(target, RegisteredCluster) or target.status != RegisteredCluster.Status.RUNNING:
+        return []
+    try:
+        found = Api(target, user).list_all(registry.get("namespaces"), cap=2000)
+    except KubeError:
+        return []
+    return sorted(meta(n)["name"] for n in found)
+
+
 def associations_page(request, target):
     """A cluster's or a fleet's associations, with the manual's warnings, and a form to add one.
     The caller has checked that the user may see the target."""
     require(request.user, "permissions:list")
     user = request.user
-    form = forms.AssociationForm(request.POST or None, account=user.account)
+    form = forms.AssociationForm(request.POST or None, account=user.account,
+                                 existing_namespaces=namespaces_of(user, target))
     if request.method == "POST":
         require(user, "permissions:create")
         if form.is_valid():
@@ -213,7 +230,8 @@ def _binding(request, pk) -> PermissionBinding:
 def association_edit(request, pk):
     binding = _binding(request, pk)
     require(request.user, "permissions:update")
-    form = forms.AssociationForm(request.POST or None, account=request.user.account, instance=binding)
+    form = forms.AssociationForm(request.POST or None, account=request.user.account, instance=binding,
+                                 existing_namespaces=namespaces_of(request.user, binding.target))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

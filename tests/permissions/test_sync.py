@@ -347,3 +347,34 @@ def test_deleting_the_group_or_the_policy_takes_kubernetes_read_away_at_once(run
     iam_services.delete_group(tenant.main, UserGroup.objects.get(account=tenant.account, name="viewers"))
     assert not allowed(running_cluster, tenant.viewer, "list", "Pod", "b")
     assert group.pk  # the other group stays
+
+
+def _namespace_boxes(page: str) -> dict[str, bool]:
+    """The form's namespace checkboxes: name → ticked."""
+    import re
+
+    boxes = re.findall(r'<input[^>]*name="existing_namespaces"[^>]*>', page, re.S)
+    return {re.search(r'value="([^"]*)"', box).group(1): " checked" in box for box in boxes}
+
+
+def test_associating_offers_the_clusters_namespaces_and_new_ones(running_cluster, tenant):
+    """R2.4: the cluster's existing namespaces to tick, plus names to add (新增命名空间)
+    that are bound once they exist; editing shows the same split."""
+    from django.urls import reverse
+
+    from permissions.models import PermissionBinding
+
+    url = reverse("permissions:cluster", args=[running_cluster.pk])
+    client = client_for(tenant.main, "zh-hans")
+    form = client.get(url).content.decode()
+    assert "新增命名空间" in form and "集群已有命名空间" in form
+    assert {"a", "b", "default"} <= set(_namespace_boxes(form))
+    response = client.post(url, {"user": tenant.user.pk, "scope": "listed", "existing_namespaces": ["a", "b"],
+                                 "namespaces": "later", "permission": "preset:developer"})
+    assert response.status_code == 302
+    binding = PermissionBinding.objects.get(cluster=running_cluster, user=tenant.user)
+    assert binding.namespaces == ["a", "b", "later"]
+    edit = client.get(reverse("permissions:association-edit", args=[binding.pk])).content.decode()
+    ticked = {name for name, checked in _namespace_boxes(edit).items() if checked}
+    assert ticked == {"a", "b"}
+    assert 'value="later"' in edit  # the not-yet-existing name stays in the text field
