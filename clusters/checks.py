@@ -68,6 +68,20 @@ def unsubscribe_blockers() -> list[Callable]:
     return list(_unsubscribe_blockers.values())
 
 
+# What else unsubscribing does, said on the page before the user confirms ("it leaves
+# fleet X"): fn(cluster) -> a sentence, or None. The app doing it acts on
+# `signals.cluster_unsubscribed`.
+_unsubscribe_effects: dict[str, Callable] = {}
+
+
+def register_unsubscribe_effect(key: str, fn: Callable) -> None:
+    _unsubscribe_effects[key] = fn
+
+
+def unsubscribe_effects(cluster) -> list[str]:
+    return [text for fn in _unsubscribe_effects.values() if (text := fn(cluster))]
+
+
 def cluster_quota(account) -> int:
     quota = ClusterQuota.objects.filter(account=account).values_list("max_clusters", flat=True).first()
     return quota if quota is not None else settings.CCEONE_DEFAULT_CLUSTER_QUOTA

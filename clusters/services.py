@@ -394,6 +394,20 @@ def unsubscribe_checks(cluster: RegisteredCluster) -> list[tuple[str, bool, str]
     return result
 
 
+def unsubscribe_effects(cluster: RegisteredCluster) -> list[str]:
+    """What unsubscribing does besides ending the cluster's access and billing, for the page."""
+    effects = checks.unsubscribe_effects(cluster)
+    released = [str(name) for name, present in (
+        (_("the API server access endpoint (load balancer)"), cluster.connection_mode == RegisteredCluster.ConnectionMode.AGENT
+         and cluster.apiserver_spec),
+        (_("the EIP %(address)s") % {"address": cluster.eip_address}, cluster.eip_address),
+        (_("the security group %(name)s") % {"name": cluster.security_group}, cluster.security_group_id
+         and cluster.security_group.auto_created)) if present]
+    if released:
+        effects.append(_("What the order created is released: %(resources)s.") % {"resources": ", ".join(released)})
+    return effects
+
+
 def unsubscribe(actor, cluster: RegisteredCluster) -> None:
     with transaction.atomic():
         cluster = RegisteredCluster.objects.select_for_update().get(pk=cluster.pk)
@@ -411,6 +425,24 @@ def unsubscribe(actor, cluster: RegisteredCluster) -> None:
         signals.cluster_unsubscribed.send(RegisteredCluster, operation=op, cluster=cluster)
 
 
+def _release_order_resources(cluster: RegisteredCluster, op: Operation) -> None:
+    """Release what the order created (R3.8), each a step of the unsubscribe operation. The
+    cloud's ELB/EIP services are outside this product: their records here are released."""
+    if cluster.connection_mode == RegisteredCluster.ConnectionMode.AGENT and cluster.apiserver_spec:
+        op.step(N_("Release access endpoint"), str(cluster.apiserver_spec))
+    if cluster.eip_address:
+        op.step(N_("Release EIP"), cluster.eip_address)
+        cluster.eip_address = None
+        cluster.save(update_fields=["eip_address"])
+    group = cluster.security_group
+    if group is not None and group.auto_created:
+        cluster.security_group = None
+        cluster.save(update_fields=["security_group"])
+        if not RegisteredCluster.objects.filter(security_group=group).exists():
+            op.step(N_("Delete security group"), group.name)
+            group.delete()
+
+
 def destroy(cluster_id: int) -> None:
     """Revoke every credential, close the agents' connections, end billing. Idempotent."""
     with transaction.atomic():
@@ -424,6 +456,7 @@ def destroy(cluster_id: int) -> None:
         cluster.agent_token_encrypted = ""
         revoke_for_cluster(cluster)
         op.step(N_("Revoke agent and kubeconfig credentials"))
+        _release_order_resources(cluster, op)
         cluster.unsubscribed_at = timezone.now()
         cluster.save(update_fields=["agent_token_hash", "previous_agent_token_hash", "previous_agent_token_expires_at",
                                     "agent_token_encrypted", "unsubscribed_at"])

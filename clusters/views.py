@@ -251,4 +251,5 @@ def unsubscribe(request, pk):
         return redirect("clusters:list")
     checks_ = services.unsubscribe_checks(cluster)
     return render(request, "clusters/unsubscribe.html", {
-        "cluster": cluster, "checks": checks_, "ready": all(passed for _l, passed, _m in checks_)})
+        "cluster": cluster, "checks": checks_, "ready": all(passed for _l, passed, _m in checks_),
+        "effects": services.unsubscribe_effects(cluster)})

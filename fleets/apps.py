@@ -10,10 +10,14 @@ class FleetsConfig(AppConfig):
         # How the app plugs into the core and into clusters (docs/architecture.md).
         from cceone.console import navigation
         from clusters import checks
+        from clusters import signals as cluster_signals
 
         from . import api, services
 
         api.register()
-        checks.register_unsubscribe_blocker("fleet", services.unsubscribe_blocker)
+        checks.register_unsubscribe_effect("fleet", services.unsubscribe_effect)
+        cluster_signals.cluster_unsubscribed.connect(
+            lambda sender, operation, cluster, **kw: services.leave_on_unsubscribe(operation, cluster),
+            weak=False, dispatch_uid="fleets.leave_on_unsubscribe")
         navigation.register(navigation.Entry("fleets", _("Fleet management"), "fleets:list", "fleets:list",
                                              match="fleets:", position=40))

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop as N_
 
 from cceone.audit.services import record
 from cceone.iam import mirror
@@ -167,12 +168,24 @@ def delete_fleet(actor, fleet: Fleet) -> None:
             raise ValidationError(delete_checks(fleet)[0][2] or _("The fleet has clusters.")) from None
 
 
-def unsubscribe_blocker(cluster) -> tuple[str, str | None]:
-    """Registered with clusters.checks: a cluster in a fleet cannot be unsubscribed."""
-    label = _("Not in a fleet")
-    if cluster.fleet_id:
-        return label, _("Remove it from fleet %(fleet)s first.") % {"fleet": cluster.fleet.name}
-    return label, None
+def unsubscribe_effect(cluster) -> str | None:
+    """Registered with clusters.checks: said on the unsubscribe page before confirming."""
+    if not cluster.fleet_id:
+        return None
+    return _("It leaves fleet %(fleet)s (and the fleet's federation): the fleet's permissions stop applying to "
+             "it.") % {"fleet": cluster.fleet.name}
+
+
+def leave_on_unsubscribe(operation, cluster) -> None:
+    """An unsubscribed cluster leaves its fleet, as a step of the unsubscribe operation."""
+    fleet = Fleet.objects.filter(pk=cluster.fleet_id).first()
+    if fleet is None or not RegisteredCluster.objects.filter(pk=cluster.pk, fleet=fleet).update(fleet=None):
+        return
+    cluster.fleet = None
+    operation.step(N_("Leave fleet"), fleet.name)
+    record(None, "fleets:remove-cluster", cluster, account=cluster.account,
+           details={"fleet": fleet.name, "fleet_id": fleet.pk, "reason": "unsubscribed"})
+    members_changed.send(Fleet, fleet=fleet, clusters=[cluster])
 
 
 def fleet_statistics(fleet: Fleet, members=None) -> dict:
