@@ -1,4 +1,5 @@
 """API for fleets (R8.2). Writes call fleets.services, the same functions the pages call."""
+from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -53,7 +54,10 @@ class MemberSerializer(serializers.ModelSerializer):
 
     @extend_schema(responses=SyncStateSerializer(allow_null=True))
     def get_permission_sync(self, cluster) -> dict | None:
-        state = ClusterPermissionSync.objects.filter(pk=cluster.pk).first()
+        try:
+            state = cluster.permission_sync  # joined in by the list's prefetch
+        except ClusterPermissionSync.DoesNotExist:
+            state = None
         return SyncStateSerializer(state).data if state else None
 
 
@@ -86,11 +90,19 @@ class FleetSerializer(serializers.ModelSerializer):
 
     @extend_schema(responses=MemberSerializer(many=True))
     def get_members(self, fleet) -> list[dict]:
-        return MemberSerializer(fleet.clusters.order_by("name"), many=True).data
+        return MemberSerializer(_members(fleet), many=True).data
 
     @extend_schema(responses=StatisticsSerializer)
     def get_statistics(self, fleet) -> dict:
-        return StatisticsSerializer(services.fleet_statistics(fleet)).data
+        return StatisticsSerializer(services.fleet_statistics(fleet, _members(fleet))).data
+
+
+def _members(fleet) -> list[RegisteredCluster]:
+    """The fleet's clusters by name: prefetched for a list (FleetViewSet.get_queryset), else read."""
+    members = getattr(fleet, "members_by_name", None)
+    if members is None:
+        members = list(fleet.clusters.select_related("permission_sync").order_by("name"))
+    return members
 
 
 class ClusterIdsSerializer(serializers.Serializer):
@@ -114,6 +126,14 @@ class FleetViewSet(WriteViewSet):
     @property
     def read_action(self):
         return "fleets:list" if self.action == "list" else "fleets:get"
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":  # a page of fleets in three queries, whatever their members
+            members = RegisteredCluster.objects.select_related("permission_sync").order_by("name")
+            queryset = queryset.prefetch_related(
+                "clusters", Prefetch("clusters", queryset=members, to_attr="members_by_name"))
+        return queryset
 
     def current(self, fleet):
         return {"name": fleet.name, "description": fleet.description}
