@@ -98,6 +98,8 @@ class ConsoleRows(BoundRows):
 class ConsoleTable(Table):
     """Every console table derives from this; `components/table.html` renders its body."""
 
+    writes_own_rows = True
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.rows = ConsoleRows(data=self.data, table=self, pinned_data=self.pinned_data)
