@@ -35,7 +35,7 @@ class SubAccountTable(ConsoleTable):
 class GroupTable(ConsoleTable):
     name = tables.Column(verbose_name=_("Name"), linkify=("iam:group-edit", [tables.A("pk")]))
     description = tables.Column(verbose_name=_("Description"))
-    members = tables.TemplateColumn("{{ record.members.count }}", verbose_name=_("Members"), orderable=False)
+    members = tables.Column(accessor="member_count", verbose_name=_("Members"), orderable=False)
     policies = tables.TemplateColumn("{{ record.policies.all|join:', ' }}", verbose_name=_("Policies"),
                                      orderable=False)
     actions = RowActions("iam:group-edit", "iam:group-delete")
