@@ -1,5 +1,6 @@
 """API for fleets (R8.2). Writes call fleets.services, the same functions the pages call."""
 from django.db.models import Prefetch
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -58,7 +59,12 @@ class MemberSerializer(serializers.ModelSerializer):
             state = cluster.permission_sync  # joined in by the list's prefetch
         except ClusterPermissionSync.DoesNotExist:
             state = None
-        return SyncStateSerializer(state).data if state else None
+        return self._sync_state.to_representation(state) if state else None
+
+    @cached_property
+    def _sync_state(self):
+        # One serializer for every row: building a ModelSerializer's fields costs more than a row.
+        return SyncStateSerializer(context=self.context)
 
 
 class StatisticsSerializer(serializers.Serializer):
@@ -90,11 +96,20 @@ class FleetSerializer(serializers.ModelSerializer):
 
     @extend_schema(responses=MemberSerializer(many=True))
     def get_members(self, fleet) -> list[dict]:
-        return MemberSerializer(_members(fleet), many=True).data
+        return self._members.to_representation(_members(fleet))
 
     @extend_schema(responses=StatisticsSerializer)
     def get_statistics(self, fleet) -> dict:
-        return StatisticsSerializer(services.fleet_statistics(fleet, _members(fleet))).data
+        return self._statistics.to_representation(services.fleet_statistics(fleet, _members(fleet)))
+
+    # One nested serializer for every fleet of a list, not one per fleet.
+    @cached_property
+    def _members(self):
+        return MemberSerializer(many=True, context=self.context)
+
+    @cached_property
+    def _statistics(self):
+        return StatisticsSerializer(context=self.context)
 
 
 def _members(fleet) -> list[RegisteredCluster]:
@@ -132,7 +147,8 @@ class FleetViewSet(WriteViewSet):
         if self.action == "list":  # a page of fleets in three queries, whatever their members
             members = RegisteredCluster.objects.select_related("permission_sync").order_by("name")
             queryset = queryset.prefetch_related(
-                "clusters", Prefetch("clusters", queryset=members, to_attr="members_by_name"))
+                Prefetch("clusters", queryset=RegisteredCluster.objects.only("pk", "fleet_id")),  # `clusters`: ids
+                Prefetch("clusters", queryset=members, to_attr="members_by_name"))
         return queryset
 
     def current(self, fleet):
