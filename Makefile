@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export CCEONE_PORT ?= 8000
 export HOST ?= 127.0.0.1
+# Two test processes (pytest-xdist), a file each at a time so module fixtures are built once.
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test install prepare check-python
 
@@ -30,4 +32,4 @@ run: prepare
 
 test: install
 	$(PY) manage.py compiletranslations
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)

@@ -21,10 +21,10 @@ from django.db import transaction
 from django.db.models import F, Max, Q
 from django.db.models.functions import TruncHour
 
-from cceone.audit.models import AuditEvent
-from cceone.audit.services import record
 from clusters import facts as facts_mod
+from clusters import transitions
 from clusters.models import ClusterHeartbeat, RegisteredCluster
+from clusters.transitions import change_status
 
 from .metering import BILLING_TZ, HOUR, BillableKind, FrozenState, HourUsage, hour_floor, hours_between, last_settled
 
@@ -85,11 +85,9 @@ class RegisteredClusterMeter(BillableKind):
     def _direct_billable_hours(self, clusters, windows) -> dict[int, set]:
         """Hours during which a directly reached cluster's status history shows it billable."""
         history = defaultdict(list)
-        events = (AuditEvent.objects.filter(action="clusters:status", target_type="cluster",
-                                            target_id__in=[str(c["pk"]) for c in clusters])
-                  .order_by("time", "id").values_list("target_id", "time", "details"))
-        for target_id, time, details in events:
-            history[int(target_id)].append((time, (details or {}).get("to")))
+        for cluster_id, time, to in transitions.history(c["pk"] for c in clusters).values_list(
+                "cluster_id", "at", "to_status"):
+            history[cluster_id].append((time, to))
         result = {}
         for c in clusters:
             start, end = windows[c["pk"]]
@@ -152,10 +150,7 @@ class RegisteredClusterMeter(BillableKind):
         for cluster in (RegisteredCluster.objects.select_for_update(of=("self",))
                         .filter(account_id=account_id, status__in=FREEZABLE).select_related("account")):
             previous = cluster.status
-            cluster.status = Status.FROZEN
-            cluster.save(update_fields=["status"])
-            record(None, "clusters:status", cluster, account=cluster.account,
-                   details={"from": previous, "to": Status.FROZEN, "reason": "arrears"})
+            change_status(cluster, Status.FROZEN, "arrears")
             frozen.append(FrozenState(cluster.pk, cluster.name, previous))
         return frozen
 
@@ -165,8 +160,5 @@ class RegisteredClusterMeter(BillableKind):
                        .filter(pk=instance_id, status=Status.FROZEN).first())
             if cluster is None:
                 return False  # unsubscribed (or otherwise changed) while frozen: leave it be
-            cluster.status = previous_status
-            cluster.save(update_fields=["status"])
-            record(None, "clusters:status", cluster, account=cluster.account,
-                   details={"from": Status.FROZEN, "to": previous_status, "reason": "balance restored"})
+            change_status(cluster, previous_status, "balance restored")
             return True

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from cceone.api import RestrictedViewSet
 from cceone.audit.models import OperationLog
-from cceone.iam.access import in_account, require
+from cceone.iam.access import get_or_deny
 from cceone.iam.models import EnterpriseProject, Region
 
 from . import checks, kubeconfigs, services
@@ -63,21 +63,11 @@ class OrderSerializer(serializers.Serializer):
     agreed = serializers.BooleanField(help_text="the service agreement is accepted")
 
     def to_order(self, request) -> services.Order:
-        data = self.validated_data
-        project = EnterpriseProject.objects.filter(account=request.user.account,
-                                                   name=data["enterprise_project"]).first()
-        cloud = data.get("cloud_cluster")
-        if data["cluster_type"] == RegisteredCluster.Type.CLOUD:
-            if cloud is None:
-                raise serializers.ValidationError({"cloud_cluster": _("This field is required.")})
-            return services.Order(cluster_type="cloud", region=cloud.region, name=cloud.name,
-                                  enterprise_project=project, cloud_cluster=cloud)
-        return services.Order(
-            cluster_type=data["cluster_type"], region=data.get("region") or request.region,
-            name=data.get("name", ""), provider=data.get("provider", ""), enterprise_project=project,
-            vpc=data.get("vpc"), subnet=data.get("subnet"), security_group=data.get("security_group"),
-            apiserver_spec=data.get("apiserver_spec"), apiserver_eip=data["apiserver_eip"],
-            bind_public_ip=data["bind_public_ip"], deletion_protection=data["deletion_protection"])
+        data = {k: v for k, v in self.validated_data.items() if k != "agreed"}
+        data["enterprise_project"] = EnterpriseProject.objects.filter(account=request.user.account,
+                                                                      name=data["enterprise_project"]).first()
+        data["region"] = data.get("region") or request.region
+        return services.Order.build(**data)
 
 
 class PrecheckSerializer(OrderSerializer):
@@ -250,8 +240,7 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
 
     def get_object(self):
         # 404 outside the account; then read and the action's own permission (403, audited).
-        obj = get_object_or_404(in_account(self.queryset.all(), self.request.user), pk=self.kwargs["pk"])
-        require(self.request.user, "clusters:get", obj)
+        obj = get_or_deny(self.queryset.all(), self.request.user, self.kwargs["pk"], "clusters:get")
         self.check_object_permissions(self.request, obj)
         return obj
 

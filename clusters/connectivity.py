@@ -17,6 +17,7 @@ from cceone.audit.services import record
 
 from . import facts as facts_mod
 from .models import ClusterHeartbeat, RegisteredCluster
+from .transitions import change_status
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +72,6 @@ def expire_previous_agent_tokens() -> int:
         if token_hash:
             disconnect_agents(pk, credential=token_hash)
     return len(expired)
-
-
-def _transition(cluster: RegisteredCluster, new: str, reason: str) -> None:
-    old = cluster.status
-    cluster.status = new
-    record(None, "clusters:status", cluster, account=cluster.account,
-           details={"from": old, "to": new, "reason": reason})
 
 
 @transaction.atomic
@@ -145,8 +139,7 @@ def _record_heartbeat(cluster_id: int, reported: dict) -> None:
         cluster.kubernetes_version = version
         fields.append("kubernetes_version")
     if cluster.status in COMES_UP_FROM:
-        _transition(cluster, Status.RUNNING, "agent heartbeat")
-        fields.append("status")
+        change_status(cluster, Status.RUNNING, "agent heartbeat")
         if cluster.first_running_at is None:
             cluster.first_running_at = now
             fields.append("first_running_at")
@@ -163,8 +156,8 @@ def agent_lost(cluster_id: int, since=None) -> None:
     if cluster is None or cluster.status != Status.RUNNING:
         return
     cluster.disconnected_since = since or cluster.last_heartbeat_at or timezone.now()
-    _transition(cluster, Status.DISCONNECTED, "no heartbeat for two windows")
-    cluster.save(update_fields=["status", "disconnected_since"])
+    cluster.save(update_fields=["disconnected_since"])
+    change_status(cluster, Status.DISCONNECTED, "no heartbeat for two windows")
 
 
 def heartbeat_window() -> timedelta:

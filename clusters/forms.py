@@ -77,19 +77,11 @@ class OrderForm(forms.Form):
         return None
 
     def order(self) -> Order:
-        data = self.cleaned_data
-        if self.cluster_type == Type.CLOUD:
-            cloud = data["cloud_cluster"]
-            return Order(cluster_type=Type.CLOUD, region=cloud.region, name=cloud.name,
-                         enterprise_project=data["enterprise_project"], cloud_cluster=cloud)
-        group = data["security_group"]
-        return Order(
-            cluster_type=self.cluster_type, region=self.region, name=data["name"], provider=data["provider"],
-            enterprise_project=data["enterprise_project"], vpc=data["vpc"], subnet=data["subnet"],
-            security_group=None if group == AUTO else SecurityGroup.objects.filter(pk=group).first(),
-            apiserver_spec=data["apiserver_spec"], apiserver_eip=data["apiserver_eip"],
-            bind_public_ip=data["bind_public_ip"], deletion_protection=data["deletion_protection"],
-        )
+        data = dict(self.cleaned_data)
+        if "security_group" in data:  # "auto" or the id of one of the choices
+            group = data["security_group"]
+            data["security_group"] = None if group == AUTO else SecurityGroup.objects.filter(pk=group).first()
+        return Order.build(cluster_type=self.cluster_type, region=self.region, **data)
 
     def as_hidden_fields(self):
         """The validated answers again, to carry them through the confirmation step."""

@@ -284,6 +284,31 @@ class ClusterHeartbeat(models.Model):
         indexes = [models.Index(fields=["cluster", "-time"])]
 
 
+class ClusterStatusChange(models.Model):
+    """One change of a cluster's status: the history billing and the overview read.
+
+    Written only by `clusters.transitions.change_status()`; the audit log records the same
+    change for people, this table keeps it as a fact for the code."""
+
+    cluster = models.ForeignKey(RegisteredCluster, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(_("from"), max_length=16, blank=True,
+                                   choices=RegisteredCluster.Status.choices)  # blank: the cluster's first status
+    to_status = models.CharField(_("to"), max_length=16, choices=RegisteredCluster.Status.choices)
+    at = models.DateTimeField(_("time"), db_index=True)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+
+    iam_anchor_path = "cluster"
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["cluster", "at"])]
+        verbose_name = _("cluster status change")
+        verbose_name_plural = _("cluster status changes")
+
+    def __str__(self):
+        return f"{self.cluster_id}: {self.from_status or '-'} → {self.to_status}"
+
+
 class KubeconfigToken(models.Model):
     """A user's credential for the hub's kubeconfig proxy; only its SHA-256 is stored."""
 

@@ -24,6 +24,7 @@ from cceone.iam.models import EnterpriseProject, Region
 
 from . import checks, connectivity
 from . import facts as facts_mod
+from .transitions import change_status
 from .models import ApiServerSpec, CloudProviderCluster, RegisteredCluster, SecurityGroup, Subnet, Vpc
 
 Status = RegisteredCluster.Status
@@ -69,6 +70,25 @@ class Order:
     @property
     def instance_type(self) -> str:
         return self.cluster_type
+
+    @classmethod
+    def build(cls, *, cluster_type: str, region: Region, enterprise_project: EnterpriseProject | None,
+              cloud_cluster: CloudProviderCluster | None = None, name: str = "", provider: str = "",
+              vpc: Vpc | None = None, subnet: Subnet | None = None, security_group: SecurityGroup | None = None,
+              apiserver_spec: ApiServerSpec | None = None, apiserver_eip: bool = False,
+              bind_public_ip: bool = False, deletion_protection: bool = True) -> "Order":
+        """The one way the order page and the API turn what they parsed into an order: a cloud
+        cluster is associated under its own name and region and takes no network settings;
+        local and third-party clusters take what was entered. `validate_order` judges it."""
+        if cluster_type == Type.CLOUD:
+            if cloud_cluster is None:
+                raise ValidationError({"cloud_cluster": _("Choose the cloud cluster to associate.")})
+            return cls(cluster_type=Type.CLOUD, region=cloud_cluster.region, name=cloud_cluster.name,
+                       enterprise_project=enterprise_project, cloud_cluster=cloud_cluster)
+        return cls(cluster_type=cluster_type, region=region, name=name, provider=provider,
+                   enterprise_project=enterprise_project, vpc=vpc, subnet=subnet, security_group=security_group,
+                   apiserver_spec=apiserver_spec, apiserver_eip=apiserver_eip, bind_public_ip=bind_public_ip,
+                   deletion_protection=deletion_protection)
 
 
 def gates(account) -> list[str]:
@@ -198,7 +218,7 @@ def provision(cluster_id: int, bind_public_ip: bool = False) -> None:
                     _("API server access %(spec)s in %(vpc)s / %(subnet)s, security group %(sg)s.") % {
                         "spec": cluster.apiserver_spec, "vpc": cluster.vpc, "subnet": cluster.subnet,
                         "sg": cluster.security_group})
-            fields = ["status"]
+            fields = []
             if bind_public_ip or cluster.apiserver_eip:
                 cluster.eip_address = _fake_eip(cluster)
                 fields.append("eip_address")
@@ -207,8 +227,9 @@ def provision(cluster_id: int, bind_public_ip: bool = False) -> None:
             cluster.agent_token_encrypted = crypto.encrypt(token)
             fields.append("agent_token_encrypted")
             op.step(N_("Issue agent credentials"), _("Apply the agent YAML in the cluster to connect it."))
-            cluster.status = Status.PENDING_ACCESS
-            cluster.save(update_fields=fields)
+            if fields:
+                cluster.save(update_fields=fields)
+            change_status(cluster, Status.PENDING_ACCESS, "agent credentials issued", audit=False)
             op.finish()
             return
     _connect_direct(cluster_id)
@@ -237,8 +258,8 @@ def _connect_direct(cluster_id: int) -> None:
         op = _op(cluster)
         op.step(N_("Connect to the API server"), _("Kubernetes %(version)s, %(nodes)d nodes.") % {
             "version": version, "nodes": len(nodes)})
-        cluster.status = Status.PENDING_ACCESS  # heartbeat() below brings it to running
-        cluster.save(update_fields=["status"])
+        # heartbeat() below brings it to running
+        change_status(cluster, Status.PENDING_ACCESS, "API server reached", audit=False)
         connectivity.heartbeat(cluster.pk, facts)
         op.finish()
 
@@ -255,10 +276,7 @@ def _direct_failed(cluster_id: int, reason: str) -> None:
         if cluster.status != Status.CREATING:
             return
         _op(cluster).fail(N_("Connect to the API server"), reason)
-        cluster.status = Status.CREATE_FAILED
-        cluster.save(update_fields=["status"])
-        record(None, "clusters:status", cluster, account=cluster.account,
-               details={"from": Status.CREATING, "to": Status.CREATE_FAILED, "reason": reason})
+        change_status(cluster, Status.CREATE_FAILED, reason)
 
 
 def expire_pending_access() -> int:
@@ -271,11 +289,7 @@ def expire_pending_access() -> int:
             locked = RegisteredCluster.objects.select_for_update().get(pk=cluster.pk)
             if locked.status != Status.PENDING_ACCESS:
                 continue
-            locked.status = Status.ACCESS_TIMEOUT
-            locked.save(update_fields=["status"])
-            record(None, "clusters:status", locked, account=locked.account,
-                   details={"from": Status.PENDING_ACCESS, "to": Status.ACCESS_TIMEOUT,
-                            "reason": "no agent connected in time"})
+            change_status(locked, Status.ACCESS_TIMEOUT, "no agent connected in time")
             count += 1
     return count
 
@@ -302,10 +316,7 @@ def recover_stalled_operations() -> dict:
                     "seconds": settings.CCEONE_RECOVERY_STALE_SECONDS, "count": op.log.resumes}
                 op.fail(N_("Recover lost work"), reason)
                 if cluster.status == Status.CREATING:
-                    cluster.status = Status.CREATE_FAILED
-                    cluster.save(update_fields=["status"])
-                    record(None, "clusters:status", cluster, account=cluster.account,
-                           details={"from": Status.CREATING, "to": Status.CREATE_FAILED, "reason": reason})
+                    change_status(cluster, Status.CREATE_FAILED, reason)
                 counts["failed"] += 1
                 continue
             op.step(N_("Resume after a lost worker"), _(
@@ -397,8 +408,7 @@ def unsubscribe(actor, cluster: RegisteredCluster) -> None:
             raise ValidationError(failed)
         op = Operation.start(cluster, OperationLog.Operation.UNSUBSCRIBE)
         previous = cluster.status
-        cluster.status = Status.DESTROYING
-        cluster.save(update_fields=["status"])
+        change_status(cluster, Status.DESTROYING, "unsubscribed", audit=False)  # audited as clusters:delete
         op.step(N_("Unsubscribe accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
         record(actor, "clusters:delete", cluster, details={"previous_status": previous})
         from .tasks import destroy_cluster
@@ -421,10 +431,10 @@ def destroy(cluster_id: int) -> None:
         cluster.agent_token_encrypted = ""
         revoke_for_cluster(cluster)
         op.step(N_("Revoke agent and kubeconfig credentials"))
-        cluster.status = Status.UNSUBSCRIBED
         cluster.unsubscribed_at = timezone.now()
         cluster.save(update_fields=["agent_token_hash", "previous_agent_token_hash", "previous_agent_token_expires_at",
-                                    "agent_token_encrypted", "status", "unsubscribed_at"])
+                                    "agent_token_encrypted", "unsubscribed_at"])
+        change_status(cluster, Status.UNSUBSCRIBED, "credentials revoked", audit=False, at=cluster.unsubscribed_at)
         op.step(N_("Stop billing"), timezone.localtime(cluster.unsubscribed_at).strftime("%Y-%m-%d %H:%M:%S"))
         op.finish()
     # Outside the transaction: tell the hub to drop the agents' tunnels now.

@@ -14,13 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from billing.models import price_in_force
-from cceone.audit.models import AuditEvent, OperationLog
+from cceone.audit.models import OperationLog
 from cceone.console import show_once
 from cceone.console.views import ObjectListView
-from cceone.iam.access import can, in_account, require
+from cceone.iam.access import can, get_or_deny, require
 from cceone.iam.routes import iam_page
 
-from . import checks, kubeconfigs, services
+from . import checks, kubeconfigs, services, transitions
 from .agent_manifest import render_agent_yaml
 from .filters import ClusterFilterSet
 from .forms import KubeconfigForm, OrderForm
@@ -49,10 +49,7 @@ class ClusterList(ObjectListView):
 
 def _cluster(request, pk, action="clusters:get") -> RegisteredCluster:
     """The cluster: 404 outside the user's account; 403 (audited) without read or `action`."""
-    cluster = get_object_or_404(in_account(RegisteredCluster.objects.select_related("region"), request.user), pk=pk)
-    require(request.user, "clusters:get", cluster)
-    require(request.user, action, cluster)
-    return cluster
+    return get_or_deny(RegisteredCluster.objects.select_related("region"), request.user, pk, "clusters:get", action)
 
 
 # --- order wizard ----------------------------------------------------------------------
@@ -122,13 +119,8 @@ def _order_step(request, partial, context, reload=False):
 @login_required
 def overview(request, pk):
     cluster = _cluster(request, pk)
-    labels = dict(RegisteredCluster.Status.choices)
-    history = [
-        {"time": e.time, "from": labels.get(e.details.get("from"), e.details.get("from")),
-         "to": labels.get(e.details.get("to"), e.details.get("to")), "reason": e.details.get("reason", "")}
-        for e in AuditEvent.objects.filter(target_type="cluster", target_id=str(cluster.pk),
-                                           action="clusters:status").order_by("-time")[:20]
-    ]
+    history = [{"time": c.at, "from": c.get_from_status_display(), "to": c.get_to_status_display(),
+                "reason": c.reason} for c in transitions.history([cluster.pk], newest_first=True)[:20]]
     return render(request, "clusters/overview.html", {
         "cluster": cluster, "facts": overview_facts(cluster), "history": history,
         "connection": hub_status(cluster) if cluster.connection_mode == "agent" else None,

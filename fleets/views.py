@@ -5,12 +5,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cceone.console import views as generic
-from cceone.iam.access import annotate_can, can, in_account, require
+from cceone.iam.access import annotate_can, can, get_or_deny, require
 from cceone.iam.routes import iam_page
 from clusters.models import RegisteredCluster
 from permissions.views import associations_page
@@ -119,11 +119,8 @@ class FleetDelete(FleetMixin, generic.ObjectDeleteView):
 
 def _fleet(request, pk, action="fleets:get") -> Fleet:
     """The fleet: 404 outside the user's account; 403 (audited) without read or `action`."""
-    fleet = get_object_or_404(in_account(Fleet.objects.select_related("enterprise_project", "creator"),
-                                         request.user), pk=pk)
-    require(request.user, "fleets:get", fleet)
-    require(request.user, action, fleet)
-    return fleet
+    return get_or_deny(Fleet.objects.select_related("enterprise_project", "creator"), request.user, pk,
+                       "fleets:get", action)
 
 
 def _percent(rate):
@@ -152,8 +149,7 @@ def detail(request, pk):
 @require_POST
 def remove_cluster(request, pk, cluster_pk):
     fleet = _fleet(request, pk, "fleets:update")
-    cluster = get_object_or_404(in_account(RegisteredCluster.objects.all(), request.user), pk=cluster_pk,
-                                fleet=fleet)
+    cluster = get_or_deny(RegisteredCluster.objects.all(), request.user, cluster_pk, fleet=fleet)
     try:
         services.remove_cluster(request.user, fleet, cluster)
     except ValidationError as error:

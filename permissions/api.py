@@ -1,6 +1,5 @@
 """API for Kubernetes permissions, associations and sync state (R8.2).
 Writes call permissions.services, the same functions the pages call."""
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -102,16 +101,6 @@ class BindingSerializer(serializers.ModelSerializer):
     def get_permission_type(self, binding) -> str:
         return "preset" if binding.preset else "custom"
 
-    def validate(self, data):
-        if self.instance is None:
-            if bool(data.get("cluster")) == bool(data.get("fleet")):
-                raise serializers.ValidationError({"cluster": _("Give either cluster or fleet.")})
-        elif any(field in data and data[field] != getattr(self.instance, field)
-                 for field in ("cluster", "fleet", "user")):
-            raise serializers.ValidationError({"detail": _("An association's cluster, fleet and user cannot change; "
-                                                           "remove it and associate again.")})
-        return data
-
 
 class BindingViewSet(WriteViewSet):
     """Associations of permissions with users on clusters and fleets (R2.4, R2.5)."""
@@ -134,21 +123,18 @@ class BindingViewSet(WriteViewSet):
         return binding
 
     def current(self, binding):
-        return {"all_namespaces": binding.all_namespaces, "namespaces": binding.namespaces,
-                "preset": binding.preset, "permission": binding.permission}
+        # The permission is not merged in: what the request names, the service weighs against it.
+        return {"all_namespaces": binding.all_namespaces, "namespaces": binding.namespaces}
 
     def write(self, binding, data):
-        user = self.request.user
-        if "preset" in data and data["preset"] and "permission" not in self.request.data:
-            data["permission"] = None
-        if data.get("permission") is not None and "preset" not in self.request.data:
-            data["preset"] = ""
+        actor = self.request.user
         kwargs = {"all_namespaces": data.get("all_namespaces", True), "namespaces": data.get("namespaces", []),
                   "preset": data.get("preset", ""), "permission": data.get("permission")}
         if binding is None:
-            target = data.get("cluster") or data.get("fleet")
-            return services.associate(user, target, user=data["user"], **kwargs)
-        return services.update_association(user, binding, **kwargs)
+            target = services.association_target(cluster=data.get("cluster"), fleet=data.get("fleet"))
+            return services.associate(actor, target, user=data["user"], **kwargs)
+        return services.update_association(actor, binding, user=data.get("user"), cluster=data.get("cluster"),
+                                           fleet=data.get("fleet"), **kwargs)
 
     def remove(self, binding):
         services.dissociate(self.request.user, binding)

@@ -152,6 +152,28 @@ def clean_namespaces(all_namespaces: bool, namespaces) -> list[str]:
     return names
 
 
+def association_target(*, cluster: RegisteredCluster | None = None, fleet: Fleet | None = None):
+    """An association is on a cluster or on a fleet: exactly one of them."""
+    if bool(cluster) == bool(fleet):
+        raise ValidationError({"cluster": _("Give either cluster or fleet.")})
+    return cluster or fleet
+
+
+def chosen_permission(preset: str | None, permission: CustomPermission | None,
+                      binding: PermissionBinding | None = None) -> tuple[str, CustomPermission | None]:
+    """What an association grants, a preset or a custom permission: naming one replaces the
+    other; naming neither keeps what the association grants (a new one then grants nothing,
+    which `_check_association` refuses); naming both is refused there too."""
+    preset = preset or ""
+    if preset and permission is None:
+        return preset, None
+    if permission is not None and not preset:
+        return "", permission
+    if not preset and binding is not None:
+        return binding.preset, binding.permission
+    return preset, permission
+
+
 def _target_action(target) -> str:
     return "fleets:get" if isinstance(target, Fleet) else "clusters:get"
 
@@ -208,10 +230,17 @@ def associate(actor, target, *, user, all_namespaces=True, namespaces=(), preset
 
 
 @transaction.atomic
-def update_association(actor, binding: PermissionBinding, *, all_namespaces, namespaces=(), preset="",
-                       permission=None) -> PermissionBinding:
+def update_association(actor, binding: PermissionBinding, *, all_namespaces, namespaces=(), preset=None,
+                       permission=None, user=None, cluster=None, fleet=None) -> PermissionBinding:
+    """Change an association's namespaces or permission (see `chosen_permission`). Its user,
+    cluster and fleet stay: given, they must be its own."""
     require(actor, "permissions:update")
     target = binding.target
+    if any(given is not None and given.pk != getattr(binding, f"{field}_id")
+           for field, given in (("user", user), ("cluster", cluster), ("fleet", fleet))):
+        raise ValidationError({"detail": _("An association's cluster, fleet and user cannot change; "
+                                           "remove it and associate again.")})
+    preset, permission = chosen_permission(preset, permission, binding)
     namespaces = _check_association(actor, target, binding.user, all_namespaces, namespaces, preset, permission,
                                      exclude=binding)
     before = _details(binding)

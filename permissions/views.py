@@ -4,14 +4,14 @@ Thin: every write calls permissions.services."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cceone.console import views as generic
 from cceone.console.redirects import redirect_next
-from cceone.iam.access import can, in_account, require, restrict
+from cceone.iam.access import can, get_or_deny, require, restrict
 from cceone.iam.routes import iam_page
 from clusters.models import RegisteredCluster
 from fleets.models import Fleet
@@ -186,18 +186,14 @@ def cluster_associations(request, pk):
 
 def _cluster(request, pk) -> RegisteredCluster:
     """The cluster: 404 outside the user's account; 403 (audited) unless the user may see it."""
-    cluster = get_object_or_404(in_account(RegisteredCluster.objects.select_related("fleet"), request.user), pk=pk)
-    require(request.user, "clusters:get", cluster)
-    return cluster
+    return get_or_deny(RegisteredCluster.objects.select_related("fleet"), request.user, pk, "clusters:get")
 
 
 def _binding(request, pk) -> PermissionBinding:
     """The association: 404 outside the user's account; 403 (audited) unless the user may list
     permissions and see its cluster or fleet."""
-    binding = get_object_or_404(in_account(PermissionBinding.objects.select_related("cluster", "fleet", "user",
-                                                                                     "permission"), request.user),
-                                pk=pk)
-    require(request.user, "permissions:list")
+    binding = get_or_deny(PermissionBinding.objects.select_related("cluster", "fleet", "user", "permission"),
+                          request.user, pk, "permissions:list")
     require(request.user, "fleets:get" if binding.fleet_id else "clusters:get", binding.target)
     return binding
 

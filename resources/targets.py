@@ -13,7 +13,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cceone.iam.access import require, restrict
+from cceone.iam.access import get_or_deny, require
 
 
 class Unavailable(Exception):
@@ -99,21 +99,6 @@ def require_console(user, target: Target) -> None:
 
 # --- registered clusters -------------------------------------------------------------------
 
-def _visible_or_denied(model, user, target_id: str, action: str):
-    """One of the user's account's objects: 404 for anything else (another tenant's, a
-    guessed id), then 403 — audited by require() — when IAM does not allow `action`."""
-    if not target_id.isdigit():
-        raise Http404
-    queryset = model.objects.select_related("region", "account")
-    found = restrict(queryset, user, action).filter(pk=target_id).first()
-    if found is None:
-        own = queryset.filter(pk=target_id, account_id=getattr(user, "account_id", None)).first()
-        if own is None or not user.account_id:
-            raise Http404
-        require(user, action, own)  # raises PermissionDenied and records the denial
-    return found
-
-
 def _cluster_facts(cluster) -> list[tuple[str, object]]:
     from clusters.status import overview_facts
 
@@ -138,7 +123,8 @@ def _lookup_cluster(user, target_id: str, check_status: bool):
     from clusters.models import RegisteredCluster
 
     Status = RegisteredCluster.Status
-    cluster = _visible_or_denied(RegisteredCluster, user, target_id, "clusters:get")
+    cluster = get_or_deny(RegisteredCluster.objects.select_related("region", "account"), user, target_id,
+                          "clusters:get")
     if not check_status or cluster.status == Status.RUNNING:
         return cluster
     if cluster.status == Status.DISCONNECTED:

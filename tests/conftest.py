@@ -38,6 +38,18 @@ def ensure_reference_data() -> None:
         importlib.import_module(module).seed(apps, None)
 
 
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request, django_db_blocker):
+    """A transactional test ends with a flush; put the migrations' data back after it, so
+    the tests that follow it on this worker see the database as migrations left it."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    if {"transactional_db", "live_server"} & set(request.fixturenames) or (
+            marker and marker.kwargs.get("transaction")):
+        with django_db_blocker.unblock():
+            ensure_reference_data()
+
+
 def make_tenant(prefix: str) -> Tenant:
     ensure_reference_data()
     account = services.create_account(f"{prefix} Ltd.", prefix, PASSWORD, email=f"{prefix}@example.com")

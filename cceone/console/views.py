@@ -9,13 +9,13 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 from django_tables2 import RequestConfig
 
-from cceone.iam.access import can, in_account, require, restrict
+from cceone.iam.access import can, get_or_deny, require, restrict
 
 
 def add_validation_error(form, error: ValidationError) -> None:
@@ -46,9 +46,7 @@ class ObjectMixin(LoginRequiredMixin):
     def get_object(self) -> Model:
         """The object named in the URL: 404 unless it is in the user's account, 403 (audited)
         unless the user may see it."""
-        obj = get_object_or_404(in_account(self.get_queryset(), self.request.user), pk=self.kwargs["pk"])
-        require(self.request.user, self.view_action, obj)
-        return obj
+        return get_or_deny(self.get_queryset(), self.request.user, self.kwargs["pk"], self.view_action)
 
 
 class ObjectListView(ObjectMixin, View):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import BooleanField, ExpressionWrapper, Model, Q, QuerySet, Subquery
+from django.http import Http404
 from django.utils.translation import gettext as _
 
 from . import actions, anchors
@@ -142,6 +143,20 @@ def in_account(queryset: QuerySet, user) -> QuerySet:
         return queryset.none()
     path = getattr(queryset.model, "iam_anchor_path", "")
     return queryset.filter(**{f"{path}__account_id" if path else "account_id": user.account_id})
+
+
+def get_or_deny(queryset: QuerySet, user, pk, *actions: str, **filters) -> Model:
+    """The one object lookup: the object `pk` (and `filters`) of `queryset` in the user's
+    account, else 404 — another tenant's object is indistinguishable from a missing one;
+    then each of `actions` is required on it, else 403 (audited by `require`)."""
+    if not str(pk).isdigit():
+        raise Http404
+    obj = in_account(queryset, user).filter(pk=pk, **filters).first()
+    if obj is None:
+        raise Http404
+    for action in actions:
+        require(user, action, obj)
+    return obj
 
 
 def restrict(queryset: QuerySet, user, action: str) -> QuerySet:

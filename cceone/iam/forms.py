@@ -1,5 +1,4 @@
 from django import forms
-from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
 from . import actions, anchors
@@ -18,7 +17,9 @@ class AccountForm(forms.Form):
 
 
 class SubAccountCreateForm(AccountForm):
-    username = forms.CharField(label=_("User name"), max_length=64, validators=[name_validator])
+    """Parses the input; `services.create_sub_account` checks the name and the password."""
+
+    username = forms.CharField(label=_("User name"), max_length=64)
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
     email = forms.EmailField(label=_("Email"), required=False)
     phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
@@ -28,17 +29,6 @@ class SubAccountCreateForm(AccountForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["groups"].queryset = UserGroup.objects.filter(account=self.account)
-
-    def clean_username(self):
-        username = self.cleaned_data["username"]
-        if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError(_("This user name is taken."))
-        return username
-
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        validate_password(password, User(username=self.data.get("username", "")))
-        return password
 
 
 class SubAccountUpdateForm(AccountForm):
@@ -59,11 +49,7 @@ class SubAccountUpdateForm(AccountForm):
 
 
 class PasswordForm(AccountForm):
-    password = forms.CharField(label=_("New password"), widget=forms.PasswordInput)
-
-    def clean_password(self):
-        validate_password(self.cleaned_data["password"], self.instance)
-        return self.cleaned_data["password"]
+    password = forms.CharField(label=_("New password"), widget=forms.PasswordInput)  # checked by the service
 
 
 class GroupForm(AccountForm):

@@ -1,6 +1,7 @@
 """IAM operations. Each checks permission, keeps the invariants, audits, and refreshes
 the permission mirror; pages and API endpoints call these and nothing else writes."""
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -10,7 +11,8 @@ from cceone.audit.services import record
 
 from . import mirror, signals
 from .access import require
-from .models import Account, APIToken, EnterpriseProject, Policy, RealNameVerification, Region, ServiceDelegation, User, UserGroup
+from .models import (Account, APIToken, EnterpriseProject, Policy, RealNameVerification, Region, ServiceDelegation,
+                     User, UserGroup, name_validator)
 
 
 # --- accounts -------------------------------------------------------------------------
@@ -30,9 +32,29 @@ def create_account(name: str, username: str, password: str, email: str = "", pho
 
 # --- sub-accounts ---------------------------------------------------------------------
 
+def _field_errors(field: str, check, *args) -> dict[str, list[str]]:
+    try:
+        check(*args)
+    except ValidationError as error:
+        return {field: error.messages}
+    return {}
+
+
+def check_new_sub_account(username: str, password: str) -> None:
+    """A sub-account's name follows the IAM console's rule and is nobody's yet (user names
+    are global and compared without case); its password passes the password validators."""
+    errors = _field_errors("username", name_validator, username)
+    if not errors and User.objects.filter(username__iexact=username).exists():
+        errors["username"] = [_("This user name is taken.")]
+    errors |= _field_errors("password", validate_password, password, User(username=username))
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def create_sub_account(actor, *, username, password, email="", phone="", groups=()) -> User:
     require(actor, "iam:create")
+    check_new_sub_account(username, password)
     user = User(username=username, email=email, phone=phone, account=actor.account,
                 current_region=actor.current_region)
     user.set_password(password)
@@ -70,6 +92,9 @@ def set_password(actor, user: User, password: str) -> None:
     require(actor, "iam:update", user)
     if user.is_main_account and actor.pk != user.pk:
         raise ValidationError(_("The main account cannot be changed here."))
+    errors = _field_errors("password", validate_password, password, user)
+    if errors:
+        raise ValidationError(errors)
     user.set_password(password)
     user.save(update_fields=["password"])
     record(actor, "iam:update", ("user", user.pk, user.username), details={"password": "reset"})

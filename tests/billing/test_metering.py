@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from billing import services
 from billing.models import Settlement
-from cceone.audit.services import record
 from clusters import connectivity
 from clusters.models import ClusterHeartbeat, RegisteredCluster
+from clusters.transitions import change_status
 from tests.billing.conftest import SH, at, beats, fund, running_cluster
 from tests.factories import ClusterFactory
 from tests.live import wait_until
@@ -63,14 +63,11 @@ def test_a_cloud_cluster_reached_directly_is_billed_from_its_status_history(tena
     billed while their status history says running, at the last vCPU observed."""
     fund(operator, tenant.account, 100)
     cluster = ClusterFactory(account=tenant.account, cluster_type="cloud", connection_mode="direct",
-                             first_running_at=at("2026-11-27 09:50"), status=Status.RUNNING)
+                             first_running_at=at("2026-11-27 09:50"), status=Status.PENDING_ACCESS)
     ClusterHeartbeat.objects.create(cluster=cluster, time=at("2026-11-27 09:50"), status=Status.RUNNING, vcpu=16)
-    for time, old, new in [("2026-11-27 09:50", "pending_access", "running"),
-                           ("2026-11-27 11:30", "running", "frozen"),
-                           ("2026-11-27 14:10", "frozen", "running")]:
-        event = record(None, "clusters:status", cluster, details={"from": old, "to": new})
-        event.time = at(time)
-        event.save(update_fields=["time"])
+    for time, new in [("2026-11-27 09:50", "running"), ("2026-11-27 11:30", "frozen"),
+                      ("2026-11-27 14:10", "running")]:
+        change_status(cluster, new, at=at(time))
     services.settle(now=at("2026-11-27 16:00"))
     assert billed(cluster) == {9: 16, 10: 16, 11: 16, 14: 16, 15: 16}
     assert Settlement.objects.get(instance_id=cluster.pk, hour_start=at("2026-11-27 10:00")).amount == Decimal(

@@ -25,7 +25,7 @@ def api(key: str) -> int:
 def test_api_token_without_expiry_gets_the_maximum_lifetime(tenant, settings):
     settings.CCEONE_API_TOKEN_MAX_DAYS = 30
     client = client_for(tenant.main)
-    page = client.post(reverse("iam:api-tokens"), {"name": "ci", "expires_at": ""}).content.decode()
+    page = client.post(reverse("iam:api-tokens"), {"name": "ci", "expires_at": ""}, follow=True).content.decode()
     token = APIToken.objects.get(user=tenant.main, name="ci")
     assert token.expires_at is not None
     assert timedelta(days=29, hours=23) < token.expires_at - timezone.now() <= timedelta(days=30)
@@ -54,7 +54,7 @@ def test_a_token_older_than_the_maximum_lifetime_is_refused(tenant, settings):
 def test_a_kubeconfig_expires_by_default(tenant, settings):
     settings.CCEONE_KUBECONFIG_DEFAULT_DAYS = 7
     cluster = ClusterFactory(account=tenant.account)
-    page = client_for(tenant.user).post(reverse("clusters:access-action", args=[cluster.pk, "kubeconfig"]))
+    page = client_for(tenant.user).post(reverse("clusters:access-action", args=[cluster.pk, "kubeconfig"]), follow=True)
     issued = KubeconfigToken.objects.get(user=tenant.user)
     assert timedelta(days=6, hours=23) < issued.expires_at - timezone.now() <= timedelta(days=7)
     assert "It expires at" in page.content.decode()

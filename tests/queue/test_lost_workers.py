@@ -51,7 +51,7 @@ def test_a_drain_whose_worker_was_killed_resumes_after_a_restart_and_finishes(
         app.send_task("resources.tasks.recover_stalled_drains")
         status_page = f"{page(cluster, 'nodes', None, 'worker-1', 'drain')}{drain.pk}/"
         wait_until(lambda: "Resumed after the worker running it was lost (attempt 1 of 3)." in client.get(
-            status_page).content.decode(), timeout=30, what="the sweep to resume the drain")
+            status_page).content.decode(), timeout=60, what="the sweep to resume the drain")
         _block_web(emulator, 0)  # the budget lets the pods go
         wait_until(lambda: NodeDrain.objects.get(pk=drain.pk).status != "running", timeout=30,
                    what="the resumed drain to finish")

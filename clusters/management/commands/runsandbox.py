@@ -14,6 +14,7 @@ from django.db import transaction
 from cceone.iam.models import Account, EnterpriseProject, Region
 from clusters import connectivity
 from clusters.models import RegisteredCluster
+from clusters.transitions import change_status
 from sandbox.kubesim.runner import EmulatorServer
 
 SANDBOXES = [
@@ -92,6 +93,6 @@ class Command(BaseCommand):
         from cceone import crypto
 
         cluster.agent_token_encrypted = crypto.encrypt(token)
-        cluster.status = RegisteredCluster.Status.PENDING_ACCESS
-        cluster.save(update_fields=["agent_token_encrypted", "status"])
+        cluster.save(update_fields=["agent_token_encrypted"])
+        change_status(cluster, RegisteredCluster.Status.PENDING_ACCESS, "sandbox restarted", audit=False)
         return cluster, token
