@@ -87,6 +87,7 @@ def measure_engine(args):
         db.unlink(missing_ok=True)
         settings.DATABASES["default"]["NAME"] = str(db)
     django.setup()
+    import cceone.wsgi  # noqa: F401 -- the process as gunicorn starts it (cceone/wsgi.py)
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
