@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from cceone.console.tables import ConsoleTable
 
 from .metering import BILLING_TZ
+from .money import yuan
 from .models import LedgerEntry, Settlement
 
 
@@ -21,7 +22,7 @@ class MoneyColumn(tables.Column):
         super().__init__(*args, **kwargs)
 
     def render(self, value):
-        return f"{value:,.{self.places}f}"
+        return yuan(value, self.places)
 
 
 class LedgerTable(ConsoleTable):

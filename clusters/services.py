@@ -18,12 +18,15 @@ from django.utils.translation import gettext_noop as N_  # step names: translate
 from cceone import crypto
 from cceone.audit.models import OperationLog
 from cceone.audit.services import Operation, record
+from cceone.iam import mirror
 from cceone.iam import services as iam_services
 from cceone.iam.access import require
 from cceone.iam.models import EnterpriseProject, Region
+from cceone.kube.gateway import KubeError, explain, system_client_for
 
-from . import checks, connectivity
+from . import checks, connectivity, signals
 from . import facts as facts_mod
+from .kubeconfigs import revoke_for_cluster
 from .transitions import change_status
 from .models import ApiServerSpec, CloudProviderCluster, RegisteredCluster, SecurityGroup, Subnet, Vpc
 
@@ -185,13 +188,13 @@ def _create(actor, order: Order) -> RegisteredCluster:
         apiserver_eip=order.apiserver_eip, cloud_cluster=order.cloud_cluster,
         connection_mode=RegisteredCluster.ConnectionMode.DIRECT if cloud else RegisteredCluster.ConnectionMode.AGENT,
     )
+    mirror.sync_anchor(cluster)  # what scoped policies give on it (its instance, its project)
     op = Operation.start(cluster, OperationLog.Operation.CREATE)
     op.step(N_("Order accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
     record(actor, "clusters:create", cluster, details={
         "type": order.cluster_type, "region": order.region.code, "bind_public_ip": order.bind_public_ip})
-    from .tasks import provision_cluster
-
-    op.enqueue(provision_cluster, cluster.pk, bind_public_ip=order.bind_public_ip)
+    signals.cluster_ordered.send(RegisteredCluster, operation=op, cluster=cluster,
+                                 bind_public_ip=order.bind_public_ip)
     return cluster
 
 
@@ -237,8 +240,6 @@ def provision(cluster_id: int, bind_public_ip: bool = False) -> None:
 
 def _connect_direct(cluster_id: int) -> None:
     """Cloud clusters: reach the API server directly; running on success."""
-    from cceone.kube.gateway import KubeError, explain, system_client_for
-
     cluster = RegisteredCluster.objects.get(pk=cluster_id)
     try:
         client = system_client_for(cluster, timeout=(5, 15))
@@ -383,15 +384,11 @@ def rotate_agent_token(actor, cluster: RegisteredCluster) -> str:
 
 # --- unsubscribe (R3.8) ------------------------------------------------------------------
 
-# Other apps add blockers ("remove it from fleet X first"): fn(cluster) -> message | None.
-UNSUBSCRIBE_BLOCKERS: list = []
-
-
 def unsubscribe_checks(cluster: RegisteredCluster) -> list[tuple[str, bool, str]]:
     """(label, passed, message) for each condition unsubscribing needs."""
     result = [(_("Deletion protection is off"), not cluster.deletion_protection,
                _("Turn deletion protection off first.") if cluster.deletion_protection else "")]
-    for blocker in UNSUBSCRIBE_BLOCKERS:
+    for blocker in checks.unsubscribe_blockers():
         label, message = blocker(cluster)
         result.append((label, not message, message or ""))
     return result
@@ -411,15 +408,11 @@ def unsubscribe(actor, cluster: RegisteredCluster) -> None:
         change_status(cluster, Status.DESTROYING, "unsubscribed", audit=False)  # audited as clusters:delete
         op.step(N_("Unsubscribe accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
         record(actor, "clusters:delete", cluster, details={"previous_status": previous})
-        from .tasks import destroy_cluster
-
-        op.enqueue(destroy_cluster, cluster.pk)
+        signals.cluster_unsubscribed.send(RegisteredCluster, operation=op, cluster=cluster)
 
 
 def destroy(cluster_id: int) -> None:
     """Revoke every credential, close the agents' connections, end billing. Idempotent."""
-    from .kubeconfigs import revoke_for_cluster
-
     with transaction.atomic():
         cluster = RegisteredCluster.objects.select_for_update().filter(pk=cluster_id).first()
         if cluster is None or cluster.status != Status.DESTROYING:

@@ -13,14 +13,13 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from billing.models import price_in_force
 from cceone.audit.models import OperationLog
 from cceone.console import show_once
-from cceone.console.views import ObjectListView
+from cceone.console.views import ObjectListView, add_validation_error
 from cceone.iam.access import can, get_or_deny, require
 from cceone.iam.routes import iam_page
 
-from . import checks, kubeconfigs, services, transitions
+from . import checks, kubeconfigs, pricing, services, transitions
 from .agent_manifest import render_agent_yaml
 from .filters import ClusterFilterSet
 from .forms import KubeconfigForm, OrderForm
@@ -79,11 +78,9 @@ def order(request, cluster_type):
     try:
         services.validate_order(request.user, order_data)
     except ValidationError as error:
-        from cceone.console.views import add_validation_error
-
         add_validation_error(form, error)
         return _order_step(request, "clusters/partials/order_configure.html", context)
-    context.update({"order": order_data, "price": price_in_force(order_data.instance_type),
+    context.update({"order": order_data, "price": pricing.unit_price(order_data.instance_type),
                     "checks": checks.run_all("cluster", account, order_data)})
     if step == "submit":
         try:

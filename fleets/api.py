@@ -6,12 +6,11 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from cceone import api_routes as routes
 from cceone.api import RestrictedViewSet
 from cceone.iam.api import AccountRelatedField
 from cceone.iam.models import EnterpriseProject
 from clusters.models import RegisteredCluster
-from permissions.models import ClusterPermissionSync
-from permissions.serializers import SyncStateSerializer
 
 from . import services
 from .filters import FleetFilterSet
@@ -45,26 +44,35 @@ class WriteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedV
 
 # --- fleets -------------------------------------------------------------------------------------
 
+# Fields other apps add to each member cluster in the fleet API (the permissions app adds
+# `permission_sync`): name -> a factory of a read-only serializer field that takes the
+# cluster. Registered from their AppConfig.ready(), so this app imports none of them.
+_member_fields: dict = {}
+_member_relations: list[str] = []  # what those fields read, joined in when a list is read
+
+
+def register_member_field(name: str, make_field, select_related: str = "") -> None:
+    _member_fields[name] = make_field
+    if select_related:
+        _member_relations.append(select_related)
+
+
+def _with_member_relations(queryset):
+    return queryset.select_related(*_member_relations) if _member_relations else queryset
+
+
 class MemberSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True, help_text="The cluster's status, e.g. running or disconnected.")
-    permission_sync = serializers.SerializerMethodField()
 
     class Meta:
         model = RegisteredCluster
-        fields = ["id", "name", "status", "cluster_type", "region", "kubernetes_version", "permission_sync"]
+        fields = ["id", "name", "status", "cluster_type", "region", "kubernetes_version"]
 
-    @extend_schema(responses=SyncStateSerializer(allow_null=True))
-    def get_permission_sync(self, cluster) -> dict | None:
-        try:
-            state = cluster.permission_sync  # joined in by the list's prefetch
-        except ClusterPermissionSync.DoesNotExist:
-            state = None
-        return self._sync_state.to_representation(state) if state else None
-
-    @cached_property
-    def _sync_state(self):
-        # One serializer for every row: building a ModelSerializer's fields costs more than a row.
-        return SyncStateSerializer(context=self.context)
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, make_field in _member_fields.items():
+            fields[name] = make_field()
+        return fields
 
 
 class StatisticsSerializer(serializers.Serializer):
@@ -116,7 +124,7 @@ def _members(fleet) -> list[RegisteredCluster]:
     """The fleet's clusters by name: prefetched for a list (FleetViewSet.get_queryset), else read."""
     members = getattr(fleet, "members_by_name", None)
     if members is None:
-        members = list(fleet.clusters.select_related("permission_sync").order_by("name"))
+        members = list(_with_member_relations(fleet.clusters.order_by("name")))
     return members
 
 
@@ -145,7 +153,7 @@ class FleetViewSet(WriteViewSet):
     def get_queryset(self):
         queryset = super().get_queryset()
         if self.action == "list":  # a page of fleets in three queries, whatever their members
-            members = RegisteredCluster.objects.select_related("permission_sync").order_by("name")
+            members = _with_member_relations(RegisteredCluster.objects.order_by("name"))
             queryset = queryset.prefetch_related(
                 Prefetch("clusters", queryset=RegisteredCluster.objects.only("pk", "fleet_id")),  # `clusters`: ids
                 Prefetch("clusters", queryset=members, to_attr="members_by_name"))
@@ -186,5 +194,6 @@ class FleetViewSet(WriteViewSet):
         return Response(self.get_serializer(fleet).data)
 
 
-def register(router) -> None:
-    router.register("fleets", FleetViewSet, basename="fleet")
+def register() -> None:
+    """Serve this app's viewsets under /api/v1/ (called from AppConfig.ready())."""
+    routes.register("fleets", FleetViewSet, basename="fleet")

@@ -7,9 +7,13 @@ class FleetsConfig(AppConfig):
     verbose_name = _("Fleets")
 
     def ready(self):
-        from clusters.services import UNSUBSCRIBE_BLOCKERS
+        # How the app plugs into the core and into clusters (docs/architecture.md).
+        from cceone.console import navigation
+        from clusters import checks
 
-        from . import services
+        from . import api, services
 
-        if services.unsubscribe_blocker not in UNSUBSCRIBE_BLOCKERS:
-            UNSUBSCRIBE_BLOCKERS.append(services.unsubscribe_blocker)
+        api.register()
+        checks.register_unsubscribe_blocker("fleet", services.unsubscribe_blocker)
+        navigation.register(navigation.Entry("fleets", _("Fleet management"), "fleets:list", "fleets:list",
+                                             match="fleets:", position=40))

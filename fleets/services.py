@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cceone.audit.services import record
+from cceone.iam import mirror
 from cceone.iam.access import require, restrict
 from cceone.iam.models import EnterpriseProject
 from clusters import facts as facts_mod
@@ -89,6 +90,7 @@ def create_fleet(actor, *, name, description="", enterprise_project=None, cluste
         with transaction.atomic():
             fleet = Fleet.objects.create(account=account, name=name, description=description,
                                          enterprise_project=enterprise_project, creator=actor)
+            mirror.sync_anchor(fleet)  # what scoped policies give on it (its instance, its project)
             record(actor, "fleets:create", fleet, details={"description": description})
             if clusters:
                 _join(actor, fleet, clusters)
@@ -166,7 +168,7 @@ def delete_fleet(actor, fleet: Fleet) -> None:
 
 
 def unsubscribe_blocker(cluster) -> tuple[str, str | None]:
-    """For clusters.services.UNSUBSCRIBE_BLOCKERS: a cluster in a fleet cannot be unsubscribed."""
+    """Registered with clusters.checks: a cluster in a fleet cannot be unsubscribed."""
     label = _("Not in a fleet")
     if cluster.fleet_id:
         return label, _("Remove it from fleet %(fleet)s first.") % {"fleet": cluster.fleet.name}

@@ -1,5 +1,6 @@
 """Fleet pages (R4.1-R4.7): list, create, console (basic info, statistics, members),
-add and remove clusters, edit, delete, and the fleet's permission associations.
+add and remove clusters, edit, delete (the fleet's permission associations are the
+permissions app's page, registered under the fleet's URL).
 Thin: every write calls fleets.services."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,7 +14,6 @@ from cceone.console import views as generic
 from cceone.iam.access import annotate_can, can, get_or_deny, require
 from cceone.iam.routes import iam_page
 from clusters.models import RegisteredCluster
-from permissions.views import associations_page
 
 from . import forms, services
 from .filters import FleetFilterSet
@@ -159,11 +159,3 @@ def remove_cluster(request, pk, cluster_pk):
         messages.success(request, _("Cluster “%(cluster)s” left the fleet; its own permissions apply again.")
                          % {"cluster": cluster.name})
     return redirect("fleets:detail", pk=fleet.pk)
-
-
-@iam_page("fleets:get")
-@login_required
-def fleet_permissions(request, pk):
-    """The fleet's associations (R4.4) with the manual's warnings; adding one here."""
-    fleet = _fleet(request, pk)
-    return associations_page(request, fleet)

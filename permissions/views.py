@@ -184,6 +184,16 @@ def cluster_associations(request, pk):
     return associations_page(request, cluster)
 
 
+@iam_page("fleets:get")
+@login_required
+def fleet_associations(request, pk):
+    """The fleet's associations (R4.4) with the manual's warnings; adding one here. Served at
+    /fleets/<pk>/permissions/ ("fleets:permissions", registered with `fleets.pages`)."""
+    fleet = get_or_deny(Fleet.objects.select_related("enterprise_project", "creator"), request.user, pk,
+                        "fleets:get")
+    return associations_page(request, fleet)
+
+
 def _cluster(request, pk) -> RegisteredCluster:
     """The cluster: 404 outside the user's account; 403 (audited) unless the user may see it."""
     return get_or_deny(RegisteredCluster.objects.select_related("fleet"), request.user, pk, "clusters:get")

@@ -120,7 +120,7 @@ def test_cloud_cluster_connects_directly(tenant, emulator, django_capture_on_com
     data = {"cloud_cluster": cloud.pk,
             "enterprise_project": EnterpriseProject.objects.get(account=tenant.account, name="default").pk}
     confirm = client.post(reverse("clusters:order", args=["cloud"]), {**data, "step": "configure"}).content.decode()
-    assert "¥ 0.0556 / vCPU / hour" in confirm and "cce-prod-01" in confirm
+    assert "¥0.0556 / vCPU / hour" in confirm and "cce-prod-01" in confirm
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("clusters:order", args=["cloud"]), {**data, "step": "submit", "agreed": "on"})
     cluster = RegisteredCluster.objects.get(name="cce-prod-01")

@@ -8,7 +8,7 @@ from cceone.iam import services as iam_services
 from cceone.iam.models import Policy, UserGroup
 from cceone.kube.gateway import identity_for
 from fleets import services as fleets
-from permissions import services, sync
+from permissions import services, sync, tasks
 from permissions.models import ClusterPermissionSync
 from tests.conftest import client_for
 from tests.permissions.conftest import allowed, rbac_objects, settled, subjects
@@ -249,7 +249,7 @@ def test_a_namespace_created_later_is_bound_at_the_next_sync(running_cluster, te
     emulator.put_object(namespace("later"))
     # The periodic re-sync (Celery beat) is what picks it up; it is due once its interval passed.
     ClusterPermissionSync.objects.filter(pk=running_cluster.pk).update(last_attempt_at=None)
-    assert sync.resync_due()["enqueued"] == 1
+    assert tasks.resync_permissions()["enqueued"] == 1
     assert subjects(rbac_objects(emulator, "RoleBinding")[("later", "cceone:developer")]) == [who(tenant.user)]
     assert allowed(running_cluster, tenant.user, "create", "ConfigMap", "later", body=configmap("x"))
 
