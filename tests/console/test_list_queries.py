@@ -71,3 +71,13 @@ def test_the_project_reader_still_sees_only_the_project(tenant, project_reader):
     page = client.get("/fleets/").content.decode()
     assert page.count("Add clusters") == 0  # read-only: no per-row write links
     assert Fleet.objects.count() == 2
+
+
+def test_the_user_groups_list_counts_members_in_its_one_query(tenant):
+    client = client_for(tenant.main)
+    few = queries(client, "/iam/groups/")
+    for i in range(4):
+        member = services.create_sub_account(tenant.main, username=f"acme-member-{i}", password="Correct-Horse-42")
+        services.save_group(tenant.main, None, name=f"team-{i}", description="", members=[member], policies=[])
+    assert queries(client, "/iam/groups/") == few
+    assert '<td >1</td>' in client.get("/iam/groups/").content.decode()  # each team's one member
