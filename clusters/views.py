@@ -136,8 +136,13 @@ def access(request, pk):
     if tab == "access" and context["can_update"]:
         # The YAML carries the agent token: only those who may change the cluster see it.
         token = services.agent_token(request.user, cluster)
+        # One network type at a time (as the manual's switch): the other is a click away.
+        variants = (("public", _("Public IPv4")), ("private", _("Private IPv4")))
+        chosen = request.GET.get("network") if request.GET.get("network") in dict(variants) else "public"
+        context["networks"] = variants
+        context["network"] = chosen
         context["manifests"] = [(variant, label, render_agent_yaml(cluster, token, variant) if token else "")
-                                for variant, label in (("public", _("Public IPv4")), ("private", _("Private IPv4")))]
+                                for variant, label in variants if variant == chosen]
     if tab == "connection":
         context.update(_connection_context(request, cluster))
         issued = show_once.take(request, f"kubeconfig-{cluster.pk}")

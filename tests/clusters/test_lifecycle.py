@@ -52,6 +52,11 @@ def test_local_cluster_comes_to_running_when_its_agent_connects(transactional_db
     page = client.get(reverse("clusters:access", args=[cluster.pk]) + "?tab=access").content.decode()
     assert "kubectl -n kube-system get pod | grep cceone-cluster-agent" in page
     assert "Public IPv4" in page and "Private IPv4" in page
+    # A switch between the network types: one agent YAML shown at a time.
+    assert 'id="agent-public"' in page and 'id="agent-private"' not in page
+    private = client.get(reverse("clusters:access", args=[cluster.pk]) + "?tab=access&network=private").content.decode()
+    assert 'id="agent-private"' in private and 'id="agent-public"' not in private
+    assert 'aria-current="true" href="?tab=access&amp;network=private"' in private
     hub_url, token, ca = agent_from_yaml(client, cluster, tmp_path)
     start_agent(token, hub_url=hub_url, ca_file=ca)
     wait_until(lambda: cluster_status(cluster) == Status.RUNNING, what="running")

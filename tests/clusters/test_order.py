@@ -138,7 +138,7 @@ def test_failed_quota_check_blocks_the_order(orderable, inventory):
     assert "Passed" in recheck.content.decode()
 
 
-@pytest.mark.parametrize("missing, prompt", [("delegation", "Authorise here"), ("verification", "Verify here")])
+@pytest.mark.parametrize("missing, prompt", [("delegation", "Click here to authorise"), ("verification", "Verify here")])
 def test_order_pages_show_the_missing_gate(tenant, inventory, missing, prompt):
     ready_to_order(tenant.account)
     if missing == "delegation":
