@@ -4,6 +4,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cceone.console.tables import ConsoleTable
+
 from .models import RegisteredCluster
 
 Status = RegisteredCluster.Status
@@ -13,7 +15,7 @@ def status_badge(cluster) -> str:
     return format_html('<span class="badge status-{}">{}</span>', cluster.status, cluster.get_status_display())
 
 
-class ClusterTable(tables.Table):
+class ClusterTable(ConsoleTable):
     """The manual's cluster list columns (R3.4). Cells are rendered in Python: the list is
     the console's hottest page, and a template per cell costs more than the query."""
 

@@ -31,7 +31,10 @@ Type = RegisteredCluster.Type
 
 
 class ClusterList(ObjectListView):
-    queryset = RegisteredCluster.objects.select_related("region")
+    # Without the columns the table does not show: the database sorts every visible cluster
+    # to find a page, and the agents' reported facts would make each row wide.
+    queryset = RegisteredCluster.objects.select_related("region").defer(
+        "facts", "agent_token_encrypted", "agent_token_hash", "previous_agent_token_hash")
     view_action = "clusters:list"
     table_class = ClusterTable
     filterset_class = ClusterFilterSet

@@ -1,4 +1,6 @@
 """API for fleets (R8.2). Writes call fleets.services, the same functions the pages call."""
+from django.db.models import Prefetch
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -46,10 +48,17 @@ class WriteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedV
 # `permission_sync`): name -> a factory of a read-only serializer field that takes the
 # cluster. Registered from their AppConfig.ready(), so this app imports none of them.
 _member_fields: dict = {}
+_member_relations: list[str] = []  # what those fields read, joined in when a list is read
 
 
-def register_member_field(name: str, make_field) -> None:
+def register_member_field(name: str, make_field, select_related: str = "") -> None:
     _member_fields[name] = make_field
+    if select_related:
+        _member_relations.append(select_related)
+
+
+def _with_member_relations(queryset):
+    return queryset.select_related(*_member_relations) if _member_relations else queryset
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -95,11 +104,28 @@ class FleetSerializer(serializers.ModelSerializer):
 
     @extend_schema(responses=MemberSerializer(many=True))
     def get_members(self, fleet) -> list[dict]:
-        return MemberSerializer(fleet.clusters.order_by("name"), many=True).data
+        return self._members.to_representation(_members(fleet))
 
     @extend_schema(responses=StatisticsSerializer)
     def get_statistics(self, fleet) -> dict:
-        return StatisticsSerializer(services.fleet_statistics(fleet)).data
+        return self._statistics.to_representation(services.fleet_statistics(fleet, _members(fleet)))
+
+    # One nested serializer for every fleet of a list, not one per fleet.
+    @cached_property
+    def _members(self):
+        return MemberSerializer(many=True, context=self.context)
+
+    @cached_property
+    def _statistics(self):
+        return StatisticsSerializer(context=self.context)
+
+
+def _members(fleet) -> list[RegisteredCluster]:
+    """The fleet's clusters by name: prefetched for a list (FleetViewSet.get_queryset), else read."""
+    members = getattr(fleet, "members_by_name", None)
+    if members is None:
+        members = list(_with_member_relations(fleet.clusters.order_by("name")))
+    return members
 
 
 class ClusterIdsSerializer(serializers.Serializer):
@@ -123,6 +149,15 @@ class FleetViewSet(WriteViewSet):
     @property
     def read_action(self):
         return "fleets:list" if self.action == "list" else "fleets:get"
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":  # a page of fleets in three queries, whatever their members
+            members = _with_member_relations(RegisteredCluster.objects.order_by("name"))
+            queryset = queryset.prefetch_related(
+                Prefetch("clusters", queryset=RegisteredCluster.objects.only("pk", "fleet_id")),  # `clusters`: ids
+                Prefetch("clusters", queryset=members, to_attr="members_by_name"))
+        return queryset
 
     def current(self, fleet):
         return {"name": fleet.name, "description": fleet.description}

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cceone.console import views as generic
-from cceone.iam.access import can, get_or_deny, require, restrict
+from cceone.iam.access import annotate_can, can, get_or_deny, require
 from cceone.iam.routes import iam_page
 from clusters.models import RegisteredCluster
 
@@ -36,15 +36,12 @@ class FleetList(FleetMixin, generic.ObjectListView):
     create_action = "fleets:create"
 
     def get_queryset(self):
-        return super().get_queryset().annotate(cluster_count=Count("clusters"))
+        # Per fleet: a policy limited to some fleets reaches only those rows.
+        return annotate_can(super().get_queryset().annotate(cluster_count=Count("clusters")), self.request.user,
+                            updatable="fleets:update", deletable="fleets:delete")
 
     def get_context_extra(self):
-        user = self.request.user
-        # Per fleet: a policy limited to some fleets reaches only those rows.
-        fleets = Fleet.objects.filter(account_id=user.account_id)
-        return {"updatable": set(restrict(fleets, user, "fleets:update").values_list("pk", flat=True)),
-                "deletable": set(restrict(fleets, user, "fleets:delete").values_list("pk", flat=True)),
-                "can_list_permissions": can(user, "permissions:list")}
+        return {"can_list_permissions": can(self.request.user, "permissions:list")}
 
 
 def _truthy(value) -> bool:

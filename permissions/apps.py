@@ -21,7 +21,7 @@ class PermissionsConfig(AppConfig):
         from .serializers import ClusterSyncField
 
         api.register()
-        register_member_field("permission_sync", ClusterSyncField)
+        register_member_field("permission_sync", ClusterSyncField, select_related="permission_sync")
         pages.register(path("<int:pk>/permissions/", views.fleet_associations, name="permissions"))
         navigation.register(navigation.Entry("platform", _("Permission management"), "permissions:list",
                                              "permissions:list", match="permissions:", position=60))

@@ -1,4 +1,5 @@
 """A cluster's permission sync state, as the fleet and permission APIs show it."""
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -25,5 +26,13 @@ class ClusterSyncField(serializers.Field):
         super().__init__(source="*", read_only=True, **kwargs)
 
     def to_representation(self, cluster):
-        state = ClusterPermissionSync.objects.filter(pk=cluster.pk).first()
-        return SyncStateSerializer(state).data if state else None
+        try:
+            state = cluster.permission_sync  # joined in by the fleet list (select_related), else read
+        except ClusterPermissionSync.DoesNotExist:
+            state = None
+        return self._state.to_representation(state) if state else None
+
+    @cached_property
+    def _state(self):
+        # One serializer for every member: building a ModelSerializer's fields costs more than a row.
+        return SyncStateSerializer(context=self.context)

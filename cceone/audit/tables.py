@@ -1,10 +1,12 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
+from cceone.console.tables import ConsoleTable
+
 from .models import AuditEvent
 
 
-class AuditEventTable(tables.Table):
+class AuditEventTable(ConsoleTable):
     time = tables.DateTimeColumn(verbose_name=_("Time"), format="Y-m-d H:i:s")
     actor_name = tables.Column(verbose_name=_("User"))
     action = tables.Column(verbose_name=_("Action"))

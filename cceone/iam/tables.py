@@ -1,6 +1,8 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
+from cceone.console.tables import ConsoleTable
+
 from .models import EnterpriseProject, Policy, User, UserGroup
 
 ACTIONS_TEMPLATE = "components/row_actions.html"
@@ -15,7 +17,7 @@ class RowActions(tables.TemplateColumn):
                          **kwargs)
 
 
-class SubAccountTable(tables.Table):
+class SubAccountTable(ConsoleTable):
     username = tables.Column(verbose_name=_("User name"), linkify=("iam:user-edit", [tables.A("pk")]))
     email = tables.Column(verbose_name=_("Email"))
     groups = tables.TemplateColumn("{{ record.iam_groups.all|join:', ' }}", verbose_name=_("User groups"),
@@ -30,10 +32,10 @@ class SubAccountTable(tables.Table):
         attrs = {"class": "table table-hover align-middle"}
 
 
-class GroupTable(tables.Table):
+class GroupTable(ConsoleTable):
     name = tables.Column(verbose_name=_("Name"), linkify=("iam:group-edit", [tables.A("pk")]))
     description = tables.Column(verbose_name=_("Description"))
-    members = tables.TemplateColumn("{{ record.members.count }}", verbose_name=_("Members"), orderable=False)
+    members = tables.Column(accessor="member_count", verbose_name=_("Members"), orderable=False)
     policies = tables.TemplateColumn("{{ record.policies.all|join:', ' }}", verbose_name=_("Policies"),
                                      orderable=False)
     actions = RowActions("iam:group-edit", "iam:group-delete")
@@ -44,7 +46,7 @@ class GroupTable(tables.Table):
         attrs = {"class": "table table-hover align-middle"}
 
 
-class PolicyTable(tables.Table):
+class PolicyTable(ConsoleTable):
     name = tables.Column(verbose_name=_("Name"))
     kind = tables.TemplateColumn(
         "{% load i18n %}{% if record.is_system %}{% translate 'System' %}{% else %}{% translate 'Custom' %}{% endif %}",
@@ -60,7 +62,7 @@ class PolicyTable(tables.Table):
         attrs = {"class": "table table-hover align-middle"}
 
 
-class ProjectTable(tables.Table):
+class ProjectTable(ConsoleTable):
     name = tables.Column(verbose_name=_("Name"), linkify=("iam:project-edit", [tables.A("pk")]))
     description = tables.Column(verbose_name=_("Description"))
     created_at = tables.DateTimeColumn(verbose_name=_("Created at"))
