@@ -1,10 +1,12 @@
 """Sandbox clusters for `make run`: three Kubernetes API emulators with realistic seed
 objects, registered to the demo tenant, each reached through the access hub by a real
 agent process — exactly the path a member cluster takes, minus the real cluster."""
+import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -19,6 +21,10 @@ from clusters.models import RegisteredCluster
 from clusters.transitions import change_status
 from sandbox.kubesim.runner import EmulatorServer
 
+def sandbox_dir() -> Path:
+    return Path(settings.VAR_DIR) / "sandbox"
+
+
 SANDBOXES = [
     # name, type, provider, seed file
     ("sandbox-local", RegisteredCluster.Type.LOCAL, "On-premises (kubeadm)", "local-3node"),
@@ -27,25 +33,89 @@ SANDBOXES = [
 ]
 
 
+# A sandbox agent that exits is started again after this pause, unless a user stopped it
+# on purpose (`manage.py sandbox stop-agent NAME`: a marker file beside its token).
+RESTART_PAUSE = float(os.environ.get("CCEONE_SANDBOX_RESTART_SECONDS", "5"))
+
+
+def stopped_marker(workdir: Path, name: str) -> Path:
+    return workdir / f"{name}.stopped"
+
+
+class SandboxAgent:
+    """One sandbox cluster's agent process: started, restarted after a pause when it dies,
+    held stopped while its marker file exists."""
+
+    def __init__(self, name: str, command: list[str], env: dict, workdir: Path, out):
+        self.name, self.command, self.env, self.workdir, self.out = name, command, env, workdir, out
+        self.process: subprocess.Popen | None = None
+        self.start_after = 0.0
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, env=self.env)
+        (self.workdir / f"{self.name}.pid").write_text(str(self.process.pid))
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None
+
+    def tend(self) -> None:
+        held = stopped_marker(self.workdir, self.name).exists()
+        running = self.process is not None and self.process.poll() is None
+        if held:
+            if running:
+                self.stop()
+                self.out(f"sandbox agent of {self.name} stopped; `manage.py sandbox start-agent {self.name}` "
+                         "starts it again")
+            return
+        if running:
+            return
+        now = time.monotonic()
+        if self.process is not None:  # it died: try again after a pause
+            self.out(f"sandbox agent of {self.name} exited with {self.process.returncode}; "
+                     f"restarting in {RESTART_PAUSE:g} s")
+            self.process, self.start_after = None, now + RESTART_PAUSE
+        if now >= self.start_after:
+            self.start()
+            self.out(f"sandbox agent of {self.name} started")
+
+
 class Command(BaseCommand):
     help = "Run the sandbox clusters (emulators + agents) for the demo tenant until stopped."
 
     def add_arguments(self, parser):
         parser.add_argument("--account-owner", default="demo")
         parser.add_argument("--hub", default=None, help="hub URL for the agents (default: the public URL)")
+        parser.add_argument("--ca-file", default=None, help="the hub's CA (default: the hub's TLS folder)")
+        parser.add_argument("--workdir", default=None, help="tokens, kubeconfigs and markers (default: var/sandbox)")
 
-    def handle(self, *args, account_owner, hub, **options):
+    def handle(self, *args, account_owner, hub, ca_file, workdir, **options):
         account = Account.objects.filter(owner__username=account_owner).first()
         if account is None:
             raise CommandError(f"no account whose main user is {account_owner!r}: run seed_demo first")
-        workdir = Path(settings.VAR_DIR) / "sandbox"
+        workdir = Path(workdir) if workdir else sandbox_dir()
         workdir.mkdir(parents=True, exist_ok=True)
+        for name, *_rest in SANDBOXES:  # a new run starts every agent
+            stopped_marker(workdir, name).unlink(missing_ok=True)
         hub_url = hub or settings.CCEONE_HUB_PUBLIC_URL
-        ca_file = str(Path(settings.CCEONE_HUB_TLS_DIR) / "ca.crt")
+        ca_file = ca_file or str(Path(settings.CCEONE_HUB_TLS_DIR) / "ca.crt")
+        env = {"PYTHONPATH": str(settings.BASE_DIR / "agent"), "PATH": "/usr/bin:/bin"}
+        if "CCEONE_HEARTBEAT_INTERVAL" in os.environ:
+            env["CCEONE_HEARTBEAT_INTERVAL"] = os.environ["CCEONE_HEARTBEAT_INTERVAL"]
         servers, agents = [], []
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+        def say(line):
+            self.stdout.write(line)
+            self.stdout.flush()
+
         try:
             for name, cluster_type, provider, seed in SANDBOXES:
                 server = EmulatorServer(seed_files=[seed], live_logs=5.0).start()
@@ -55,25 +125,19 @@ class Command(BaseCommand):
                 token_file.write_text(token)
                 token_file.chmod(0o600)
                 kubeconfig = server.write_kubeconfig(workdir / f"{name}.kubeconfig")
-                agents.append(subprocess.Popen(
-                    [sys.executable, "-m", "cceone_agent", "--hub", hub_url, "--token-file", str(token_file),
-                     "--ca-file", ca_file, "--kubeconfig", kubeconfig, "--log-level", "warning"],
-                    env={"PYTHONPATH": str(settings.BASE_DIR / "agent"), "PATH": "/usr/bin:/bin"}))
-                self.stdout.write(f"sandbox cluster {name} (#{cluster.pk}): emulator {server.url}, agent started")
-            self.stdout.flush()
+                agents.append(SandboxAgent(name, [
+                    sys.executable, "-m", "cceone_agent", "--hub", hub_url, "--token-file", str(token_file),
+                    "--ca-file", ca_file, "--kubeconfig", kubeconfig, "--log-level", "warning"], env, workdir, say))
+                say(f"sandbox cluster {name} (#{cluster.pk}): emulator {server.url}")
+            # One agent dying (or stopped on purpose) is the sandbox's business, not a reason
+            # to end: under honcho, this process ending would stop the whole console.
             while not stop.is_set():
-                for process in agents:
-                    if process.poll() is not None:
-                        raise CommandError(f"a sandbox agent exited with {process.returncode}")
-                stop.wait(1)
+                for agent in agents:
+                    agent.tend()
+                stop.wait(0.5)
         finally:
-            for process in agents:
-                process.terminate()
-            for process in agents:
-                try:
-                    process.wait(5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            for agent in agents:
+                agent.stop()
             for server in servers:
                 server.stop()
 

@@ -1,0 +1,64 @@
+"""The sandbox of `make run` keeps its clusters alive on its own (#13 item 15): a dead agent
+is started again after a pause, and `manage.py sandbox stop-agent|start-agent` lets a user
+see a cluster go disconnected and come back — without the console stopping."""
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from django.core.management import call_command
+from django.db import connection
+
+from clusters.models import RegisteredCluster
+from tests.live import WINDOW, cluster_status, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+
+Status = RegisteredCluster.Status
+
+
+def test_sandbox_agents_restart_and_can_be_stopped_on_purpose(tenant, live_hub, tmp_path):
+    log = open(tmp_path / "sandbox.log", "wb")
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="cceone.settings_test", PYTHONUNBUFFERED="1",
+               CCEONE_TEST_WORKER_DB=str(connection.settings_dict["NAME"]),
+               CCEONE_HEARTBEAT_INTERVAL=str(WINDOW / 2), CCEONE_SANDBOX_RESTART_SECONDS="0.5")
+    sandbox = subprocess.Popen(
+        [sys.executable, "manage.py", "runsandbox", "--account-owner", tenant.main.username,
+         "--hub", f"wss://127.0.0.1:{live_hub.public_port}", "--ca-file", live_hub.ca_file,
+         "--workdir", str(tmp_path)], cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    try:
+        local = wait_until(lambda: RegisteredCluster.objects.filter(account=tenant.account, name="sandbox-local")
+                           .first(), timeout=60, what="the sandbox clusters registered")
+        wait_until(lambda: cluster_status(local) == Status.RUNNING, timeout=60, what="sandbox-local running")
+
+        # An agent killed outright comes back by itself, and the console did not stop.
+        os.kill(int((tmp_path / "sandbox-local.pid").read_text()), signal.SIGKILL)
+        wait_until(lambda: "sandbox agent of sandbox-local exited" in (tmp_path / "sandbox.log").read_text(),
+                   timeout=10, what="the sandbox to notice the dead agent")
+        wait_until(lambda: cluster_status(local) == Status.RUNNING, timeout=30, what="running again")
+        assert sandbox.poll() is None
+
+        # Stopped on purpose: the cluster shows disconnected, until the agent is started again.
+        call_command("sandbox", "stop-agent", "sandbox-local", "--workdir", str(tmp_path))
+        wait_until(lambda: cluster_status(local) == Status.DISCONNECTED, timeout=30, what="disconnected")
+        call_command("sandbox", "start-agent", "sandbox-local", "--workdir", str(tmp_path))
+        wait_until(lambda: cluster_status(local) == Status.RUNNING, timeout=30, what="reconnected")
+        assert sandbox.poll() is None
+    finally:
+        os.killpg(sandbox.pid, signal.SIGTERM)
+        sandbox.wait(15)
+        log.close()
+
+
+def test_only_sandbox_clusters_can_be_stopped(tmp_path, capsys):
+    from django.core.management.base import CommandError
+
+    try:
+        call_command("sandbox", "stop-agent", "prod-cluster", "--workdir", str(tmp_path))
+    except CommandError as error:
+        assert "the sandbox clusters are: sandbox-local" in str(error)
+    else:
+        raise AssertionError("an unknown cluster was accepted")
+    assert not list(tmp_path.iterdir())
