@@ -229,7 +229,7 @@ def provision(cluster_id: int, bind_public_ip: bool = False) -> None:
             op.step(N_("Issue agent credentials"), _("Apply the agent YAML in the cluster to connect it."))
             if fields:
                 cluster.save(update_fields=fields)
-            change_status(cluster, Status.PENDING_ACCESS, "agent credentials issued", audit=False)
+            change_status(cluster, Status.PENDING_ACCESS, N_("agent credentials issued"), audit=False)
             op.finish()
             return
     _connect_direct(cluster_id)
@@ -259,7 +259,7 @@ def _connect_direct(cluster_id: int) -> None:
         op.step(N_("Connect to the API server"), _("Kubernetes %(version)s, %(nodes)d nodes.") % {
             "version": version, "nodes": len(nodes)})
         # heartbeat() below brings it to running
-        change_status(cluster, Status.PENDING_ACCESS, "API server reached", audit=False)
+        change_status(cluster, Status.PENDING_ACCESS, N_("API server reached"), audit=False)
         connectivity.heartbeat(cluster.pk, facts)
         op.finish()
 
@@ -289,7 +289,7 @@ def expire_pending_access() -> int:
             locked = RegisteredCluster.objects.select_for_update().get(pk=cluster.pk)
             if locked.status != Status.PENDING_ACCESS:
                 continue
-            change_status(locked, Status.ACCESS_TIMEOUT, "no agent connected in time")
+            change_status(locked, Status.ACCESS_TIMEOUT, N_("no agent connected in time"))
             count += 1
     return count
 
@@ -408,7 +408,7 @@ def unsubscribe(actor, cluster: RegisteredCluster) -> None:
             raise ValidationError(failed)
         op = Operation.start(cluster, OperationLog.Operation.UNSUBSCRIBE)
         previous = cluster.status
-        change_status(cluster, Status.DESTROYING, "unsubscribed", audit=False)  # audited as clusters:delete
+        change_status(cluster, Status.DESTROYING, N_("unsubscribed"), audit=False)  # audited as clusters:delete
         op.step(N_("Unsubscribe accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
         record(actor, "clusters:delete", cluster, details={"previous_status": previous})
         from .tasks import destroy_cluster
@@ -434,7 +434,7 @@ def destroy(cluster_id: int) -> None:
         cluster.unsubscribed_at = timezone.now()
         cluster.save(update_fields=["agent_token_hash", "previous_agent_token_hash", "previous_agent_token_expires_at",
                                     "agent_token_encrypted", "unsubscribed_at"])
-        change_status(cluster, Status.UNSUBSCRIBED, "credentials revoked", audit=False, at=cluster.unsubscribed_at)
+        change_status(cluster, Status.UNSUBSCRIBED, N_("credentials revoked"), audit=False, at=cluster.unsubscribed_at)
         op.step(N_("Stop billing"), timezone.localtime(cluster.unsubscribed_at).strftime("%Y-%m-%d %H:%M:%S"))
         op.finish()
     # Outside the transaction: tell the hub to drop the agents' tunnels now.

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from billing.models import price_in_force
@@ -36,7 +37,7 @@ class ClusterList(ObjectListView):
     view_action = "clusters:list"
     table_class = ClusterTable
     filterset_class = ClusterFilterSet
-    title = _("Registered clusters")
+    title = gettext_lazy("Registered clusters")
     template_name = "clusters/list.html"
     partial_template_name = "clusters/partials/table.html"
 
@@ -116,8 +117,10 @@ def _order_step(request, partial, context, reload=False):
 @login_required
 def overview(request, pk):
     cluster = _cluster(request, pk)
+    # Reasons are stored as English msgids (gettext_noop) and read in the reader's language.
     history = [{"time": c.at, "from": c.get_from_status_display(), "to": c.get_to_status_display(),
-                "reason": c.reason} for c in transitions.history([cluster.pk], newest_first=True)[:20]]
+                "reason": _(c.reason) if c.reason else ""}
+               for c in transitions.history([cluster.pk], newest_first=True)[:20]]
     return render(request, "clusters/overview.html", {
         "cluster": cluster, "facts": overview_facts(cluster), "history": history,
         "connection": hub_status(cluster) if cluster.connection_mode == "agent" else None,

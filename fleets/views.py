@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cceone.console import views as generic
@@ -31,7 +32,7 @@ class FleetList(FleetMixin, generic.ObjectListView):
     view_action = "fleets:list"
     table_class = FleetTable
     filterset_class = FleetFilterSet
-    title = _("Fleet management")
+    title = gettext_lazy("Fleet management")
     create_url_name = "fleets:create"
     create_action = "fleets:create"
 
@@ -67,7 +68,7 @@ class PickerMixin:
 class FleetCreate(PickerMixin, FleetMixin, generic.ObjectFormView):
     form_class = forms.FleetCreateForm
     create_action = "fleets:create"
-    title_create = _("Create fleet")
+    title_create = gettext_lazy("Create fleet")
     template_name = "fleets/fleet_form.html"
 
     def save(self, form, obj):
@@ -82,7 +83,7 @@ class FleetCreate(PickerMixin, FleetMixin, generic.ObjectFormView):
 class FleetEdit(FleetMixin, generic.ObjectFormView):
     form_class = forms.FleetEditForm
     update_action = "fleets:update"
-    title_update = _("Edit fleet")
+    title_update = gettext_lazy("Edit fleet")
 
     def save(self, form, obj):
         return services.update_fleet(self.request.user, obj, **form.cleaned_data)
@@ -94,7 +95,7 @@ class FleetEdit(FleetMixin, generic.ObjectFormView):
 class AddClusters(PickerMixin, FleetMixin, generic.ObjectFormView):
     form_class = forms.AddClustersForm
     update_action = "fleets:update"
-    title_update = _("Add clusters")
+    title_update = gettext_lazy("Add clusters")
     template_name = "fleets/fleet_form.html"
 
     def save(self, form, fleet):

@@ -62,7 +62,7 @@ class PolicyTable(tables.Table):
 
 class ProjectTable(tables.Table):
     name = tables.Column(verbose_name=_("Name"), linkify=("iam:project-edit", [tables.A("pk")]))
-    description = tables.Column(verbose_name=_("Description"))
+    description = tables.Column(accessor="display_description", verbose_name=_("Description"), orderable=False)
     created_at = tables.DateTimeColumn(verbose_name=_("Created at"))
     actions = RowActions("iam:project-edit", "iam:project-delete")
 
