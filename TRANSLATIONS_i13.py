@@ -28,3 +28,7 @@ T = {
     "Custom": "自定义",
     "Default enterprise project": "默认企业项目",
 }
+T.update({
+    # Was 「签发 Agent 凭证」: the console calls the agent 代理 everywhere else.
+    "Issue agent credentials": "签发代理凭证",
+})

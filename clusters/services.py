@@ -186,7 +186,7 @@ def _create(actor, order: Order) -> RegisteredCluster:
         connection_mode=RegisteredCluster.ConnectionMode.DIRECT if cloud else RegisteredCluster.ConnectionMode.AGENT,
     )
     op = Operation.start(cluster, OperationLog.Operation.CREATE)
-    op.step(N_("Order accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
+    op.step(N_("Order accepted"), N_("Submitted by %(user)s."), {"user": actor.get_username()})
     record(actor, "clusters:create", cluster, details={
         "type": order.cluster_type, "region": order.region.code, "bind_public_ip": order.bind_public_ip})
     from .tasks import provision_cluster
@@ -215,9 +215,9 @@ def provision(cluster_id: int, bind_public_ip: bool = False) -> None:
         op = Operation(log) if log else Operation.start(cluster, OperationLog.Operation.CREATE)
         if cluster.connection_mode == RegisteredCluster.ConnectionMode.AGENT:
             op.step(N_("Create access endpoint"),
-                    _("API server access %(spec)s in %(vpc)s / %(subnet)s, security group %(sg)s.") % {
-                        "spec": cluster.apiserver_spec, "vpc": cluster.vpc, "subnet": cluster.subnet,
-                        "sg": cluster.security_group})
+                    N_("API server access %(spec)s in %(vpc)s / %(subnet)s, security group %(sg)s."), {
+                        "spec": str(cluster.apiserver_spec), "vpc": str(cluster.vpc),
+                        "subnet": str(cluster.subnet), "sg": str(cluster.security_group)})
             fields = []
             if bind_public_ip or cluster.apiserver_eip:
                 cluster.eip_address = _fake_eip(cluster)
@@ -226,7 +226,7 @@ def provision(cluster_id: int, bind_public_ip: bool = False) -> None:
             token = connectivity.issue_agent_token(cluster)
             cluster.agent_token_encrypted = crypto.encrypt(token)
             fields.append("agent_token_encrypted")
-            op.step(N_("Issue agent credentials"), _("Apply the agent YAML in the cluster to connect it."))
+            op.step(N_("Issue agent credentials"), N_("Apply the agent YAML in the cluster to connect it."))
             if fields:
                 cluster.save(update_fields=fields)
             change_status(cluster, Status.PENDING_ACCESS, N_("agent credentials issued"), audit=False)
@@ -256,7 +256,7 @@ def _connect_direct(cluster_id: int) -> None:
         if cluster.status != Status.CREATING:
             return
         op = _op(cluster)
-        op.step(N_("Connect to the API server"), _("Kubernetes %(version)s, %(nodes)d nodes.") % {
+        op.step(N_("Connect to the API server"), N_("Kubernetes %(version)s, %(nodes)d nodes."), {
             "version": version, "nodes": len(nodes)})
         # heartbeat() below brings it to running
         change_status(cluster, Status.PENDING_ACCESS, N_("API server reached"), audit=False)
@@ -319,8 +319,8 @@ def recover_stalled_operations() -> dict:
                     change_status(cluster, Status.CREATE_FAILED, reason)
                 counts["failed"] += 1
                 continue
-            op.step(N_("Resume after a lost worker"), _(
-                "No progress for %(seconds)d s: the work was sent again (attempt %(count)d of %(limit)d).") % {
+            op.step(N_("Resume after a lost worker"), N_(
+                "No progress for %(seconds)d s: the work was sent again (attempt %(count)d of %(limit)d)."), {
                 "seconds": settings.CCEONE_RECOVERY_STALE_SECONDS, "count": op.log.resumes, "limit": limit})
             op.resend()
             counts["resumed"] += 1
@@ -409,7 +409,7 @@ def unsubscribe(actor, cluster: RegisteredCluster) -> None:
         op = Operation.start(cluster, OperationLog.Operation.UNSUBSCRIBE)
         previous = cluster.status
         change_status(cluster, Status.DESTROYING, N_("unsubscribed"), audit=False)  # audited as clusters:delete
-        op.step(N_("Unsubscribe accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
+        op.step(N_("Unsubscribe accepted"), N_("Submitted by %(user)s."), {"user": actor.get_username()})
         record(actor, "clusters:delete", cluster, details={"previous_status": previous})
         from .tasks import destroy_cluster
 
