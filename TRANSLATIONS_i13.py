@@ -32,3 +32,23 @@ T.update({
     # Was 「签发 Agent 凭证」: the console calls the agent 代理 everywhere else.
     "Issue agent credentials": "签发代理凭证",
 })
+T.update({
+    # Empty states (#13 item 19).
+    "No clusters match these filters.": "没有符合筛选条件的集群。",
+    "Clear filters": "清除筛选条件",
+    "There are no clusters in %(region)s.": "%(region)s 中没有集群。",
+    "Your clusters may be in another region, or register one with Register cluster.":
+        "您的集群可能在其他资源池中，也可以点击「注册集群」注册一个。",
+    "Your clusters may be in another region.": "您的集群可能在其他资源池中。",
+    "There are no clusters yet: register one with Register cluster.": "还没有集群：点击「注册集群」注册一个。",
+    "There are no clusters you can see yet. Ask your administrator for access.":
+        "暂无您可以查看的集群。请联系管理员为您授权。",
+    "No fleets match these filters.": "没有符合筛选条件的容器舰队。",
+    "There are no fleets yet. A fleet groups clusters so that permissions and, later, a federation apply to all "
+    "of them.": "还没有容器舰队。容器舰队将多个集群组织在一起，权限（以及之后的集群联邦）会应用到其中的所有集群。",
+    "There are no fleets you can see yet. Ask your administrator to create one or to give you access.":
+        "暂无您可以查看的容器舰队。请联系管理员创建容器舰队或为您授权。",
+    "Your sub-account has no policy yet, so the console shows you nothing to work with. Ask your administrator "
+    "(the main account or an IAM administrator) to add you to a user group that has a policy.":
+        "您的子账号还没有任何策略，因此控制台中没有可操作的内容。请联系管理员（主账号或 IAM 管理员）将您加入已授予策略的用户组。",
+})

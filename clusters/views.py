@@ -44,6 +44,25 @@ class ClusterList(ObjectListView):
     def get_context_extra(self):
         return {"can_order": can(self.request.user, "clusters:create"), "types": Type.choices}
 
+    def empty_state(self, filterset, can_create):
+        data = filterset.form.cleaned_data if filterset.form.is_valid() else {}
+        if any(data.get(name) for name in ("q", "status", "cluster_type")):
+            return {"message": _("No clusters match these filters."), "links": [(_("Clear filters"),
+                                                                                 self.request.path)]}
+        can_order = can(self.request.user, "clusters:create")
+        region = getattr(self.request, "region", None)
+        if region is not None and not data.get("all_regions"):
+            message = _("There are no clusters in %(region)s.") % {"region": region.display_name}
+            if can_order:
+                message += " " + _("Your clusters may be in another region, or register one with Register cluster.")
+            else:
+                message += " " + _("Your clusters may be in another region.")
+            return {"message": message, "links": [(_("Show all regions"), f"{self.request.path}?all_regions=on")]}
+        if can_order:
+            return {"message": _("There are no clusters yet: register one with Register cluster."), "links": []}
+        return {"message": _("There are no clusters you can see yet. Ask your administrator for access."),
+                "links": []}
+
 
 def _cluster(request, pk, action="clusters:get") -> RegisteredCluster:
     """The cluster: 404 outside the user's account; 403 (audited) without read or `action`."""

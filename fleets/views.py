@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -38,6 +39,17 @@ class FleetList(FleetMixin, generic.ObjectListView):
 
     def get_queryset(self):
         return super().get_queryset().annotate(cluster_count=Count("clusters"))
+
+    def empty_state(self, filterset, can_create):
+        if filterset is not None and filterset.form.is_valid() and any(filterset.form.cleaned_data.values()):
+            return {"message": _("No fleets match these filters."), "links": [(_("Clear filters"),
+                                                                               self.request.path)]}
+        if can_create:
+            return {"message": _("There are no fleets yet. A fleet groups clusters so that permissions and, "
+                                 "later, a federation apply to all of them."),
+                    "links": [(_("Create fleet"), reverse("fleets:create"))]}
+        return {"message": _("There are no fleets you can see yet. Ask your administrator to create one or to "
+                             "give you access."), "links": []}
 
     def get_context_extra(self):
         user = self.request.user

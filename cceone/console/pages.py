@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cceone.iam import services as iam_services
-from cceone.iam.access import restrict
+from cceone.iam.access import grants, restrict
 from cceone.iam.models import Region
 from cceone.iam.routes import AUTHENTICATED_ONLY, iam_page
 from clusters.models import RegisteredCluster
@@ -39,8 +39,11 @@ def overview(request):
     by_region = dict(clusters.values_list("region_id").annotate(n=Count("pk")))
     regions = [{"label": r.display_name, "count": by_region.get(r.pk, 0)} for r in Region.objects.all()]
     peak = max([t["count"] for t in types] + [r["count"] for r in regions] + [1])
+    g = grants(request.user)
+    no_policy = not request.user.is_main_account and not (g.account_wide or g.scoped)
     return render(request, "console/overview.html",
-                  {"types": types, "regions": regions, "peak": peak, "total": sum(by_type.values())})
+                  {"types": types, "regions": regions, "peak": peak, "total": sum(by_type.values()),
+                   "no_policy": no_policy})
 
 
 @iam_page(AUTHENTICATED_ONLY)
