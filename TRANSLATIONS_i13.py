@@ -52,3 +52,7 @@ T.update({
     "(the main account or an IAM administrator) to add you to a user group that has a policy.":
         "您的子账号还没有任何策略，因此控制台中没有可操作的内容。请联系管理员（主账号或 IAM 管理员）将您加入已授予策略的用户组。",
 })
+T.update({
+    # Only usable buttons (#13 item 20): the reason beside a disabled control.
+    "Your policies do not allow you to change this cluster's settings.": "您的策略不允许修改此集群的配置。",
+})
