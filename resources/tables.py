@@ -2,7 +2,7 @@
 the standard ones (name, namespace, status, age) around the kind's own."""
 import django_tables2 as tables
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .formatting import age, meta
@@ -74,7 +74,7 @@ def build_table(target, kind, items, context=None, show_namespace=True, actions=
             if may("delete", namespace):
                 links.append(format_html('<a href="{}" class="text-danger">{}</a>', urls(namespace, name, "delete"),
                                          _("Delete")))
-            row["actions"] = format_html("{}" * len(links), *links)
+            row["actions"] = format_html_join("", "{}", ((link,) for link in links))
         rows.append(row)
     attrs = {"class": "table table-hover align-middle table-sm k8s-table"}
     if html_id:
