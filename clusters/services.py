@@ -311,10 +311,11 @@ def recover_stalled_operations() -> dict:
             if cluster is None or cluster.status != WORKING.get(op.log.operation) or not op.claim():
                 continue
             if op.log.resumes > limit:
-                reason = _("No progress for %(seconds)d s after %(count)d attempts: the work was given up. "
-                           "Contact support if this keeps happening.") % {
-                    "seconds": settings.CCEONE_RECOVERY_STALE_SECONDS, "count": op.log.resumes}
-                op.fail(N_("Recover lost work"), reason)
+                message = N_("No progress for %(seconds)d s after %(count)d attempts: the work was given up. "
+                             "Contact support if this keeps happening.")
+                params = {"seconds": settings.CCEONE_RECOVERY_STALE_SECONDS, "count": op.log.resumes}
+                reason = _(message) % params
+                op.fail(N_("Recover lost work"), message, params)
                 if cluster.status == Status.CREATING:
                     change_status(cluster, Status.CREATE_FAILED, reason)
                 counts["failed"] += 1
