@@ -54,6 +54,7 @@ class ResourceList(ResourceView):
         else:
             namespace = ALL
         selector = query.get("labelSelector", "").strip()
+        self.permissions.prefetch(kind, namespace)
         filters = {name: query.get(name, "") for name in kind.list_filters}
         try:
             limit = int(query.get("limit", DEFAULT_LIMIT))
@@ -110,6 +111,7 @@ class ResourceList(ResourceView):
 
 class ResourceDetail(ResourceView):
     def get(self, request, **kwargs):
+        self.permissions.prefetch(self.kind, self.namespace, verbs=("update", "delete", "patch"))
         obj = self.api.get(self.kind, self.name, self.namespace)
         return self.render("resources/detail.html", self.detail_context(obj, request.GET.get("tab", "overview")))
 
