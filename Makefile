@@ -1,4 +1,5 @@
-# Two commands: `make run` starts the console with the embedded defaults; `make test` runs the suite.
+# Two commands: `make run` starts the console with the embedded defaults; `make test` checks the
+# import contract (pyproject.toml, docs/architecture.md) and runs the suite.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -31,5 +32,6 @@ run: prepare
 	$(VENV)/bin/honcho start
 
 test: install
+	$(VENV)/bin/lint-imports
 	$(PY) manage.py compiletranslations
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)

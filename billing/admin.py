@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from . import notices, services
+from . import notices, services, tasks
 from .metering import BILLING_TZ
 from .models import BillingAccount, FrozenInstance, LedgerEntry, Notice, Price, RegionBillingSettings, Settlement
 
@@ -175,9 +175,5 @@ class NoticeAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Send the selected failed notices again"))
     def retry_now(self, request, queryset):
         count = notices.retry(queryset)
-        from cceone.queue import enqueue
-
-        from .tasks import deliver_notices
-
-        enqueue(deliver_notices)
+        tasks.send_notices()
         messages.success(request, _("%(count)d notice(s) queued again.") % {"count": count})

@@ -10,6 +10,7 @@ from rest_framework import mixins, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from cceone import api_routes as routes
 from cceone.api import RestrictedViewSet
 from cceone.iam.access import require, restrict
 from cceone.iam.models import Account
@@ -209,10 +210,11 @@ class OperatorAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, G
         return Account.objects.annotate(current_balance=Subquery(latest)).select_related("billing").order_by("name")
 
 
-def register(router) -> None:
-    router.register("billing/balance", BalanceViewSet, basename="billing-balance")
-    router.register("billing/ledger", LedgerEntryViewSet, basename="billing-ledger")
-    router.register("billing/usage", UsageRecordViewSet, basename="billing-usage")
-    router.register("billing/bills", BillViewSet, basename="billing-bill")
-    router.register("billing/operator/top-ups", OperatorTopUpViewSet, basename="billing-operator-topup")
-    router.register("billing/operator/accounts", OperatorAccountViewSet, basename="billing-operator-account")
+def register() -> None:
+    """Serve this app's viewsets under /api/v1/ (called from AppConfig.ready())."""
+    routes.register("billing/balance", BalanceViewSet, basename="billing-balance")
+    routes.register("billing/ledger", LedgerEntryViewSet, basename="billing-ledger")
+    routes.register("billing/usage", UsageRecordViewSet, basename="billing-usage")
+    routes.register("billing/bills", BillViewSet, basename="billing-bill")
+    routes.register("billing/operator/top-ups", OperatorTopUpViewSet, basename="billing-operator-topup")
+    routes.register("billing/operator/accounts", OperatorAccountViewSet, basename="billing-operator-account")

@@ -7,8 +7,20 @@ class BillingConfig(AppConfig):
     verbose_name = _("Billing")
 
     def ready(self):
-        from . import checks  # noqa: F401 - registers the balance check with the clusters' registry
-        from . import metering
-        from .meters import RegisteredClusterMeter
+        # How the app plugs into the core and into clusters (docs/architecture.md).
+        from cceone.console import navigation
+        from cceone.console.signals import demo_seeded
+        from clusters import pricing
 
+        from . import api, demo, metering
+        from . import tasks  # noqa: F401  sends the delivery of the notices written
+        from . import checks  # noqa: F401 - registers the balance check with the clusters' registry
+        from .meters import RegisteredClusterMeter
+        from .models import price_in_force
+
+        api.register()
         metering.register(RegisteredClusterMeter())
+        pricing.register(price_in_force)
+        demo_seeded.connect(demo.credit, dispatch_uid="billing.demo_credit")
+        navigation.register(navigation.Entry("billing", _("Billing"), "billing:overview", "billing:list",
+                                             match="billing:", position=70))

@@ -9,6 +9,7 @@ from clusters.checks import register
 
 from . import services
 from .models import RegionBillingSettings
+from .money import yuan
 
 
 def enabled_in(region) -> bool:
@@ -28,11 +29,11 @@ def balance_check(account, order):
     if current >= required:
         return True, ""
     if hourly > services.MINIMUM_BALANCE:
-        reason = _("the next hour's charge of your on-demand resources (¥%(hourly)s) exceeds ¥100") % {
-            "hourly": f"{hourly:.2f}"}
+        reason = _("the next hour's charge of your on-demand resources (%(hourly)s) exceeds %(minimum)s") % {
+            "hourly": yuan(hourly), "minimum": yuan(services.MINIMUM_BALANCE)}
     else:
-        reason = _("on-demand orders need at least ¥100")
-    return False, _("The balance is ¥%(balance)s; at least ¥%(required)s is required (%(reason)s). "
-                    "Top up ¥%(missing)s or more.") % {
-        "balance": f"{current:.2f}", "required": f"{required:.2f}", "reason": reason,
-        "missing": f"{(required - current).quantize(Decimal('0.01'), rounding=ROUND_UP):.2f}"}
+        reason = _("on-demand orders need at least %(minimum)s") % {"minimum": yuan(services.MINIMUM_BALANCE)}
+    return False, _("The balance is %(balance)s; at least %(required)s is required (%(reason)s). "
+                    "Top up %(missing)s or more.") % {
+        "balance": yuan(current), "required": yuan(required), "reason": reason,
+        "missing": yuan((required - current).quantize(Decimal('0.01'), rounding=ROUND_UP))}

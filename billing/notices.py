@@ -20,7 +20,7 @@ from django.template import Context
 from django.template.loader import get_template
 from django.utils import timezone, translation
 
-from . import sms
+from . import signals, sms
 from .metering import BILLING_TZ
 from .models import Notice
 
@@ -67,11 +67,7 @@ def write(state, kind: str, **context) -> list[Notice]:
             account=account, channel=channel, kind=kind, recipient=recipient, language=state.notice_language,
             subject=subject, body=body, status=Notice.Status.PENDING if recipient else Notice.Status.SKIPPED,
             last_error="" if recipient else "no contact for this channel"))
-    from cceone.queue import enqueue
-
-    from .tasks import deliver_notices
-
-    enqueue(deliver_notices)
+    signals.notices_written.send(Notice, notices=rows)
     return rows
 
 

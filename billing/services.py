@@ -162,7 +162,7 @@ def record_entry(operator, account: Account, kind: str, amount, reference: str, 
             record(operator, f"billing:{kind.replace('_', '')}", ("account", account.pk, account.name),
                    account=account, details={"amount": str(amount), "reference": reference,
                                              "balance": str(new_balance)})
-            _after_balance_change(state, new_balance, hourly_charges([account.pk])[account.pk])
+            _after_balance_change(state, new_balance, hourly_charges([account.pk])[account.pk], trigger=kind)
     except IntegrityError:
         raise ValidationError({"reference": _("The ledger already holds an entry with this reference.")}) from None
     return entry
@@ -253,15 +253,16 @@ def _settle_account(account_id, usages, book: PriceBook, hourly: Decimal, run: S
         run.billed += sum(1 for s in rows if s.billable)
         run.amount += sum((s.amount for s in rows), Decimal("0"))
         run.accounts += 1
-        if _after_balance_change(state, current, hourly):
+        if _after_balance_change(state, current, hourly, trigger="settlement"):
             run.frozen.append(account_id)
 
 
 # --- arrears and warnings (R7.6) --------------------------------------------------------
 
-def _after_balance_change(state: BillingAccount, new_balance: Decimal, hourly: Decimal) -> bool:
+def _after_balance_change(state: BillingAccount, new_balance: Decimal, hourly: Decimal, trigger: str) -> bool:
     """Inside the ledger write's transaction: freeze on arrears, unfreeze when paid up,
-    warn once per low-balance episode. True when the account went into arrears now."""
+    warn once per low-balance episode. True when the account went into arrears now.
+    `trigger` (the hourly "settlement", or a ledger entry kind) is named in the notices."""
     now = timezone.now()
     account = state.account
     fields = []
@@ -274,7 +275,8 @@ def _after_balance_change(state: BillingAccount, new_balance: Decimal, hourly: D
             went_into_arrears = True
             record(None, "billing:freeze", ("account", account.pk, account.name), account=account,
                    details={"balance": str(new_balance), "instances": [f"{k}:{f.instance_id}" for k, f in frozen]})
-            notices.write(state, notices.Kind.ARREARS, balance=new_balance, instances=len(frozen), hourly=hourly)
+            notices.write(state, notices.Kind.ARREARS, balance=new_balance, instances=len(frozen), hourly=hourly,
+                          trigger=trigger)
     elif state.frozen_at is not None:
         restored = _unfreeze(account)
         # Frozen clusters were not in the next hour's charge; restored, they bill again.
@@ -289,7 +291,7 @@ def _after_balance_change(state: BillingAccount, new_balance: Decimal, hourly: D
         if low and state.low_balance_warned_at is None:
             state.low_balance_warned_at = now
             fields.append("low_balance_warned_at")
-            notices.write(state, notices.Kind.LOW_BALANCE, balance=new_balance, hourly=hourly,
+            notices.write(state, notices.Kind.LOW_BALANCE, balance=new_balance, hourly=hourly, trigger=trigger,
                           hours=(new_balance / hourly).quantize(Decimal("0.1")))
         elif not low and state.low_balance_warned_at is not None:
             state.low_balance_warned_at = None  # the episode is over; the next one warns again

@@ -1,7 +1,10 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
+from cceone.console.tables import ConsoleTable
+
 from .metering import BILLING_TZ
+from .money import yuan
 from .models import LedgerEntry, Settlement
 
 
@@ -19,10 +22,10 @@ class MoneyColumn(tables.Column):
         super().__init__(*args, **kwargs)
 
     def render(self, value):
-        return f"{value:,.{self.places}f}"
+        return yuan(value, self.places)
 
 
-class LedgerTable(tables.Table):
+class LedgerTable(ConsoleTable):
     created_at = tables.DateTimeColumn(verbose_name=_("Time"), format="Y-m-d H:i:s", order_by=("created_at", "id"),
                                        attrs={"td": {"class": "num"}})
     kind = tables.TemplateColumn(template_name="billing/partials/kind_badge.html", verbose_name=_("Type"))
@@ -40,7 +43,7 @@ class LedgerTable(tables.Table):
         order_by = ("-created_at",)
 
 
-class UsageTable(tables.Table):
+class UsageTable(ConsoleTable):
     hour_start = HourColumn(verbose_name=_("Hour (UTC+8)"), order_by=("hour_start", "instance_name", "id"),
                             attrs={"td": {"class": "num"}})
     instance_name = tables.Column(verbose_name=_("Instance"))

@@ -97,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "billing.context_processors.arrears",
                 "cceone.console.context.console",
             ],
         },
@@ -354,5 +355,5 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}, "django.request": {"filters": ["refusals_without_traceback"]}},
 }
 
-DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
+DJANGO_TABLES2_TEMPLATE = "components/table.html"  # Bootstrap 5, the rows from ConsoleTable
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table table-hover align-middle"}

@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from cceone.iam import mirror
+
 from .models import (ApiServerSpec, CloudProviderCluster, ClusterQuota, RegisteredCluster, SecurityGroup, Subnet,
                      Vpc)
 
@@ -12,6 +14,11 @@ class RegisteredClusterAdmin(admin.ModelAdmin):
     list_filter = ("cluster_type", "status", "region", "is_sandbox")
     search_fields = ("name",)
     readonly_fields = ("status", "last_heartbeat_at", "first_running_at", "disconnected_since", "unsubscribed_at")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change or "enterprise_project" in form.changed_data or "account" in form.changed_data:
+            mirror.sync_anchor(obj)  # scoped policies reach it through its project
 
 
 class SubnetInline(admin.TabularInline):

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
+from .hub_tls import hub_ca_pem
 from .models import RegisteredCluster
 
 VARIANTS = {
@@ -20,8 +21,6 @@ def hub_url(variant: str) -> str:
 def render_agent_yaml(cluster: RegisteredCluster, token: str, variant: str = "public") -> str:
     """ServiceAccount, ClusterRole and binding, Secret (token, hub CA, hub URL) and the
     two-replica `cceone-cluster-agent` Deployment in kube-system."""
-    from .kubeconfigs import hub_ca_pem
-
     ca = hub_ca_pem().decode().strip()
     return render_to_string("clusters/agent.yaml", {
         "cluster": cluster, "token": token, "hub_url": hub_url(variant),

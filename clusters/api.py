@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
+from cceone import api_routes as routes
 from cceone.api import RestrictedViewSet
 from cceone.audit.models import OperationLog
 from cceone.iam.access import get_or_deny
@@ -246,5 +247,6 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         return obj
 
 
-def register(router):
-    router.register("clusters", ClusterViewSet, basename="cluster")
+def register() -> None:
+    """Serve this app's viewsets under /api/v1/ (called from AppConfig.ready())."""
+    routes.register("clusters", ClusterViewSet, basename="cluster")

@@ -7,4 +7,19 @@ class ClustersConfig(AppConfig):
     verbose_name = _("Registered clusters")
 
     def ready(self):
-        from . import kubeconfigs  # noqa: F401  registers the revoke-on-access-lost hook
+        # How the app plugs into the core and follows it (docs/architecture.md).
+        from cceone.console import navigation, overview
+        from cceone.console.signals import demo_seeded
+        from cceone.iam.signals import credentials_revoked
+
+        from . import api, demo, kubeconfigs
+        from . import tasks  # noqa: F401  sends the work the services' signals ask for
+        from .overview import CARD
+
+        api.register()
+        overview.register(CARD)
+        credentials_revoked.connect(kubeconfigs.revoke_for_user_signal, dispatch_uid="clusters.revoke_kubeconfigs")
+        demo_seeded.connect(demo.seed_inventory, dispatch_uid="clusters.demo_inventory")
+        navigation.register(navigation.Entry(
+            "clusters", _("Registered clusters"), "clusters:list", "clusters:list",
+            match=("clusters:", "resources:"), position=30))

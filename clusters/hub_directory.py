@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from cceone.audit.models import AuditEvent
 from cceone.audit.services import record
-from cceone.hub.directory import BaseDirectory, ConnInfo, Forbidden, Identity, NotFound, Unauthorized, hash_token
+from cceone.hub.directory import (BaseDirectory, ConnInfo, Forbidden, Identity, NotFound, Unauthorized, frozen_message,
+                                  hash_token)
 from cceone.iam.access import can
 from cceone.kube.gateway import identity_for
 
@@ -86,6 +87,8 @@ def _authenticate_kubeconfig(cluster_id: str, token: str, iam: _IamCache) -> Ide
     if not iam.can_get(found.user, cluster):
         raise Forbidden(f"user {found.user.get_username()} no longer has access to cluster {cluster.name} "
                         "in CCE One (IAM permission clusters:get)")
+    if cluster.status == RegisteredCluster.Status.FROZEN:
+        raise Forbidden(frozen_message(cluster.name))
     who = identity_for(found.user)
     return Identity(who.username, who.groups)
 

@@ -18,17 +18,11 @@ from django.utils.translation import gettext as _
 from cceone.audit.services import record
 from cceone.hub.directory import hash_token
 from cceone.iam.access import require
-from cceone.iam.services import CREDENTIAL_HOOKS
 
+from .hub_tls import hub_ca_pem
 from .models import KubeconfigToken, RegisteredCluster
 
 Status = RegisteredCluster.Status
-
-
-def hub_ca_pem() -> bytes:
-    from clusters.management.commands.runhub import hub_tls
-
-    return hub_tls().ca_pem or b""
 
 
 def render(cluster: RegisteredCluster, user, token: str) -> str:
@@ -95,8 +89,11 @@ def revoke_for_user(user) -> None:
     KubeconfigToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
+def revoke_for_user_signal(sender, user, **kwargs) -> None:
+    """On `iam.signals.credentials_revoked`."""
+    revoke_for_user(user)
+
+
 def revoke_for_cluster(cluster: RegisteredCluster) -> None:
     KubeconfigToken.objects.filter(cluster=cluster, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
-
-CREDENTIAL_HOOKS.append(revoke_for_user)

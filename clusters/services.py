@@ -18,12 +18,15 @@ from django.utils.translation import gettext_noop as N_  # step names: translate
 from cceone import crypto
 from cceone.audit.models import OperationLog
 from cceone.audit.services import Operation, record
+from cceone.iam import mirror
 from cceone.iam import services as iam_services
 from cceone.iam.access import require
 from cceone.iam.models import EnterpriseProject, Region
+from cceone.kube.gateway import KubeError, explain, system_client_for
 
-from . import checks, connectivity
+from . import checks, connectivity, signals
 from . import facts as facts_mod
+from .kubeconfigs import revoke_for_cluster
 from .transitions import change_status
 from .models import ApiServerSpec, CloudProviderCluster, RegisteredCluster, SecurityGroup, Subnet, Vpc
 
@@ -185,13 +188,13 @@ def _create(actor, order: Order) -> RegisteredCluster:
         apiserver_eip=order.apiserver_eip, cloud_cluster=order.cloud_cluster,
         connection_mode=RegisteredCluster.ConnectionMode.DIRECT if cloud else RegisteredCluster.ConnectionMode.AGENT,
     )
+    mirror.sync_anchor(cluster)  # what scoped policies give on it (its instance, its project)
     op = Operation.start(cluster, OperationLog.Operation.CREATE)
     op.step(N_("Order accepted"), N_("Submitted by %(user)s."), {"user": actor.get_username()})
     record(actor, "clusters:create", cluster, details={
         "type": order.cluster_type, "region": order.region.code, "bind_public_ip": order.bind_public_ip})
-    from .tasks import provision_cluster
-
-    op.enqueue(provision_cluster, cluster.pk, bind_public_ip=order.bind_public_ip)
+    signals.cluster_ordered.send(RegisteredCluster, operation=op, cluster=cluster,
+                                 bind_public_ip=order.bind_public_ip)
     return cluster
 
 
@@ -237,8 +240,6 @@ def provision(cluster_id: int, bind_public_ip: bool = False) -> None:
 
 def _connect_direct(cluster_id: int) -> None:
     """Cloud clusters: reach the API server directly; running on success."""
-    from cceone.kube.gateway import KubeError, explain, system_client_for
-
     cluster = RegisteredCluster.objects.get(pk=cluster_id)
     try:
         client = system_client_for(cluster, timeout=(5, 15))
@@ -384,18 +385,28 @@ def rotate_agent_token(actor, cluster: RegisteredCluster) -> str:
 
 # --- unsubscribe (R3.8) ------------------------------------------------------------------
 
-# Other apps add blockers ("remove it from fleet X first"): fn(cluster) -> message | None.
-UNSUBSCRIBE_BLOCKERS: list = []
-
-
 def unsubscribe_checks(cluster: RegisteredCluster) -> list[tuple[str, bool, str]]:
     """(label, passed, message) for each condition unsubscribing needs."""
     result = [(_("Deletion protection is off"), not cluster.deletion_protection,
                _("Turn deletion protection off first.") if cluster.deletion_protection else "")]
-    for blocker in UNSUBSCRIBE_BLOCKERS:
+    for blocker in checks.unsubscribe_blockers():
         label, message = blocker(cluster)
         result.append((label, not message, message or ""))
     return result
+
+
+def unsubscribe_effects(cluster: RegisteredCluster) -> list[str]:
+    """What unsubscribing does besides ending the cluster's access and billing, for the page."""
+    effects = checks.unsubscribe_effects(cluster)
+    released = [str(name) for name, present in (
+        (_("the API server access endpoint (load balancer)"), cluster.connection_mode == RegisteredCluster.ConnectionMode.AGENT
+         and cluster.apiserver_spec),
+        (_("the EIP %(address)s") % {"address": cluster.eip_address}, cluster.eip_address),
+        (_("the security group %(name)s") % {"name": cluster.security_group}, cluster.security_group_id
+         and cluster.security_group.auto_created)) if present]
+    if released:
+        effects.append(_("What the order created is released: %(resources)s.") % {"resources": ", ".join(released)})
+    return effects
 
 
 def unsubscribe(actor, cluster: RegisteredCluster) -> None:
@@ -412,15 +423,29 @@ def unsubscribe(actor, cluster: RegisteredCluster) -> None:
         change_status(cluster, Status.DESTROYING, N_("unsubscribed"), audit=False)  # audited as clusters:delete
         op.step(N_("Unsubscribe accepted"), N_("Submitted by %(user)s."), {"user": actor.get_username()})
         record(actor, "clusters:delete", cluster, details={"previous_status": previous})
-        from .tasks import destroy_cluster
+        signals.cluster_unsubscribed.send(RegisteredCluster, operation=op, cluster=cluster)
 
-        op.enqueue(destroy_cluster, cluster.pk)
+
+def _release_order_resources(cluster: RegisteredCluster, op: Operation) -> None:
+    """Release what the order created (R3.8), each a step of the unsubscribe operation. The
+    cloud's ELB/EIP services are outside this product: their records here are released."""
+    if cluster.connection_mode == RegisteredCluster.ConnectionMode.AGENT and cluster.apiserver_spec:
+        op.step(N_("Release access endpoint"), str(cluster.apiserver_spec))
+    if cluster.eip_address:
+        op.step(N_("Release EIP"), cluster.eip_address)
+        cluster.eip_address = None
+        cluster.save(update_fields=["eip_address"])
+    group = cluster.security_group
+    if group is not None and group.auto_created:
+        cluster.security_group = None
+        cluster.save(update_fields=["security_group"])
+        if not RegisteredCluster.objects.filter(security_group=group).exists():
+            op.step(N_("Delete security group"), group.name)
+            group.delete()
 
 
 def destroy(cluster_id: int) -> None:
     """Revoke every credential, close the agents' connections, end billing. Idempotent."""
-    from .kubeconfigs import revoke_for_cluster
-
     with transaction.atomic():
         cluster = RegisteredCluster.objects.select_for_update().filter(pk=cluster_id).first()
         if cluster is None or cluster.status != Status.DESTROYING:
@@ -432,6 +457,7 @@ def destroy(cluster_id: int) -> None:
         cluster.agent_token_encrypted = ""
         revoke_for_cluster(cluster)
         op.step(N_("Revoke agent and kubeconfig credentials"))
+        _release_order_resources(cluster, op)
         cluster.unsubscribed_at = timezone.now()
         cluster.save(update_fields=["agent_token_hash", "previous_agent_token_hash", "previous_agent_token_expires_at",
                                     "agent_token_encrypted", "unsubscribed_at"])

@@ -4,7 +4,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cceone.iam.access import restrict
+from cceone.console.tables import ConsoleTable
 
 from .models import RegisteredCluster
 
@@ -15,7 +15,7 @@ def status_badge(cluster) -> str:
     return format_html('<span class="badge status-{}">{}</span>', cluster.status, cluster.get_status_display())
 
 
-class ClusterTable(tables.Table):
+class ClusterTable(ConsoleTable):
     """The manual's cluster list columns (R3.4). Cells are rendered in Python: the list is
     the console's hottest page, and a template per cell costs more than the query."""
 
@@ -48,22 +48,12 @@ class ClusterTable(tables.Table):
     def render_status(self, record):
         return status_badge(record)
 
-    def _may_unsubscribe(self, record) -> bool:
-        """Unsubscribe is offered only where `clusters:delete` allows it: one query for the page."""
-        if not hasattr(self, "_unsubscribable"):
-            user = getattr(self.request, "user", None)
-            page = getattr(self, "page", None)
-            rows = [row.record.pk for row in page.object_list] if page is not None else [record.pk]
-            self._unsubscribable = set(restrict(RegisteredCluster.objects.filter(pk__in=rows), user, "clusters:delete")
-                                       .values_list("pk", flat=True)) if user is not None else set()
-        return record.pk in self._unsubscribable
-
     def render_actions(self, record):
         links = []
         if record.status not in (Status.UNSUBSCRIBED, Status.CREATING):
             links.append(("", reverse("clusters:access", args=[record.pk]), _("Access configuration")))
         links.append(("", reverse("clusters:operations", args=[record.pk]), _("Operation log")))
         if record.status not in (Status.UNSUBSCRIBED, Status.DESTROYING, Status.CREATING) \
-                and self._may_unsubscribe(record):
+                and getattr(record, "unsubscribable", False):  # annotate_can in the list's query
             links.append(("text-danger", reverse("clusters:unsubscribe", args=[record.pk]), _("Unsubscribe")))
         return format_html_join(" ", '<a class="me-2 {}" href="{}">{}</a>', links)

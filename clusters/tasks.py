@@ -1,9 +1,10 @@
-"""Background work for registered clusters. Every task is idempotent: it looks at the
-cluster's current status and does only what is still to do, so a retry or a redelivery
-after a worker crash is harmless."""
+"""Background work for registered clusters, and the one place it is sent from (on the
+services' signals). Every task is idempotent: it looks at the cluster's current status and
+does only what is still to do, so a retry or a redelivery after a worker crash is harmless."""
 from celery import shared_task
+from django.dispatch import receiver
 
-from . import connectivity, services
+from . import connectivity, services, signals
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
@@ -29,3 +30,13 @@ def sweep_connectivity() -> dict:
 def recover_stalled_operations() -> dict:
     """Every minute (Celery beat): clusters stuck creating or destroying, resumed or failed."""
     return services.recover_stalled_operations()
+
+
+@receiver(signals.cluster_ordered, dispatch_uid="clusters.provision_on_order")
+def _provision(sender, operation, cluster, bind_public_ip, **kwargs):
+    operation.enqueue(provision_cluster, cluster.pk, bind_public_ip=bind_public_ip)
+
+
+@receiver(signals.cluster_unsubscribed, dispatch_uid="clusters.destroy_on_unsubscribe")
+def _destroy(sender, operation, cluster, **kwargs):
+    operation.enqueue(destroy_cluster, cluster.pk)

@@ -2,8 +2,10 @@
 
 `change_status()` sets the status, saves it, and writes the change as a fact
 (`ClusterStatusChange`, read by billing and the overview) and, unless the caller audits
-the operation itself, as a `clusters:status` audit event for people. Callers hold the
-cluster's row lock when a concurrent change could race them (`select_for_update`).
+the operation itself, as a `clusters:status` audit event for people; a cluster that
+becomes running is announced (`signals.cluster_came_up`: Kubernetes permissions sync its
+RBAC). Callers hold the cluster's row lock when a concurrent change could race them
+(`select_for_update`).
 """
 from datetime import datetime
 
@@ -13,6 +15,7 @@ from django.utils import timezone
 from cceone.audit.services import record
 
 from .models import ClusterStatusChange, RegisteredCluster
+from .signals import cluster_came_up
 
 
 @transaction.atomic
@@ -35,6 +38,8 @@ def change_status(cluster: RegisteredCluster, to: str, reason: str = "", *, audi
     if audit:
         record(None, "clusters:status", cluster, account=cluster.account,
                details={"from": previous, "to": str(to), "reason": reason})
+    if to == RegisteredCluster.Status.RUNNING:
+        cluster_came_up.send(RegisteredCluster, cluster=cluster)
     return change
 
 

@@ -14,14 +14,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from billing.models import price_in_force
 from cceone.audit.models import OperationLog
 from cceone.console import show_once
-from cceone.console.views import ObjectListView
-from cceone.iam.access import can, get_or_deny, require
+from cceone.console.views import ObjectListView, add_validation_error
+from cceone.iam.access import annotate_can, can, get_or_deny, require
 from cceone.iam.routes import iam_page
 
-from . import checks, kubeconfigs, services, transitions
+from . import checks, kubeconfigs, pricing, services, transitions
 from .agent_manifest import render_agent_yaml
 from .filters import ClusterFilterSet
 from .forms import KubeconfigForm, OrderForm
@@ -33,13 +32,20 @@ Type = RegisteredCluster.Type
 
 
 class ClusterList(ObjectListView):
-    queryset = RegisteredCluster.objects.select_related("region")
+    # Without the columns the table does not show: the database sorts every visible cluster
+    # to find a page, and the agents' reported facts would make each row wide.
+    queryset = RegisteredCluster.objects.select_related("region").defer(
+        "facts", "agent_token_encrypted", "agent_token_hash", "previous_agent_token_hash")
     view_action = "clusters:list"
     table_class = ClusterTable
     filterset_class = ClusterFilterSet
     title = gettext_lazy("Registered clusters")
     template_name = "clusters/list.html"
     partial_template_name = "clusters/partials/table.html"
+
+    def get_queryset(self):
+        # Unsubscribe is offered only where `clusters:delete` allows it, from the list's own query.
+        return annotate_can(super().get_queryset(), self.request.user, unsubscribable="clusters:delete")
 
     def get_context_extra(self):
         return {"can_order": can(self.request.user, "clusters:create"), "types": Type.choices}
@@ -96,11 +102,9 @@ def order(request, cluster_type):
     try:
         services.validate_order(request.user, order_data)
     except ValidationError as error:
-        from cceone.console.views import add_validation_error
-
         add_validation_error(form, error)
         return _order_step(request, "clusters/partials/order_configure.html", context)
-    context.update({"order": order_data, "price": price_in_force(order_data.instance_type),
+    context.update({"order": order_data, "price": pricing.unit_price(order_data.instance_type),
                     "checks": checks.run_all("cluster", account, order_data)})
     if step == "submit":
         try:
@@ -158,8 +162,13 @@ def access(request, pk):
     if tab == "access" and context["can_update"]:
         # The YAML carries the agent token: only those who may change the cluster see it.
         token = services.agent_token(request.user, cluster)
+        # One network type at a time (as the manual's switch): the other is a click away.
+        variants = (("public", _("Public IPv4")), ("private", _("Private IPv4")))
+        chosen = request.GET.get("network") if request.GET.get("network") in dict(variants) else "public"
+        context["networks"] = variants
+        context["network"] = chosen
         context["manifests"] = [(variant, label, render_agent_yaml(cluster, token, variant) if token else "")
-                                for variant, label in (("public", _("Public IPv4")), ("private", _("Private IPv4")))]
+                                for variant, label in variants if variant == chosen]
     if tab == "connection":
         context.update(_connection_context(request, cluster))
         issued = show_once.take(request, f"kubeconfig-{cluster.pk}")
@@ -271,4 +280,5 @@ def unsubscribe(request, pk):
         return redirect("clusters:list")
     checks_ = services.unsubscribe_checks(cluster)
     return render(request, "clusters/unsubscribe.html", {
-        "cluster": cluster, "checks": checks_, "ready": all(passed for _l, passed, _m in checks_)})
+        "cluster": cluster, "checks": checks_, "ready": all(passed for _l, passed, _m in checks_),
+        "effects": services.unsubscribe_effects(cluster)})

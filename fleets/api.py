@@ -1,15 +1,16 @@
 """API for fleets (R8.2). Writes call fleets.services, the same functions the pages call."""
+from django.db.models import Prefetch
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from cceone import api_routes as routes
 from cceone.api import RestrictedViewSet
 from cceone.iam.api import AccountRelatedField
 from cceone.iam.models import EnterpriseProject
 from clusters.models import RegisteredCluster
-from permissions.models import ClusterPermissionSync
-from permissions.serializers import SyncStateSerializer
 
 from . import services
 from .filters import FleetFilterSet
@@ -43,18 +44,35 @@ class WriteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedV
 
 # --- fleets -------------------------------------------------------------------------------------
 
+# Fields other apps add to each member cluster in the fleet API (the permissions app adds
+# `permission_sync`): name -> a factory of a read-only serializer field that takes the
+# cluster. Registered from their AppConfig.ready(), so this app imports none of them.
+_member_fields: dict = {}
+_member_relations: list[str] = []  # what those fields read, joined in when a list is read
+
+
+def register_member_field(name: str, make_field, select_related: str = "") -> None:
+    _member_fields[name] = make_field
+    if select_related:
+        _member_relations.append(select_related)
+
+
+def _with_member_relations(queryset):
+    return queryset.select_related(*_member_relations) if _member_relations else queryset
+
+
 class MemberSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True, help_text="The cluster's status, e.g. running or disconnected.")
-    permission_sync = serializers.SerializerMethodField()
 
     class Meta:
         model = RegisteredCluster
-        fields = ["id", "name", "status", "cluster_type", "region", "kubernetes_version", "permission_sync"]
+        fields = ["id", "name", "status", "cluster_type", "region", "kubernetes_version"]
 
-    @extend_schema(responses=SyncStateSerializer(allow_null=True))
-    def get_permission_sync(self, cluster) -> dict | None:
-        state = ClusterPermissionSync.objects.filter(pk=cluster.pk).first()
-        return SyncStateSerializer(state).data if state else None
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, make_field in _member_fields.items():
+            fields[name] = make_field()
+        return fields
 
 
 class StatisticsSerializer(serializers.Serializer):
@@ -86,11 +104,28 @@ class FleetSerializer(serializers.ModelSerializer):
 
     @extend_schema(responses=MemberSerializer(many=True))
     def get_members(self, fleet) -> list[dict]:
-        return MemberSerializer(fleet.clusters.order_by("name"), many=True).data
+        return self._members.to_representation(_members(fleet))
 
     @extend_schema(responses=StatisticsSerializer)
     def get_statistics(self, fleet) -> dict:
-        return StatisticsSerializer(services.fleet_statistics(fleet)).data
+        return self._statistics.to_representation(services.fleet_statistics(fleet, _members(fleet)))
+
+    # One nested serializer for every fleet of a list, not one per fleet.
+    @cached_property
+    def _members(self):
+        return MemberSerializer(many=True, context=self.context)
+
+    @cached_property
+    def _statistics(self):
+        return StatisticsSerializer(context=self.context)
+
+
+def _members(fleet) -> list[RegisteredCluster]:
+    """The fleet's clusters by name: prefetched for a list (FleetViewSet.get_queryset), else read."""
+    members = getattr(fleet, "members_by_name", None)
+    if members is None:
+        members = list(_with_member_relations(fleet.clusters.order_by("name")))
+    return members
 
 
 class ClusterIdsSerializer(serializers.Serializer):
@@ -114,6 +149,15 @@ class FleetViewSet(WriteViewSet):
     @property
     def read_action(self):
         return "fleets:list" if self.action == "list" else "fleets:get"
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":  # a page of fleets in three queries, whatever their members
+            members = _with_member_relations(RegisteredCluster.objects.order_by("name"))
+            queryset = queryset.prefetch_related(
+                Prefetch("clusters", queryset=RegisteredCluster.objects.only("pk", "fleet_id")),  # `clusters`: ids
+                Prefetch("clusters", queryset=members, to_attr="members_by_name"))
+        return queryset
 
     def current(self, fleet):
         return {"name": fleet.name, "description": fleet.description}
@@ -150,5 +194,6 @@ class FleetViewSet(WriteViewSet):
         return Response(self.get_serializer(fleet).data)
 
 
-def register(router) -> None:
-    router.register("fleets", FleetViewSet, basename="fleet")
+def register() -> None:
+    """Serve this app's viewsets under /api/v1/ (called from AppConfig.ready())."""
+    routes.register("fleets", FleetViewSet, basename="fleet")

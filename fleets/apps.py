@@ -7,9 +7,17 @@ class FleetsConfig(AppConfig):
     verbose_name = _("Fleets")
 
     def ready(self):
-        from clusters.services import UNSUBSCRIBE_BLOCKERS
+        # How the app plugs into the core and into clusters (docs/architecture.md).
+        from cceone.console import navigation
+        from clusters import checks
+        from clusters import signals as cluster_signals
 
-        from . import services
+        from . import api, services
 
-        if services.unsubscribe_blocker not in UNSUBSCRIBE_BLOCKERS:
-            UNSUBSCRIBE_BLOCKERS.append(services.unsubscribe_blocker)
+        api.register()
+        checks.register_unsubscribe_effect("fleet", services.unsubscribe_effect)
+        cluster_signals.cluster_unsubscribed.connect(
+            lambda sender, operation, cluster, **kw: services.leave_on_unsubscribe(operation, cluster),
+            weak=False, dispatch_uid="fleets.leave_on_unsubscribe")
+        navigation.register(navigation.Entry("fleets", _("Fleet management"), "fleets:list", "fleets:list",
+                                             match="fleets:", position=40))

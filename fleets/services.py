@@ -11,8 +11,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop as N_
 
 from cceone.audit.services import record
+from cceone.iam import mirror
 from cceone.iam.access import require, restrict
 from cceone.iam.models import EnterpriseProject
 from clusters import facts as facts_mod
@@ -89,6 +91,7 @@ def create_fleet(actor, *, name, description="", enterprise_project=None, cluste
         with transaction.atomic():
             fleet = Fleet.objects.create(account=account, name=name, description=description,
                                          enterprise_project=enterprise_project, creator=actor)
+            mirror.sync_anchor(fleet)  # what scoped policies give on it (its instance, its project)
             record(actor, "fleets:create", fleet, details={"description": description})
             if clusters:
                 _join(actor, fleet, clusters)
@@ -165,12 +168,24 @@ def delete_fleet(actor, fleet: Fleet) -> None:
             raise ValidationError(delete_checks(fleet)[0][2] or _("The fleet has clusters.")) from None
 
 
-def unsubscribe_blocker(cluster) -> tuple[str, str | None]:
-    """For clusters.services.UNSUBSCRIBE_BLOCKERS: a cluster in a fleet cannot be unsubscribed."""
-    label = _("Not in a fleet")
-    if cluster.fleet_id:
-        return label, _("Remove it from fleet %(fleet)s first.") % {"fleet": cluster.fleet.name}
-    return label, None
+def unsubscribe_effect(cluster) -> str | None:
+    """Registered with clusters.checks: said on the unsubscribe page before confirming."""
+    if not cluster.fleet_id:
+        return None
+    return _("It leaves fleet %(fleet)s (and the fleet's federation): the fleet's permissions stop applying to "
+             "it.") % {"fleet": cluster.fleet.name}
+
+
+def leave_on_unsubscribe(operation, cluster) -> None:
+    """An unsubscribed cluster leaves its fleet, as a step of the unsubscribe operation."""
+    fleet = Fleet.objects.filter(pk=cluster.fleet_id).first()
+    if fleet is None or not RegisteredCluster.objects.filter(pk=cluster.pk, fleet=fleet).update(fleet=None):
+        return
+    cluster.fleet = None
+    operation.step(N_("Leave fleet"), fleet.name)
+    record(None, "fleets:remove-cluster", cluster, account=cluster.account,
+           details={"fleet": fleet.name, "fleet_id": fleet.pk, "reason": "unsubscribed"})
+    members_changed.send(Fleet, fleet=fleet, clusters=[cluster])
 
 
 def fleet_statistics(fleet: Fleet, members=None) -> dict:

@@ -1,10 +1,12 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
+from cceone.console.tables import ConsoleTable
+
 from .models import Fleet
 
 
-class FleetTable(tables.Table):
+class FleetTable(ConsoleTable):
     name = tables.Column(verbose_name=_("Fleet name"), linkify=("fleets:detail", [tables.A("pk")]))
     cluster_count = tables.Column(verbose_name=_("Clusters"))
     description = tables.Column(verbose_name=_("Description"), default="--")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import pages, views
 
 app_name = "fleets"
 urlpatterns = [
@@ -10,6 +10,6 @@ urlpatterns = [
     path("<int:pk>/edit/", views.FleetEdit.as_view(), name="edit"),
     path("<int:pk>/clusters/add/", views.AddClusters.as_view(), name="add-clusters"),
     path("<int:pk>/clusters/<int:cluster_pk>/remove/", views.remove_cluster, name="remove-cluster"),
-    path("<int:pk>/permissions/", views.fleet_permissions, name="permissions"),
     path("<int:pk>/delete/", views.FleetDelete.as_view(), name="delete"),
+    *pages.patterns(),
 ]

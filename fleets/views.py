@@ -1,5 +1,6 @@
 """Fleet pages (R4.1-R4.7): list, create, console (basic info, statistics, members),
-add and remove clusters, edit, delete, and the fleet's permission associations.
+add and remove clusters, edit, delete (the fleet's permission associations are the
+permissions app's page, registered under the fleet's URL).
 Thin: every write calls fleets.services."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,10 +13,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cceone.console import views as generic
-from cceone.iam.access import can, get_or_deny, require, restrict
+from cceone.iam.access import annotate_can, can, get_or_deny, require
 from cceone.iam.routes import iam_page
 from clusters.models import RegisteredCluster
-from permissions.views import associations_page
 
 from . import forms, services
 from .filters import FleetFilterSet
@@ -38,7 +38,9 @@ class FleetList(FleetMixin, generic.ObjectListView):
     create_action = "fleets:create"
 
     def get_queryset(self):
-        return super().get_queryset().annotate(cluster_count=Count("clusters"))
+        # Per fleet: a policy limited to some fleets reaches only those rows.
+        return annotate_can(super().get_queryset().annotate(cluster_count=Count("clusters")), self.request.user,
+                            updatable="fleets:update", deletable="fleets:delete")
 
     def empty_state(self, filterset, can_create):
         if filterset is not None and filterset.form.is_valid() and any(filterset.form.cleaned_data.values()):
@@ -52,12 +54,7 @@ class FleetList(FleetMixin, generic.ObjectListView):
                              "give you access."), "links": []}
 
     def get_context_extra(self):
-        user = self.request.user
-        # Per fleet: a policy limited to some fleets reaches only those rows.
-        fleets = Fleet.objects.filter(account_id=user.account_id)
-        return {"updatable": set(restrict(fleets, user, "fleets:update").values_list("pk", flat=True)),
-                "deletable": set(restrict(fleets, user, "fleets:delete").values_list("pk", flat=True)),
-                "can_list_permissions": can(user, "permissions:list")}
+        return {"can_list_permissions": can(self.request.user, "permissions:list")}
 
 
 def _truthy(value) -> bool:
@@ -175,11 +172,3 @@ def remove_cluster(request, pk, cluster_pk):
         messages.success(request, _("Cluster “%(cluster)s” left the fleet; its own permissions apply again.")
                          % {"cluster": cluster.name})
     return redirect("fleets:detail", pk=fleet.pk)
-
-
-@iam_page("fleets:get")
-@login_required
-def fleet_permissions(request, pk):
-    """The fleet's associations (R4.4) with the manual's warnings; adding one here."""
-    fleet = _fleet(request, pk)
-    return associations_page(request, fleet)

@@ -5,6 +5,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from cceone import api_routes as routes
 from cceone.api import RestrictedViewSet
 from cceone.iam.access import require
 from cceone.iam.api import AccountRelatedField
@@ -181,7 +182,8 @@ class PermissionSyncViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
         return Response(self.get_serializer(cluster).data, status=status.HTTP_202_ACCEPTED)
 
 
-def register(router) -> None:
-    router.register("permissions", CustomPermissionViewSet, basename="kube-permission")
-    router.register("permission-associations", BindingViewSet, basename="permission-association")
-    router.register("permission-sync", PermissionSyncViewSet, basename="permission-sync")
+def register() -> None:
+    """Serve this app's viewsets under /api/v1/ (called from AppConfig.ready())."""
+    routes.register("permissions", CustomPermissionViewSet, basename="kube-permission")
+    routes.register("permission-associations", BindingViewSet, basename="permission-association")
+    routes.register("permission-sync", PermissionSyncViewSet, basename="permission-sync")

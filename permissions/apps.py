@@ -10,4 +10,18 @@ class PermissionsConfig(AppConfig):
     verbose_name = _("Kubernetes permissions")
 
     def ready(self):
-        from . import signals  # noqa: F401  connects the cluster, IAM and fleet receivers
+        from django.urls import path
+
+        from cceone.console import navigation
+        from fleets import pages
+        from fleets.api import register_member_field
+
+        from . import api, views
+        from . import receivers  # noqa: F401  connects the cluster, IAM and fleet receivers
+        from .serializers import ClusterSyncField
+
+        api.register()
+        register_member_field("permission_sync", ClusterSyncField, select_related="permission_sync")
+        pages.register(path("<int:pk>/permissions/", views.fleet_associations, name="permissions"))
+        navigation.register(navigation.Entry("platform", _("Permission management"), "permissions:list",
+                                             "permissions:list", match="permissions:", position=60))

@@ -1,4 +1,6 @@
 """Forms of the permission pages: a custom permission's rules, an association."""
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -120,8 +122,19 @@ class AssociationForm(AccountForm):
                                              "bound as soon as they are created (at the next sync)."))
     permission = forms.ChoiceField(label=_("Permission"))
 
-    def __init__(self, *args, targets=None, **kwargs):
+    def __init__(self, *args, targets=None, existing_namespaces=(), **kwargs):
         super().__init__(*args, **kwargs)
+        if existing_namespaces:
+            # The cluster's namespaces to pick from, and names to add that may not exist yet (R2.4).
+            self.fields["existing_namespaces"] = forms.MultipleChoiceField(
+                label=_("Namespaces of the cluster"), required=False, widget=forms.CheckboxSelectMultiple,
+                choices=[(name, name) for name in existing_namespaces])
+            self.fields["namespaces"].label = _("Add namespaces")
+            self.fields["namespaces"].help_text = _("Namespaces that do not exist yet, separated by spaces or "
+                                                    "commas: bound as soon as they are created.")
+            self.order_fields(["user", "scope", "existing_namespaces", "namespaces", "permission"])
+            if self.instance is not None:
+                self.initial = self.initial_from(self.instance)
         self.fields["user"].queryset = (User.objects.filter(account=self.account, owned_account__isnull=True)
                                         .order_by("username"))
         self.fields["permission"].choices = permission_choices(self.account)
@@ -132,6 +145,13 @@ class AssociationForm(AccountForm):
             del self.fields["user"]
 
     def initial_from(self, binding):
+        existing = getattr(self, "fields", {}).get("existing_namespaces")  # None on the first call
+        if existing is not None:
+            known = {value for value, _label in existing.choices}
+            return {"scope": "all" if binding.all_namespaces else "listed",
+                    "existing_namespaces": [n for n in binding.namespaces if n in known],
+                    "namespaces": " ".join(n for n in binding.namespaces if n not in known),
+                    "permission": f"preset:{binding.preset}" if binding.preset else f"custom:{binding.permission_id}"}
         return {"scope": "all" if binding.all_namespaces else "listed", "namespaces": " ".join(binding.namespaces),
                 "permission": f"preset:{binding.preset}" if binding.preset else f"custom:{binding.permission_id}"}
 
@@ -146,4 +166,6 @@ class AssociationForm(AccountForm):
             if data["custom_permission"] is None:
                 self.add_error("permission", _("Unknown permission."))
         data["all_namespaces"] = data.get("scope") != "listed"
+        if data.get("existing_namespaces"):
+            data["namespaces"] = [*data["existing_namespaces"], *re.split(r"[\s,]+", data.get("namespaces") or "")]
         return data

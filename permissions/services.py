@@ -9,11 +9,9 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
-from django.utils import timezone
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from cceone import queue
 from cceone.audit.services import record
 from cceone.iam.access import can, require, restrict
 from clusters.models import RegisteredCluster
@@ -22,33 +20,13 @@ from fleets.services import GONE, NAME_RE, NAME_RULE
 
 from . import rbac
 from .effective import check_escalation
-from .models import ClusterPermissionSync, CustomPermission, PermissionBinding
-from .tasks import sync_cluster_permissions
+from .models import CustomPermission, PermissionBinding
+from .tasks import request_sync
 
 NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 # --- syncing ------------------------------------------------------------------------------------
-
-def enqueue(cluster_id: int) -> None:
-    # Callers send after their commit. A message the broker refuses is kept and resent
-    # (cceone.queue); the state stays pending meanwhile, and resync_due picks it up too.
-    queue.send(sync_cluster_permissions, (cluster_id,))
-
-
-def request_sync(clusters) -> None:
-    """Mark the clusters' RBAC as pending and sync each once the transaction commits."""
-    now = timezone.now()
-    for cluster in clusters:
-        if cluster.status in GONE:
-            continue
-        ClusterPermissionSync.objects.get_or_create(cluster=cluster)
-        ClusterPermissionSync.objects.filter(pk=cluster.pk).update(
-            generation=F("generation") + 1, state=ClusterPermissionSync.State.PENDING, error="",
-            attempts=0, next_attempt_at=None, requested_at=now)
-        pk = cluster.pk
-        transaction.on_commit(lambda pk=pk: enqueue(pk))
-
 
 def effective_clusters(target) -> list[RegisteredCluster]:
     """The clusters whose RBAC a change to the target's bindings alters."""
@@ -269,10 +247,6 @@ def access_changed(account) -> None:
     clusters a policy reaches is the IAM side's business and a sync of an unchanged cluster
     writes nothing."""
     request_sync(RegisteredCluster.objects.filter(account=account).exclude(status__in=GONE))
-
-
-def cluster_came_up(cluster) -> None:
-    request_sync([cluster])
 
 
 def visible_bindings(user):

@@ -9,7 +9,7 @@ reported, never touched. It runs with the agent's identity (`system_client_for`)
 
 A namespace that does not exist yet gets its RoleBindings at the first sync after it
 appears: the sync runs again on every change, every time the cluster comes back
-running, and periodically (`resync_due`, scheduled by Celery beat).
+running, and periodically (`due`, sent by the beat task `tasks.resync_permissions`).
 """
 import logging
 from collections import defaultdict
@@ -24,6 +24,7 @@ from cceone.audit.models import AuditEvent
 from cceone.audit.services import record
 from cceone.kube.gateway import KubeError, explain, system_client_for
 from clusters.models import RegisteredCluster
+from fleets.services import GONE
 
 from .effective import grants_for
 from .models import ClusterPermissionSync
@@ -211,13 +212,19 @@ def backoff(attempts: int) -> timedelta:
 def run(cluster_id: int) -> str:
     """One sync of one cluster; idempotent, so a retry or a duplicate run is harmless.
     Returns the resulting state (or "skipped" when the cluster cannot be synced now)."""
+    return run_once(cluster_id)[0]
+
+
+def run_once(cluster_id: int) -> tuple[str, bool]:
+    """`run`, and whether a newer request came in meanwhile: the caller (the task) then
+    sends another run, so the newest bindings win."""
     with transaction.atomic():
         cluster = RegisteredCluster.objects.filter(pk=cluster_id).select_related("account").first()
         if cluster is None:
-            return "skipped"
+            return "skipped", False
         state, _ = ClusterPermissionSync.objects.get_or_create(cluster=cluster)
         if cluster.status not in SYNCABLE:
-            return "skipped"  # stays as it is; becoming running triggers a sync
+            return "skipped", False  # stays as it is; becoming running triggers a sync
         generation = state.generation
         ClusterPermissionSync.objects.filter(pk=cluster.pk).update(
             attempts=F("attempts") + 1, last_attempt_at=timezone.now())
@@ -231,17 +238,15 @@ def run(cluster_id: int) -> str:
     return _finish(cluster, generation, error, summary)
 
 
-def _finish(cluster, generation, error, summary) -> str:
-    from .services import enqueue
-
+def _finish(cluster, generation, error, summary) -> tuple[str, bool]:
     now = timezone.now()
     with transaction.atomic():
         state = ClusterPermissionSync.objects.select_for_update().get(pk=cluster.pk)
         previous = state.state
         if state.generation != generation:
-            # A newer request came in meanwhile; run again so the newest bindings win.
-            transaction.on_commit(lambda: enqueue(cluster.pk))
-            return state.state
+            # A newer request came in meanwhile: run again (the task sends it) so the newest
+            # bindings win.
+            return state.state, True
         if error:
             state.state, state.error = State.FAILED, error
             state.next_attempt_at = now + backoff(state.attempts)
@@ -257,25 +262,40 @@ def _finish(cluster, generation, error, summary) -> str:
         elif changed:
             record(None, "permissions:sync", cluster, account=cluster.account,
                    details={k: summary[k] for k in ("created", "updated", "deleted")})
-    return state.state
+    return state.state, False
 
 
-def resync_due() -> dict:
-    """Celery beat: retry failed syncs whose back-off is over, pick up requests whose task was
-    lost, and re-sync every running cluster now and then (namespaces created since, IAM
-    changes that move users in or out of `restricted`)."""
-    from .services import enqueue, request_sync
-
+def mark_pending(clusters) -> list[int]:
+    """Mark the clusters' RBAC as pending (a newer generation); the ids of those to sync
+    (`tasks.request_sync` sends them once the transaction commits)."""
     now = timezone.now()
+    pending = []
+    for cluster in clusters:
+        if cluster.status in GONE:
+            continue
+        ClusterPermissionSync.objects.get_or_create(cluster=cluster)
+        ClusterPermissionSync.objects.filter(pk=cluster.pk).update(
+            generation=F("generation") + 1, state=State.PENDING, error="",
+            attempts=0, next_attempt_at=None, requested_at=now)
+        pending.append(cluster.pk)
+    return pending
+
+
+def never_synced():
+    """Running clusters without a sync state yet (created before the app, or a lost request)."""
+    return RegisteredCluster.objects.filter(status__in=SYNCABLE, permission_sync__isnull=True)
+
+
+def due(now=None) -> list[int]:
+    """For the periodic resync (Celery beat): failed syncs whose back-off is over, requests
+    whose task was lost, and every running cluster now and then (namespaces created since,
+    IAM changes that move users in or out of `restricted`)."""
+    now = now or timezone.now()
     every = timedelta(seconds=_setting("CCEONE_PERMISSION_RESYNC_SECONDS", 600))
     max_attempts = _setting("CCEONE_PERMISSION_SYNC_MAX_ATTEMPTS", 8)
-    running = RegisteredCluster.objects.filter(status__in=SYNCABLE)
     fresh = []
-    with transaction.atomic():
-        request_sync(running.filter(permission_sync__isnull=True))
-    states = ClusterPermissionSync.objects.filter(cluster__status__in=SYNCABLE)
-    for state in states:
-        due = (
+    for state in ClusterPermissionSync.objects.filter(cluster__status__in=SYNCABLE):
+        is_due = (
             (state.state == State.FAILED and state.attempts < max_attempts
              and (state.next_attempt_at is None or state.next_attempt_at <= now))
             or (state.state == State.PENDING
@@ -283,7 +303,6 @@ def resync_due() -> dict:
             or (state.state in (State.SYNCED, State.FAILED)
                 and (state.last_attempt_at is None or state.last_attempt_at <= now - every))
         )
-        if due:
+        if is_due:
             fresh.append(state.pk)
-            enqueue(state.pk)
-    return {"enqueued": len(fresh)}
+    return fresh

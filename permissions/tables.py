@@ -1,12 +1,13 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
+from cceone.console.tables import ConsoleTable
 from clusters.models import RegisteredCluster
 
 from .models import CustomPermission, PermissionBinding
 
 
-class PermissionTable(tables.Table):
+class PermissionTable(ConsoleTable):
     name = tables.Column(verbose_name=_("Permission name"))
     kind = tables.TemplateColumn("{% load i18n %}{% translate 'Custom permission' %}", verbose_name=_("Type"),
                                  orderable=False)
@@ -23,7 +24,7 @@ class PermissionTable(tables.Table):
         attrs = {"class": "table table-hover align-middle", "id": "custom-permissions"}
 
 
-class AssociationTable(tables.Table):
+class AssociationTable(ConsoleTable):
     target = tables.TemplateColumn(template_name="permissions/partials/target_cell.html",
                                    verbose_name=_("Cluster or fleet"), order_by=("cluster__name", "fleet__name"))
     user = tables.Column(verbose_name=_("User"), accessor="user__username")
@@ -42,7 +43,7 @@ class AssociationTable(tables.Table):
         attrs = {"class": "table table-hover align-middle"}
 
 
-class SyncTable(tables.Table):
+class SyncTable(ConsoleTable):
     name = tables.Column(verbose_name=_("Cluster name"), linkify=("permissions:cluster", [tables.A("pk")]))
     status = tables.TemplateColumn(template_name="clusters/partials/status_badge.html", verbose_name=_("Status"))
     fleet = tables.Column(verbose_name=_("Fleet"), default="--", linkify=True)

@@ -14,8 +14,12 @@ from cceone.console import views as generic
 from cceone.console.redirects import redirect_next
 from cceone.iam.access import can, get_or_deny, require, restrict
 from cceone.iam.routes import iam_page
+from cceone.kube.gateway import KubeError
 from clusters.models import RegisteredCluster
 from fleets.models import Fleet
+from resources import registry
+from resources.formatting import meta
+from resources.kube import Api
 
 from . import forms, rbac, services
 from .effective import bindings_of
@@ -150,12 +154,25 @@ def associate(request):
                                                      "cancel_url": reverse("permissions:associations")})
 
 
+def namespaces_of(user, target) -> list[str]:
+    """A running cluster's namespaces, to pick from when associating (R2.4), read as the
+    user; none for a fleet or a cluster that cannot be read now (names are typed then)."""
+    if not isinstance(target, RegisteredCluster) or target.status != RegisteredCluster.Status.RUNNING:
+        return []
+    try:
+        found = Api(target, user).list_all(registry.get("namespaces"), cap=2000)
+    except KubeError:
+        return []
+    return sorted(meta(n)["name"] for n in found)
+
+
 def associations_page(request, target):
     """A cluster's or a fleet's associations, with the manual's warnings, and a form to add one.
     The caller has checked that the user may see the target."""
     require(request.user, "permissions:list")
     user = request.user
-    form = forms.AssociationForm(request.POST or None, account=user.account)
+    form = forms.AssociationForm(request.POST or None, account=user.account,
+                                 existing_namespaces=namespaces_of(user, target))
     if request.method == "POST":
         require(user, "permissions:create")
         if form.is_valid():
@@ -185,6 +202,16 @@ def cluster_associations(request, pk):
     return associations_page(request, cluster)
 
 
+@iam_page("fleets:get")
+@login_required
+def fleet_associations(request, pk):
+    """The fleet's associations (R4.4) with the manual's warnings; adding one here. Served at
+    /fleets/<pk>/permissions/ ("fleets:permissions", registered with `fleets.pages`)."""
+    fleet = get_or_deny(Fleet.objects.select_related("enterprise_project", "creator"), request.user, pk,
+                        "fleets:get")
+    return associations_page(request, fleet)
+
+
 def _cluster(request, pk) -> RegisteredCluster:
     """The cluster: 404 outside the user's account; 403 (audited) unless the user may see it."""
     return get_or_deny(RegisteredCluster.objects.select_related("fleet"), request.user, pk, "clusters:get")
@@ -204,7 +231,8 @@ def _binding(request, pk) -> PermissionBinding:
 def association_edit(request, pk):
     binding = _binding(request, pk)
     require(request.user, "permissions:update")
-    form = forms.AssociationForm(request.POST or None, account=request.user.account, instance=binding)
+    form = forms.AssociationForm(request.POST or None, account=request.user.account, instance=binding,
+                                 existing_namespaces=namespaces_of(request.user, binding.target))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

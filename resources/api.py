@@ -8,6 +8,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 
+from cceone import api_routes as routes
 from cceone.api import RestrictedViewSet
 from clusters.models import RegisteredCluster
 
@@ -47,5 +48,6 @@ class KubernetesEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
     read_action = "clusters:list"
 
 
-def register(router) -> None:
-    router.register("kubernetes/clusters", KubernetesEndpointViewSet, basename="kubernetes-endpoint")
+def register() -> None:
+    """Serve this app's viewsets under /api/v1/ (called from AppConfig.ready())."""
+    routes.register("kubernetes/clusters", KubernetesEndpointViewSet, basename="kubernetes-endpoint")

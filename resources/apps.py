@@ -13,4 +13,8 @@ class ResourcesConfig(AppConfig):
         # The console's own kinds: each module registers its kinds when imported, in the
         # order kinds/__init__.py gives (the navigation's). Kinds import the forms and
         # services they use, which import the registry, so the registry cannot import them.
+        from . import api
         from . import kinds  # noqa: F401
+        from . import tasks  # noqa: F401  sends the drain passes the services ask for
+
+        api.register()

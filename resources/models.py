@@ -18,7 +18,8 @@ class NodeDrain(models.Model):
 
     ACTIVE = (Status.PENDING, Status.RUNNING)
     POD_STATES = {"pending": _("Waiting"), "evicted": _("Evicted"), "blocked": _("Blocked"),
-                  "skipped": _("Skipped"), "failed": _("Failed")}
+                  "skipped": _("Skipped"), "failed": _("Failed"), "gone": _("Left the node")}
+    DONE_STATES = ("evicted", "skipped", "gone")
 
     account = models.ForeignKey("iam.Account", on_delete=models.CASCADE, related_name="+")
     # The target, as the resource URLs name it (target type registry): e.g. ("cluster", "12").
@@ -74,5 +75,5 @@ class NodeDrain(models.Model):
     def percent(self) -> int:
         if not self.pods:
             return 100 if self.status == self.Status.SUCCEEDED else 0
-        done = sum(1 for p in self.pods if p.get("state") in ("evicted", "skipped"))
+        done = sum(1 for p in self.pods if p.get("state") in self.DONE_STATES)
         return round(100 * done / len(self.pods))

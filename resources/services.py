@@ -23,9 +23,9 @@ from django.utils.translation import gettext as _
 from cceone.audit.models import AuditEvent
 from cceone.audit.services import record
 from cceone.kube.gateway import KubeError
-from cceone.queue import enqueue, stale_before
+from cceone.queue import stale_before
 
-from . import registry
+from . import registry, signals
 from .formatting import meta, spec
 from .kube import JSON_PATCH, Api
 from .models import NodeDrain
@@ -314,9 +314,7 @@ def start_drain(user, target, name: str) -> NodeDrain:
 
 
 def _enqueue_drain(drain: NodeDrain, countdown: float | None = None) -> None:
-    from .tasks import drain_node
-
-    enqueue(drain_node, drain.pk, drain.requested_by_id, drain.run, countdown=countdown)
+    signals.drain_pass_due.send(NodeDrain, drain=drain, countdown=countdown)
 
 
 def _skip_reason(pod: dict) -> str:
@@ -377,14 +375,18 @@ def run_drain(drain_id: int, user_id: int, run: int | None = None) -> None:
         if not spec(api.get(nodes, drain.node)).get("unschedulable"):
             api.patch(nodes, drain.node, {"spec": {"unschedulable": True}})
         found = api.list_all(pods, field_selector=f"spec.nodeName={drain.node}")
-        for pod in found:
-            key = (meta(pod)["namespace"], meta(pod)["name"])
-            if key not in entries:
-                entries[key] = {"namespace": key[0], "name": key[1], "state": "pending", "message": ""}
+        on_node = {(meta(pod)["namespace"], meta(pod)["name"]) for pod in found}
+        for key in on_node - entries.keys():
+            entries[key] = {"namespace": key[0], "name": key[1], "state": "pending", "message": ""}
+        # Off the node since an earlier pass: evicted by a pass whose worker died before it
+        # saved, or gone on its own (a Job's pod finished, someone deleted it).
+        for key, entry in entries.items():
+            if key not in on_node and entry["state"] in ("pending", "blocked"):
+                entry.update(state="gone", message="")
         _save(drain, entries)
         for pod in found:
             entry = entries[(meta(pod)["namespace"], meta(pod)["name"])]
-            if entry["state"] in ("evicted", "skipped", "failed"):
+            if entry["state"] in ("evicted", "skipped", "failed", "gone"):
                 continue
             reason = _skip_reason(pod)
             if reason:

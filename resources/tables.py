@@ -5,6 +5,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from cceone.console.tables import ConsoleTable
+
 from .formatting import age, meta
 
 # Names valid for the URL converter, replaced in the reversed pattern (never in a name).
@@ -81,5 +83,5 @@ def build_table(target, kind, items, context=None, show_namespace=True, actions=
         attrs["id"] = html_id
     meta_class = type("Meta", (), {"attrs": attrs, "orderable": False,
                                    "empty_text": _("No %(kind)s found.") % {"kind": kind.label}})
-    table_class = type(f"{kind.kind}Table", (tables.Table,), {**columns, "Meta": meta_class})
+    table_class = type(f"{kind.kind}Table", (ConsoleTable,), {**columns, "Meta": meta_class})
     return table_class(rows)

@@ -2,11 +2,27 @@ import uuid
 
 import factory
 
+from cceone.iam import mirror
 from cceone.iam.models import EnterpriseProject, Region
 from clusters.models import RegisteredCluster
 
 
-class ClusterFactory(factory.django.DjangoModelFactory):
+class AnchorFactory(factory.django.DjangoModelFactory):
+    """Creates an anchor (cluster, fleet) as its service does: with the rows scoped
+    policies give on it (`mirror.sync_anchor`)."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        obj = super()._create(model_class, *args, **kwargs)
+        mirror.sync_anchor(obj)
+        return obj
+
+
+
+class ClusterFactory(AnchorFactory):
     class Meta:
         model = RegisteredCluster
 
@@ -58,7 +74,7 @@ def top_up(account, amount):
     billing.top_up(operator(), account, amount, reference=f"test-top-up-{uuid.uuid4().hex[:12]}")
 
 
-class FleetFactory(factory.django.DjangoModelFactory):
+class FleetFactory(AnchorFactory):
     class Meta:
         model = "fleets.Fleet"
 

@@ -18,3 +18,15 @@ def test_the_pod_list_benchmark_runs_without_a_prior_collectstatic(tmp_path):
     assert result.returncode == 0, output[-3000:]
     assert "Missing staticfiles manifest entry" not in output
     assert "first page median ms:" in result.stdout
+
+
+def test_the_cluster_list_benchmark_measures_each_engine_and_checks_the_query_count():
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")}
+    result = subprocess.run([sys.executable, "benchmarks/cluster_list.py", "--clusters", "300", "--reachable", "60",
+                             "--requests", "3", "--engines", "sqlite"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "300 clusters; the sub-account reaches 60" in result.stdout
+    assert "query count grew" not in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("p95 ms: sqlite ")

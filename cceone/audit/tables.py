@@ -1,6 +1,8 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
+from cceone.console.tables import ConsoleTable
+
 from .models import AuditEvent
 
 # The audit `target_type` strings (stable API values) as a reader names them.
@@ -13,7 +15,7 @@ TARGET_TYPES = {
 }
 
 
-class AuditEventTable(tables.Table):
+class AuditEventTable(ConsoleTable):
     time = tables.DateTimeColumn(verbose_name=_("Time"), format="Y-m-d H:i:s")
     actor_name = tables.Column(verbose_name=_("User"))
     action = tables.Column(verbose_name=_("Action"))

@@ -1,5 +1,7 @@
-"""The console's navigation, from the manual's menu. Apps add the pages they build;
-an entry is shown only when its page exists and the user may open it."""
+"""The console's navigation, from the manual's menu. The core lists its own pages; each
+app registers its entries from its AppConfig.ready() (`register(Entry(...))`). Entries show
+in the order of `position` within their group; an entry is shown only when its page exists
+and the user may open it."""
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
@@ -16,6 +18,7 @@ class Entry:
     action: str | None = None  # IAM action needed to open it; None = any account user
     main_account_only: bool = False
     match: str | tuple[str, ...] = ""  # view-name prefix(es) of the pages this entry stays highlighted on
+    position: int = 100  # the manual's order: the core's entries use 10, 20 …; apps fit between
 
 
 GROUPS = {
@@ -28,20 +31,15 @@ GROUPS = {
 }
 
 ENTRIES: list[Entry] = [
-    Entry("overview", _("Overview"), "console:overview"),
-    Entry("overview", _("Audit log"), "audit:list", "audit:list"),
-    Entry("clusters", _("Registered clusters"), "clusters:list", "clusters:list",
-          match=("clusters:", "resources:")),
-    Entry("fleets", _("Fleet management"), "fleets:list", "fleets:list", match="fleets:"),
-    Entry("fleets", _("Federation management"), "federation:list", "federations:list", match="federation:"),
-    Entry("platform", _("Permission management"), "permissions:list", "permissions:list", match="permissions:"),
-    Entry("billing", _("Billing"), "billing:overview", "billing:list", match="billing:"),
-    Entry("platform", _("Sub-accounts"), "iam:user-list", "iam:list"),
-    Entry("platform", _("User groups"), "iam:group-list", "iam:list"),
-    Entry("platform", _("Policies"), "iam:policy-list", "iam:list"),
-    Entry("platform", _("Enterprise projects"), "iam:project-list", "iam:list"),
-    Entry("platform", _("Service delegation"), "iam:delegation", "iam:list"),
-    Entry("platform", _("Real-name verification"), "iam:verification", main_account_only=True),
+    Entry("overview", _("Overview"), "console:overview", position=10),
+    Entry("overview", _("Audit log"), "audit:list", "audit:list", position=20),
+    # 30-70: the apps' pages (clusters, fleets, federation, permissions, billing).
+    Entry("platform", _("Sub-accounts"), "iam:user-list", "iam:list", position=80),
+    Entry("platform", _("User groups"), "iam:group-list", "iam:list", position=90),
+    Entry("platform", _("Policies"), "iam:policy-list", "iam:list", position=100),
+    Entry("platform", _("Enterprise projects"), "iam:project-list", "iam:list", position=110),
+    Entry("platform", _("Service delegation"), "iam:delegation", "iam:list", position=120),
+    Entry("platform", _("Real-name verification"), "iam:verification", main_account_only=True, position=130),
 ]
 
 
@@ -54,7 +52,7 @@ def navigation_for(request) -> list[dict]:
     user = request.user
     current = request.resolver_match.view_name if request.resolver_match else ""
     groups: dict[str, list] = {}
-    for entry in ENTRIES:
+    for entry in sorted(ENTRIES, key=lambda entry: entry.position):
         if entry.main_account_only and not user.is_main_account:
             continue
         if entry.action and not can(user, entry.action):

@@ -1,7 +1,6 @@
 """The console's own pages: overview, health check, region and error pages."""
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -9,11 +8,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cceone.iam import services as iam_services
-from cceone.iam.access import grants, restrict
+from cceone.iam.access import grants
 from cceone.iam.models import Region
 from cceone.iam.routes import AUTHENTICATED_ONLY, iam_page
-from clusters.models import RegisteredCluster
 
+from . import overview as cards
 from .redirects import redirect_next
 
 
@@ -30,20 +29,11 @@ def healthz(request):
 @iam_page(AUTHENTICATED_ONLY)
 @login_required
 def overview(request):
-    """R1.1: the tenant's instances by type and by region (what the user may list)."""
-    clusters = restrict(RegisteredCluster.objects.all(), request.user, "clusters:list").exclude(
-        status=RegisteredCluster.Status.UNSUBSCRIBED
-    )
-    by_type = dict(clusters.values_list("cluster_type").annotate(n=Count("pk")))
-    types = [{"label": label, "count": by_type.get(value, 0)} for value, label in RegisteredCluster.Type.choices]
-    by_region = dict(clusters.values_list("region_id").annotate(n=Count("pk")))
-    regions = [{"label": r.display_name, "count": by_region.get(r.pk, 0)} for r in Region.objects.all()]
-    peak = max([t["count"] for t in types] + [r["count"] for r in regions] + [1])
+    """R1.1: the tenant's instances, one card per app that registered one (`overview.py`); a
+    sub-account without any policy is told whom to ask (#13 item 19)."""
     g = grants(request.user)
     no_policy = not request.user.is_main_account and not (g.account_wide or g.scoped)
-    return render(request, "console/overview.html",
-                  {"types": types, "regions": regions, "peak": peak, "total": sum(by_type.values()),
-                   "no_policy": no_policy})
+    return render(request, "console/overview.html", {"cards": cards.cards_for(request), "no_policy": no_policy})
 
 
 @iam_page(AUTHENTICATED_ONLY)

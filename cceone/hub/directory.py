@@ -98,6 +98,12 @@ class Directory(Protocol):
         """Optional: True blocks the kubeconfig proxy for this cluster (403)."""
 
 
+def frozen_message(cluster: str) -> str:
+    """What kubectl prints for a frozen cluster: which one, why, and what to do."""
+    return (f"cluster {cluster} is frozen because its account is in arrears: top up the balance in "
+            "CCE One (Billing > Account balance) and it is available again at once")
+
+
 class BaseDirectory:
     """Convenience base: no-op notifications, nothing frozen."""
 

@@ -29,8 +29,26 @@ def status_body(code: int, reason: str, message: str) -> bytes:
     return json.dumps(body).encode()
 
 
+STATUS_MESSAGE = web.ResponseKey("status_message", str)
+
+
 def status_response(code: int, reason: str, message: str) -> web.Response:
-    return web.Response(status=code, body=status_body(code, reason, message), content_type="application/json")
+    response = web.Response(status=code, body=status_body(code, reason, message), content_type="application/json")
+    response[STATUS_MESSAGE] = message  # the hub's own answer, not the cluster's
+    return response
+
+
+def readable_by_kubectl(request: web.BaseRequest, response: web.StreamResponse) -> web.StreamResponse:
+    """kubectl's discovery client (it asks for `apidiscovery` documents first) decodes no v1
+    `Status` and prints "unknown": give it the hub's own refusals as plain text, which it
+    prints as they are."""
+    if STATUS_MESSAGE in response and "apidiscovery" in request.headers.get("Accept", ""):
+        plain = web.Response(status=response.status, text=response[STATUS_MESSAGE])
+        for name in ("Retry-After",):
+            if name in response.headers:
+                plain.headers[name] = response.headers[name]
+        return plain
+    return response
 
 
 UPGRADE_REFUSED = "connection upgrades (exec, attach, port-forward) are not supported through the CCE One hub yet"

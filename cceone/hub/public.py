@@ -9,8 +9,8 @@ from aiohttp import web
 from cceone_tunnel import protocol as p
 
 from .connection import AgentConnection
-from .directory import Forbidden, NotFound, Unauthorized, hash_token
-from .proxy import forward, split_cluster_path, status_response
+from .directory import Forbidden, NotFound, Unauthorized, frozen_message, hash_token
+from .proxy import forward, readable_by_kubectl, split_cluster_path, status_response
 
 log = logging.getLogger("cceone.hub")
 
@@ -34,7 +34,7 @@ def make_public_app(hub) -> web.Application:
         return await agent_connect(hub, request)
 
     async def proxy(request):
-        return await kube_proxy(hub, request)
+        return readable_by_kubectl(request, await kube_proxy(hub, request))
 
     async def healthz(request):
         return web.Response(text="ok")
@@ -131,7 +131,7 @@ async def kube_proxy(hub, request: web.Request) -> web.StreamResponse:
         return status_response(403, "Forbidden", IMPERSONATION_REFUSED)
     is_frozen = getattr(hub.directory, "is_frozen", None)
     if is_frozen is not None and await is_frozen(cluster_id):
-        return status_response(403, "Forbidden", f"cluster {cluster_id} is frozen")
+        return status_response(403, "Forbidden", frozen_message(cluster_id))
     # The client must not choose whom the agent's credentials act as: drop its
     # Authorization and any Impersonate-* and assert the directory's identity.
     headers = [

@@ -8,4 +8,4 @@ class IamConfig(AppConfig):
     verbose_name = _("Identity and access")
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import receivers  # noqa: F401  a changed password revokes the user's tokens

@@ -69,3 +69,42 @@ def sync_user(user: User) -> None:
 def sync_account(account) -> None:
     for user in User.objects.filter(account=account).select_related("account"):
         sync_user(user)
+
+
+def sync_anchor(obj) -> None:
+    """One anchor was created or moved to another enterprise project: recompute its rows only
+    (which users a scoped policy gives what on it), not the whole account's. Called by the
+    service that made the change, inside its transaction."""
+    anchor = anchors.for_model(type(obj))
+    want: set[tuple[int, str]] = set()
+    for user in User.objects.filter(account_id=obj.account_id).select_related("account"):
+        if user.is_main_account:
+            continue
+        access.forget(user)
+        for policy in access.grants(user).scoped_policies:
+            acts = policy.granted_actions() & anchor.actions
+            if not acts:
+                continue
+            if policy.scope == Policy.Scope.INSTANCES:
+                reaches = any(ref.startswith(anchor.type_key + ":") and ref.split(":", 1)[1].isdigit()
+                              and int(ref.split(":", 1)[1]) == obj.pk for ref in policy.instances)
+            else:
+                reaches = any(project.pk == obj.enterprise_project_id for project in policy.projects.all())
+            if reaches:
+                want.update((user.pk, anchors.codename(a)) for a in acts)
+        access.forget(user)
+    with transaction.atomic():
+        rows = anchor.user_perm_model.objects.filter(content_object_id=obj.pk)
+        have = {(uid, code): pk for pk, uid, code in rows.values_list("pk", "user_id", "permission__codename")}
+        extra = [pk for key, pk in have.items() if key not in want]
+        if extra:
+            anchor.user_perm_model.objects.filter(pk__in=extra).delete()
+        missing = want - have.keys()
+        if missing:
+            ct = ContentType.objects.get_for_model(anchor.model)
+            perm_ids = dict(Permission.objects.filter(content_type=ct).values_list("codename", "pk"))
+            anchor.user_perm_model.objects.bulk_create(
+                [anchor.user_perm_model(user_id=uid, content_object_id=obj.pk, permission_id=perm_ids[code])
+                 for uid, code in missing],
+                ignore_conflicts=True,
+            )

@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 
 from cceone.audit.services import record
 
-from . import mirror, signals
+from . import actions as catalogue
+from . import anchors, mirror, signals
 from .access import require
 from .models import (DEFAULT_PROJECT_DESCRIPTION, Account, APIToken, EnterpriseProject, Policy, RealNameVerification,
                      Region, ServiceDelegation, User, UserGroup, name_validator)
@@ -126,20 +127,13 @@ def _access_changed(account, user_ids: set[int]) -> None:
         signals.access_changed.send(sender=User, account=account, users=user_ids)
 
 
-# Later apps add the credentials of a user's they issue and must revoke (kubeconfig tokens);
-# each hook takes the user. (Kubernetes RBAC follows every change through
-# `signals.access_changed`.)
-CREDENTIAL_HOOKS: list = []
-
-
 def revoke_credentials(user: User) -> None:
     """Every token the user holds stops working: API tokens and what later apps issue.
 
-    Also run when their password changes (see `signals`): whoever learnt the old password
+    Also run when their password changes (see `receivers`): whoever learnt the old password
     may have issued tokens with it. Their other sessions end through Django's session hash."""
     user.api_tokens.all().delete()
-    for hook in CREDENTIAL_HOOKS:
-        hook(user)
+    signals.credentials_revoked.send(User, user=user)
 
 
 def user_lost_access(user: User) -> None:
@@ -202,9 +196,6 @@ def delete_group(actor, group: UserGroup) -> None:
 @transaction.atomic
 def save_policy(actor, policy: Policy | None, *, name, description, actions, scope, instances=(),
                 projects=()) -> Policy:
-    from . import actions as catalogue
-    from . import anchors
-
     creating = policy is None
     if policy is not None and policy.is_system:
         raise ValidationError(_("System policies cannot be changed."))
@@ -283,8 +274,6 @@ def save_project(actor, project: EnterpriseProject | None, *, name, description)
 
 @transaction.atomic
 def delete_project(actor, project: EnterpriseProject) -> None:
-    from . import anchors
-
     require(actor, "iam:delete", project)
     in_use = [a.model._meta.verbose_name_plural for a in anchors.all_anchors()
               if a.model.objects.filter(enterprise_project=project).exists()]

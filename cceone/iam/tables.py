@@ -3,8 +3,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .access import can
+from cceone.console.tables import ConsoleTable
 
+from .access import can
 from .models import EnterpriseProject, Policy, User, UserGroup
 
 ACTIONS_TEMPLATE = "components/row_actions.html"
@@ -35,7 +36,7 @@ class EditLinkColumn(tables.Column):
         return value
 
 
-class SubAccountTable(tables.Table):
+class SubAccountTable(ConsoleTable):
     username = EditLinkColumn("iam:user-edit", verbose_name=_("User name"))
     email = tables.Column(verbose_name=_("Email"))
     groups = tables.TemplateColumn("{{ record.iam_groups.all|join:', ' }}", verbose_name=_("User groups"),
@@ -50,10 +51,10 @@ class SubAccountTable(tables.Table):
         attrs = {"class": "table table-hover align-middle"}
 
 
-class GroupTable(tables.Table):
+class GroupTable(ConsoleTable):
     name = EditLinkColumn("iam:group-edit", verbose_name=_("Name"))
     description = tables.Column(verbose_name=_("Description"))
-    members = tables.TemplateColumn("{{ record.members.count }}", verbose_name=_("Members"), orderable=False)
+    members = tables.Column(accessor="member_count", verbose_name=_("Members"), orderable=False)
     policies = tables.TemplateColumn("{{ record.policies.all|join:', ' }}", verbose_name=_("Policies"),
                                      orderable=False)
     actions = RowActions("iam:group-edit", "iam:group-delete")
@@ -64,7 +65,7 @@ class GroupTable(tables.Table):
         attrs = {"class": "table table-hover align-middle"}
 
 
-class PolicyTable(tables.Table):
+class PolicyTable(ConsoleTable):
     name = tables.Column(verbose_name=_("Name"))
     kind = tables.TemplateColumn(
         "{% load i18n %}{% if record.is_system %}{% translate 'System' %}{% else %}{% translate 'Custom' %}{% endif %}",
@@ -80,7 +81,7 @@ class PolicyTable(tables.Table):
         attrs = {"class": "table table-hover align-middle"}
 
 
-class ProjectTable(tables.Table):
+class ProjectTable(ConsoleTable):
     name = EditLinkColumn("iam:project-edit", verbose_name=_("Name"))
     description = tables.Column(accessor="display_description", verbose_name=_("Description"), orderable=False)
     created_at = tables.DateTimeColumn(verbose_name=_("Created at"))

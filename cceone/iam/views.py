@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -97,6 +98,9 @@ class GroupList(GroupMixin, generic.ObjectListView):
     title = gettext_lazy("User groups")
     create_url_name = "iam:group-add"
     create_action = "iam:create"
+
+    def get_queryset(self):
+        return super().get_queryset().annotate(member_count=Count("members"))
 
 
 class GroupEdit(GroupMixin, generic.ObjectFormView):

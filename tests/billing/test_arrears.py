@@ -11,9 +11,12 @@ from django.core import mail
 from billing import metering, notices, services
 from billing.models import BillingAccount, FrozenInstance, LedgerEntry, Notice, Settlement
 from cceone.audit.models import AuditEvent
+from clusters import kubeconfigs
 from clusters.models import ClusterHeartbeat, RegisteredCluster
+from permissions.models import ClusterPermissionSync
 from tests.billing.backends import FailingOnceEmailBackend
 from tests.billing.conftest import at, fund, running_cluster
+from tests.clusters.test_connectivity import kubectl
 from tests.factories import ClusterFactory
 from tests.live import cluster_status, wait_until
 
@@ -163,9 +166,24 @@ def test_notices_use_the_accounts_language(in_arrears):
     email = Notice.objects.get(channel="email")
     assert email.language == "en"
     assert email.subject == "CCE One: your account acme Ltd. is in arrears and its instances are frozen"
-    assert "¥-0.33" in email.body and "3 on-demand instance(s)" in email.body
+    assert "-¥0.33" in email.body and "3 on-demand instance(s)" in email.body
     sms = Notice.objects.get(channel="sms")
-    assert sms.body.startswith("[CCE One] Account acme Ltd. is in arrears (balance ¥-0.33)")
+    assert sms.body.startswith("[CCE One] Account acme Ltd. is in arrears after the hourly settlement (balance -¥0.33)")
+
+
+def test_the_arrears_notice_names_an_adjustment_that_caused_it(in_arrears, operator):
+    services.record_entry(operator, in_arrears.account, LedgerEntry.Kind.ADJUSTMENT, "-2", "correction-1")
+    assert statuses(in_arrears.account)["busy"] == "frozen"
+    email = Notice.objects.get(channel="email", kind="arrears")
+    assert "经整点结算" not in Notice.objects.get(channel="sms").body
+    assert "CCE One 调整余额后" in email.body and "整点结算" not in email.body
+    assert "因余额调整已欠费（余额 -¥1.00）" in Notice.objects.get(channel="sms").body
+    BillingAccount.objects.filter(account=in_arrears.account).update(notice_language="en")
+    Notice.objects.all().delete()
+    fund(operator, in_arrears.account, 5)
+    services.record_entry(operator, in_arrears.account, LedgerEntry.Kind.ADJUSTMENT, "-10", "correction-2")
+    english = Notice.objects.get(channel="email", kind="arrears").body
+    assert "a balance adjustment by CCE One left the balance of your CCE One account at -¥6.00" in english
 
 
 def test_notices_are_in_chinese_by_default(in_arrears):
@@ -174,7 +192,7 @@ def test_notices_are_in_chinese_by_default(in_arrears):
     assert email.language == "zh-hans"
     assert email.subject == "【CCE One】您的账号 acme Ltd. 已欠费，按量资源已冻结"
     assert "全部 3 个按量付费实例" in email.body
-    assert "已欠费（余额 ¥-0.33）" in Notice.objects.get(channel="sms").body
+    assert "已欠费（余额 -¥0.33）" in Notice.objects.get(channel="sms").body
 
 
 def test_a_top_up_back_to_zero_or_above_unfreezes_and_notifies(in_arrears, operator):
@@ -193,6 +211,9 @@ def test_a_top_up_back_to_zero_or_above_unfreezes_and_notifies(in_arrears, opera
     restored = Notice.objects.filter(kind=Notice.Kind.RESTORED)
     assert sorted(restored.values_list("channel", flat=True)) == ["email", "sms"]
     assert AuditEvent.objects.filter(action="clusters:status", details__reason="balance restored").count() == 3
+    # The cluster running again gets its Kubernetes permissions synced (cluster_came_up); the
+    # ones that were not running do not.
+    assert list(ClusterPermissionSync.objects.values_list("cluster__name", "state")) == [("busy", "pending")]
 
 
 def test_an_instance_unsubscribed_while_frozen_stays_unsubscribed(in_arrears, operator):
@@ -223,7 +244,8 @@ def test_low_balance_warns_once_per_episode(contacts, operator):
     assert "66.72" in sms.body  # ¥/hour at 400 vCPU
 
 
-def test_a_frozen_clusters_agent_stays_connected_and_service_resumes_at_once(connected_cluster, tenant, operator):
+def test_a_frozen_clusters_agent_stays_connected_and_service_resumes_at_once(connected_cluster, tenant, operator,
+                                                                           tmp_path):
     """Through the real hub and agent: frozen keeps the tunnel (heartbeats keep coming,
     recorded as frozen); topping up brings the cluster back to running."""
     cluster = connected_cluster
@@ -232,6 +254,12 @@ def test_a_frozen_clusters_agent_stays_connected_and_service_resumes_at_once(con
     frozen_at = ClusterHeartbeat.objects.filter(cluster=cluster).first().time
     wait_until(lambda: ClusterHeartbeat.objects.filter(cluster=cluster, status="frozen", time__gt=frozen_at).exists(),
                what="a heartbeat while frozen")
+    # kubectl says which cluster, why, and what to do.
+    _issued, config = kubeconfigs.issue(tenant.main, cluster)
+    refused = kubectl(config, tmp_path, "get", "ns")
+    assert refused.returncode != 0
+    assert f"cluster {cluster.name} is frozen because its account is in arrears: top up" in refused.stderr
     fund(operator, tenant.account, 100)
     assert cluster_status(cluster) == "running"
+    assert kubectl(config, tmp_path, "get", "ns").returncode == 0
     assert LedgerEntry.objects.filter(account=tenant.account, kind="charge").count() == 1

@@ -122,7 +122,7 @@ def test_an_order_is_refused_with_the_amount_required(tenant, operator):
         cluster_services.place_order(tenant.main, new, agreed=True)
     assert refused.value.messages == [
         "Account balance check: The balance is ¥50.00; at least ¥100.00 is required "
-        "(on-demand orders need at least ¥100). Top up ¥50.00 or more."]
+        "(on-demand orders need at least ¥100.00). Top up ¥50.00 or more."]
     assert not RegisteredCluster.objects.filter(name="new-cluster").exists()
     fund(operator, tenant.account, 50)
     assert cluster_services.place_order(tenant.main, new, agreed=True).name == "new-cluster"

@@ -77,11 +77,38 @@ def test_the_balance_page_warns_of_arrears(billed, operator):
     assert 'id="arrears-alert"' in content and "every on-demand instance is frozen" in content
 
 
+def test_every_page_of_a_frozen_account_says_so_and_where_to_top_up(billed, operator, other_tenant):
+    running_cluster(billed.account, name="huge", since=at("2026-11-27 13:00"), until=at("2026-11-27 13:30"),
+                    vcpu=1000)
+    services.settle(now=at("2026-11-27 15:00"))
+    for user, language, words in ((billed.viewer, "en", "The account is in arrears since"),
+                                  (billed.main, "zh-hans", "账号已于")):
+        for name in ("console:overview", "clusters:list", "iam:user-list", "audit:list"):
+            response = client_for(user, language).get(reverse(name))
+            if response.status_code != 200:
+                continue  # a page this persona may not open
+            content = response.content.decode()
+            assert 'id="arrears-banner"' in content and words in content, (name, language)
+            assert f'href="{reverse("billing:overview")}"' in content
+    assert 'id="arrears-banner"' not in client_for(other_tenant.main).get(reverse("console:overview")).content.decode()
+
+
+def test_money_is_shown_one_way_everywhere(billed, operator):
+    fund(operator, billed.account, 10000)
+    content = client_for(billed.main).get(reverse("billing:overview")).content.decode()
+    assert 'id="balance">¥10,095.77<' in content
+    assert 'At least ¥100.00, and at least' in content
+    assert services.balance(billed.account) > 0
+    from billing.money import yuan
+    assert (yuan(Decimal("-0.334")), yuan(Decimal("1234567.5")), yuan(Decimal("0.0556"), 4)) == (
+        "-¥0.33", "¥1,234,567.50", "¥0.0556")
+
+
 def test_the_ledger_lists_charges_with_their_usage_and_filters_by_type(billed):
     client = client_for(billed.user)
     content = client.get(reverse("billing:ledger")).content.decode()
     assert "edge-local, hour 2026-11-27 10:00: 8 vCPU × ¥0.1668" in content
-    assert "-1.3344" in content and "95.7744" in content
+    assert "-¥1.3344" in content and "95.7744" in content
     top_ups = client.get(reverse("billing:ledger"), {"kind": "top_up"}).content.decode()
     assert "receipt-acme-1" in top_ups and "settlement:" not in top_ups
 

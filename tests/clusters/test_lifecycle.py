@@ -10,8 +10,9 @@ from django.utils import timezone
 from cceone.audit.models import AuditEvent, OperationLog
 from cceone.iam.models import EnterpriseProject
 from clusters import services
-from clusters.models import CloudProviderCluster, KubeconfigToken, RegisteredCluster
+from clusters.models import CloudProviderCluster, KubeconfigToken, RegisteredCluster, SecurityGroup
 from clusters.status import hub_status
+from fleets import services as fleets
 from tests.conftest import client_for
 from tests.factories import make_inventory, ready_to_order
 from tests.live import cluster_status, wait_until
@@ -52,6 +53,11 @@ def test_local_cluster_comes_to_running_when_its_agent_connects(transactional_db
     page = client.get(reverse("clusters:access", args=[cluster.pk]) + "?tab=access").content.decode()
     assert "kubectl -n kube-system get pod | grep cceone-cluster-agent" in page
     assert "Public IPv4" in page and "Private IPv4" in page
+    # A switch between the network types: one agent YAML shown at a time.
+    assert 'id="agent-public"' in page and 'id="agent-private"' not in page
+    private = client.get(reverse("clusters:access", args=[cluster.pk]) + "?tab=access&network=private").content.decode()
+    assert 'id="agent-private"' in private and 'id="agent-public"' not in private
+    assert 'aria-current="true" href="?tab=access&amp;network=private"' in private
     hub_url, token, ca = agent_from_yaml(client, cluster, tmp_path)
     start_agent(token, hub_url=hub_url, ca_file=ca)
     wait_until(lambda: cluster_status(cluster) == Status.RUNNING, what="running")
@@ -82,9 +88,16 @@ def test_unsubscribe_checks_then_revokes_everything(transactional_db, tenant, li
     wait_until(lambda: cluster_status(cluster) == Status.RUNNING, what="running")
     cluster.refresh_from_db()
     kubeconfigs.issue(tenant.user, cluster)
+    services.bind_eip(tenant.main, cluster)
+    fleet = fleets.create_fleet(tenant.main, name="edge-fleet", clusters=[cluster])
+    cluster.refresh_from_db()
+    eip, group = cluster.eip_address, cluster.security_group
 
     page = client.get(reverse("clusters:unsubscribe", args=[cluster.pk])).content.decode()
     assert "Turn deletion protection off first." in page and "disabled" in page
+    # What else happens is said before confirming: it leaves its fleet, the order's resources are released.
+    assert "It leaves fleet edge-fleet" in page
+    assert f"the EIP {eip}" in page and f"the security group {group.name}" in page
     refused = client.post(reverse("clusters:unsubscribe", args=[cluster.pk]), follow=True)
     assert "Turn deletion protection off first." in refused.content.decode()
     assert cluster_status(cluster) == Status.RUNNING
@@ -101,7 +114,11 @@ def test_unsubscribe_checks_then_revokes_everything(transactional_db, tenant, li
                what="the reconnecting agent refused")
     steps = list(OperationLog.objects.get(target_id=str(cluster.pk), operation="unsubscribe")
                  .steps.values_list("name", flat=True))
-    assert steps == ["Unsubscribe accepted", "Revoke agent and kubeconfig credentials", "Stop billing"]
+    assert steps == ["Unsubscribe accepted", "Leave fleet", "Revoke agent and kubeconfig credentials",
+                     "Release access endpoint", "Release EIP", "Delete security group", "Stop billing"]
+    assert not fleet.clusters.exists() and not SecurityGroup.objects.filter(pk=group.pk).exists()
+    api = client.get(f"/api/v1/clusters/{cluster.pk}/").json()
+    assert api["eip_address"] is None and api["status"] == "unsubscribed"
     assert AuditEvent.objects.filter(action="clusters:delete", target_id=str(cluster.pk), result="success").exists()
     client.get(reverse("clusters:list"))  # shows (and consumes) the "being unsubscribed" message
     listing = client.get(reverse("clusters:list")).content.decode()
@@ -120,7 +137,7 @@ def test_cloud_cluster_connects_directly(tenant, emulator, django_capture_on_com
     data = {"cloud_cluster": cloud.pk,
             "enterprise_project": EnterpriseProject.objects.get(account=tenant.account, name="default").pk}
     confirm = client.post(reverse("clusters:order", args=["cloud"]), {**data, "step": "configure"}).content.decode()
-    assert "¥ 0.0556 / vCPU / hour" in confirm and "cce-prod-01" in confirm
+    assert "¥0.0556 / vCPU / hour" in confirm and "cce-prod-01" in confirm
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("clusters:order", args=["cloud"]), {**data, "step": "submit", "agreed": "on"})
     cluster = RegisteredCluster.objects.get(name="cce-prod-01")

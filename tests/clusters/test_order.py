@@ -44,7 +44,7 @@ def test_local_cluster_order_end_to_end(orderable, inventory, django_capture_on_
     client = client_for(orderable.admin)
     data = with_project(orderable, local_order(inventory))
     confirm = post(client, "local", data, "configure").content.decode()
-    assert "¥ 0.1668 / vCPU / hour" in confirm
+    assert "¥0.1668 / vCPU / hour" in confirm
     assert "Product quota check" in confirm and "Passed" in confirm
     with django_capture_on_commit_callbacks(execute=True):
         response = post(client, "local", {**data, "agreed": "on"}, "submit")
@@ -72,7 +72,7 @@ def test_third_party_order_uses_an_existing_security_group(orderable, inventory,
     cluster = RegisteredCluster.objects.get(name="ack-hangzhou")
     assert cluster.cluster_type == "third_party" and cluster.provider == "Alibaba Cloud ACK"
     assert cluster.security_group == inventory["security_group"] and cluster.eip_address is None
-    assert "¥ 0.0556" in post(client, "third_party", {**data, "name": "ack-two"}, "configure").content.decode()
+    assert "¥0.0556" in post(client, "third_party", {**data, "name": "ack-two"}, "configure").content.decode()
 
 
 @pytest.mark.parametrize("name, message", [
@@ -138,7 +138,7 @@ def test_failed_quota_check_blocks_the_order(orderable, inventory):
     assert "Passed" in recheck.content.decode()
 
 
-@pytest.mark.parametrize("missing, prompt", [("delegation", "Authorise here"), ("verification", "Verify here")])
+@pytest.mark.parametrize("missing, prompt", [("delegation", "Click here to authorise"), ("verification", "Verify here")])
 def test_order_pages_show_the_missing_gate(tenant, inventory, missing, prompt):
     ready_to_order(tenant.account)
     if missing == "delegation":
@@ -179,3 +179,26 @@ def test_auto_created_security_groups_stay_in_their_account(orderable, other_ten
                                              {"vpc": inventory["vpc"].pk}).content.decode()
     assert "cceone-idc-beijing-01-sg" not in page
     assert SecurityGroup.objects.filter(auto_created=True).count() == 1
+
+
+def test_an_ordered_cluster_is_at_once_listed_for_a_policy_limited_to_its_project(
+        orderable, inventory, django_capture_on_commit_callbacks):
+    from cceone.iam import services as iam
+    from cceone.iam.models import EnterpriseProject, Policy
+
+    finance = iam.save_project(orderable.main, None, name="finance", description="")
+    policy = iam.save_policy(orderable.main, None, name="finance-read", description="",
+                             actions=["clusters:list", "clusters:get"], scope=Policy.Scope.PROJECTS,
+                             projects=[finance])
+    iam.save_group(orderable.main, None, name="finance", description="", members=[orderable.nopolicy],
+                   policies=[policy])
+    default = EnterpriseProject.objects.get(account=orderable.account, name="default")
+    client = client_for(orderable.admin)
+    for name, project in (("in-finance", finance), ("in-default", default)):
+        data = {**local_order(inventory, name=name), "enterprise_project": project.pk}
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post(client, "local", {**data, "agreed": "on"}, "submit").status_code == 302
+    listing = client_for(orderable.nopolicy).get(reverse("clusters:list")).content.decode()
+    assert "in-finance" in listing and "in-default" not in listing
+    in_finance = RegisteredCluster.objects.get(name="in-finance")
+    assert client_for(orderable.nopolicy).get(reverse("clusters:overview", args=[in_finance.pk])).status_code == 200

@@ -143,17 +143,16 @@ def test_a_fleet_in_a_federation_cannot_be_deleted(tenant):
     assert not passed and message == "Remove the fleet from federation fed-1 first."
 
 
-def test_a_cluster_in_a_fleet_cannot_be_unsubscribed(tenant):
+def test_a_cluster_in_a_fleet_leaves_it_when_unsubscribed(tenant):
     fleet = FleetFactory(account=tenant.account, name="keeper")
     cluster = ClusterFactory(account=tenant.account, fleet=fleet, deletion_protection=False)
-    checks = {label: (passed, message) for label, passed, message in cluster_services.unsubscribe_checks(cluster)}
-    assert checks["Not in a fleet"] == (False, "Remove it from fleet keeper first.")
-    with pytest.raises(ValidationError, match="Remove it from fleet keeper first."):
-        cluster_services.unsubscribe(tenant.main, cluster)
-    services.remove_cluster(tenant.main, fleet, cluster)
+    assert all(passed for _label, passed, _m in cluster_services.unsubscribe_checks(cluster))
+    assert any("It leaves fleet keeper" in effect for effect in cluster_services.unsubscribe_effects(cluster))
+    cluster_services.unsubscribe(tenant.main, cluster)
     cluster.refresh_from_db()
-    assert dict((label, passed) for label, passed, _m in cluster_services.unsubscribe_checks(cluster))[
-        "Not in a fleet"]
+    assert cluster.fleet is None and not fleet.clusters.exists()
+    event = AuditEvent.objects.get(action="fleets:remove-cluster", target_id=str(cluster.pk))
+    assert event.details["reason"] == "unsubscribed" and event.details["fleet"] == "keeper"
 
 
 @pytest.mark.django_db(transaction=True)

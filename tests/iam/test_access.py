@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from cceone.audit.models import AuditEvent
-from cceone.iam import access, services
+from cceone.iam import access, mirror, services
 from cceone.iam.actions import ACTIONS, Tier
 from cceone.iam.models import EnterpriseProject, Policy, UserGroup
 from clusters.models import RegisteredCluster
@@ -188,6 +188,7 @@ def test_policy_limited_to_enterprise_project_follows_the_project(tenant):
     # ... and one moved out of the project is not any more.
     inside.enterprise_project = EnterpriseProject.objects.get(account=tenant.account, name="default")
     inside.save()
+    mirror.sync_anchor(inside)  # what the admin site does when an operator moves it
     assert not access.can(user, "clusters:get", inside)
     assert set(access.restrict(RegisteredCluster.objects.all(), user, "clusters:list")) == {later}
 

@@ -147,6 +147,23 @@ def test_delegation_is_authorised_once_and_recorded(tenant):
     assert AuditEvent.objects.filter(action="iam:delegate", result="success").count() == 1
 
 
+@pytest.mark.parametrize("language, words", [
+    ("en", ["Compute services", "Storage services", "Network services", "Container and monitoring services",
+            "Confirm authorisation"]),
+    ("zh-hans", ["访问计算类服务", "访问存储类服务", "访问网络类服务", "访问容器与监控类服务", "确定授权"]),
+])
+def test_the_delegation_explains_the_four_kinds_of_access_before_it_is_confirmed(tenant, language, words):
+    """As the manual (§4.1): 点击此处授权 on the order page leads to the explanation, then 确定授权."""
+    ServiceDelegation.objects.filter(account=tenant.account).delete()
+    order = client_for(tenant.main, language).get(reverse("clusters:order", args=["local"])).content.decode()
+    assert ("点击此处授权" if language == "zh-hans" else "Click here to authorise") in order
+    page = client_for(tenant.main, language).get(reverse("iam:delegation")).content.decode()
+    scope = page[page.index('id="delegation-scope"'):]
+    positions = [scope.index(word) for word in words]
+    assert positions == sorted(positions)  # the four explained, then the button
+    assert "CtyunAssumeRoleForCCEONE" in scope
+
+
 def test_viewer_cannot_authorise_delegation(tenant):
     response = client_for(tenant.viewer).post(reverse("iam:delegation"))
     assert response.status_code == 403

@@ -361,7 +361,7 @@ def test_the_periodic_resync_retries_what_is_due(tenant):
 
     from clusters.models import RegisteredCluster
     from permissions.models import ClusterPermissionSync
-    from permissions.sync import resync_due
+    from permissions.tasks import resync_permissions
 
     now = timezone.now()
     due = ClusterFactory(account=tenant.account, name="due")
@@ -374,7 +374,7 @@ def test_the_periodic_resync_retries_what_is_due(tenant):
     ClusterPermissionSync.objects.create(cluster=waiting, state="failed", attempts=2, last_attempt_at=now,
                                          next_attempt_at=now + timedelta(minutes=1))
     ClusterPermissionSync.objects.create(cluster=fresh, state="synced", last_attempt_at=now, synced_at=now)
-    assert resync_due() == {"enqueued": 1}
+    assert resync_permissions() == {"enqueued": 1}
     assert ClusterPermissionSync.objects.get(pk=due.pk).attempts == 2  # it ran again (and failed again)
     assert ClusterPermissionSync.objects.get(pk=waiting.pk).attempts == 2
     assert ClusterPermissionSync.objects.get(pk=new.pk).state == "pending"  # requested

@@ -8,7 +8,7 @@ from cceone.iam import services as iam_services
 from cceone.iam.models import Policy, UserGroup
 from cceone.kube.gateway import identity_for
 from fleets import services as fleets
-from permissions import services, sync
+from permissions import services, sync, tasks
 from permissions.models import ClusterPermissionSync
 from tests.conftest import client_for
 from tests.permissions.conftest import allowed, rbac_objects, settled, subjects
@@ -249,7 +249,7 @@ def test_a_namespace_created_later_is_bound_at_the_next_sync(running_cluster, te
     emulator.put_object(namespace("later"))
     # The periodic re-sync (Celery beat) is what picks it up; it is due once its interval passed.
     ClusterPermissionSync.objects.filter(pk=running_cluster.pk).update(last_attempt_at=None)
-    assert sync.resync_due()["enqueued"] == 1
+    assert tasks.resync_permissions()["enqueued"] == 1
     assert subjects(rbac_objects(emulator, "RoleBinding")[("later", "cceone:developer")]) == [who(tenant.user)]
     assert allowed(running_cluster, tenant.user, "create", "ConfigMap", "later", body=configmap("x"))
 
@@ -347,3 +347,34 @@ def test_deleting_the_group_or_the_policy_takes_kubernetes_read_away_at_once(run
     iam_services.delete_group(tenant.main, UserGroup.objects.get(account=tenant.account, name="viewers"))
     assert not allowed(running_cluster, tenant.viewer, "list", "Pod", "b")
     assert group.pk  # the other group stays
+
+
+def _namespace_boxes(page: str) -> dict[str, bool]:
+    """The form's namespace checkboxes: name → ticked."""
+    import re
+
+    boxes = re.findall(r'<input[^>]*name="existing_namespaces"[^>]*>', page, re.S)
+    return {re.search(r'value="([^"]*)"', box).group(1): " checked" in box for box in boxes}
+
+
+def test_associating_offers_the_clusters_namespaces_and_new_ones(running_cluster, tenant):
+    """R2.4: the cluster's existing namespaces to tick, plus names to add (新增命名空间)
+    that are bound once they exist; editing shows the same split."""
+    from django.urls import reverse
+
+    from permissions.models import PermissionBinding
+
+    url = reverse("permissions:cluster", args=[running_cluster.pk])
+    client = client_for(tenant.main, "zh-hans")
+    form = client.get(url).content.decode()
+    assert "新增命名空间" in form and "集群已有命名空间" in form
+    assert {"a", "b", "default"} <= set(_namespace_boxes(form))
+    response = client.post(url, {"user": tenant.user.pk, "scope": "listed", "existing_namespaces": ["a", "b"],
+                                 "namespaces": "later", "permission": "preset:developer"})
+    assert response.status_code == 302
+    binding = PermissionBinding.objects.get(cluster=running_cluster, user=tenant.user)
+    assert binding.namespaces == ["a", "b", "later"]
+    edit = client.get(reverse("permissions:association-edit", args=[binding.pk])).content.decode()
+    ticked = {name for name, checked in _namespace_boxes(edit).items() if checked}
+    assert ticked == {"a", "b"}
+    assert 'value="later"' in edit  # the not-yet-existing name stays in the text field

@@ -35,6 +35,23 @@ def test_a_stalled_drain_is_resumed_where_it_stopped(cluster, tenant, emulator, 
     assert emulator.emulator.get_object("v1", "Node", "worker-2")["spec"]["unschedulable"] is True
 
 
+def test_a_pod_evicted_by_a_pass_that_died_before_saving_is_not_left_waiting(cluster, tenant, emulator, settings):
+    """The lost worker's eviction went through but its record still says waiting: the
+    resumed pass finds the pod off the node and says so, instead of a drain that succeeds
+    with a pod shown as still waiting."""
+    settings.CCEONE_DRAIN_TIMEOUT = 3600
+    drain = _stalled_drain(cluster, tenant, timeout_seconds=3600)
+    drain.pods = [*drain.pods, {"namespace": "prod", "name": "evicted-unsaved", "state": "pending", "message": ""}]
+    drain.save(update_fields=["pods"])
+    assert tasks.recover_stalled_drains() == {"resumed": 1, "failed": 0}
+    drain.refresh_from_db()
+    assert drain.status == "succeeded"
+    assert {p["name"]: p["state"] for p in drain.pods}["evicted-unsaved"] == "gone"
+    assert drain.percent == 100
+    content = client_for(tenant.main).get(f"{page(cluster, 'nodes', None, 'worker-2', 'drain')}{drain.pk}/").content
+    assert "Left the node" in content.decode()
+
+
 def test_a_drain_lost_too_often_fails_with_the_reason_and_frees_the_node(cluster, tenant, settings):
     settings.CCEONE_RECOVERY_MAX_RESUMES = 3
     drain = _stalled_drain(cluster, tenant, run=3)

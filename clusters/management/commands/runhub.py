@@ -8,19 +8,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from cceone.hub.__main__ import raise_fd_limit
-from cceone.hub.certs import HubTLS
 from cceone.hub.server import Hub, run_loop
 from clusters.hub_directory import DatabaseDirectory
+from clusters.hub_tls import hub_tls
 
 
 def _addr(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     return host or "0.0.0.0", int(port)
-
-
-def hub_tls() -> HubTLS:
-    """The hub's CA and server certificate, generated into var/ on first start."""
-    return HubTLS.ensure(settings.CCEONE_HUB_TLS_DIR, hostnames=settings.CCEONE_HUB_HOSTNAMES)
 
 
 class Command(BaseCommand):

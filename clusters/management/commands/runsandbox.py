@@ -12,6 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext_noop as N_  # status reasons: translated when shown
 
+from cceone import crypto
+from cceone.iam import mirror
 from cceone.iam.models import Account, EnterpriseProject, Region
 from clusters import connectivity
 from clusters.models import RegisteredCluster
@@ -87,12 +89,11 @@ class Command(BaseCommand):
                 status=RegisteredCluster.Status.PENDING_ACCESS, creator=account.owner, deletion_protection=False,
                 connection_mode=RegisteredCluster.ConnectionMode.AGENT,
             )
+            mirror.sync_anchor(cluster)
         # The emulators start afresh every time (nothing of the last run is in them): so do
         # their agents' credentials, and the clusters wait for their agents again — the first
         # heartbeat brings them to running, which also writes the platform's RBAC into them.
         token = connectivity.issue_agent_token(cluster)
-        from cceone import crypto
-
         cluster.agent_token_encrypted = crypto.encrypt(token)
         cluster.save(update_fields=["agent_token_encrypted"])
         change_status(cluster, RegisteredCluster.Status.PENDING_ACCESS, N_("sandbox restarted"), audit=False)

@@ -1,5 +1,6 @@
 """Create the demo tenant for `make run`: the main account `demo` and one sub-account per
-system policy, plus an operator for the admin site. Safe to run again: existing users
+system policy, plus an operator for the admin site; the apps add their demo data on
+`demo_seeded` (the clusters' inventory, a starting balance). Safe to run again: existing users
 keep their passwords, which are kept in var/ so they can be printed every time."""
 import json
 import secrets
@@ -10,6 +11,8 @@ from django.db import transaction
 
 from cceone.iam import services
 from cceone.iam.models import Account, Policy, RealNameVerification, User, UserGroup
+
+from ...signals import demo_seeded
 
 CREDENTIALS = settings.VAR_DIR / "demo-credentials.json"
 SUB_ACCOUNTS = [("demo-admin", "admins", "ccseone-admin"), ("demo-user", "users", "ccseone-user"),
@@ -54,8 +57,7 @@ class Command(BaseCommand):
             if not User.objects.filter(username=username).exists():
                 creds[username] = _password()
                 services.create_sub_account(main, username=username, password=creds[username], groups=[group])
-        _seed_inventory()
-        _credit(account, User.objects.get(username="operator"))
+        demo_seeded.send(sender=self.__class__, account=account, operator=User.objects.get(username="operator"))
         saved.update(creds)
         CREDENTIALS.write_text(json.dumps(saved, indent=2))
         CREDENTIALS.chmod(0o600)
@@ -63,31 +65,3 @@ class Command(BaseCommand):
         for username, _what in demo_logins():
             self.stdout.write(f"  {username:12} {saved.get(username, '(password set earlier, not known)')}")
         self.stdout.write(f"Operator (admin site /admin/): operator {saved.get('operator', '(set earlier)')}")
-
-
-def _seed_inventory() -> None:
-    """What operators keep per region for the order form: a VPC with two subnets, a shared
-    security group and two API server access specs (only where a region has none)."""
-    from cceone.iam.models import Region
-    from clusters.models import ApiServerSpec, SecurityGroup, Subnet, Vpc
-
-    for index, region in enumerate(Region.objects.all()):
-        if Vpc.objects.filter(region=region).exists():
-            continue
-        vpc = Vpc.objects.create(region=region, name=f"vpc-{region.code}", cidr=f"10.{index}.0.0/16")
-        Subnet.objects.create(vpc=vpc, name=f"subnet-{region.code}-a", cidr=f"10.{index}.1.0/24", zone="az1")
-        Subnet.objects.create(vpc=vpc, name=f"subnet-{region.code}-b", cidr=f"10.{index}.2.0/24", zone="az2")
-        SecurityGroup.objects.create(vpc=vpc, name=f"sg-{region.code}-default")
-        ApiServerSpec.objects.create(region=region, code="standard", name="Standard (elb.s1.small)",
-                                     name_zh="标准型 (elb.s1.small)")
-        ApiServerSpec.objects.create(region=region, code="enhanced", name="Enhanced (elb.s2.medium)",
-                                     name_zh="增强型 (elb.s2.medium)")
-
-
-def _credit(account, operator) -> None:
-    """A starting balance, so the demo's sandbox clusters are not frozen at the first hour."""
-    from billing import services as billing
-    from billing.models import LedgerEntry
-
-    if not LedgerEntry.objects.filter(account=account, reference="demo-credit").exists():
-        billing.top_up(operator, account, 10000, "demo-credit", note="Demo starting balance")
