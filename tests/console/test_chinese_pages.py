@@ -27,7 +27,7 @@ ALLOWED = {
     "NotReady", "NoSchedule", "PreferNoSchedule", "NoExecute", "IfNotPresent", "RollingUpdate", "OrderedReady",
     "WaitForFirstConsumer", "Opaque", "ImplementationSpecific", "UID", "QoS", "RWO", "RWX", "ROX", "Kubelet",
     "ClusterRole", "ClusterRoles", "RoleBinding", "RoleBindings", "KubeConfig", "English", "kube-node-lease",
-    "kube-public", "kube-system", "virtual-kubelet",
+    "kube-public", "kube-system", "virtual-kubelet", "NAT", "CtyunAssumeRoleForCCEONE",
     "cceone", "ccseone", "admins", "users", "viewers", "reader", "readers", "fleet-a",
     "Asia", "Shanghai", "Pacific", "Beijing", "Guangzhou", "Hong", "Kong", "Singapore",
 }
