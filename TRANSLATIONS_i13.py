@@ -56,3 +56,7 @@ T.update({
     # Only usable buttons (#13 item 20): the reason beside a disabled control.
     "Your policies do not allow you to change this cluster's settings.": "您的策略不允许修改此集群的配置。",
 })
+T.update({
+    # The operation step's new field (admin).
+    "message parameters": "消息参数",
+})
