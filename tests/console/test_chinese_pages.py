@@ -209,37 +209,43 @@ def resource_urls(client, cluster) -> dict[str, list[str]]:
     return urls
 
 
-def test_every_page_reads_in_chinese(world):
-    tenant, cluster = world["tenant"], world["cluster"]
-    client = client_for(tenant.main, "zh-hans")
+def test_every_page_reads_in_chinese(world, emulator):
+    """As the main account every page; then as a viewer (read-only in the cluster) what a
+    viewer may open, refusals included: what a viewer is told instead must be Chinese too."""
     from cceone.iam.models import User
 
+    tenant, cluster = world["tenant"], world["cluster"]
+    grant(emulator, tenant.viewer, "view")
     # What the fixtures named: users (the operator who tops up too), the token, the policy.
     names = " ".join([*User.objects.values_list("username", flat=True), tenant.account.name, "script"])
     allowed = ALLOWED | data_words() | kubernetes_words() | set(re.findall(r"[A-Za-z]{3,}", names))
-    urls = resource_urls(client, cluster)
-    for name in page_routes():
-        if not name.startswith("resources:"):
-            kwargs = world.get(name, {})
-            urls[name] = [reverse(name, kwargs=kwargs)]
-    assert set(urls) >= page_routes() - {"resources:drain-status"}, "a page without a URL to open"
     untranslated: dict[str, dict[str, str]] = {}
     rendered = 0
-    for name, addresses in sorted(urls.items()):
-        for url in addresses:
-            response = client.get(url)
-            if name.startswith("resources:") and name not in ("resources:list", "resources:summary",
-                                                               "resources:detail") \
-                    and response.status_code in (302, 404, 405):
-                continue  # an action this kind has not, or one without a page of its own
-            assert response.status_code == 200, (url, response.status_code)
-            if "text/html" not in response.get("Content-Type", ""):
-                continue
-            rendered += 1
-            words = english_words(response.content.decode(), allowed)
-            if words:
-                untranslated[url] = words
-    assert rendered > 60
+    for persona in ("main", "viewer"):
+        client = client_for(tenant.persona(persona), "zh-hans")
+        urls = resource_urls(client, cluster)
+        for name in page_routes():
+            if not name.startswith("resources:"):
+                urls[name] = [reverse(name, kwargs=world.get(name, {}))]
+        assert set(urls) >= page_routes() - {"resources:drain-status"}, "a page without a URL to open"
+        for name, addresses in sorted(urls.items()):
+            for url in addresses:
+                response = client.get(url)
+                if name.startswith("resources:") and name not in ("resources:list", "resources:summary",
+                                                                   "resources:detail") \
+                        and response.status_code in (302, 404, 405):
+                    continue  # an action this kind has not, or one without a page of its own
+                if persona == "main":
+                    assert response.status_code == 200, (url, response.status_code)
+                elif response.status_code not in (200, 403):
+                    continue
+                if "text/html" not in response.get("Content-Type", ""):
+                    continue
+                rendered += 1
+                words = english_words(response.content.decode(), allowed)
+                if words:
+                    untranslated[f"{persona} {url}"] = words
+    assert rendered > 120
     assert untranslated == {}, "\n".join(f"{url}: {word!r} in {context!r}" for url, words in untranslated.items()
                                          for word, context in words.items())
 
