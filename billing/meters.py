@@ -20,6 +20,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import F, Max, Q
 from django.db.models.functions import TruncHour
+from django.utils.translation import gettext_noop as N_  # status reasons: translated when shown
 
 from clusters import facts as facts_mod
 from clusters import transitions
@@ -150,7 +151,7 @@ class RegisteredClusterMeter(BillableKind):
         for cluster in (RegisteredCluster.objects.select_for_update(of=("self",))
                         .filter(account_id=account_id, status__in=FREEZABLE).select_related("account")):
             previous = cluster.status
-            change_status(cluster, Status.FROZEN, "arrears")
+            change_status(cluster, Status.FROZEN, N_("arrears"))
             frozen.append(FrozenState(cluster.pk, cluster.name, previous))
         return frozen
 
@@ -160,5 +161,5 @@ class RegisteredClusterMeter(BillableKind):
                        .filter(pk=instance_id, status=Status.FROZEN).first())
             if cluster is None:
                 return False  # unsubscribed (or otherwise changed) while frozen: leave it be
-            change_status(cluster, previous_status, "balance restored")
+            change_status(cluster, previous_status, N_("balance restored"))
             return True

@@ -105,7 +105,8 @@ class OperationLogSerializer(serializers.ModelSerializer):
         fields = ["id", "operation", "status", "started_at", "finished_at", "steps"]
 
     def get_steps(self, log) -> list[dict]:
-        return [{"seq": s.seq, "name": s.name, "status": s.status, "message": s.message, "time": s.time}
+        return [{"seq": s.seq, "name": s.name, "status": s.status, "message": s.display_message,
+                 "time": s.time}
                 for s in log.steps.all()]
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_  # status reasons: translated when shown
 
 from cceone.audit.services import record
 
@@ -139,7 +140,7 @@ def _record_heartbeat(cluster_id: int, reported: dict) -> None:
         cluster.kubernetes_version = version
         fields.append("kubernetes_version")
     if cluster.status in COMES_UP_FROM:
-        change_status(cluster, Status.RUNNING, "agent heartbeat")
+        change_status(cluster, Status.RUNNING, N_("agent heartbeat"))
         if cluster.first_running_at is None:
             cluster.first_running_at = now
             fields.append("first_running_at")
@@ -157,7 +158,7 @@ def agent_lost(cluster_id: int, since=None) -> None:
         return
     cluster.disconnected_since = since or cluster.last_heartbeat_at or timezone.now()
     cluster.save(update_fields=["disconnected_since"])
-    change_status(cluster, Status.DISCONNECTED, "no heartbeat for two windows")
+    change_status(cluster, Status.DISCONNECTED, N_("no heartbeat for two windows"))
 
 
 def heartbeat_window() -> timedelta:

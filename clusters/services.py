@@ -190,7 +190,7 @@ def _create(actor, order: Order) -> RegisteredCluster:
     )
     mirror.sync_anchor(cluster)  # what scoped policies give on it (its instance, its project)
     op = Operation.start(cluster, OperationLog.Operation.CREATE)
-    op.step(N_("Order accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
+    op.step(N_("Order accepted"), N_("Submitted by %(user)s."), {"user": actor.get_username()})
     record(actor, "clusters:create", cluster, details={
         "type": order.cluster_type, "region": order.region.code, "bind_public_ip": order.bind_public_ip})
     signals.cluster_ordered.send(RegisteredCluster, operation=op, cluster=cluster,
@@ -218,9 +218,9 @@ def provision(cluster_id: int, bind_public_ip: bool = False) -> None:
         op = Operation(log) if log else Operation.start(cluster, OperationLog.Operation.CREATE)
         if cluster.connection_mode == RegisteredCluster.ConnectionMode.AGENT:
             op.step(N_("Create access endpoint"),
-                    _("API server access %(spec)s in %(vpc)s / %(subnet)s, security group %(sg)s.") % {
-                        "spec": cluster.apiserver_spec, "vpc": cluster.vpc, "subnet": cluster.subnet,
-                        "sg": cluster.security_group})
+                    N_("API server access %(spec)s in %(vpc)s / %(subnet)s, security group %(sg)s."), {
+                        "spec": str(cluster.apiserver_spec), "vpc": str(cluster.vpc),
+                        "subnet": str(cluster.subnet), "sg": str(cluster.security_group)})
             fields = []
             if bind_public_ip or cluster.apiserver_eip:
                 cluster.eip_address = _fake_eip(cluster)
@@ -229,10 +229,10 @@ def provision(cluster_id: int, bind_public_ip: bool = False) -> None:
             token = connectivity.issue_agent_token(cluster)
             cluster.agent_token_encrypted = crypto.encrypt(token)
             fields.append("agent_token_encrypted")
-            op.step(N_("Issue agent credentials"), _("Apply the agent YAML in the cluster to connect it."))
+            op.step(N_("Issue agent credentials"), N_("Apply the agent YAML in the cluster to connect it."))
             if fields:
                 cluster.save(update_fields=fields)
-            change_status(cluster, Status.PENDING_ACCESS, "agent credentials issued", audit=False)
+            change_status(cluster, Status.PENDING_ACCESS, N_("agent credentials issued"), audit=False)
             op.finish()
             return
     _connect_direct(cluster_id)
@@ -257,10 +257,10 @@ def _connect_direct(cluster_id: int) -> None:
         if cluster.status != Status.CREATING:
             return
         op = _op(cluster)
-        op.step(N_("Connect to the API server"), _("Kubernetes %(version)s, %(nodes)d nodes.") % {
+        op.step(N_("Connect to the API server"), N_("Kubernetes %(version)s, %(nodes)d nodes."), {
             "version": version, "nodes": len(nodes)})
         # heartbeat() below brings it to running
-        change_status(cluster, Status.PENDING_ACCESS, "API server reached", audit=False)
+        change_status(cluster, Status.PENDING_ACCESS, N_("API server reached"), audit=False)
         connectivity.heartbeat(cluster.pk, facts)
         op.finish()
 
@@ -290,7 +290,7 @@ def expire_pending_access() -> int:
             locked = RegisteredCluster.objects.select_for_update().get(pk=cluster.pk)
             if locked.status != Status.PENDING_ACCESS:
                 continue
-            change_status(locked, Status.ACCESS_TIMEOUT, "no agent connected in time")
+            change_status(locked, Status.ACCESS_TIMEOUT, N_("no agent connected in time"))
             count += 1
     return count
 
@@ -312,16 +312,17 @@ def recover_stalled_operations() -> dict:
             if cluster is None or cluster.status != WORKING.get(op.log.operation) or not op.claim():
                 continue
             if op.log.resumes > limit:
-                reason = _("No progress for %(seconds)d s after %(count)d attempts: the work was given up. "
-                           "Contact support if this keeps happening.") % {
-                    "seconds": settings.CCEONE_RECOVERY_STALE_SECONDS, "count": op.log.resumes}
-                op.fail(N_("Recover lost work"), reason)
+                message = N_("No progress for %(seconds)d s after %(count)d attempts: the work was given up. "
+                             "Contact support if this keeps happening.")
+                params = {"seconds": settings.CCEONE_RECOVERY_STALE_SECONDS, "count": op.log.resumes}
+                reason = _(message) % params
+                op.fail(N_("Recover lost work"), message, params)
                 if cluster.status == Status.CREATING:
                     change_status(cluster, Status.CREATE_FAILED, reason)
                 counts["failed"] += 1
                 continue
-            op.step(N_("Resume after a lost worker"), _(
-                "No progress for %(seconds)d s: the work was sent again (attempt %(count)d of %(limit)d).") % {
+            op.step(N_("Resume after a lost worker"), N_(
+                "No progress for %(seconds)d s: the work was sent again (attempt %(count)d of %(limit)d)."), {
                 "seconds": settings.CCEONE_RECOVERY_STALE_SECONDS, "count": op.log.resumes, "limit": limit})
             op.resend()
             counts["resumed"] += 1
@@ -419,8 +420,8 @@ def unsubscribe(actor, cluster: RegisteredCluster) -> None:
             raise ValidationError(failed)
         op = Operation.start(cluster, OperationLog.Operation.UNSUBSCRIBE)
         previous = cluster.status
-        change_status(cluster, Status.DESTROYING, "unsubscribed", audit=False)  # audited as clusters:delete
-        op.step(N_("Unsubscribe accepted"), _("Submitted by %(user)s.") % {"user": actor.get_username()})
+        change_status(cluster, Status.DESTROYING, N_("unsubscribed"), audit=False)  # audited as clusters:delete
+        op.step(N_("Unsubscribe accepted"), N_("Submitted by %(user)s."), {"user": actor.get_username()})
         record(actor, "clusters:delete", cluster, details={"previous_status": previous})
         signals.cluster_unsubscribed.send(RegisteredCluster, operation=op, cluster=cluster)
 
@@ -460,7 +461,7 @@ def destroy(cluster_id: int) -> None:
         cluster.unsubscribed_at = timezone.now()
         cluster.save(update_fields=["agent_token_hash", "previous_agent_token_hash", "previous_agent_token_expires_at",
                                     "agent_token_encrypted", "unsubscribed_at"])
-        change_status(cluster, Status.UNSUBSCRIBED, "credentials revoked", audit=False, at=cluster.unsubscribed_at)
+        change_status(cluster, Status.UNSUBSCRIBED, N_("credentials revoked"), audit=False, at=cluster.unsubscribed_at)
         op.step(N_("Stop billing"), timezone.localtime(cluster.unsubscribed_at).strftime("%Y-%m-%d %H:%M:%S"))
         op.finish()
     # Outside the transaction: tell the hub to drop the agents' tunnels now.

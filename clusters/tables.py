@@ -53,6 +53,7 @@ class ClusterTable(ConsoleTable):
         if record.status not in (Status.UNSUBSCRIBED, Status.CREATING):
             links.append(("", reverse("clusters:access", args=[record.pk]), _("Access configuration")))
         links.append(("", reverse("clusters:operations", args=[record.pk]), _("Operation log")))
-        if record.status not in (Status.UNSUBSCRIBED, Status.DESTROYING, Status.CREATING):
+        if record.status not in (Status.UNSUBSCRIBED, Status.DESTROYING, Status.CREATING) \
+                and getattr(record, "unsubscribable", False):  # annotate_can in the list's query
             links.append(("text-danger", reverse("clusters:unsubscribe", args=[record.pk]), _("Unsubscribe")))
         return format_html_join(" ", '<a class="me-2 {}" href="{}">{}</a>', links)

@@ -11,12 +11,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cceone.audit.models import OperationLog
 from cceone.console import show_once
 from cceone.console.views import ObjectListView, add_validation_error
-from cceone.iam.access import can, get_or_deny, require
+from cceone.iam.access import annotate_can, can, get_or_deny, require
 from cceone.iam.routes import iam_page
 
 from . import checks, kubeconfigs, pricing, services, transitions
@@ -38,12 +39,35 @@ class ClusterList(ObjectListView):
     view_action = "clusters:list"
     table_class = ClusterTable
     filterset_class = ClusterFilterSet
-    title = _("Registered clusters")
+    title = gettext_lazy("Registered clusters")
     template_name = "clusters/list.html"
     partial_template_name = "clusters/partials/table.html"
 
+    def get_queryset(self):
+        # Unsubscribe is offered only where `clusters:delete` allows it, from the list's own query.
+        return annotate_can(super().get_queryset(), self.request.user, unsubscribable="clusters:delete")
+
     def get_context_extra(self):
         return {"can_order": can(self.request.user, "clusters:create"), "types": Type.choices}
+
+    def empty_state(self, filterset, can_create):
+        data = filterset.form.cleaned_data if filterset.form.is_valid() else {}
+        if any(data.get(name) for name in ("q", "status", "cluster_type")):
+            return {"message": _("No clusters match these filters."), "links": [(_("Clear filters"),
+                                                                                 self.request.path)]}
+        can_order = can(self.request.user, "clusters:create")
+        region = getattr(self.request, "region", None)
+        if region is not None and not data.get("all_regions"):
+            message = _("There are no clusters in %(region)s.") % {"region": region.display_name}
+            if can_order:
+                message += " " + _("Your clusters may be in another region, or register one with Register cluster.")
+            else:
+                message += " " + _("Your clusters may be in another region.")
+            return {"message": message, "links": [(_("Show all regions"), f"{self.request.path}?all_regions=on")]}
+        if can_order:
+            return {"message": _("There are no clusters yet: register one with Register cluster."), "links": []}
+        return {"message": _("There are no clusters you can see yet. Ask your administrator for access."),
+                "links": []}
 
 
 def _cluster(request, pk, action="clusters:get") -> RegisteredCluster:
@@ -116,8 +140,10 @@ def _order_step(request, partial, context, reload=False):
 @login_required
 def overview(request, pk):
     cluster = _cluster(request, pk)
+    # Reasons are stored as English msgids (gettext_noop) and read in the reader's language.
     history = [{"time": c.at, "from": c.get_from_status_display(), "to": c.get_to_status_display(),
-                "reason": c.reason} for c in transitions.history([cluster.pk], newest_first=True)[:20]]
+                "reason": _(c.reason) if c.reason else ""}
+               for c in transitions.history([cluster.pk], newest_first=True)[:20]]
     return render(request, "clusters/overview.html", {
         "cluster": cluster, "facts": overview_facts(cluster), "history": history,
         "connection": hub_status(cluster) if cluster.connection_mode == "agent" else None,

@@ -7,7 +7,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cceone.console import views as generic
@@ -31,7 +33,7 @@ class FleetList(FleetMixin, generic.ObjectListView):
     view_action = "fleets:list"
     table_class = FleetTable
     filterset_class = FleetFilterSet
-    title = _("Fleet management")
+    title = gettext_lazy("Fleet management")
     create_url_name = "fleets:create"
     create_action = "fleets:create"
 
@@ -39,6 +41,17 @@ class FleetList(FleetMixin, generic.ObjectListView):
         # Per fleet: a policy limited to some fleets reaches only those rows.
         return annotate_can(super().get_queryset().annotate(cluster_count=Count("clusters")), self.request.user,
                             updatable="fleets:update", deletable="fleets:delete")
+
+    def empty_state(self, filterset, can_create):
+        if filterset is not None and filterset.form.is_valid() and any(filterset.form.cleaned_data.values()):
+            return {"message": _("No fleets match these filters."), "links": [(_("Clear filters"),
+                                                                               self.request.path)]}
+        if can_create:
+            return {"message": _("There are no fleets yet. A fleet groups clusters so that permissions and, "
+                                 "later, a federation apply to all of them."),
+                    "links": [(_("Create fleet"), reverse("fleets:create"))]}
+        return {"message": _("There are no fleets you can see yet. Ask your administrator to create one or to "
+                             "give you access."), "links": []}
 
     def get_context_extra(self):
         return {"can_list_permissions": can(self.request.user, "permissions:list")}
@@ -64,7 +77,7 @@ class PickerMixin:
 class FleetCreate(PickerMixin, FleetMixin, generic.ObjectFormView):
     form_class = forms.FleetCreateForm
     create_action = "fleets:create"
-    title_create = _("Create fleet")
+    title_create = gettext_lazy("Create fleet")
     template_name = "fleets/fleet_form.html"
 
     def save(self, form, obj):
@@ -79,7 +92,7 @@ class FleetCreate(PickerMixin, FleetMixin, generic.ObjectFormView):
 class FleetEdit(FleetMixin, generic.ObjectFormView):
     form_class = forms.FleetEditForm
     update_action = "fleets:update"
-    title_update = _("Edit fleet")
+    title_update = gettext_lazy("Edit fleet")
 
     def save(self, form, obj):
         return services.update_fleet(self.request.user, obj, **form.cleaned_data)
@@ -91,7 +104,7 @@ class FleetEdit(FleetMixin, generic.ObjectFormView):
 class AddClusters(PickerMixin, FleetMixin, generic.ObjectFormView):
     form_class = forms.AddClustersForm
     update_action = "fleets:update"
-    title_update = _("Add clusters")
+    title_update = gettext_lazy("Add clusters")
     template_name = "fleets/fleet_form.html"
 
     def save(self, form, fleet):

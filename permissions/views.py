@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cceone.console import views as generic
@@ -45,7 +46,7 @@ class PermissionMixin:
 class PermissionList(PermissionMixin, generic.ObjectListView):
     table_class = PermissionTable
     filterset_class = PermissionFilterSet
-    title = _("Permission management")
+    title = gettext_lazy("Permission management")
     create_url_name = "permissions:create"
     create_action = "permissions:create"
     template_name = "permissions/permission_list.html"
@@ -59,7 +60,7 @@ class PermissionList(PermissionMixin, generic.ObjectListView):
 class PermissionEdit(PermissionMixin, generic.ObjectFormView):
     form_class = forms.PermissionForm
     create_action, update_action = "permissions:create", "permissions:update"
-    title_create, title_update = _("Create permission"), _("Edit permission")
+    title_create, title_update = gettext_lazy("Create permission"), gettext_lazy("Edit permission")
     template_name = "permissions/permission_form.html"
 
     def save(self, form, obj):
@@ -70,7 +71,7 @@ class PermissionEdit(PermissionMixin, generic.ObjectFormView):
 
 class PermissionDelete(PermissionMixin, generic.ObjectDeleteView):
     delete_action = "permissions:delete"
-    warning = _("A permission that is still associated cannot be deleted; remove its associations first.")
+    warning = gettext_lazy("A permission that is still associated cannot be deleted; remove its associations first.")
 
     def delete(self, obj):
         services.delete_permission(self.request.user, obj)
@@ -83,7 +84,7 @@ class AssociationList(generic.ObjectListView):
     view_action = "permissions:list"
     table_class = AssociationTable
     filterset_class = AssociationPageFilterSet
-    title = _("Permission management")
+    title = gettext_lazy("Permission management")
     create_url_name = "permissions:associate"
     create_action = "permissions:create"
     template_name = "permissions/permission_list.html"
@@ -277,7 +278,7 @@ class SyncList(generic.ObjectListView):
     view_action = "clusters:list"
     table_class = SyncTable
     filterset_class = SyncFilterSet
-    title = _("Permission management")
+    title = gettext_lazy("Permission management")
     template_name = "permissions/permission_list.html"
 
     def get(self, request, *args, **kwargs):

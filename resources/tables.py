@@ -2,7 +2,7 @@
 the standard ones (name, namespace, status, age) around the kind's own."""
 import django_tables2 as tables
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from cceone.console.tables import ConsoleTable
@@ -39,8 +39,10 @@ def status_badge(text, tone) -> str:
     return format_html('<span class="badge k8s-status k8s-{}">{}</span>', tone, text)
 
 
-def build_table(target, kind, items, context=None, show_namespace=True, actions=True, html_id=None):
-    """A django-tables2 table of `items` (API objects) of `kind`."""
+def build_table(target, kind, items, context=None, show_namespace=True, actions=True, html_id=None, may=None):
+    """A django-tables2 table of `items` (API objects) of `kind`; `may(verb, namespace)` says
+    which row actions the user can use (resources.permissions), all of them without it."""
+    may = may or (lambda verb, namespace: True)
     context = context or {}
     urls = UrlMaker(target, kind)
     columns = {"name": tables.Column(verbose_name=_("Name"))}
@@ -65,13 +67,16 @@ def build_table(target, kind, items, context=None, show_namespace=True, actions=
             value = column.value(obj, context)
             row[f"c{index}"] = "--" if value in (None, "") else value
         if actions:
-            links = [format_html('<a href="{}" class="me-2">{}</a>', urls(namespace, name, "edit"), _("Edit YAML"))]
+            links = []
             if kind.has_logs:
-                links.insert(0, format_html('<a href="{}" class="me-2">{}</a>', urls(namespace, name, "logs"),
-                                            _("Logs")))
-            links.append(format_html('<a href="{}" class="text-danger">{}</a>', urls(namespace, name, "delete"),
-                                     _("Delete")))
-            row["actions"] = format_html("{}" * len(links), *links)
+                links.append(format_html('<a href="{}" class="me-2">{}</a>', urls(namespace, name, "logs"), _("Logs")))
+            if may("update", namespace):
+                links.append(format_html('<a href="{}" class="me-2">{}</a>', urls(namespace, name, "edit"),
+                                         _("Edit YAML")))
+            if may("delete", namespace):
+                links.append(format_html('<a href="{}" class="text-danger">{}</a>', urls(namespace, name, "delete"),
+                                         _("Delete")))
+            row["actions"] = format_html_join("", "{}", ((link,) for link in links))
         rows.append(row)
     attrs = {"class": "table table-hover align-middle table-sm k8s-table"}
     if html_id:

@@ -39,6 +39,15 @@ def ensure_reference_data() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: answers kept per user and target (namespace
+    choices, access reviews) must not outlive the database rows whose ids they carry."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _reference_data_after_flush(request, django_db_blocker):
     """A transactional test ends with a flush; put the migrations' data back after it, so
     the tests that follow it on this worker see the database as migrations left it."""

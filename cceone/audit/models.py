@@ -2,6 +2,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -84,8 +85,18 @@ class OperationStep(models.Model):
     name = models.CharField(_("step"), max_length=120)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RUNNING)
     message = models.TextField(_("message"), blank=True)
+    # The message is an English msgid (gettext_noop) and these its %-parameters, so a step
+    # written by a worker reads in the language of whoever opens the log.
+    message_params = models.JSONField(_("message parameters"), default=dict, blank=True)
     time = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
         ordering = ["log_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["log", "seq"], name="uniq_step_seq")]
+
+    @property
+    def display_message(self) -> str:
+        if not self.message:
+            return ""
+        text = gettext(self.message)
+        return text % self.message_params if self.message_params else text

@@ -55,6 +55,7 @@ class Operation:
     >>> op.enqueue(provision_cluster, cluster.pk)     # the background work, resent if lost
     >>> op.step("Create access credentials")          # done
     >>> op.fail("Connect to API server", "timeout")   # the operation fails
+    >>> op.step(N_("Order accepted"), N_("Submitted by %(user)s."), {"user": "alice"})
     """
 
     def __init__(self, log: OperationLog):
@@ -70,13 +71,16 @@ class Operation:
         last = self.log.steps.order_by("-seq").values_list("seq", flat=True).first()
         return (last or 0) + 1
 
-    def step(self, name: str, message: str = "", status=OperationStep.Status.SUCCEEDED) -> OperationStep:
+    def step(self, name: str, message: str = "", params: dict | None = None,
+             status=OperationStep.Status.SUCCEEDED) -> OperationStep:
+        """`name` and `message` are English msgids (`N_`), `params` the message's %-parameters:
+        both are translated when the log is shown, in the reader's language."""
         self.beat()
         return OperationStep.objects.create(log=self.log, seq=self._next_seq(), name=name,
-                                            status=status, message=message)
+                                            status=status, message=message, message_params=params or {})
 
-    def fail(self, name: str, message: str) -> None:
-        self.step(name, message, status=OperationStep.Status.FAILED)
+    def fail(self, name: str, message: str, params: dict | None = None) -> None:
+        self.step(name, message, params, status=OperationStep.Status.FAILED)
         self.finish(OperationLog.Status.FAILED)
 
     def finish(self, status=OperationLog.Status.SUCCEEDED) -> None:

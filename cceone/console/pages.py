@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cceone.iam import services as iam_services
+from cceone.iam.access import grants
 from cceone.iam.models import Region
 from cceone.iam.routes import AUTHENTICATED_ONLY, iam_page
 
@@ -28,8 +29,11 @@ def healthz(request):
 @iam_page(AUTHENTICATED_ONLY)
 @login_required
 def overview(request):
-    """R1.1: the tenant's instances, one card per app that registered one (`overview.py`)."""
-    return render(request, "console/overview.html", {"cards": cards.cards_for(request)})
+    """R1.1: the tenant's instances, one card per app that registered one (`overview.py`); a
+    sub-account without any policy is told whom to ask (#13 item 19)."""
+    g = grants(request.user)
+    no_policy = not request.user.is_main_account and not (g.account_wide or g.scoped)
+    return render(request, "console/overview.html", {"cards": cards.cards_for(request), "no_policy": no_policy})
 
 
 @iam_page(AUTHENTICATED_ONLY)

@@ -62,6 +62,10 @@ class ObjectListView(ObjectMixin, View):
     def get_context_extra(self) -> dict:
         return {}
 
+    def empty_state(self, filterset, can_create: bool) -> dict | None:
+        """What an empty list says to do next: {"message", "links": [(label, url)]}."""
+        return None
+
     def get(self, request, *args, **kwargs):
         require(request.user, self.view_action)
         queryset = self.visible(self.get_queryset())
@@ -71,12 +75,14 @@ class ObjectListView(ObjectMixin, View):
             queryset = filterset.qs
         table = self.table_class(queryset, request=request)
         RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
+        can_create = bool(self.create_action) and can(request.user, self.create_action)
         context = {
             "title": self.title,
             "table": table,
             "filter": filterset,
             "create_url": reverse(self.create_url_name) if self.create_url_name else None,
-            "can_create": bool(self.create_action) and can(request.user, self.create_action),
+            "can_create": can_create,
+            "empty_state": self.empty_state(filterset, can_create) if not table.paginator.count else None,
             **self.get_context_extra(),
         }
         partial = request.htmx and request.htmx.target == "object-table"

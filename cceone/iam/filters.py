@@ -26,6 +26,8 @@ class GroupFilterSet(SearchFilterSet):
 
 
 class PolicyFilterSet(SearchFilterSet):
+    scope = django_filters.ChoiceFilter(choices=Policy.Scope.choices, label=_("Scope"), empty_label=_("All"))
+
     class Meta:
         model = Policy
         fields = ["scope"]

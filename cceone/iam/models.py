@@ -10,8 +10,12 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from . import actions
+
+# Stored in English as the default project's description; read in the reader's language.
+DEFAULT_PROJECT_DESCRIPTION = gettext_noop("Default enterprise project")
 
 # Sub-account and group names, as the cloud's IAM console allows them.
 name_validator = RegexValidator(
@@ -113,6 +117,12 @@ class EnterpriseProject(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def display_description(self):
+        if self.description == DEFAULT_PROJECT_DESCRIPTION:
+            return _(DEFAULT_PROJECT_DESCRIPTION)
+        return self.description
 
 
 class Policy(models.Model):

@@ -12,8 +12,8 @@ from cceone.audit.services import record
 from . import actions as catalogue
 from . import anchors, mirror, signals
 from .access import require
-from .models import (Account, APIToken, EnterpriseProject, Policy, RealNameVerification, Region, ServiceDelegation,
-                     User, UserGroup, name_validator)
+from .models import (DEFAULT_PROJECT_DESCRIPTION, Account, APIToken, EnterpriseProject, Policy, RealNameVerification,
+                     Region, ServiceDelegation, User, UserGroup, name_validator)
 
 
 # --- accounts -------------------------------------------------------------------------
@@ -27,7 +27,7 @@ def create_account(name: str, username: str, password: str, email: str = "", pho
     owner.current_region = Region.default()
     owner.save(update_fields=["account", "current_region"])
     EnterpriseProject.objects.create(account=account, name="default",
-                                     description="Default enterprise project")
+                                     description=DEFAULT_PROJECT_DESCRIPTION)
     return account
 
 

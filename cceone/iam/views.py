@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cceone.console import show_once
@@ -25,7 +26,7 @@ class SubAccountMixin:
 class SubAccountList(SubAccountMixin, generic.ObjectListView):
     table_class = tables.SubAccountTable
     filterset_class = filters.SubAccountFilterSet
-    title = _("Sub-accounts")
+    title = gettext_lazy("Sub-accounts")
     create_url_name = "iam:user-add"
     create_action = "iam:create"
 
@@ -37,7 +38,7 @@ class SubAccountCreate(SubAccountMixin, generic.ObjectFormView):
     form_class = forms.SubAccountCreateForm
     create_action = "iam:create"
     success_url_name = "iam:user-list"
-    title_create = _("Create sub-account")
+    title_create = gettext_lazy("Create sub-account")
 
     def save(self, form, obj):
         data = form.cleaned_data
@@ -50,7 +51,7 @@ class SubAccountUpdate(SubAccountMixin, generic.ObjectFormView):
     form_class = forms.SubAccountUpdateForm
     update_action = "iam:update"
     success_url_name = "iam:user-list"
-    title_update = _("Edit sub-account")
+    title_update = gettext_lazy("Edit sub-account")
 
     def get_queryset(self):
         return super().get_queryset().filter(owned_account__isnull=True)
@@ -63,7 +64,7 @@ class SubAccountUpdate(SubAccountMixin, generic.ObjectFormView):
 
 class SubAccountPassword(SubAccountUpdate):
     form_class = forms.PasswordForm
-    title_update = _("Reset password")
+    title_update = gettext_lazy("Reset password")
 
     def save(self, form, obj):
         services.set_password(self.request.user, obj, form.cleaned_data["password"])
@@ -76,7 +77,7 @@ class SubAccountPassword(SubAccountUpdate):
 class SubAccountDelete(SubAccountMixin, generic.ObjectDeleteView):
     delete_action = "iam:delete"
     success_url_name = "iam:user-list"
-    warning = _("The user can no longer sign in; their API tokens and kubeconfigs are revoked.")
+    warning = gettext_lazy("The user can no longer sign in; their API tokens and kubeconfigs are revoked.")
 
     def get_queryset(self):
         return super().get_queryset().filter(owned_account__isnull=True)
@@ -94,7 +95,7 @@ class GroupMixin:
 class GroupList(GroupMixin, generic.ObjectListView):
     table_class = tables.GroupTable
     filterset_class = filters.GroupFilterSet
-    title = _("User groups")
+    title = gettext_lazy("User groups")
     create_url_name = "iam:group-add"
     create_action = "iam:create"
 
@@ -105,7 +106,7 @@ class GroupList(GroupMixin, generic.ObjectListView):
 class GroupEdit(GroupMixin, generic.ObjectFormView):
     form_class = forms.GroupForm
     create_action, update_action = "iam:create", "iam:update"
-    title_create, title_update = _("Create user group"), _("Edit user group")
+    title_create, title_update = gettext_lazy("Create user group"), gettext_lazy("Edit user group")
 
     def save(self, form, obj):
         data = form.cleaned_data
@@ -115,7 +116,7 @@ class GroupEdit(GroupMixin, generic.ObjectFormView):
 
 class GroupDelete(GroupMixin, generic.ObjectDeleteView):
     delete_action = "iam:delete"
-    warning = _("Members lose the permissions this group's policies gave them.")
+    warning = gettext_lazy("Members lose the permissions this group's policies gave them.")
 
     def delete(self, obj):
         services.delete_group(self.request.user, obj)
@@ -131,7 +132,7 @@ class PolicyMixin:
 class PolicyList(PolicyMixin, generic.ObjectListView):
     table_class = tables.PolicyTable
     filterset_class = filters.PolicyFilterSet
-    title = _("Policies")
+    title = gettext_lazy("Policies")
     create_url_name = "iam:policy-add"
     create_action = "iam:create"
 
@@ -144,7 +145,7 @@ class PolicyList(PolicyMixin, generic.ObjectListView):
 class PolicyEdit(PolicyMixin, generic.ObjectFormView):
     form_class = forms.PolicyForm
     create_action, update_action = "iam:create", "iam:update"
-    title_create, title_update = _("Create custom policy"), _("Edit custom policy")
+    title_create, title_update = gettext_lazy("Create custom policy"), gettext_lazy("Edit custom policy")
     template_name = "iam/policy_form.html"
 
     def save(self, form, obj):
@@ -156,7 +157,7 @@ class PolicyEdit(PolicyMixin, generic.ObjectFormView):
 
 class PolicyDelete(PolicyMixin, generic.ObjectDeleteView):
     delete_action = "iam:delete"
-    warning = _("Groups with this policy lose the permissions it granted.")
+    warning = gettext_lazy("Groups with this policy lose the permissions it granted.")
 
     def delete(self, obj):
         services.delete_policy(self.request.user, obj)
@@ -171,7 +172,7 @@ class ProjectMixin:
 class ProjectList(ProjectMixin, generic.ObjectListView):
     table_class = tables.ProjectTable
     filterset_class = filters.ProjectFilterSet
-    title = _("Enterprise projects")
+    title = gettext_lazy("Enterprise projects")
     create_url_name = "iam:project-add"
     create_action = "iam:create"
 
@@ -179,7 +180,7 @@ class ProjectList(ProjectMixin, generic.ObjectListView):
 class ProjectEdit(ProjectMixin, generic.ObjectFormView):
     form_class = forms.ProjectForm
     create_action, update_action = "iam:create", "iam:update"
-    title_create, title_update = _("Create enterprise project"), _("Edit enterprise project")
+    title_create, title_update = gettext_lazy("Create enterprise project"), gettext_lazy("Edit enterprise project")
 
     def save(self, form, obj):
         return services.save_project(self.request.user, obj, **form.cleaned_data)

@@ -11,6 +11,7 @@ from cceone.kube.gateway import KubeError
 from .. import registry
 from ..kube import Api
 from ..links import list_url, object_url
+from ..permissions import Permissions
 from ..targets import Unavailable, all_types, resolve
 
 
@@ -41,6 +42,7 @@ class ResourceView(LoginRequiredMixin, View):
                 raise Http404
         self.namespace, self.name = kwargs.get("namespace"), kwargs.get("name")
         self.api = Api(self.target.obj, request.user)
+        self.permissions = Permissions(self.api)
         try:
             return super().dispatch(request, *args, **kwargs)
         except KubeError as error:

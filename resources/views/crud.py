@@ -54,6 +54,7 @@ class ResourceList(ResourceView):
         else:
             namespace = ALL
         selector = query.get("labelSelector", "").strip()
+        self.permissions.prefetch(kind, namespace)
         filters = {name: query.get(name, "") for name in kind.list_filters}
         try:
             limit = int(query.get("limit", DEFAULT_LIMIT))
@@ -69,7 +70,7 @@ class ResourceList(ResourceView):
                    **{f"{name}_filter": value for name, value in filters.items()}, "page_number": page_number,
                    "create_url": reverse("resources:create", kwargs={"target_type": target.type.name,
                                                                       "target_id": target.id, "kind": kind.plural}),
-                   "can_create": kind.creatable}
+                   "can_create": kind.creatable and self.permissions.allows("create", kind, namespace or None)}
         if kind.namespaced:
             context["namespaces"] = namespaces(request, self.api, target)
         error = None
@@ -90,7 +91,8 @@ class ResourceList(ResourceView):
                 error.message = _("The list changed too much since the first page was read; start again from "
                                   "the first page.")
         list_context = kind.list_context(self.api, items) if kind.list_context and items else {}
-        table = build_table(target, kind, items, list_context, show_namespace=not namespace, html_id="resource-table")
+        table = build_table(target, kind, items, list_context, show_namespace=not namespace, html_id="resource-table",
+                            may=lambda verb, ns: self.permissions.allows(verb, kind, ns))
         params = {"namespace": namespace, "labelSelector": selector, "limit": limit}
         params.update({name: value for name, value in filters.items() if value})
         context.update({
@@ -109,6 +111,7 @@ class ResourceList(ResourceView):
 
 class ResourceDetail(ResourceView):
     def get(self, request, **kwargs):
+        self.permissions.prefetch(self.kind, self.namespace, verbs=("update", "delete", "patch"))
         obj = self.api.get(self.kind, self.name, self.namespace)
         return self.render("resources/detail.html", self.detail_context(obj, request.GET.get("tab", "overview")))
 
@@ -123,7 +126,8 @@ class ResourceDetail(ResourceView):
             **self.object_context(), "obj": obj, "tab": tab, "meta": meta(obj),
             "status_badge": status_badge(*kind.status(obj)) if kind.show_status else "",
             "owners": [(ref, self.owner_kind(ref)) for ref in meta(obj).get("ownerReferences") or []],
-            "replicas": spec(obj).get("replicas", 1), **extra,
+            "replicas": spec(obj).get("replicas", 1), "may": self.permissions.for_object(kind, self.namespace),
+            **extra,
         }
         if tab == "yaml":
             context["yaml"] = viewable_yaml(obj, kind)

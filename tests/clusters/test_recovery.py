@@ -49,7 +49,7 @@ def test_a_cluster_whose_provisioning_was_lost_is_provisioned_by_the_sweep(lost_
     assert log.status == "succeeded" and log.resumes == 1
     assert [name for name, _status in _steps(log)] == [
         "Order accepted", "Resume after a lost worker", "Create access endpoint", "Issue agent credentials"]
-    resumed = log.steps.get(name="Resume after a lost worker").message
+    resumed = log.steps.get(name="Resume after a lost worker").display_message
     assert resumed == "No progress for 300 s: the work was sent again (attempt 1 of 3)."
     page = client_for(tenant.main).get(reverse("clusters:operations", args=[lost_order.pk])).content.decode()
     assert "Resume after a lost worker" in page
@@ -65,7 +65,7 @@ def test_provisioning_lost_too_often_fails_with_the_reason(lost_order, tenant, d
     log.refresh_from_db()
     assert log.status == "failed" and log.finished_at
     assert _steps(log)[-1] == ("Recover lost work", "failed")
-    reason = log.steps.get(name="Recover lost work").message
+    reason = log.steps.get(name="Recover lost work").display_message
     assert reason == ("No progress for 300 s after 4 attempts: the work was given up. "
                       "Contact support if this keeps happening.")
     assert AuditEvent.objects.filter(action="clusters:status", target_id=str(lost_order.pk),

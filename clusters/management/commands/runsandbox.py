@@ -12,6 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.translation import gettext_noop as N_  # status reasons: translated when shown
 
 from cceone import crypto
 from cceone.iam import mirror
@@ -159,5 +160,5 @@ class Command(BaseCommand):
         token = connectivity.issue_agent_token(cluster)
         cluster.agent_token_encrypted = crypto.encrypt(token)
         cluster.save(update_fields=["agent_token_encrypted"])
-        change_status(cluster, RegisteredCluster.Status.PENDING_ACCESS, "sandbox restarted", audit=False)
+        change_status(cluster, RegisteredCluster.Status.PENDING_ACCESS, N_("sandbox restarted"), audit=False)
         return cluster, token
