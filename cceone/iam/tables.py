@@ -67,11 +67,12 @@ class GroupTable(ConsoleTable):
 
 class PolicyTable(ConsoleTable):
     name = tables.Column(verbose_name=_("Name"))
-    kind = tables.TemplateColumn(
-        "{% load i18n %}{% if record.is_system %}{% translate 'System' %}{% else %}{% translate 'Custom' %}{% endif %}",
-        verbose_name=_("Type"), orderable=False)
+    kind = tables.Column(empty_values=(), verbose_name=_("Type"), orderable=False)
     description = tables.Column(accessor="display_description", verbose_name=_("Description"), orderable=False)
     scope = tables.Column(verbose_name=_("Scope"))
+
+    def render_kind(self, record):
+        return _("System") if record.is_system else _("Custom")
     actions = tables.TemplateColumn(template_name="iam/partials/policy_actions.html", verbose_name=_("Actions"),
                                     orderable=False)
 
