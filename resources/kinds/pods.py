@@ -5,6 +5,7 @@ from .. import related
 from ..formatting import meta, spec, status
 from ..links import object_url
 from ..registry import Column, Kind, register
+from .common import container_specs
 
 
 def pod_status(pod: dict) -> tuple[str, str]:
@@ -72,7 +73,7 @@ def _containers(view, pod) -> dict:
                        "ready": st.get("ready", False), "restarts": st.get("restartCount", 0), "state": state,
                        "logs_url": object_url(view.target, view.kind, view.namespace, view.name, "logs",
                                               container=container.get("name"))})
-    return {"containers": result}
+    return {"containers": result, "specs": container_specs(pod)}
 
 
 PODS = register(Kind(

@@ -6,7 +6,14 @@ from .. import related
 from ..formatting import age, condition, parse_time, spec, status
 from ..forms import DeploymentForm
 from ..registry import Column, Kind, register
-from .common import images, ready_of, replicas_status
+from .common import container_specs, images, ready_of, replicas_status
+
+
+def _specs(view, obj) -> dict:
+    return {"specs": container_specs(obj)}
+
+
+SPECS = {"detail_context": _specs, "detail_template": "resources/partials/container_specs.html"}
 
 
 def _deployment_status(obj: dict) -> tuple[str, str]:
@@ -83,6 +90,7 @@ register(Kind(
              Column(_("Images"), lambda o, c: images(o))),
     status=_deployment_status, summary=_deployment_summary, scalable=True, restartable=True,
     related=related.workload_pods, create_form=DeploymentForm, reads=(("apps", "replicasets"),),
+    **SPECS,
     template="""apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -112,6 +120,7 @@ register(Kind(
     columns=(Column(_("Ready"), lambda o, c: ready_of(o)), Column(_("Images"), lambda o, c: images(o))),
     status=replicas_status, summary=_statefulset_summary, scalable=True, restartable=True,
     related=related.workload_pods,
+    **SPECS,
     template="""apiVersion: apps/v1
 kind: StatefulSet
 metadata:
@@ -140,6 +149,7 @@ register(Kind(
              Column(_("Ready"), lambda o, c: status(o).get("numberReady") or 0),
              Column(_("Images"), lambda o, c: images(o))),
     status=_daemonset_status, summary=_workload_summary, restartable=True, related=related.workload_pods,
+    **SPECS,
     template="""apiVersion: apps/v1
 kind: DaemonSet
 metadata:
@@ -168,6 +178,7 @@ register(Kind(
     summary=lambda o: [(_("Completions"), spec(o).get("completions", 1)), (_("Parallelism"), spec(o).get("parallelism", 1)),
                        (_("Backoff limit"), spec(o).get("backoffLimit", 6)), (_("Images"), images(o)),
                        (_("Duration"), _job_duration(o))],
+    **SPECS,
     template="""apiVersion: batch/v1
 kind: Job
 metadata:
@@ -196,6 +207,7 @@ register(Kind(
                        (_("Suspend"), _("Yes") if spec(o).get("suspend") else _("No")),
                        (_("Images"), images(o)),
                        (_("Last schedule"), status(o).get("lastScheduleTime") or "--")],
+    **SPECS,
     template="""apiVersion: batch/v1
 kind: CronJob
 metadata:

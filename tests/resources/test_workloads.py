@@ -93,6 +93,26 @@ def test_a_deployment_shows_its_pods_and_events(cluster, tenant):
     assert "labelSelector=app%3Dweb" in text  # "open in the list" with the workload's selector
 
 
+@pytest.mark.parametrize("language, heading", [("en", "Container specs"), ("zh-hans", "容器规格")])
+def test_a_workload_shows_its_containers_ports_environment_and_resources(cluster, tenant, emulator, language,
+                                                                         heading):
+    emulator.emulator.put_object({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "shop", "namespace": "prod"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "shop"}}, "template": {
+            "metadata": {"labels": {"app": "shop"}},
+            "spec": {"containers": [{
+                "name": "main", "image": "shop:2.1", "ports": [{"containerPort": 8080, "name": "http"}],
+                "env": [{"name": "MODE", "value": "production"},
+                        {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+                "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}}]}}}})
+    text = client_for(tenant.main, language).get(page(cluster, "deployments", "prod", "shop")).content.decode()
+    specs = text[text.index('id="container-specs"'):]
+    assert heading in specs
+    assert "shop:2.1" in specs and "8080/TCP (http)" in specs
+    assert "cpu 250m, memory 256Mi" in specs and "memory 512Mi" in specs
+    assert "MODE=production" in specs and "DB_PASSWORD ← Secret db/password" in specs
+
+
 def test_a_service_shows_its_endpoints(cluster, tenant):
     text = client_for(tenant.main).get(page(cluster, "services", "prod", "web")).content.decode()
     assert "Endpoints" in text and "10.244." in text and "web-9dc7954c7" in text
