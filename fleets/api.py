@@ -99,8 +99,9 @@ class FleetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Fleet
-        fields = ["id", "name", "description", "enterprise_project", "creator", "created_at", "clusters", "members",
-                  "statistics"]
+        fields = ["id", "name", "description", "enterprise_project", "creator", "created_at", "deletion_protection",
+                  "clusters", "members", "statistics"]
+        read_only_fields = ["deletion_protection"]  # switched on the fleet console
 
     @extend_schema(responses=MemberSerializer(many=True))
     def get_members(self, fleet) -> list[dict]:

@@ -19,6 +19,8 @@ class Fleet(models.Model):
     creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+",
                                 verbose_name=_("creator"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # R4.6: while on, the fleet cannot be deleted.
+    deletion_protection = models.BooleanField(_("deletion protection"), default=False)
 
     class Meta:
         ordering = ["name"]

@@ -150,7 +150,16 @@ def delete_checks(fleet: Fleet) -> list[tuple[str, bool, str]]:
          _("Remove its %(count)d cluster(s) from the fleet first.") % {"count": count} if count else ""),
         (_("The fleet is in no federation"), federation is None,
          _("Remove the fleet from federation %(name)s first.") % {"name": federation} if federation else ""),
+        (_("Deletion protection is off"), not fleet.deletion_protection,
+         _("Turn deletion protection off first.") if fleet.deletion_protection else ""),
     ]
+
+
+def set_deletion_protection(actor, fleet: Fleet, enabled: bool) -> None:
+    require(actor, "fleets:update", fleet)
+    Fleet.objects.filter(pk=fleet.pk).update(deletion_protection=enabled)
+    fleet.deletion_protection = enabled
+    record(actor, "fleets:update", fleet, details={"deletion_protection": enabled})
 
 
 def delete_fleet(actor, fleet: Fleet) -> None:

@@ -11,5 +11,6 @@ urlpatterns = [
     path("<int:pk>/clusters/add/", views.AddClusters.as_view(), name="add-clusters"),
     path("<int:pk>/clusters/<int:cluster_pk>/remove/", views.remove_cluster, name="remove-cluster"),
     path("<int:pk>/delete/", views.FleetDelete.as_view(), name="delete"),
+    path("<int:pk>/protection/", views.deletion_protection, name="protection"),
     *pages.patterns(),
 ]

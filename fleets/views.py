@@ -154,6 +154,7 @@ def detail(request, pk):
         "can_update": can(user, "fleets:update", fleet), "can_delete": can(user, "fleets:delete", fleet),
         "can_list_permissions": can(user, "permissions:list"), "can_retry": can(user, "permissions:update"),
         "associations": fleet.permission_bindings.count(),
+        "eip": getattr(services.federation_of(fleet), "eip_address", None),
     })
 
 
@@ -171,4 +172,14 @@ def remove_cluster(request, pk, cluster_pk):
     else:
         messages.success(request, _("Cluster “%(cluster)s” left the fleet; its own permissions apply again.")
                          % {"cluster": cluster.name})
+    return redirect("fleets:detail", pk=fleet.pk)
+
+
+@iam_page("fleets:update")
+@login_required
+@require_POST
+def deletion_protection(request, pk):
+    fleet = _fleet(request, pk, "fleets:update")
+    services.set_deletion_protection(request.user, fleet, request.POST.get("enabled") == "on")
+    messages.success(request, _("Deletion protection updated."))
     return redirect("fleets:detail", pk=fleet.pk)

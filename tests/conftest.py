@@ -59,6 +59,17 @@ def _reference_data_after_flush(request, django_db_blocker):
             ensure_reference_data()
 
 
+@pytest.fixture(autouse=True)
+def _language_of_the_test():
+    """A request in Chinese leaves Chinese active in the thread: start each test from the
+    default language, so what a test reads does not depend on the test before it."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
 def make_tenant(prefix: str) -> Tenant:
     ensure_reference_data()
     account = services.create_account(f"{prefix} Ltd.", prefix, PASSWORD, email=f"{prefix}@example.com")

@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.urls import reverse
+from django.utils import translation
 
 from cceone.audit.models import AuditEvent
 from cceone.iam.models import Region
@@ -128,7 +129,7 @@ def test_deleting_an_empty_fleet_removes_it_and_its_associations(tenant):
     fleet = FleetFactory(account=tenant.account, name="old-fleet")
     permissions.associate(tenant.main, fleet, user=tenant.viewer, preset="developer")
     checks = services.delete_checks(fleet)
-    assert [passed for _label, passed, _message in checks] == [True, True]  # no clusters; no federation
+    assert [passed for _label, passed, _message in checks] == [True, True, True]  # no clusters, no federation, no protection
     response = client_for(tenant.user).post(reverse("fleets:delete", args=[fleet.pk]))
     assert response.status_code == 302
     assert not Fleet.objects.filter(pk=fleet.pk).exists()
@@ -141,6 +142,31 @@ def test_a_fleet_in_a_federation_cannot_be_deleted(tenant):
     fleet.federation = "fed-1"  # what the federation app will give a fleet
     label, passed, message = services.delete_checks(fleet)[1]
     assert not passed and message == "Remove the fleet from federation fed-1 first."
+
+
+def test_deletion_protection_keeps_a_fleet_until_switched_off(tenant):
+    fleet = FleetFactory(account=tenant.account, name="guarded")
+    detail = reverse("fleets:detail", args=[fleet.pk])
+    viewer = client_for(tenant.viewer).get(detail).content.decode()
+    assert 'id="deletion-protection"' in viewer and "disabled" in viewer[viewer.index('id="deletion-protection"') - 200:]
+    assert 'id="fleet-eip"' in viewer and "Not bound" in viewer
+    assert client_for(tenant.viewer).post(reverse("fleets:protection", args=[fleet.pk]), {"enabled": "on"}
+                                          ).status_code == 403
+    client = client_for(tenant.admin, "zh-hans")
+    client.post(reverse("fleets:protection", args=[fleet.pk]), {"enabled": "on"})
+    fleet.refresh_from_db()
+    assert fleet.deletion_protection
+    assert AuditEvent.objects.filter(action="fleets:update", target_id=str(fleet.pk),
+                                     details__deletion_protection=True).exists()
+    refused = client.post(reverse("fleets:delete", args=[fleet.pk]), follow=True).content.decode()
+    assert "请先关闭删除保护。" in refused
+    assert Fleet.objects.filter(pk=fleet.pk).exists()
+    with translation.override("en"), pytest.raises(ValidationError, match="Turn deletion protection off first."):
+        services.delete_fleet(tenant.main, fleet)
+    assert client_for(tenant.admin).get(f"/api/v1/fleets/{fleet.pk}/").json()["deletion_protection"] is True
+    client.post(reverse("fleets:protection", args=[fleet.pk]), {})
+    services.delete_fleet(tenant.main, Fleet.objects.get(pk=fleet.pk))
+    assert not Fleet.objects.filter(pk=fleet.pk).exists()
 
 
 def test_a_cluster_in_a_fleet_leaves_it_when_unsubscribed(tenant):

@@ -112,6 +112,7 @@ ROUTES: dict[str, Route] = {
                                   kwargs=lambda w: {"pk": w.fleet.pk, "cluster_pk": w.fleet_cluster.pk}),
     "fleets:permissions": page("fleets:get", "permissions:list", kwargs=lambda w: {"pk": w.fleet.pk}),
     "fleets:delete": page("fleets:get", "fleets:delete", kwargs=lambda w: {"pk": w.fleet.pk}),
+    "fleets:protection": page("fleets:get", "fleets:update", kwargs=lambda w: {"pk": w.fleet.pk}, method="post"),
     # Kubernetes permissions and their associations.
     "permissions:list": page("permissions:list"), "permissions:create": page("permissions:create"),
     "permissions:edit": page("permissions:update", kwargs=lambda w: {"pk": w.permission.pk}),
