@@ -24,7 +24,7 @@ class ClusterTable(ConsoleTable):
     provider = tables.Column(verbose_name=gettext_lazy("Cluster provider"))
     kubernetes_version = tables.Column(verbose_name=gettext_lazy("Cluster version"), default="--")
     region = tables.Column(verbose_name=gettext_lazy("Region"), order_by=("region__sort_order",))
-    created_at = tables.DateTimeColumn(verbose_name=gettext_lazy("Created at"), format="Y-m-d H:i")
+    created_at = tables.DateTimeColumn(verbose_name=gettext_lazy("Created at"), format="Y-m-d H:i:s")
     status = tables.Column(verbose_name=gettext_lazy("Status"))
     deletion_protection = tables.BooleanColumn(verbose_name=gettext_lazy("Deletion protection"))
     actions = tables.Column(verbose_name=gettext_lazy("Actions"), empty_values=(), orderable=False,
