@@ -277,6 +277,9 @@ CCEONE_HUB_KUBECONFIG_URL = env.str("CCEONE_HUB_KUBECONFIG_URL",
                                     default=CCEONE_HUB_PUBLIC_URL.replace("wss://", "https://", 1))
 CCEONE_HUB_SECRET = env.str("CCEONE_HUB_SECRET", default="") or _generated_secret("hub_secret")
 CCEONE_HUB_TLS_DIR = env.str("CCEONE_HUB_TLS_DIR", default=str(VAR_DIR / "hub"))
+# `make run`'s sandbox (manage.py runsandbox): its tokens, kubeconfigs and the requests the
+# console leaves for it ("start a sandbox agent for this cluster").
+CCEONE_SANDBOX_DIR = env.str("CCEONE_SANDBOX_DIR", default=str(VAR_DIR / "sandbox"))
 CCEONE_HUB_HOSTNAMES = env.list("CCEONE_HUB_HOSTNAMES", default=["localhost", "127.0.0.1"])
 CCEONE_HUB_HEARTBEAT_WINDOW = env.float("CCEONE_HUB_HEARTBEAT_WINDOW", default=30.0)
 # How long an agent token keeps working after it was rotated (time to apply the new YAML).

@@ -20,7 +20,7 @@ from cceone.console.views import ObjectListView, add_validation_error
 from cceone.iam.access import annotate_can, can, get_or_deny, require
 from cceone.iam.routes import iam_page
 
-from . import checks, kubeconfigs, pricing, services, transitions
+from . import checks, kubeconfigs, pricing, sandbox_agents, services, transitions
 from .agent_manifest import render_agent_yaml
 from .filters import ClusterFilterSet
 from .forms import KubeconfigForm, OrderForm
@@ -169,6 +169,7 @@ def access(request, pk):
         context["network"] = chosen
         context["manifests"] = [(variant, label, render_agent_yaml(cluster, token, variant) if token else "")
                                 for variant, label in variants if variant == chosen]
+        context["offer_sandbox_agent"] = sandbox_agents.can_offer(cluster)
     if tab == "connection":
         context.update(_connection_context(request, cluster))
         issued = show_once.take(request, f"kubeconfig-{cluster.pk}")
@@ -231,6 +232,11 @@ def access_action(request, pk, action):
             messages.success(request, _("A new agent token was issued. Apply the new agent YAML within "
                                         "%(minutes)d minutes: then the old token stops working.")
                              % {"minutes": settings.CCEONE_AGENT_TOKEN_GRACE_MINUTES})
+        elif action == "sandbox-agent":
+            tab = "access"
+            sandbox_agents.request_agent(request.user, cluster)
+            messages.success(request, _("The sandbox is starting an emulated cluster and an agent with this "
+                                        "cluster's agent YAML: it connects within seconds."))
         elif action == "revoke-all":
             tab = "connection"
             count = kubeconfigs.revoke_all(request.user, cluster)

@@ -18,16 +18,21 @@ REPO = Path(__file__).resolve().parents[2]
 Status = RegisteredCluster.Status
 
 
-def test_sandbox_agents_restart_and_can_be_stopped_on_purpose(tenant, live_hub, tmp_path):
-    log = open(tmp_path / "sandbox.log", "wb")
+def _runsandbox(tenant, live_hub, tmp_path) -> subprocess.Popen:
+    """`manage.py runsandbox` for the tenant, on the test's database and hub, output in sandbox.log."""
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="cceone.settings_test", PYTHONUNBUFFERED="1",
                CCEONE_TEST_WORKER_DB=str(connection.settings_dict["NAME"]),
                CCEONE_HEARTBEAT_INTERVAL=str(WINDOW / 2), CCEONE_SANDBOX_RESTART_SECONDS="0.5")
-    sandbox = subprocess.Popen(
-        [sys.executable, "manage.py", "runsandbox", "--account-owner", tenant.main.username,
-         "--hub", f"wss://127.0.0.1:{live_hub.public_port}", "--ca-file", live_hub.ca_file,
-         "--workdir", str(tmp_path)], cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
+    with open(tmp_path / "sandbox.log", "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "runsandbox", "--account-owner", tenant.main.username,
+             "--hub", f"wss://127.0.0.1:{live_hub.public_port}", "--ca-file", live_hub.ca_file,
+             "--workdir", str(tmp_path)], cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+
+
+def test_sandbox_agents_restart_and_can_be_stopped_on_purpose(tenant, live_hub, tmp_path):
+    sandbox = _runsandbox(tenant, live_hub, tmp_path)
     try:
         local = wait_until(lambda: RegisteredCluster.objects.filter(account=tenant.account, name="sandbox-local")
                            .first(), timeout=60, what="the sandbox clusters registered")
@@ -49,7 +54,36 @@ def test_sandbox_agents_restart_and_can_be_stopped_on_purpose(tenant, live_hub, 
     finally:
         os.killpg(sandbox.pid, signal.SIGTERM)
         sandbox.wait(15)
-        log.close()
+
+
+def test_an_ordered_cluster_is_connected_by_a_sandbox_agent_from_its_access_page(tenant, live_hub, tmp_path,
+                                                                                  settings):
+    """#13 item 16: in make run, a new user connects an ordered cluster without reading the
+    source: the access page offers a sandbox agent while the sandbox runs."""
+    from django.urls import reverse
+
+    from tests.clusters.test_lifecycle import order_local
+    from tests.conftest import client_for
+
+    settings.CCEONE_SANDBOX_DIR = str(tmp_path)
+    cluster = order_local(tenant, name="my-first-cluster")
+    access = reverse("clusters:access", args=[cluster.pk]) + "?tab=access"
+    client = client_for(tenant.main, "zh-hans")
+    assert 'id="start-sandbox-agent"' not in client.get(access).content.decode()  # no sandbox running
+    sandbox = _runsandbox(tenant, live_hub, tmp_path)
+    try:
+        wait_until(lambda: (tmp_path / "alive").exists(), timeout=60, what="the sandbox up")
+        page = client.get(access).content.decode()
+        assert 'id="start-sandbox-agent"' in page and "为该集群启动沙箱 Agent" in page
+        assert 'id="start-sandbox-agent"' not in client_for(tenant.viewer).get(access).content.decode()
+        assert client_for(tenant.viewer).post(reverse("clusters:access-action",
+                                                      args=[cluster.pk, "sandbox-agent"])).status_code == 403
+        client.post(reverse("clusters:access-action", args=[cluster.pk, "sandbox-agent"]))
+        wait_until(lambda: cluster_status(cluster) == Status.RUNNING, timeout=60, what="the ordered cluster running")
+        assert 'id="start-sandbox-agent"' not in client.get(access).content.decode()  # connected: no offer
+    finally:
+        os.killpg(sandbox.pid, signal.SIGTERM)
+        sandbox.wait(15)
 
 
 def test_only_sandbox_clusters_can_be_stopped(tmp_path, capsys):

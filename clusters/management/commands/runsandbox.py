@@ -19,12 +19,9 @@ from cceone.iam import mirror
 from cceone.iam.models import Account, EnterpriseProject, Region
 from clusters import connectivity
 from clusters.models import RegisteredCluster
+from clusters.sandbox_agents import mark_alive, sandbox_dir, take_requests
 from clusters.transitions import change_status
 from sandbox.kubesim.runner import EmulatorServer
-
-def sandbox_dir() -> Path:
-    return Path(settings.VAR_DIR) / "sandbox"
-
 
 SANDBOXES = [
     # name, type, provider, seed file
@@ -133,6 +130,12 @@ class Command(BaseCommand):
             # One agent dying (or stopped on purpose) is the sandbox's business, not a reason
             # to end: under honcho, this process ending would stop the whole console.
             while not stop.is_set():
+                mark_alive(workdir)
+                for pk in take_requests(workdir):
+                    started = self._agent_for_ordered(account, pk, workdir, hub_url, ca_file, env, say)
+                    if started:
+                        servers.append(started[0])
+                        agents.append(started[1])
                 for agent in agents:
                     agent.tend()
                 stop.wait(0.5)
@@ -141,6 +144,23 @@ class Command(BaseCommand):
                 agent.stop()
             for server in servers:
                 server.stop()
+
+    def _agent_for_ordered(self, account, pk, workdir, hub_url, ca_file, env, say):
+        """An emulator and an agent for a cluster the user ordered, with its own agent token."""
+        cluster = RegisteredCluster.objects.filter(pk=pk, account=account).first()
+        if cluster is None or not cluster.agent_token_encrypted:
+            return None
+        name = f"cluster-{cluster.pk}"
+        server = EmulatorServer(seed_files=["local-3node"], live_logs=5.0).start()
+        token_file = workdir / f"{name}.token"
+        token_file.write_text(crypto.decrypt(cluster.agent_token_encrypted))
+        token_file.chmod(0o600)
+        kubeconfig = server.write_kubeconfig(workdir / f"{name}.kubeconfig")
+        agent = SandboxAgent(name, [
+            sys.executable, "-m", "cceone_agent", "--hub", hub_url, "--token-file", str(token_file),
+            "--ca-file", ca_file, "--kubeconfig", kubeconfig, "--log-level", "warning"], env, workdir, say)
+        say(f"sandbox agent for ordered cluster {cluster.name} (#{cluster.pk}): emulator {server.url}")
+        return server, agent
 
     @transaction.atomic
     def _register(self, account, name, cluster_type, provider):

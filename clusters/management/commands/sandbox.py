@@ -4,7 +4,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from .runsandbox import SANDBOXES, sandbox_dir, stopped_marker
+from clusters.sandbox_agents import sandbox_dir
+
+from .runsandbox import SANDBOXES, stopped_marker
 
 
 class Command(BaseCommand):
