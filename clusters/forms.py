@@ -54,6 +54,11 @@ class OrderForm(forms.Form):
                     del self.fields[name]
             self.fields["cloud_cluster"].queryset = CloudProviderCluster.objects.filter(
                 account=account, is_running=True).exclude(registrations__status__in=_LIVE)
+            if not self.fields["cloud_cluster"].queryset.exists():
+                self.fields["cloud_cluster"].help_text = _(
+                    "No cluster of the cloud's container service can be associated yet. Your account's cloud "
+                    "clusters are added to the inventory by an operator (admin site › Cloud-provider clusters); a "
+                    "cluster already associated is listed again once it is unsubscribed.")
             return
         del self.fields["cloud_cluster"]
         if cluster_type == Type.THIRD_PARTY:

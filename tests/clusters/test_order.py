@@ -202,3 +202,10 @@ def test_an_ordered_cluster_is_at_once_listed_for_a_policy_limited_to_its_projec
     assert "in-finance" in listing and "in-default" not in listing
     in_finance = RegisteredCluster.objects.get(name="in-finance")
     assert client_for(orderable.nopolicy).get(reverse("clusters:overview", args=[in_finance.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("language, words", [("en", "added to the inventory by an operator"),
+                                             ("zh-hans", "由运维人员")])
+def test_an_empty_cloud_inventory_says_how_clusters_get_there(orderable, language, words):
+    page = client_for(orderable.main, language).get(reverse("clusters:order", args=["cloud"])).content.decode()
+    assert words in page

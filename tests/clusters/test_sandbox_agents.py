@@ -81,6 +81,20 @@ def test_an_ordered_cluster_is_connected_by_a_sandbox_agent_from_its_access_page
         client.post(reverse("clusters:access-action", args=[cluster.pk, "sandbox-agent"]))
         wait_until(lambda: cluster_status(cluster) == Status.RUNNING, timeout=60, what="the ordered cluster running")
         assert 'id="start-sandbox-agent"' not in client.get(access).content.decode()  # connected: no offer
+
+        # The sandbox's cloud inventory: a cloud cluster to order, reached directly.
+        from cceone.iam.models import EnterpriseProject
+        from clusters.models import CloudProviderCluster
+
+        cloud = wait_until(lambda: CloudProviderCluster.objects.filter(account=tenant.account).first(),
+                           what="the sandbox's cloud inventory")
+        order = reverse("clusters:order", args=["cloud"])
+        assert cloud.name in client.get(order).content.decode()
+        project = EnterpriseProject.objects.get(account=tenant.account, name="default").pk
+        client.post(order, {"cloud_cluster": cloud.pk, "enterprise_project": project, "step": "submit",
+                            "agreed": "on"})
+        ordered = RegisteredCluster.objects.get(account=tenant.account, cloud_cluster=cloud)
+        wait_until(lambda: cluster_status(ordered) == Status.RUNNING, what="the cloud cluster running")
     finally:
         os.killpg(sandbox.pid, signal.SIGTERM)
         sandbox.wait(15)

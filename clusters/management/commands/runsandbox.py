@@ -18,9 +18,10 @@ from cceone import crypto
 from cceone.iam import mirror
 from cceone.iam.models import Account, EnterpriseProject, Region
 from clusters import connectivity
-from clusters.models import RegisteredCluster
+from clusters.models import CloudProviderCluster, RegisteredCluster
 from clusters.sandbox_agents import mark_alive, sandbox_dir, take_requests
 from clusters.transitions import change_status
+from sandbox.kubesim.emulator import DEFAULT_TOKEN
 from sandbox.kubesim.runner import EmulatorServer
 
 SANDBOXES = [
@@ -127,6 +128,7 @@ class Command(BaseCommand):
                     sys.executable, "-m", "cceone_agent", "--hub", hub_url, "--token-file", str(token_file),
                     "--ca-file", ca_file, "--kubeconfig", kubeconfig, "--log-level", "warning"], env, workdir, say))
                 say(f"sandbox cluster {name} (#{cluster.pk}): emulator {server.url}")
+            servers.append(self._cloud_inventory(account, say))
             # One agent dying (or stopped on purpose) is the sandbox's business, not a reason
             # to end: under honcho, this process ending would stop the whole console.
             while not stop.is_set():
@@ -144,6 +146,20 @@ class Command(BaseCommand):
                 agent.stop()
             for server in servers:
                 server.stop()
+
+    def _cloud_inventory(self, account, say) -> EmulatorServer:
+        """A cluster of the "cloud's container service" the demo tenant can order as a cloud
+        registered cluster (reached directly, no agent): an emulator the inventory points at."""
+        server = EmulatorServer(seed_files=["cloud"], tls=True, live_logs=5.0).start()
+        cloud, _created = CloudProviderCluster.objects.update_or_create(
+            account=account, name="cce-sandbox-managed",
+            defaults={"region": Region.default(), "edition": CloudProviderCluster.Edition.MANAGED,
+                      "api_endpoint": server.url, "is_running": True,
+                      "ca_data": server.certificates.ca_pem.decode()})
+        cloud.token = DEFAULT_TOKEN
+        cloud.save(update_fields=["credentials_encrypted"])
+        say(f"cloud inventory: {cloud.name} (order it as a cloud registered cluster): emulator {server.url}")
+        return server
 
     def _agent_for_ordered(self, account, pk, workdir, hub_url, ca_file, env, say):
         """An emulator and an agent for a cluster the user ordered, with its own agent token."""
