@@ -47,23 +47,26 @@ def sync_user(user: User) -> None:
         desired = _desired(user)
     with transaction.atomic():
         for anchor in anchors.all_anchors():
-            want = desired.get(anchor, set())
-            rows = anchor.user_perm_model.objects.filter(user=user)
-            have = {(oid, code): pk for pk, oid, code in
-                    rows.values_list("pk", "content_object_id", "permission__codename")}
-            extra = [pk for key, pk in have.items() if key not in want]
-            if extra:
-                anchor.user_perm_model.objects.filter(pk__in=extra).delete()
-            missing = want - have.keys()
-            if missing:
-                ct = ContentType.objects.get_for_model(anchor.model)
-                perm_ids = dict(Permission.objects.filter(content_type=ct).values_list("codename", "pk"))
-                anchor.user_perm_model.objects.bulk_create(
-                    [anchor.user_perm_model(user=user, content_object_id=oid, permission_id=perm_ids[code])
-                     for oid, code in missing],
-                    ignore_conflicts=True,
-                )
+            _reconcile(anchor, anchor.user_perm_model.objects.filter(user=user), desired.get(anchor, set()),
+                       "content_object_id",
+                       lambda oid, perm, anchor=anchor: anchor.user_perm_model(user=user, content_object_id=oid,
+                                                                               permission_id=perm))
     access.forget(user)
+
+
+def _reconcile(anchor, rows, want: set, key: str, build) -> None:
+    """Make an anchor's object-permission `rows` hold exactly `want`, a set of (value of
+    `key`, codename): delete the others, create the missing ones with `build(value, permission_id)`."""
+    have = {(value, code): pk for pk, value, code in rows.values_list("pk", key, "permission__codename")}
+    extra = [pk for pair, pk in have.items() if pair not in want]
+    if extra:
+        anchor.user_perm_model.objects.filter(pk__in=extra).delete()
+    missing = want - have.keys()
+    if missing:
+        ct = ContentType.objects.get_for_model(anchor.model)
+        perm_ids = dict(Permission.objects.filter(content_type=ct).values_list("codename", "pk"))
+        anchor.user_perm_model.objects.bulk_create([build(value, perm_ids[code]) for value, code in missing],
+                                                   ignore_conflicts=True)
 
 
 def sync_account(account) -> None:
@@ -94,17 +97,5 @@ def sync_anchor(obj) -> None:
                 want.update((user.pk, anchors.codename(a)) for a in acts)
         access.forget(user)
     with transaction.atomic():
-        rows = anchor.user_perm_model.objects.filter(content_object_id=obj.pk)
-        have = {(uid, code): pk for pk, uid, code in rows.values_list("pk", "user_id", "permission__codename")}
-        extra = [pk for key, pk in have.items() if key not in want]
-        if extra:
-            anchor.user_perm_model.objects.filter(pk__in=extra).delete()
-        missing = want - have.keys()
-        if missing:
-            ct = ContentType.objects.get_for_model(anchor.model)
-            perm_ids = dict(Permission.objects.filter(content_type=ct).values_list("codename", "pk"))
-            anchor.user_perm_model.objects.bulk_create(
-                [anchor.user_perm_model(user_id=uid, content_object_id=obj.pk, permission_id=perm_ids[code])
-                 for uid, code in missing],
-                ignore_conflicts=True,
-            )
+        _reconcile(anchor, anchor.user_perm_model.objects.filter(content_object_id=obj.pk), want, "user_id",
+                   lambda uid, perm: anchor.user_perm_model(user_id=uid, content_object_id=obj.pk, permission_id=perm))
