@@ -11,7 +11,18 @@ setsid env -u DATABASE_URL -u CELERY_BROKER_URL CCEONE_PORT="$port" \
   CCEONE_HUB_INTERNAL_LISTEN="127.0.0.1:$hub_internal" CCEONE_HUB_INTERNAL_URL="http://127.0.0.1:$hub_internal" \
   make run >"$log" 2>&1 &
 pid=$!
-cleanup() { kill -INT -- "-$pid" 2>/dev/null; sleep 3; kill -KILL -- "-$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+# Ctrl-C as a user would, and give honcho time to stop its processes (each runs in a
+# session of its own, out of reach of a signal to our group); whatever is left after
+# that — e.g. a Celery pool process whose worker was still shutting down — is killed.
+descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
+cleanup() {
+  local left; left=$(descendants "$pid")
+  kill -INT -- "-$pid" 2>/dev/null
+  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -KILL -- "-$pid" 2>/dev/null
+  for p in $left; do kill -KILL "$p" 2>/dev/null; done
+  wait "$pid" 2>/dev/null
+}
 trap cleanup EXIT
 ok=""
 for _ in $(seq 1 240); do
