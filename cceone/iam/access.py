@@ -35,7 +35,7 @@ def grants(user) -> Grants:
     policies = (
         Policy.objects.filter(groups__members=user, groups__account_id=user.account_id)
         .distinct()
-        .prefetch_related("projects")
+        .prefetch_related("projects", "iam_projects")
     )
     for policy in policies:
         granted = policy.granted_actions()
@@ -95,11 +95,8 @@ def can(user, action: str, obj: Model | None = None) -> bool:
     anchor = anchors.for_model(type(anchor_obj))
     if anchor_obj.pk is None:
         # Not saved yet (an order): only a project-scoped policy can reach it.
-        return any(
-            action in p.granted_actions() and p.scope == Policy.Scope.PROJECTS
-            and any(ep.pk == anchor_obj.enterprise_project_id for ep in p.projects.all())
-            for p in g.scoped_policies
-        )
+        return any(action in p.granted_actions() and reaches(p, anchor_obj)
+                   for p in matching_order(g.scoped_policies) if p.scope != Policy.Scope.INSTANCES)
     return anchor.user_perm_model.objects.filter(
         user=user, content_object=anchor_obj, permission__codename=anchors.codename(action)
     ).exists()
@@ -114,8 +111,47 @@ def _scoped_without_object(g: Grants, action: str) -> bool:
     if verb == "list":
         return True
     if verb == "create":
-        return any(p.scope == Policy.Scope.PROJECTS and action in p.granted_actions() for p in g.scoped_policies)
+        return any(p.scope in PROJECT_SCOPES and action in p.granted_actions() for p in g.scoped_policies)
     return False
+
+
+# A policy scoped to projects can reach an object that is still being ordered.
+PROJECT_SCOPES = (Policy.Scope.IAM_PROJECTS, Policy.Scope.PROJECTS)
+
+
+def matching_order(policies) -> list[Policy]:
+    """Scoped policies in the order IAM matches them (§4.5.1.2): where IAM projects and
+    enterprise projects coexist, the IAM project's policies first. Every policy here only
+    allows, so the order never changes an answer; it decides which policy is named as the
+    one that matched, and keeps the rule in one place should denies ever be added."""
+    rank = {Policy.Scope.IAM_PROJECTS: 0, Policy.Scope.PROJECTS: 1, Policy.Scope.INSTANCES: 2}
+    return sorted(policies, key=lambda p: rank.get(p.scope, 3))
+
+
+def reaches(policy: Policy, obj) -> bool:
+    """Whether a scoped policy reaches the anchor object `obj` (saved or being ordered)."""
+    if policy.scope == Policy.Scope.INSTANCES:
+        anchor = anchors.for_model(type(obj))
+        return obj.pk is not None and f"{anchor.type_key}:{obj.pk}" in policy.instances
+    if policy.scope == Policy.Scope.IAM_PROJECTS:
+        region_id = getattr(obj, "region_id", None)
+        return region_id is not None and any(r.pk == region_id for r in policy.iam_projects.all())
+    return any(project.pk == obj.enterprise_project_id for project in policy.projects.all())
+
+
+def reached(policy: Policy, objects: QuerySet) -> QuerySet:
+    """The anchor objects of `objects` (one anchor model, one account) a scoped policy reaches."""
+    if policy.scope == Policy.Scope.INSTANCES:
+        anchor = anchors.for_model(objects.model)
+        ids = [int(ref.split(":", 1)[1]) for ref in policy.instances
+               if ref.startswith(anchor.type_key + ":") and ref.split(":", 1)[1].isdigit()]
+        return objects.filter(pk__in=ids)
+    if policy.scope == Policy.Scope.IAM_PROJECTS:
+        # Instances without a region (fleets are global) belong to no IAM project.
+        if not any(f.name == "region" for f in objects.model._meta.get_fields()):
+            return objects.none()
+        return objects.filter(region__in=policy.iam_projects.all())
+    return objects.filter(enterprise_project__in=policy.projects.all())
 
 
 def require(user, action: str, obj: Model | None = None) -> None:

@@ -6,7 +6,7 @@ from rest_framework.viewsets import GenericViewSet
 from cceone.api import RestrictedViewSet
 
 from . import filters, services
-from .models import EnterpriseProject, Policy, ServiceDelegation, User, UserGroup
+from .models import EnterpriseProject, Policy, Region, ServiceDelegation, User, UserGroup
 
 IAM_ACTIONS = {"list": "iam:list", "retrieve": "iam:list", "create": "iam:create", "update": "iam:update",
                "partial_update": "iam:update", "destroy": "iam:delete"}
@@ -58,13 +58,16 @@ class PolicySerializer(serializers.ModelSerializer):
     instances = serializers.ListField(child=serializers.CharField(), required=False,
                                       help_text="with scope `instances`: references such as cluster:12")
     projects = AccountRelatedField(many=True, queryset=EnterpriseProject.objects.all(), required=False)
+    iam_projects = serializers.SlugRelatedField(
+        many=True, slug_field="code", queryset=Region.objects.all(), required=False,
+        help_text="with scope `iam_projects`: region codes; the policy reaches those regions' instances")
     is_system = serializers.BooleanField(read_only=True)
     granted_actions = serializers.SerializerMethodField()
 
     class Meta:
         model = Policy
         fields = ["id", "name", "description", "is_system", "actions", "granted_actions", "scope", "instances",
-                  "projects", "created_at"]
+                  "projects", "iam_projects", "created_at"]
 
     def get_granted_actions(self, policy) -> list[str]:
         return sorted(policy.granted_actions())
@@ -157,7 +160,7 @@ class GroupViewSet(StandardViewSet):
 class PolicyViewSet(StandardViewSet):
     """System policies and the account's custom policies; only custom ones can be written."""
 
-    queryset = Policy.objects.prefetch_related("projects")
+    queryset = Policy.objects.prefetch_related("projects", "iam_projects")
     serializer_class = PolicySerializer
     filterset_class = filters.PolicyFilterSet
 
@@ -167,13 +170,15 @@ class PolicyViewSet(StandardViewSet):
 
     def current(self, policy):
         return {"name": policy.name, "description": policy.description, "actions": policy.actions,
-                "scope": policy.scope, "instances": policy.instances, "projects": list(policy.projects.all())}
+                "scope": policy.scope, "instances": policy.instances, "projects": list(policy.projects.all()),
+                "iam_projects": list(policy.iam_projects.all())}
 
     def write(self, policy, data):
         return services.save_policy(self.request.user, policy, name=data["name"],
                                     description=data.get("description", ""), actions=data.get("actions", []),
                                     scope=data.get("scope", Policy.Scope.ACCOUNT),
-                                    instances=data.get("instances", []), projects=data.get("projects", []))
+                                    instances=data.get("instances", []), projects=data.get("projects", []),
+                                    iam_projects=data.get("iam_projects", []))
 
     def remove(self, policy):
         services.delete_policy(self.request.user, policy)

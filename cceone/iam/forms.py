@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from . import actions, anchors
-from .models import EnterpriseProject, Policy, User, UserGroup, name_validator
+from .models import EnterpriseProject, Policy, Region, User, UserGroup, name_validator
 
 
 class AccountForm(forms.Form):
@@ -93,6 +93,11 @@ class PolicyForm(AccountForm):
                                           widget=forms.SelectMultiple(attrs={"size": 6}))
     projects = forms.ModelMultipleChoiceField(EnterpriseProject.objects.none(), label=_("Enterprise projects"),
                                               required=False, widget=forms.CheckboxSelectMultiple)
+    iam_projects = forms.ModelMultipleChoiceField(
+        Region.objects.all(), label=_("IAM projects"), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("An IAM project is a region's project: the policy reaches the clusters and federations of "
+                    "those regions (fleets belong to no region). Where IAM projects and enterprise projects "
+                    "both scope your policies, the IAM project's policies are matched first."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -107,7 +112,8 @@ class PolicyForm(AccountForm):
 
     def initial_from(self, policy):
         return {"name": policy.name, "description": policy.description, "actions": policy.actions,
-                "scope": policy.scope, "instances": policy.instances, "projects": list(policy.projects.all())}
+                "scope": policy.scope, "instances": policy.instances, "projects": list(policy.projects.all()),
+                "iam_projects": list(policy.iam_projects.all())}
 
 
 class ProjectForm(AccountForm):

@@ -13,7 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
 from . import access, anchors
-from .models import Policy, User
+from .models import User
 
 
 def _desired(user) -> dict[anchors.Anchor, set[tuple[int, str]]]:
@@ -27,15 +27,7 @@ def _desired(user) -> dict[anchors.Anchor, set[tuple[int, str]]]:
             if not acts:
                 continue
             base = anchor.model.objects.filter(account_id=user.account_id)
-            if policy.scope == Policy.Scope.INSTANCES:
-                ids = [int(ref.split(":", 1)[1]) for ref in policy.instances
-                       if ref.startswith(anchor.type_key + ":") and ref.split(":", 1)[1].isdigit()]
-                object_ids = base.filter(pk__in=ids).values_list("pk", flat=True)
-            else:
-                object_ids = base.filter(
-                    enterprise_project__in=policy.projects.all()
-                ).values_list("pk", flat=True)
-            for pk in object_ids:
+            for pk in access.reached(policy, base).values_list("pk", flat=True):
                 wanted[anchor].update((pk, anchors.codename(a)) for a in acts)
     return wanted
 
@@ -88,12 +80,7 @@ def sync_anchor(obj) -> None:
             acts = policy.granted_actions() & anchor.actions
             if not acts:
                 continue
-            if policy.scope == Policy.Scope.INSTANCES:
-                reaches = any(ref.startswith(anchor.type_key + ":") and ref.split(":", 1)[1].isdigit()
-                              and int(ref.split(":", 1)[1]) == obj.pk for ref in policy.instances)
-            else:
-                reaches = any(project.pk == obj.enterprise_project_id for project in policy.projects.all())
-            if reaches:
+            if access.reaches(policy, obj):
                 want.update((user.pk, anchors.codename(a)) for a in acts)
         access.forget(user)
     with transaction.atomic():

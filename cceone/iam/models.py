@@ -136,6 +136,10 @@ class Policy(models.Model):
         ACCOUNT = "account", _("All resources of the account")
         INSTANCES = "instances", _("Listed instances")
         PROJECTS = "projects", _("Listed enterprise projects")
+        # An IAM project is a region's own project (§4.5.1.2): it reaches the instances of
+        # that region. Where both kinds of project scope a user's policies, the IAM project's
+        # are matched first (see cceone.iam.access.matching_policies).
+        IAM_PROJECTS = "iam_projects", _("Listed IAM projects (regions)")
 
     account = models.ForeignKey(
         Account, on_delete=models.CASCADE, null=True, blank=True, related_name="policies"
@@ -148,6 +152,8 @@ class Policy(models.Model):
     instances = models.JSONField(_("instances"), default=list, blank=True)
     projects = models.ManyToManyField(EnterpriseProject, blank=True, related_name="policies",
                                       verbose_name=_("enterprise projects"))
+    iam_projects = models.ManyToManyField(Region, blank=True, related_name="policies",
+                                          verbose_name=_("IAM projects"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

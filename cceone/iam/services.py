@@ -195,7 +195,7 @@ def delete_group(actor, group: UserGroup) -> None:
 
 @transaction.atomic
 def save_policy(actor, policy: Policy | None, *, name, description, actions, scope, instances=(),
-                projects=()) -> Policy:
+                projects=(), iam_projects=()) -> Policy:
     creating = policy is None
     if policy is not None and policy.is_system:
         raise ValidationError(_("System policies cannot be changed."))
@@ -212,9 +212,9 @@ def save_policy(actor, policy: Policy | None, *, name, description, actions, sco
         beyond = [a for a in actions if catalogue.expand([a]) - anchors.instance_actions()]
         if beyond:
             raise ValidationError({"actions": _(
-                "A policy limited to instances or enterprise projects can only grant actions on those "
-                "instances; these reach the whole account: %(actions)s. Grant them in a policy for all "
-                "resources of the account.") % {"actions": ", ".join(beyond)}})
+                "A policy limited to instances or projects can only grant actions on those instances; "
+                "these reach the whole account: %(actions)s. Grant them in a policy for all resources of "
+                "the account.") % {"actions": ", ".join(beyond)}})
     instances = list(instances)
     for ref in instances:
         obj = anchors.resolve(ref)
@@ -227,14 +227,17 @@ def save_policy(actor, policy: Policy | None, *, name, description, actions, sco
         raise ValidationError({"instances": _("Choose at least one instance.")})
     if scope == Policy.Scope.PROJECTS and not projects:
         raise ValidationError({"projects": _("Choose at least one enterprise project.")})
+    if scope == Policy.Scope.IAM_PROJECTS and not iam_projects:
+        raise ValidationError({"iam_projects": _("Choose at least one IAM project.")})
     policy.name, policy.description, policy.actions, policy.scope = name, description, list(actions), scope
     policy.instances = instances if scope == Policy.Scope.INSTANCES else []
     policy.full_clean(exclude=["account"])
     policy.save()
     policy.projects.set(projects if scope == Policy.Scope.PROJECTS else [])
+    policy.iam_projects.set(iam_projects if scope == Policy.Scope.IAM_PROJECTS else [])
     record(actor, "iam:create" if creating else "iam:update", ("policy", policy.pk, policy.name),
            details={"actions": policy.actions, "scope": scope, "instances": policy.instances,
-                    "projects": [p.name for p in projects]})
+                    "projects": [p.name for p in projects], "iam_projects": [r.code for r in iam_projects]})
     mirror.sync_account(actor.account)
     if not creating:  # a new policy is in no group yet
         _access_changed(actor.account, _holders(policy))

@@ -123,7 +123,7 @@ class GroupDelete(GroupMixin, generic.ObjectDeleteView):
 
 
 class PolicyMixin:
-    queryset = Policy.objects.prefetch_related("projects")
+    queryset = Policy.objects.prefetch_related("projects", "iam_projects")
     view_action = "iam:list"
     success_url_name = "iam:policy-list"
 
@@ -152,7 +152,7 @@ class PolicyEdit(PolicyMixin, generic.ObjectFormView):
         data = form.cleaned_data
         return services.save_policy(self.request.user, obj, name=data["name"], description=data["description"],
                                     actions=data["actions"], scope=data["scope"], instances=data["instances"],
-                                    projects=data["projects"])
+                                    projects=data["projects"], iam_projects=data["iam_projects"])
 
 
 class PolicyDelete(PolicyMixin, generic.ObjectDeleteView):

@@ -248,3 +248,67 @@ def test_disabled_user_can_do_nothing(tenant):
 def test_unknown_action_is_a_programming_error(tenant):
     with pytest.raises(ValueError):
         access.can(tenant.main, "clusters:frobnicate")
+
+
+def _two_regions():
+    from cceone.iam.models import Region
+
+    here, there = Region.objects.all()[:2]
+    return here, there
+
+
+def test_policy_limited_to_an_iam_project_reaches_that_regions_instances(tenant):
+    """§4.5.1.2: an IAM project is a region's project; a policy scoped to it reaches the
+    clusters of that region, opens their list, orders only into that region, and reaches
+    no fleet (fleets belong to no region)."""
+    here, there = _two_regions()
+    inside = ClusterFactory(account=tenant.account, region=here)
+    outside = ClusterFactory(account=tenant.account, region=there)
+    fleet = FleetFactory(account=tenant.account)
+    user = tenant.nopolicy
+    _grant(tenant, user, name="east-ops", actions=["clusters:*", "fleets:*"], scope=Policy.Scope.IAM_PROJECTS,
+           iam_projects=[here])
+    assert access.can(user, "clusters:update", inside)
+    assert not access.can(user, "clusters:get", outside)
+    assert not access.can(user, "fleets:get", fleet)
+    assert list(access.restrict(RegisteredCluster.objects.all(), user, "clusters:list")) == [inside]
+    assert access.can(user, "clusters:create", RegisteredCluster(account=tenant.account, region=here))
+    assert not access.can(user, "clusters:create", RegisteredCluster(account=tenant.account, region=there))
+    # A cluster registered in the region later is reachable at once.
+    later = ClusterFactory(account=tenant.account, region=here)
+    assert access.can(user, "clusters:get", later)
+
+
+def test_iam_project_policies_are_matched_before_enterprise_project_policies(tenant):
+    here, _there = _two_regions()
+    finance = services.save_project(tenant.main, None, name="finance", description="")
+    by_project, _ = _grant(tenant, tenant.nopolicy, name="finance-all", actions=["clusters:*"],
+                           scope=Policy.Scope.PROJECTS, projects=[finance])
+    by_region, _ = _grant(tenant, tenant.nopolicy, name="east-read", actions=["clusters:get"],
+                          scope=Policy.Scope.IAM_PROJECTS, iam_projects=[here])
+    assert access.matching_order([by_project, by_region]) == [by_region, by_project]
+    # Both reach a cluster of the project in that region; each grants what it lists.
+    cluster = ClusterFactory(account=tenant.account, region=here, enterprise_project=finance)
+    assert access.can(tenant.nopolicy, "clusters:get", cluster)
+    assert access.can(tenant.nopolicy, "clusters:delete", cluster)
+
+
+def test_iam_project_scope_through_the_api_takes_region_codes(tenant):
+    here, there = _two_regions()
+    client = client_for(tenant.main)
+    missing = client.post("/api/v1/iam/policies/", {"name": "east", "actions": ["clusters:get"],
+                                                     "scope": "iam_projects"}, content_type="application/json")
+    assert missing.status_code == 400
+    assert "Choose at least one IAM project." in str(missing.json())
+    assert not Policy.objects.filter(account=tenant.account, name="east").exists()
+    created = client.post("/api/v1/iam/policies/", {"name": "east", "actions": ["clusters:get"],
+                                                     "scope": "iam_projects", "iam_projects": [here.code]},
+                          content_type="application/json")
+    assert created.status_code == 201, created.content
+    assert created.json()["iam_projects"] == [here.code]
+    assert list(Policy.objects.get(account=tenant.account, name="east").iam_projects.all()) == [here]
+
+
+def test_policy_form_offers_iam_projects_in_chinese(tenant):
+    page = client_for(tenant.main, "zh-hans").get(reverse("iam:policy-add")).content.decode()
+    assert "IAM 项目" in page
