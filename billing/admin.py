@@ -38,7 +38,7 @@ class RegionBillingSettingsAdmin(admin.ModelAdmin):
 
 
 class LedgerEntryForm(forms.ModelForm):
-    kind = forms.ChoiceField(label=_("type"), choices=[(k.value, k.label) for k in services.OPERATOR_KINDS])
+    kind = forms.ChoiceField(label=_("Type"), choices=[(k.value, k.label) for k in services.OPERATOR_KINDS])
 
     class Meta:
         model = LedgerEntry

@@ -237,7 +237,7 @@ class Notice(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="notice_due")]
         verbose_name = _("notice")
-        verbose_name_plural = _("notices outbox")
+        verbose_name_plural = _("notices")
 
     def __str__(self):
         return f"{self.get_kind_display()} ({self.get_channel_display()}) → {self.recipient or '-'}"

@@ -116,3 +116,11 @@ def pytest_sessionfinish(session, exitstatus):
 
     for path in settings.VAR_DIR.glob(f"test-{os.getpid()}.sqlite3*"):
         path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def operator(db) -> User:
+    """A platform operator (superuser): the admin site's user."""
+    from tests import factories
+
+    return factories.operator()

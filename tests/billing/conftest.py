@@ -7,7 +7,6 @@ import pytest
 
 from billing import services
 from billing.models import LedgerEntry
-from cceone.iam.models import User
 from clusters.models import ClusterHeartbeat, RegisteredCluster
 from tests.factories import ClusterFactory
 
@@ -43,12 +42,6 @@ def running_cluster(account, *, since: datetime, until: datetime | None = None, 
     if until is not None:
         beats(cluster, since, until, vcpu)
     return cluster
-
-
-@pytest.fixture
-def operator(db) -> User:
-    return User.objects.filter(username="operator").first() or User.objects.create_superuser(
-        "operator", "ops@example.com", "Correct-Horse-42")
 
 
 def fund(operator, account, amount, reference=None) -> LedgerEntry:
