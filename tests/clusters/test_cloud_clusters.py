@@ -252,3 +252,30 @@ def test_only_live_clusters_reached_directly_are_polled(cloud_cluster, tenant):
     RegisteredCluster.objects.filter(pk=cloud_cluster.pk).update(status=Status.UNSUBSCRIBED)
     assert connectivity.clusters_to_poll() == []
     assert connectivity.poll_direct(cloud_cluster.pk) is False
+
+
+def test_the_count_of_failed_polls_outlives_a_killed_worker(cloud_cluster, tls_emulator, broker_queue, tmp_path):
+    """The database holds the count: a worker killed after the first failed poll, the next
+    worker's failed poll is the second one in a row."""
+    from clusters.tasks import poll_direct_clusters
+    from tests.worker import Worker
+
+    tls_emulator.stop()
+    failed = lambda n: RegisteredCluster.objects.filter(pk=cloud_cluster.pk, failed_polls=n).exists()  # noqa: E731
+    first = Worker("first-poller", broker_queue, tmp_path)
+    try:
+        first.wait_ready()
+        poll_direct_clusters.apply_async(queue=broker_queue)
+        wait_until(lambda: failed(1), timeout=60, what="the first failed poll")
+    finally:
+        first.kill()
+    assert cluster_status(cloud_cluster) == Status.RUNNING
+    second = Worker("second-poller", broker_queue, tmp_path)
+    try:
+        second.wait_ready()
+        poll_direct_clusters.apply_async(queue=broker_queue)
+        wait_until(lambda: cluster_status(cloud_cluster) == Status.DISCONNECTED, timeout=60,
+                   what="the second failed poll")
+    finally:
+        second.kill()
+    assert failed(2)
