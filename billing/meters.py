@@ -4,15 +4,12 @@ The rule, also written on the bills page:
 
 - billing starts with the hour the cluster first became running and ends with the hour
   it was unsubscribed; partial hours are billed whole;
-- an hour is billed when the cluster was billable (running or changing) during it: for a
-  cluster reached through the agent, when a heartbeat was recorded in a billable status
-  during the hour (a disconnected agent sends none); for a cloud cluster reached directly
-  (no agent, no periodic heartbeats), when its status history says it was running or
-  changing at some moment of the hour;
+- an hour is billed when a heartbeat was recorded during it while the cluster was billable
+  (running or changing): an agent's, or for a cloud cluster reached directly the worker's
+  poll of its API server (a disconnected cluster has neither);
 - the vCPU billed for an hour is the largest value observed while billable in that hour
   (heartbeats carry the R7.2 count: capacity CPU of Ready nodes, virtual-kubelet nodes
-  excluded); a directly reached cluster without a heartbeat in the hour is billed at the
-  last value observed before the hour ended.
+  excluded).
 """
 from collections import defaultdict
 from datetime import datetime
@@ -23,7 +20,6 @@ from django.db.models.functions import TruncHour
 from django.utils.translation import gettext_noop as N_  # status reasons: translated when shown
 
 from clusters import facts as facts_mod
-from clusters import transitions
 from clusters.models import ClusterHeartbeat, RegisteredCluster
 from clusters.transitions import change_status
 
@@ -45,8 +41,7 @@ class RegisteredClusterMeter(BillableKind):
             .filter(Q(last__isnull=True) | Q(last__lt=cutoff - HOUR))
             # Unsubscribed: only while the hour it ended in is still unsettled.
             .filter(Q(unsubscribed_at__isnull=True) | Q(last__isnull=True) | Q(last__lte=F("unsubscribed_at") - HOUR))
-            .values("pk", "account_id", "name", "cluster_type", "connection_mode", "status", "first_running_at",
-                    "unsubscribed_at", "last")
+            .values("pk", "account_id", "name", "cluster_type", "first_running_at", "unsubscribed_at", "last")
         )
         windows = {}
         for c in clusters:
@@ -57,21 +52,14 @@ class RegisteredClusterMeter(BillableKind):
         if not windows:
             return []
         observed = self._billable_maxima(windows, cutoff)
-        direct = [c for c in clusters if c["pk"] in windows
-                  and c["connection_mode"] == RegisteredCluster.ConnectionMode.DIRECT]
-        status_billable = self._direct_billable_hours(direct, windows) if direct else {}
-        carried = self._direct_carried_vcpu(direct, windows) if direct else {}
         out = []
         for c in clusters:
             if c["pk"] not in windows:
                 continue
             start, end = windows[c["pk"]]
-            is_direct = c["connection_mode"] == RegisteredCluster.ConnectionMode.DIRECT
             for hour in hours_between(start, end):
-                vcpu = observed.get((c["pk"], hour))
-                if vcpu is None and is_direct and hour in status_billable.get(c["pk"], ()):
-                    vcpu = carried[c["pk"]](hour + HOUR)
-                out.append(HourUsage(self.kind, c["pk"], c["account_id"], c["name"], c["cluster_type"], hour, vcpu))
+                out.append(HourUsage(self.kind, c["pk"], c["account_id"], c["name"], c["cluster_type"], hour,
+                                     observed.get((c["pk"], hour))))
         return out
 
     def _billable_maxima(self, windows, cutoff) -> dict:
@@ -82,59 +70,6 @@ class RegisteredClusterMeter(BillableKind):
                 .annotate(hour=TruncHour("time", tzinfo=BILLING_TZ))
                 .values("cluster_id", "hour").annotate(vcpu=Max("vcpu")).order_by())
         return {(r["cluster_id"], r["hour"].astimezone(BILLING_TZ)): r["vcpu"] for r in rows}
-
-    def _direct_billable_hours(self, clusters, windows) -> dict[int, set]:
-        """Hours during which a directly reached cluster's status history shows it billable."""
-        history = defaultdict(list)
-        for cluster_id, time, to in transitions.history(c["pk"] for c in clusters).values_list(
-                "cluster_id", "at", "to_status"):
-            history[cluster_id].append((time, to))
-        result = {}
-        for c in clusters:
-            start, end = windows[c["pk"]]
-            # No recorded transition at all (e.g. set up by an operator): its current status.
-            changes = history.get(c["pk"]) or [(c["first_running_at"], c["status"])]
-            hours = set()
-            status, i = None, 0
-            for hour in hours_between(start, end):
-                while i < len(changes) and changes[i][0] <= hour:
-                    status = changes[i][1]
-                    i += 1
-                billable = status in BILLABLE
-                j = i
-                while j < len(changes) and changes[j][0] < hour + HOUR:
-                    billable = billable or changes[j][1] in BILLABLE
-                    j += 1
-                if billable:
-                    hours.add(hour)
-            result[c["pk"]] = hours
-        return result
-
-    def _direct_carried_vcpu(self, clusters, windows) -> dict:
-        """cluster id → f(before): the vCPU last reported before `before` (its current facts
-        when no heartbeat was recorded at all)."""
-        facts = dict(RegisteredCluster.objects.filter(pk__in=[c["pk"] for c in clusters]).values_list("pk", "facts"))
-        out = {}
-        for c in clusters:
-            start, end = windows[c["pk"]]
-            beats = list(ClusterHeartbeat.objects.filter(cluster_id=c["pk"], time__gte=start, time__lt=end)
-                         .order_by("time").values_list("time", "vcpu"))
-            earlier = (ClusterHeartbeat.objects.filter(cluster_id=c["pk"], time__lt=start)
-                       .order_by("-time").values_list("time", "vcpu").first())
-            if earlier:
-                beats.insert(0, earlier)
-            default = facts_mod.billable_vcpu(facts.get(c["pk"]) or {})
-
-            def value_before(before, beats=beats, default=default):
-                last = None
-                for time, vcpu in beats:
-                    if time >= before:
-                        break
-                    last = vcpu
-                return last if last is not None else default
-
-            out[c["pk"]] = value_before
-        return out
 
     def current_vcpu(self, account_ids):
         # Only what the next hour would bill: a disconnected, frozen or not yet connected

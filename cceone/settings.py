@@ -186,8 +186,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Clusters reached directly (cloud clusters, no agent) are polled this often for their
+# heartbeat facts; two failed polls in a row disconnect them.
+CCEONE_DIRECT_POLL_SECONDS = env.float("CCEONE_DIRECT_POLL_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-cluster-connectivity": {"task": "clusters.tasks.sweep_connectivity", "schedule": 60.0},
+    "poll-direct-clusters": {"task": "clusters.tasks.poll_direct_clusters", "schedule": CCEONE_DIRECT_POLL_SECONDS},
     # Retries with back-off, lost requests, and the periodic re-sync that binds namespaces
     # created after their association.
     "resync-kubernetes-permissions": {"task": "fleets.tasks.resync_permissions", "schedule": 60.0},

@@ -1,8 +1,14 @@
-"""What agent connections do to a registered cluster's status (R3.3, R3.6).
+"""What agent connections, and polls of the clusters reached directly, do to a registered
+cluster's status (R3.3, R3.6).
 
 First heartbeat: pending access / access timeout / disconnected → running.
 No heartbeat for two windows: running → disconnected (the hub tells us; a sweep
 catches what a stopped hub could not). Every transition is audited.
+
+A cluster reached directly (a cloud cluster) has no agent: the worker polls its API server
+through the gateway (`poll_direct`, every CCEONE_DIRECT_POLL_SECONDS) and records what it
+read as a heartbeat of the same shape, so the overview, metering and billing read both
+kinds alike; two failed polls in a row: running → disconnected.
 """
 import logging
 import secrets
@@ -93,7 +99,7 @@ def agent_connected(cluster_id: int, conn_info: dict) -> None:
 PLATFORM_READ_TTL = timedelta(minutes=2)
 
 
-def heartbeat(cluster_id: int, reported: dict) -> None:
+def heartbeat(cluster_id: int, reported: dict, reason: str = N_("agent heartbeat")) -> None:
     """Record an agent's facts. Billing must not take one connection's word for the
     cluster's size (any holder of the token may connect): agent clusters carry the
     platform's own Node read through the tunnel, which caps the billed vCPU."""
@@ -103,7 +109,7 @@ def heartbeat(cluster_id: int, reported: dict) -> None:
     reported = {k: v for k, v in reported.items() if k != facts_mod.PLATFORM_READ}
     if cluster.connection_mode == RegisteredCluster.ConnectionMode.AGENT:
         reported[facts_mod.PLATFORM_READ] = _platform_read(cluster, reported)
-    _record_heartbeat(cluster_id, reported)
+    _record_heartbeat(cluster_id, reported, reason)
 
 
 def _platform_read(cluster: RegisteredCluster, reported: dict) -> dict:
@@ -128,19 +134,20 @@ def _platform_read(cluster: RegisteredCluster, reported: dict) -> dict:
 
 
 @transaction.atomic
-def _record_heartbeat(cluster_id: int, reported: dict) -> None:
+def _record_heartbeat(cluster_id: int, reported: dict, reason: str) -> None:
     cluster = RegisteredCluster.objects.select_for_update().filter(pk=cluster_id).first()
     if cluster is None or cluster.status not in CONNECTABLE:
         return
     now = timezone.now()
-    fields = ["facts", "last_heartbeat_at", "disconnected_since"]
+    fields = ["facts", "last_heartbeat_at", "disconnected_since", "failed_polls"]
     cluster.facts, cluster.last_heartbeat_at, cluster.disconnected_since = reported, now, None
+    cluster.failed_polls = 0
     version = facts_mod.kubernetes_version(reported)
     if version:
         cluster.kubernetes_version = version
         fields.append("kubernetes_version")
     if cluster.status in COMES_UP_FROM:
-        change_status(cluster, Status.RUNNING, N_("agent heartbeat"))
+        change_status(cluster, Status.RUNNING, reason)
         if cluster.first_running_at is None:
             cluster.first_running_at = now
             fields.append("first_running_at")
@@ -159,6 +166,72 @@ def agent_lost(cluster_id: int, since=None) -> None:
     cluster.disconnected_since = since or cluster.last_heartbeat_at or timezone.now()
     cluster.save(update_fields=["disconnected_since"])
     change_status(cluster, Status.DISCONNECTED, N_("no heartbeat for two windows"))
+
+
+# --- clusters reached directly ---------------------------------------------------------
+
+# Statuses in which a cluster reached directly is polled: a frozen one too (its facts stay
+# current; its heartbeats are recorded as frozen, which is not billed).
+POLLED = {Status.RUNNING, Status.DISCONNECTED, Status.CHANGING, Status.FROZEN}
+# Failed polls in a row after which a running cluster is disconnected (an agent's two windows).
+FAILED_POLLS_TO_DISCONNECT = 2
+
+
+def read_direct(cluster: RegisteredCluster) -> dict:
+    """A cluster's heartbeat facts read from its API server by the platform (version and
+    Nodes; pod requests are the agent's to sum). Raises what the gateway raises."""
+    from cceone.kube.gateway import system_client_for
+
+    from kubernetes.client import VersionApi
+
+    client = system_client_for(cluster, timeout=(5, 15))
+    # Not `client.version`: discovery keeps the version it first saw in its cache file.
+    version = VersionApi(client.client).get_code().git_version or ""
+    nodes = client.resources.get(api_version="v1", kind="Node").get().to_dict().get("items", [])
+    return facts_mod.from_nodes(version, nodes)
+
+
+def clusters_to_poll() -> list[int]:
+    return list(RegisteredCluster.objects.filter(connection_mode=RegisteredCluster.ConnectionMode.DIRECT,
+                                                 cloud_cluster__isnull=False, status__in=POLLED)
+                .values_list("pk", flat=True))
+
+
+def poll_direct(cluster_id: int) -> bool:
+    """Poll one cluster reached directly: its facts recorded as a heartbeat (a disconnected
+    cluster that answers is running again), or one more failed poll. True when it answered.
+    Safe to repeat or to lose: the database holds the count, a poll changes nothing else."""
+    from cceone.kube.gateway import explain
+
+    cluster = (RegisteredCluster.objects.select_related("cloud_cluster")
+               .filter(pk=cluster_id, connection_mode=RegisteredCluster.ConnectionMode.DIRECT,
+                       cloud_cluster__isnull=False, status__in=POLLED).first())
+    if cluster is None:
+        return False
+    try:
+        facts = read_direct(cluster)
+    except Exception as error:  # noqa: BLE001 - whatever failed, the poll failed
+        log.info("cluster %s: poll failed: %s", cluster_id, explain(error, cluster))
+        _poll_failed(cluster_id)
+        return False
+    heartbeat(cluster_id, facts, N_("API server answered a poll"))
+    return True
+
+
+@transaction.atomic
+def _poll_failed(cluster_id: int) -> None:
+    cluster = RegisteredCluster.objects.select_for_update().filter(pk=cluster_id, status__in=POLLED).first()
+    if cluster is None:
+        return
+    cluster.failed_polls = min(cluster.failed_polls + 1, 1000)
+    fields = ["failed_polls"]
+    disconnect = cluster.failed_polls >= FAILED_POLLS_TO_DISCONNECT and cluster.status == Status.RUNNING
+    if disconnect:
+        cluster.disconnected_since = cluster.last_heartbeat_at or timezone.now()
+        fields.append("disconnected_since")
+    cluster.save(update_fields=fields)
+    if disconnect:
+        change_status(cluster, Status.DISCONNECTED, N_("API server did not answer two polls in a row"))
 
 
 def heartbeat_window() -> timedelta:

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from cceone.audit.models import AuditEvent
 from cceone.audit.services import record
-from cceone.hub.directory import (BaseDirectory, ConnInfo, Forbidden, Identity, NotFound, Unauthorized, frozen_message,
-                                  hash_token)
+from cceone.hub.directory import (BaseDirectory, ConnInfo, Forbidden, Identity, NotFound, Unauthorized, Upstream,
+                                  frozen_message, hash_token)
 from cceone.iam.access import can
 from cceone.kube.gateway import identity_for
 
@@ -115,9 +115,42 @@ def _is_frozen(cluster_id: str) -> bool:
     return RegisteredCluster.objects.filter(pk=pk, status=RegisteredCluster.Status.FROZEN).exists()
 
 
+@_db
+def _direct_upstream(cluster_id: str) -> Upstream | None:
+    pk = _cluster_pk(cluster_id)
+    cluster = (RegisteredCluster.objects.select_related("cloud_cluster")
+               .filter(pk=pk, connection_mode=RegisteredCluster.ConnectionMode.DIRECT, cloud_cluster__isnull=False)
+               .first()) if pk is not None else None
+    if cluster is None:
+        return None
+    cloud = cluster.cloud_cluster
+    # An http:// endpoint is handed over as it is: the hub refuses to send the token there.
+    return Upstream(url=cloud.api_endpoint, token=cloud.token, ca_pem=cloud.ca_data)
+
+
+class _UpstreamCache:
+    """Where each cluster's kubeconfig requests go, kept a few seconds (every request of a
+    kubectl burst asks; a changed endpoint or credential is used within seconds)."""
+
+    def __init__(self):
+        self._answers: dict[str, tuple[float, Upstream | None]] = {}
+
+    async def get(self, cluster_id: str) -> Upstream | None:
+        now = time.monotonic()
+        hit = self._answers.get(cluster_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        upstream = await _direct_upstream(cluster_id)
+        if len(self._answers) > 10_000:
+            self._answers.clear()
+        self._answers[cluster_id] = (now + settings.CCEONE_HUB_IAM_CACHE_SECONDS, upstream)
+        return upstream
+
+
 class DatabaseDirectory(BaseDirectory):
     def __init__(self):
         self._iam = _IamCache()
+        self._upstreams = _UpstreamCache()  # used on the hub's loop only: no lock
 
     async def authenticate_agent(self, token: str) -> str | None:
         return await _authenticate_agent(token)
@@ -142,3 +175,6 @@ class DatabaseDirectory(BaseDirectory):
 
     async def is_frozen(self, cluster_id: str) -> bool:
         return await _is_frozen(cluster_id)
+
+    async def direct_upstream(self, cluster_id: str) -> Upstream | None:
+        return await self._upstreams.get(cluster_id)

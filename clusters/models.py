@@ -1,5 +1,6 @@
 """Registered clusters: the Kubernetes clusters under management."""
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
@@ -76,6 +77,13 @@ class ApiServerSpec(models.Model):
         return self.name_zh if self.name_zh and (get_language() or "").startswith("zh") else self.name
 
 
+def https_only(value: str) -> None:
+    """A cloud cluster's endpoint receives its credential on every request: never in clear."""
+    if not str(value).lower().startswith("https://"):
+        raise ValidationError(_("Use an https:// API endpoint: the cluster's credential is never sent over plain "
+                                "HTTP."), code="insecure")
+
+
 class CloudProviderCluster(models.Model):
     """A cluster of the cloud's own container service that a tenant may associate as a
     cloud registered cluster; reached directly with the credentials kept here."""
@@ -90,7 +98,7 @@ class CloudProviderCluster(models.Model):
     region = models.ForeignKey("iam.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
     name = models.CharField(_("name"), max_length=64)
     edition = models.CharField(_("edition"), max_length=16, choices=Edition.choices)
-    api_endpoint = models.URLField(_("API endpoint"))
+    api_endpoint = models.URLField(_("API endpoint"), validators=[https_only])
     credentials_encrypted = models.TextField(editable=False, blank=True)
     ca_data = models.TextField(_("CA certificate (PEM)"), blank=True)
     is_running = models.BooleanField(_("running"), default=True)
@@ -204,6 +212,9 @@ class RegisteredCluster(models.Model):
     last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True, editable=False)
     disconnected_since = models.DateTimeField(_("disconnected since"), null=True, blank=True, editable=False)
     first_running_at = models.DateTimeField(_("first running at"), null=True, blank=True, editable=False)
+    # Clusters reached directly are polled instead (connectivity.poll_direct): failed polls
+    # in a row; the second one disconnects the cluster, a successful one resets it.
+    failed_polls = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -225,8 +236,17 @@ class RegisteredCluster(models.Model):
 
         if self.connection_mode == self.ConnectionMode.DIRECT and self.cloud_cluster_id:
             cloud = self.cloud_cluster
+            if not cloud.api_endpoint.lower().startswith("https://"):
+                from django.utils.translation import gettext
+
+                from cceone.kube.gateway import KubeError
+
+                # Set before endpoints were validated, or behind the admin's back.
+                raise KubeError(gettext("Cluster %(name)s has a plain http:// API endpoint; its credential is never "
+                                        "sent over plain HTTP. Ask the operator for an https:// endpoint.")
+                                % {"name": self.name}, None, "InsecureEndpoint")
             return Endpoint(host=cloud.api_endpoint.rstrip("/"), cache_key=f"cluster-{self.pk}", token=cloud.token,
-                            ca_file=_ca_file(cloud), verify_ssl=cloud.api_endpoint.startswith("https"))
+                            ca_file=_ca_file(cloud))
         # Agent-connected clusters are reached only through the hub's internal proxy.
         return Endpoint(host=f"{settings.CCEONE_HUB_INTERNAL_URL}/clusters/{self.pk}",
                         cache_key=f"cluster-{self.pk}", headers={"X-Hub-Secret": settings.CCEONE_HUB_SECRET})

@@ -22,7 +22,7 @@ from cceone.iam import mirror
 from cceone.iam import services as iam_services
 from cceone.iam.access import require
 from cceone.iam.models import EnterpriseProject, Region
-from cceone.kube.gateway import KubeError, explain, system_client_for
+from cceone.kube.gateway import KubeError, explain
 
 from . import checks, connectivity, signals
 from . import facts as facts_mod
@@ -242,16 +242,14 @@ def _connect_direct(cluster_id: int) -> None:
     """Cloud clusters: reach the API server directly; running on success."""
     cluster = RegisteredCluster.objects.get(pk=cluster_id)
     try:
-        client = system_client_for(cluster, timeout=(5, 15))
-        version = client.version.get("kubernetes", {}).get("gitVersion", "")
-        nodes = client.resources.get(api_version="v1", kind="Node").get().to_dict().get("items", [])
+        facts = connectivity.read_direct(cluster)
     except KubeError as error:
         _direct_failed(cluster_id, str(error))
         return
     except Exception as error:  # noqa: BLE001 - any failure is reported in the log
         _direct_failed(cluster_id, str(explain(error, cluster)))
         return
-    facts = facts_mod.from_nodes(version, nodes)
+    version, nodes = facts_mod.kubernetes_version(facts), facts["nodes"]
     with transaction.atomic():
         cluster = RegisteredCluster.objects.select_for_update().get(pk=cluster_id)
         if cluster.status != Status.CREATING:
@@ -261,7 +259,7 @@ def _connect_direct(cluster_id: int) -> None:
             "version": version, "nodes": len(nodes)})
         # heartbeat() below brings it to running
         change_status(cluster, Status.PENDING_ACCESS, N_("API server reached"), audit=False)
-        connectivity.heartbeat(cluster.pk, facts)
+        connectivity.heartbeat(cluster.pk, facts, N_("API server reached"))
         op.finish()
 
 

@@ -2,6 +2,7 @@
 services' signals). Every task is idempotent: it looks at the cluster's current status and
 does only what is still to do, so a retry or a redelivery after a worker crash is harmless."""
 from celery import shared_task
+from django.conf import settings
 from django.dispatch import receiver
 
 from . import connectivity, services, signals
@@ -24,6 +25,22 @@ def sweep_connectivity() -> dict:
     return {"disconnected": connectivity.sweep_disconnected(),
             "access_timeout": services.expire_pending_access(),
             "agent_tokens_expired": connectivity.expire_previous_agent_tokens()}
+
+
+@shared_task
+def poll_direct_clusters() -> int:
+    """Every CCEONE_DIRECT_POLL_SECONDS (Celery beat): one poll per cluster reached directly,
+    each its own task so a slow API server delays no other. A poll still queued when the next
+    round starts is dropped (expires): a backlog must not replay stale rounds."""
+    pks = connectivity.clusters_to_poll()
+    for pk in pks:
+        poll_direct_cluster.apply_async((pk,), expires=settings.CCEONE_DIRECT_POLL_SECONDS)
+    return len(pks)
+
+
+@shared_task
+def poll_direct_cluster(cluster_id: int) -> bool:
+    return connectivity.poll_direct(cluster_id)
 
 
 @shared_task

@@ -41,6 +41,29 @@ def emulator():
 
 
 @pytest.fixture
+def tls_emulator():
+    """An emulator serving HTTPS, as a cloud cluster's API server (cloud clusters are reached
+    directly, and their credential never goes over plain HTTP)."""
+    with EmulatorServer(seed_files=["local-3node"], tls=True) as server:
+        yield server
+
+
+def cloud_inventory(account, server, name="cce-prod-01", token="admin-token", region=None,
+                    edition="cce_managed"):
+    """A cluster of the cloud's container service as operators enter it in the admin: the
+    emulator's HTTPS endpoint, its CA, and an encrypted token."""
+    from cceone.iam.models import Region
+    from clusters.models import CloudProviderCluster
+
+    cloud = CloudProviderCluster(account=account, region=region or Region.default(), name=name, edition=edition,
+                                 api_endpoint=server.url, ca_data=server.certificates.ca_pem.decode())
+    cloud.token = token
+    cloud.full_clean()
+    cloud.save()
+    return cloud
+
+
+@pytest.fixture
 def live_hub(transactional_db, settings, tmp_path):
     tls_dir = tmp_path / "hub-tls"
     hub = HubThread(DatabaseDirectory(), heartbeat_window=WINDOW,

@@ -13,6 +13,7 @@ from .directory import (
     InMemoryDirectory,
     NotFound,
     Unauthorized,
+    Upstream,
     hash_token,
 )
 from .runner import HubThread
@@ -30,5 +31,6 @@ __all__ = [
     "InMemoryDirectory",
     "NotFound",
     "Unauthorized",
+    "Upstream",
     "hash_token",
 ]

@@ -39,6 +39,17 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class Upstream:
+    """A cluster the hub reaches directly, not through an agent (a cloud cluster): its API
+    server's URL (https:// only), the bearer token the hub sends it, and the PEM of the CA
+    its certificate is verified with (empty: the system's trusted CAs)."""
+
+    url: str
+    token: str = field(repr=False)
+    ca_pem: str = ""
+
+
+@dataclass(frozen=True)
 class ConnInfo:
     """Describes one agent WebSocket connection (passed to agent_connected)."""
 
@@ -97,6 +108,10 @@ class Directory(Protocol):
     async def is_frozen(self, cluster_id: str) -> bool:
         """Optional: True blocks the kubeconfig proxy for this cluster (403)."""
 
+    async def direct_upstream(self, cluster_id: str) -> Upstream | None:
+        """Optional: where the kubeconfig proxy sends `cluster_id`'s requests when no agent
+        serves it (a cluster reached directly); None: through its agents' tunnel."""
+
 
 def frozen_message(cluster: str) -> str:
     """What kubectl prints for a frozen cluster: which one, why, and what to do."""
@@ -131,6 +146,9 @@ class BaseDirectory:
     async def is_frozen(self, cluster_id: str) -> bool:
         return False
 
+    async def direct_upstream(self, cluster_id: str) -> Upstream | None:
+        return None
+
 
 @dataclass
 class _UserToken:
@@ -162,6 +180,7 @@ class InMemoryDirectory(BaseDirectory):
         self._agent_tokens: dict[str, str] = {}  # hash -> cluster id
         self._user_tokens: dict[str, _UserToken] = {}  # hash -> token
         self.frozen: set[str] = set()
+        self.upstreams: dict[str, Upstream] = {}  # clusters reached directly
         self.events: list[Event] = []
         self.facts: dict[str, dict] = {}
         self.state: dict[str, str] = {}  # cluster id -> running | disconnected
@@ -174,6 +193,12 @@ class InMemoryDirectory(BaseDirectory):
         with self._lock:
             self.cluster_tenant[cluster_id] = tenant
             self._agent_tokens[hash_token(agent_token)] = cluster_id
+
+    def add_direct_cluster(self, cluster_id: str, upstream: Upstream, tenant: str = "default") -> None:
+        """A cluster without an agent: the proxy forwards to `upstream` itself."""
+        with self._lock:
+            self.cluster_tenant[cluster_id] = tenant
+            self.upstreams[cluster_id] = upstream
 
     def revoke_agent_token(self, agent_token: str) -> None:
         """The agent may no longer connect (e.g. the cluster was unsubscribed)."""
@@ -233,6 +258,10 @@ class InMemoryDirectory(BaseDirectory):
 
     async def is_frozen(self, cluster_id: str) -> bool:
         return cluster_id in self.frozen
+
+    async def direct_upstream(self, cluster_id: str) -> Upstream | None:
+        with self._lock:
+            return self.upstreams.get(cluster_id)
 
     # -- inspection helpers (any thread) ------------------------------------
     def _record(self, kind: str, key: str, data=None) -> None:

@@ -132,7 +132,7 @@ async def kube_proxy(hub, request: web.Request) -> web.StreamResponse:
     is_frozen = getattr(hub.directory, "is_frozen", None)
     if is_frozen is not None and await is_frozen(cluster_id):
         return status_response(403, "Forbidden", frozen_message(cluster_id))
-    # The client must not choose whom the agent's credentials act as: drop its
+    # The client must not choose whom the cluster credentials act as: drop its
     # Authorization and any Impersonate-* and assert the directory's identity.
     headers = [
         (k, v)
@@ -142,4 +142,9 @@ async def kube_proxy(hub, request: web.Request) -> web.StreamResponse:
     headers.append(("Impersonate-User", identity.username))
     for g in identity.groups:
         headers.append(("Impersonate-Group", g))
+    # One authorisation path for both kinds of cluster: only where the bytes go differs.
+    direct_upstream = getattr(hub.directory, "direct_upstream", None)
+    upstream = await direct_upstream(cluster_id) if direct_upstream is not None else None
+    if upstream is not None:
+        return await hub.direct.forward(request, upstream, cluster_id, path, headers)
     return await forward(request, hub.registry.pick(cluster_id), cluster_id, path, headers)

@@ -20,6 +20,7 @@ from cceone_tunnel import protocol as p
 
 from .certs import HubTLS
 from .connection import AgentConnection
+from .direct import DirectForwarder
 from .internal import make_internal_handler
 from .public import make_public_app
 from .refusals import Refusals
@@ -110,6 +111,7 @@ class Hub:
         self.refusals = Refusals(directory, limit=refusal_limit)
         self.registry.tick_hooks.append(self.refusals.flush)
         self.connections: set[AgentConnection] = set()
+        self.direct = DirectForwarder()  # kubeconfig requests to clusters reached without an agent
         self._runners: list[web.BaseRunner] = []
         self._reaper: asyncio.Task | None = None
         self.public_port: int | None = None
@@ -175,4 +177,5 @@ class Hub:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
+        await self.direct.close()
         await self.registry.drain(timeout=5.0)

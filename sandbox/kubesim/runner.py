@@ -54,7 +54,10 @@ class EmulatorServer:
         if self.tls:
             from . import tls
 
-            self.certificates = tls.generate((self.host, "localhost"))
+            # Certificates set before start (another server's): a stand-in for that server
+            # that its clients still trust.
+            if self.certificates is None:
+                self.certificates = tls.generate((self.host, "localhost"))
             fd, self.ca_file = tempfile.mkstemp(prefix="kubesim-ca-", suffix=".crt")
             with os.fdopen(fd, "wb") as f:
                 f.write(self.certificates.ca_pem)

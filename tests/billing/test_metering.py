@@ -8,7 +8,6 @@ from billing import services
 from billing.models import Settlement
 from clusters import connectivity
 from clusters.models import ClusterHeartbeat, RegisteredCluster
-from clusters.transitions import change_status
 from tests.billing.conftest import SH, at, beats, fund, running_cluster
 from tests.factories import ClusterFactory
 from tests.live import wait_until
@@ -58,30 +57,24 @@ def test_frozen_time_is_not_billed(tenant, operator):
     assert billed(cluster) == {9: 8}
 
 
-def test_a_cloud_cluster_reached_directly_is_billed_from_its_status_history(tenant, operator):
-    """Cloud clusters have no agent and report their facts once, when associated: they are
-    billed while their status history says running, at the last vCPU observed."""
-    fund(operator, tenant.account, 100)
-    cluster = ClusterFactory(account=tenant.account, cluster_type="cloud", connection_mode="direct",
-                             first_running_at=at("2026-11-27 09:50"), status=Status.PENDING_ACCESS)
-    ClusterHeartbeat.objects.create(cluster=cluster, time=at("2026-11-27 09:50"), status=Status.RUNNING, vcpu=16)
-    for time, new in [("2026-11-27 09:50", "running"), ("2026-11-27 11:30", "frozen"),
-                      ("2026-11-27 14:10", "running")]:
-        change_status(cluster, new, at=at(time))
-    services.settle(now=at("2026-11-27 16:00"))
-    assert billed(cluster) == {9: 16, 10: 16, 11: 16, 14: 16, 15: 16}
-    assert Settlement.objects.get(instance_id=cluster.pk, hour_start=at("2026-11-27 10:00")).amount == Decimal(
-        "0.8896")
-
-
-def test_a_cloud_cluster_without_history_is_billed_at_its_reported_facts(tenant, operator):
+def test_a_cloud_cluster_reached_directly_is_billed_what_its_polls_saw(tenant, operator):
+    """No agent: the worker's polls record its heartbeats. Scaled out at 10:30, frozen at
+    11:30 (polls recorded as frozen), polls lost from 12:10 (the status still says running):
+    nothing observed is nothing billed, not the association's value carried forward."""
     fund(operator, tenant.account, 100)
     cluster = ClusterFactory(account=tenant.account, cluster_type="cloud", connection_mode="direct",
                              first_running_at=at("2026-11-27 09:50"), status=Status.RUNNING,
-                             facts={"nodes": [{"ready": True, "capacity": {"cpu_millicores": 6000}},
-                                              {"ready": False, "capacity": {"cpu_millicores": 6000}}]})
-    services.settle(now=at("2026-11-27 12:00"))
-    assert billed(cluster) == {9: 6, 10: 6, 11: 6}
+                             facts={"nodes": [{"ready": True, "capacity": {"cpu_millicores": 16000}}]})
+    beats(cluster, at("2026-11-27 09:50"), at("2026-11-27 10:29"), 16, every=timedelta(seconds=30))
+    beats(cluster, at("2026-11-27 10:30"), at("2026-11-27 11:29"), 24, every=timedelta(seconds=30))
+    beats(cluster, at("2026-11-27 11:30"), at("2026-11-27 11:59"), 24, status=Status.FROZEN)
+    beats(cluster, at("2026-11-27 12:00"), at("2026-11-27 12:10"), 8)
+    services.settle(now=at("2026-11-27 15:00"))
+    assert billed(cluster) == {9: 16, 10: 24, 11: 24, 12: 8}
+    assert Settlement.objects.get(instance_id=cluster.pk, hour_start=at("2026-11-27 10:00")).amount == Decimal(
+        "1.3344")
+    assert set(Settlement.objects.filter(instance_id=cluster.pk, billable=False)
+               .values_list("hour_start", flat=True)) == {at("2026-11-27 13:00"), at("2026-11-27 14:00")}
 
 
 def test_heartbeats_count_ready_nodes_excluding_virtual_kubelet(connected_cluster, emulator, tenant, operator):

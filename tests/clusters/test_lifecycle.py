@@ -10,12 +10,12 @@ from django.utils import timezone
 from cceone.audit.models import AuditEvent, OperationLog
 from cceone.iam.models import EnterpriseProject
 from clusters import services
-from clusters.models import CloudProviderCluster, KubeconfigToken, RegisteredCluster, SecurityGroup
+from clusters.models import KubeconfigToken, RegisteredCluster, SecurityGroup
 from clusters.status import hub_status
 from fleets import services as fleets
 from tests.conftest import client_for
 from tests.factories import make_inventory, ready_to_order
-from tests.live import cluster_status, wait_until
+from tests.live import cloud_inventory, cluster_status, wait_until
 
 Status = RegisteredCluster.Status
 
@@ -126,12 +126,9 @@ def test_unsubscribe_checks_then_revokes_everything(transactional_db, tenant, li
     assert cluster.name in client.get(reverse("clusters:list"), {"show_unsubscribed": "on"}).content.decode()
 
 
-def test_cloud_cluster_connects_directly(tenant, emulator, django_capture_on_commit_callbacks):
+def test_cloud_cluster_connects_directly(tenant, tls_emulator, django_capture_on_commit_callbacks):
     ready_to_order(tenant.account)
-    cloud = CloudProviderCluster(account=tenant.account, region=make_inventory()["vpc"].region, name="cce-prod-01",
-                                 edition="cce_managed", api_endpoint=emulator.url)
-    cloud.token = "admin-token"
-    cloud.save()
+    cloud = cloud_inventory(tenant.account, tls_emulator, region=make_inventory()["vpc"].region)
     assert "admin-token" not in cloud.credentials_encrypted  # encrypted at rest
     client = client_for(tenant.admin)
     data = {"cloud_cluster": cloud.pk,
@@ -148,13 +145,10 @@ def test_cloud_cluster_connects_directly(tenant, emulator, django_capture_on_com
 
 
 def test_a_cloud_cluster_keeps_its_own_name_and_can_be_associated_again_after_unsubscribe(
-        tenant, emulator, django_capture_on_commit_callbacks):
+        tenant, tls_emulator, django_capture_on_commit_callbacks):
     """The manual's example name `sce-fcelf3-`; unsubscribed, the cloud cluster is free to associate again."""
     ready_to_order(tenant.account)
-    cloud = CloudProviderCluster(account=tenant.account, region=make_inventory()["vpc"].region, name="sce-fcelf3-",
-                                 edition="cce_managed", api_endpoint=emulator.url)
-    cloud.token = "admin-token"
-    cloud.save()
+    cloud = cloud_inventory(tenant.account, tls_emulator, name="sce-fcelf3-", region=make_inventory()["vpc"].region)
     client = client_for(tenant.admin)
     data = {"cloud_cluster": cloud.pk, "step": "submit", "agreed": "on",
             "enterprise_project": EnterpriseProject.objects.get(account=tenant.account, name="default").pk}
@@ -174,13 +168,11 @@ def test_a_cloud_cluster_keeps_its_own_name_and_can_be_associated_again_after_un
     assert again.status == Status.RUNNING and again.cloud_cluster == cloud
 
 
-def test_cloud_cluster_that_cannot_be_reached_fails_with_the_reason(tenant, emulator,
+def test_cloud_cluster_that_cannot_be_reached_fails_with_the_reason(tenant, tls_emulator,
                                                                     django_capture_on_commit_callbacks):
     ready_to_order(tenant.account)
-    cloud = CloudProviderCluster(account=tenant.account, region=make_inventory()["vpc"].region, name="cce-bad",
-                                 edition="cce_dedicated", api_endpoint=emulator.url)
-    cloud.token = "wrong-token"
-    cloud.save()
+    cloud = cloud_inventory(tenant.account, tls_emulator, name="cce-bad", token="wrong-token",
+                            region=make_inventory()["vpc"].region, edition="cce_dedicated")
     order = services.Order(cluster_type="cloud", region=cloud.region, name=cloud.name, cloud_cluster=cloud,
                            enterprise_project=EnterpriseProject.objects.get(account=tenant.account, name="default"))
     with django_capture_on_commit_callbacks(execute=True):

@@ -29,7 +29,7 @@ def inventory(db):
 def cloud(tenant, inventory):
     other_region = Region.objects.exclude(pk=inventory["vpc"].region_id).first() or inventory["vpc"].region
     return CloudProviderCluster.objects.create(account=tenant.account, region=other_region, name="cce-prod-01",
-                                               edition="cce_managed", api_endpoint="http://127.0.0.1:9")
+                                               edition="cce_managed", api_endpoint="https://127.0.0.1:9")
 
 
 def project(tenant):
