@@ -134,7 +134,7 @@ def _platform_read(cluster: RegisteredCluster, reported: dict) -> dict:
 
 
 @transaction.atomic
-def _record_heartbeat(cluster_id: int, reported: dict, reason: str) -> None:
+def _record_heartbeat(cluster_id: int, reported: dict, reason: str = N_("agent heartbeat")) -> None:
     cluster = RegisteredCluster.objects.select_for_update().filter(pk=cluster_id).first()
     if cluster is None or cluster.status not in CONNECTABLE:
         return
@@ -180,9 +180,9 @@ FAILED_POLLS_TO_DISCONNECT = 2
 def read_direct(cluster: RegisteredCluster) -> dict:
     """A cluster's heartbeat facts read from its API server by the platform (version and
     Nodes; pod requests are the agent's to sum). Raises what the gateway raises."""
-    from cceone.kube.gateway import system_client_for
-
     from kubernetes.client import VersionApi
+
+    from cceone.kube.gateway import system_client_for
 
     client = system_client_for(cluster, timeout=(5, 15))
     # Not `client.version`: discovery keeps the version it first saw in its cache file.

@@ -83,9 +83,14 @@ class DirectForwarder:
             headers = [h for h in headers if h[0].lower() != "content-length"]
         url = URL(upstream.url.rstrip("/") + path, encoded=True)
         try:
+            context = self._ssl(upstream.ca_pem)
+        except (ssl.SSLError, ValueError) as exc:
+            log.warning("cluster %s: unusable CA: %s", cluster_id, exc)
+            return status_response(502, "InternalError", f"cluster {cluster_id}: the CA certificate kept for its API "
+                                   "server is not a valid PEM certificate")
+        try:
             upstream_response = await self._client().request(
-                request.method, url, headers=headers, data=body, allow_redirects=False,
-                ssl=self._ssl(upstream.ca_pem))
+                request.method, url, headers=headers, data=body, allow_redirects=False, ssl=context)
         except aiohttp.ClientConnectorCertificateError as exc:
             log.warning("cluster %s: TLS verification of %s failed: %s", cluster_id, upstream.url, exc)
             return status_response(502, "InternalError", f"cluster {cluster_id}: its API server's certificate "

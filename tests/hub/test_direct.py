@@ -110,7 +110,7 @@ def test_the_credential_never_goes_over_plain_http(hub, directory):
             listener.accept()  # nothing even connected
 
 
-def test_a_wrong_ca_is_refused_and_a_stopped_server_is_unreachable(hub, directory, cloud):
+def test_a_wrong_or_broken_ca_is_refused_and_a_stopped_server_is_unreachable(hub, directory, cloud):
     with EmulatorServer(seed_files=["local-3node"], tls=True) as other:
         directory.add_direct_cluster("d4", Upstream(cloud.url, "admin-token", other.certificates.ca_pem.decode()),
                                      tenant="t1")
@@ -118,6 +118,10 @@ def test_a_wrong_ca_is_refused_and_a_stopped_server_is_unreachable(hub, director
             kube_api(f"{hub.public_url}/k8s/clusters/d4", token=USER_TOKEN).list_namespace()
         assert untrusted.value.status == 502 and "certificate" in json.loads(untrusted.value.body)["message"]
         gone_url = other.url
+    directory.add_direct_cluster("d6", Upstream(cloud.url, "admin-token", "not a certificate"), tenant="t1")
+    with pytest.raises(ApiException) as unusable:
+        kube_api(f"{hub.public_url}/k8s/clusters/d6", token=USER_TOKEN).list_namespace()
+    assert unusable.value.status == 502 and "not a valid PEM certificate" in json.loads(unusable.value.body)["message"]
     directory.add_direct_cluster("d5", Upstream(gone_url, "admin-token", cloud.certificates.ca_pem.decode()),
                                  tenant="t1")
     with pytest.raises(ApiException) as down:
