@@ -239,16 +239,36 @@ def heartbeat_window() -> timedelta:
 
 
 def sweep_disconnected() -> int:
-    """Mark running clusters whose agents fell silent, e.g. while the hub was down."""
-    cutoff = timezone.now() - 2 * heartbeat_window()
+    """Mark running clusters whose agents fell silent, e.g. while the hub was down, and those
+    reached directly that no poll has reached for three poll intervals (beat or the workers
+    stopped): a console must not show "running" on facts nobody has checked."""
+    now = timezone.now()
     stale = RegisteredCluster.objects.filter(
-        status=Status.RUNNING, connection_mode=RegisteredCluster.ConnectionMode.AGENT, last_heartbeat_at__lt=cutoff
+        status=Status.RUNNING, connection_mode=RegisteredCluster.ConnectionMode.AGENT,
+        last_heartbeat_at__lt=now - 2 * heartbeat_window()
     ).values_list("pk", flat=True)
     count = 0
     for pk in list(stale):
         agent_lost(pk)
         count += 1
+    unpolled = RegisteredCluster.objects.filter(
+        status=Status.RUNNING, connection_mode=RegisteredCluster.ConnectionMode.DIRECT,
+        last_heartbeat_at__lt=now - 3 * timedelta(seconds=settings.CCEONE_DIRECT_POLL_SECONDS)
+    ).values_list("pk", flat=True)
+    for pk in list(unpolled):
+        _unpolled(pk)
+        count += 1
     return count
+
+
+@transaction.atomic
+def _unpolled(cluster_id: int) -> None:
+    cluster = RegisteredCluster.objects.select_for_update().filter(pk=cluster_id, status=Status.RUNNING).first()
+    if cluster is None:
+        return
+    cluster.disconnected_since = cluster.last_heartbeat_at or timezone.now()
+    cluster.save(update_fields=["disconnected_since"])
+    change_status(cluster, Status.DISCONNECTED, N_("not polled for three poll intervals"))
 
 
 def disconnect_agents(cluster_id: int, credential: str | None = None) -> None:

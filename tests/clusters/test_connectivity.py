@@ -231,3 +231,17 @@ def test_a_password_change_revokes_kubeconfigs_and_a_new_one_works(connected_clu
     assert unauthorized(kubectl(config, tmp_path, "get", "ns"))
     _issued, fresh = kubeconfigs.issue(tenant.user, connected_cluster)
     assert kubectl(fresh, tmp_path, "get", "ns").returncode == 0
+
+
+def test_sweep_marks_a_cloud_cluster_no_poll_reached_disconnected(tenant, settings):
+    """Beat or the workers stopped: a cluster reached directly must not stay "running" on
+    facts nobody checks; the next poll that answers brings it back."""
+    from django.utils import timezone
+
+    settings.CCEONE_DIRECT_POLL_SECONDS = 30
+    unpolled = ClusterFactory(account=tenant.account, connection_mode="direct",
+                              last_heartbeat_at=timezone.now() - timedelta(minutes=2))
+    polled = ClusterFactory(account=tenant.account, connection_mode="direct", last_heartbeat_at=timezone.now())
+    assert connectivity.sweep_disconnected() == 1
+    assert cluster_status(unpolled) == "disconnected" and cluster_status(polled) == "running"
+    assert unpolled.status_changes.last().reason == "not polled for three poll intervals"
