@@ -16,7 +16,7 @@ from cceone.audit.models import OperationLog
 from cceone.iam.access import get_or_deny
 from cceone.iam.models import EnterpriseProject, Region
 
-from . import checks, kubeconfigs, services
+from . import checks, kubeconfigs, order_fields, services
 from .agent_manifest import render_agent_yaml
 from .filters import ClusterFilterSet
 from .models import (ApiServerSpec, CloudProviderCluster, KubeconfigToken, RegisteredCluster, SecurityGroup, Subnet,
@@ -63,8 +63,15 @@ class OrderSerializer(serializers.Serializer):
     cloud_cluster = serializers.PrimaryKeyRelatedField(queryset=CloudProviderCluster.objects.all(), required=False)
     agreed = serializers.BooleanField(help_text="the service agreement is accepted")
 
+    def get_fields(self):
+        fields = super().get_fields()
+        for extra in order_fields.all_fields():  # other apps' fields (the fleet)
+            fields[extra.name] = extra.api_field()
+        return fields
+
     def to_order(self, request) -> services.Order:
         data = {k: v for k, v in self.validated_data.items() if k != "agreed"}
+        data["extras"] = {f.name: data.pop(f.name, None) for f in order_fields.all_fields()}
         data["enterprise_project"] = EnterpriseProject.objects.filter(account=request.user.account,
                                                                       name=data["enterprise_project"]).first()
         data["region"] = data.get("region") or request.region

@@ -4,7 +4,7 @@ Each checks permission and invariants, writes in one transaction, audits, writes
 operation log, and enqueues background work on commit. Pages and the API call these.
 """
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -24,7 +24,7 @@ from cceone.iam.access import require
 from cceone.iam.models import EnterpriseProject, Region
 from cceone.kube.gateway import KubeError, explain, system_client_for
 
-from . import changes, checks, connectivity, signals
+from . import changes, checks, connectivity, order_fields, signals
 from . import facts as facts_mod
 from .kubeconfigs import revoke_for_cluster
 from .transitions import change_status
@@ -65,6 +65,8 @@ class Order:
     bind_public_ip: bool = False
     deletion_protection: bool = True
     cloud_cluster: CloudProviderCluster | None = None
+    # What the fields other apps add hold (order_fields: the fleet), by field name.
+    extras: dict = field(default_factory=dict)
 
     def as_instance(self, account) -> RegisteredCluster:
         """An unsaved cluster, for permission checks (project-scoped policies)."""
@@ -80,7 +82,7 @@ class Order:
               cloud_cluster: CloudProviderCluster | None = None, name: str = "", provider: str = "",
               vpc: Vpc | None = None, subnet: Subnet | None = None, security_group: SecurityGroup | None = None,
               apiserver_spec: ApiServerSpec | None = None, apiserver_eip: bool = False,
-              bind_public_ip: bool = False, deletion_protection: bool = True) -> "Order":
+              bind_public_ip: bool = False, deletion_protection: bool = True, extras: dict | None = None) -> "Order":
         """The one way the order page and the API turn what they parsed into an order: a cloud
         cluster is associated under its own name and region and takes no network settings;
         local and third-party clusters take what was entered. `validate_order` judges it."""
@@ -88,11 +90,15 @@ class Order:
             if cloud_cluster is None:
                 raise ValidationError({"cloud_cluster": _("Choose the cloud cluster to associate.")})
             return cls(cluster_type=Type.CLOUD, region=cloud_cluster.region, name=cloud_cluster.name,
-                       enterprise_project=enterprise_project, cloud_cluster=cloud_cluster)
+                       enterprise_project=enterprise_project, cloud_cluster=cloud_cluster, extras=dict(extras or {}))
         return cls(cluster_type=cluster_type, region=region, name=name, provider=provider,
                    enterprise_project=enterprise_project, vpc=vpc, subnet=subnet, security_group=security_group,
                    apiserver_spec=apiserver_spec, apiserver_eip=apiserver_eip, bind_public_ip=bind_public_ip,
-                   deletion_protection=deletion_protection)
+                   deletion_protection=deletion_protection, extras=dict(extras or {}))
+
+    def extra_lines(self) -> list[tuple[str, str]]:
+        """(label, value) of the fields other apps add, for the confirmation page."""
+        return [(str(f.label), f.display(self.extras.get(f.name)) or "—") for f in order_fields.all_fields()]
 
 
 def gates(account) -> list[str]:
@@ -140,6 +146,11 @@ def validate_order(actor, order: Order) -> None:
             errors["security_group"] = [_("Choose a security group of the VPC, or auto-create one.")]
         if order.apiserver_spec is None or order.apiserver_spec.region_id != order.region.pk:
             errors["apiserver_spec"] = [_("Choose the API server access spec.")]
+    for extra in order_fields.all_fields():
+        try:
+            extra.validate(actor, order, order.extras.get(extra.name))
+        except ValidationError as error:
+            errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
 
@@ -194,6 +205,9 @@ def _create(actor, order: Order) -> RegisteredCluster:
     op.step(N_("Order accepted"), N_("Submitted by %(user)s."), {"user": actor.get_username()})
     record(actor, "clusters:create", cluster, details={
         "type": order.cluster_type, "region": order.region.code, "bind_public_ip": order.bind_public_ip})
+    for extra in order_fields.all_fields():
+        if order.extras.get(extra.name) is not None:
+            extra.after_order(actor, cluster, order.extras[extra.name], op)
     signals.cluster_ordered.send(RegisteredCluster, operation=op, cluster=cluster,
                                  bind_public_ip=order.bind_public_ip)
     return cluster
@@ -365,14 +379,18 @@ def change_refusal(cluster: RegisteredCluster) -> str | None:
     return None
 
 
+def _refuse_if_unchangeable(cluster: RegisteredCluster) -> None:
+    refusal = change_refusal(cluster)
+    if refusal:
+        raise ValidationError(refusal)
+
+
 def start_change(actor, cluster: RegisteredCluster, kind: str, **params) -> Operation:
     """Accept a change of `kind` (changes.register) on `cluster`, which the caller holds
     locked (select_for_update) inside its transaction: the cluster becomes `changing` and the
     work is sent on commit. `params` are JSON values handed to the change's apply()."""
     change = changes.get(kind)
-    refusal = change_refusal(cluster)
-    if refusal:
-        raise ValidationError(refusal)
+    _refuse_if_unchangeable(cluster)
     op = Operation.start(cluster, OperationLog.Operation.CHANGE)
     op.step(N_("Change accepted"), N_("Submitted by %(user)s."), {"user": actor.get_username() if actor else ""})
     change_status(cluster, Status.CHANGING, change.reason, audit=False)  # the caller audits the change
@@ -424,6 +442,7 @@ def apply_change(cluster_id: int, kind: str, params: dict | None = None) -> None
 def bind_eip(actor, cluster: RegisteredCluster) -> None:
     cluster = RegisteredCluster.objects.select_for_update().get(pk=cluster.pk)
     require(actor, "clusters:update", cluster)
+    _refuse_if_unchangeable(cluster)
     if cluster.eip_address:
         raise ValidationError(_("An EIP is already bound."))
     start_change(actor, cluster, "bind-eip")
@@ -441,6 +460,7 @@ def _apply_bind_eip(cluster: RegisteredCluster, op: Operation) -> None:
 def unbind_eip(actor, cluster: RegisteredCluster) -> None:
     cluster = RegisteredCluster.objects.select_for_update().get(pk=cluster.pk)
     require(actor, "clusters:update", cluster)
+    _refuse_if_unchangeable(cluster)
     if not cluster.eip_address:
         raise ValidationError(_("No EIP is bound."))
     start_change(actor, cluster, "unbind-eip")
@@ -467,6 +487,7 @@ def rotate_agent_token(actor, cluster: RegisteredCluster) -> None:
     refused (connectivity.expire_previous_agent_tokens)."""
     cluster = RegisteredCluster.objects.select_for_update().get(pk=cluster.pk)
     require(actor, "clusters:update", cluster)
+    _refuse_if_unchangeable(cluster)
     if not cluster.agent_token_hash or cluster.connection_mode != RegisteredCluster.ConnectionMode.AGENT:
         raise ValidationError(_("This cluster has no agent token to rotate."))
     start_change(actor, cluster, "rotate-agent-token")

@@ -91,7 +91,7 @@ def order(request, cluster_type):
     if context["gates"]:
         return render(request, "clusters/order.html", context)
     step = request.POST.get("step", "configure")
-    form = OrderForm(request.POST if request.method == "POST" else None, account=account, region=region,
+    form = OrderForm(request.POST if request.method == "POST" else None, user=request.user, region=region,
                      cluster_type=cluster_type)
     context["form"] = form
     if request.method != "POST" or step == "reload":

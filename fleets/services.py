@@ -150,6 +150,17 @@ def add_clusters(actor, fleet: Fleet, clusters) -> list[RegisteredCluster]:
     return _join(actor, fleet, clusters)
 
 
+def add_ordered_cluster(actor, cluster: RegisteredCluster, fleet: Fleet, operation) -> None:
+    """A cluster ordered into a fleet (R3.2) joins it as a step of its creation, inside the
+    order's transaction: a refusal here orders nothing."""
+    fleet = Fleet.objects.select_for_update().filter(pk=fleet.pk, account_id=cluster.account_id).first()
+    if fleet is None:
+        raise ValidationError({"fleet": _("Unknown fleet.")})
+    require(actor, "fleets:update", fleet)
+    _join(actor, fleet, [cluster])
+    operation.step(N_("Join fleet"), fleet.name)
+
+
 @transaction.atomic
 def remove_cluster(actor, fleet: Fleet, cluster: RegisteredCluster) -> None:
     """The cluster leaves; its own permissions apply again."""
