@@ -172,3 +172,23 @@ def test_a_frozen_cluster_takes_no_change(tenant):
     page = client_for(tenant.main).get(reverse("clusters:access", args=[cluster.pk])).content.decode()
     assert 'id="eip-disabled"' in page
     assert not OperationLog.objects.filter(target_id=str(cluster.pk)).exists()
+
+
+def test_a_change_overtaken_by_a_freeze_is_not_applied_and_the_cluster_comes_back_as_before(
+        tenant, django_capture_on_commit_callbacks):
+    from billing.meters import RegisteredClusterMeter
+
+    cluster = ClusterFactory(account=tenant.account, name="in-arrears")
+    meter = RegisteredClusterMeter()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.bind_eip(tenant.main, cluster)
+        [frozen] = meter.freeze(tenant.account.pk)  # the hourly settlement overdraws the account first
+    cluster.refresh_from_db()
+    assert cluster.status == "frozen" and cluster.eip_address is None
+    log = OperationLog.objects.get(target_id=str(cluster.pk), operation="change")
+    assert log.status == "failed"
+    assert log.steps.last().display_message == "The cluster became frozen before the change was applied: " \
+                                               "nothing was changed."
+    assert meter.unfreeze(cluster.pk, frozen.previous_status)
+    cluster.refresh_from_db()
+    assert cluster.status == "running"  # not changing with nothing left to run
