@@ -20,6 +20,7 @@ from django.db.models.functions import TruncHour
 from django.utils.translation import gettext_noop as N_  # status reasons: translated when shown
 
 from clusters import facts as facts_mod
+from clusters import services as cluster_services
 from clusters.models import ClusterHeartbeat, RegisteredCluster
 from clusters.transitions import change_status
 
@@ -86,6 +87,10 @@ class RegisteredClusterMeter(BillableKind):
         for cluster in (RegisteredCluster.objects.select_for_update(of=("self",))
                         .filter(account_id=account_id, status__in=FREEZABLE).select_related("account")):
             previous = cluster.status
+            if previous == Status.CHANGING:
+                # Its change is not applied now (the worker finds it frozen): it comes back as it
+                # was before the change, not changing with nothing left to run.
+                previous = cluster_services.status_before_change(cluster)
             change_status(cluster, Status.FROZEN, N_("arrears"))
             frozen.append(FrozenState(cluster.pk, cluster.name, previous))
         return frozen

@@ -16,7 +16,7 @@ from cceone.audit.models import OperationLog
 from cceone.iam.access import get_or_deny
 from cceone.iam.models import EnterpriseProject, Region
 
-from . import checks, kubeconfigs, services
+from . import checks, kubeconfigs, order_fields, services
 from .agent_manifest import render_agent_yaml
 from .filters import ClusterFilterSet
 from .models import (ApiServerSpec, CloudProviderCluster, KubeconfigToken, RegisteredCluster, SecurityGroup, Subnet,
@@ -63,8 +63,15 @@ class OrderSerializer(serializers.Serializer):
     cloud_cluster = serializers.PrimaryKeyRelatedField(queryset=CloudProviderCluster.objects.all(), required=False)
     agreed = serializers.BooleanField(help_text="the service agreement is accepted")
 
+    def get_fields(self):
+        fields = super().get_fields()
+        for extra in order_fields.all_fields():  # other apps' fields (the fleet)
+            fields[extra.name] = extra.api_field()
+        return fields
+
     def to_order(self, request) -> services.Order:
         data = {k: v for k, v in self.validated_data.items() if k != "agreed"}
+        data["extras"] = {f.name: data.pop(f.name, None) for f in order_fields.all_fields()}
         data["enterprise_project"] = EnterpriseProject.objects.filter(account=request.user.account,
                                                                       name=data["enterprise_project"]).first()
         data["region"] = data.get("region") or request.region
@@ -156,19 +163,25 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         cluster.refresh_from_db()
         return Response(ClusterSerializer(cluster).data)
 
-    @extend_schema(request=None, responses=ClusterSerializer)
+    @extend_schema(request=None, responses={202: ClusterSerializer})
     @action(detail=True, methods=["post"], url_path="bind-eip")
     def bind_eip(self, request, pk=None):
+        """Bind an EIP: the cluster is `changing` until the change is applied in the background."""
         cluster = self.get_object()
         services.bind_eip(request.user, cluster)
-        return Response(ClusterSerializer(cluster).data)
+        return self._accepted(cluster)
 
-    @extend_schema(request=None, responses=ClusterSerializer)
+    @extend_schema(request=None, responses={202: ClusterSerializer})
     @action(detail=True, methods=["post"], url_path="unbind-eip")
     def unbind_eip(self, request, pk=None):
+        """Unbind the EIP: the cluster is `changing` until the change is applied in the background."""
         cluster = self.get_object()
         services.unbind_eip(request.user, cluster)
-        return Response(ClusterSerializer(cluster).data)
+        return self._accepted(cluster)
+
+    def _accepted(self, cluster):
+        cluster.refresh_from_db()
+        return Response(ClusterSerializer(cluster).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         methods=["get"], responses=KubeconfigTokenSerializer(many=True))
@@ -221,16 +234,15 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
             return Response({"detail": _("No agent YAML for this cluster.")}, status=status.HTTP_404_NOT_FOUND)
         return HttpResponse(render_agent_yaml(cluster, token, variant), content_type="application/yaml")
 
-    @extend_schema(request=None, responses={200: inline_serializer("AgentTokenRotation", {
-        "previous_valid_until": serializers.DateTimeField()})})
+    @extend_schema(request=None, responses={202: ClusterSerializer})
     @action(detail=True, methods=["post"], url_path="rotate-agent-token")
     def rotate_agent_token(self, request, pk=None):
-        """Issue a new agent token (fetch the new agent YAML); the old one works until
-        `previous_valid_until`, then agents still using it are disconnected."""
+        """Re-issue the agent credentials in the background (the cluster is `changing` meanwhile),
+        then fetch the new agent YAML; the old token works for the grace period, then agents
+        still using it are disconnected."""
         cluster = self.get_object()
         services.rotate_agent_token(request.user, cluster)
-        cluster.refresh_from_db()
-        return Response({"previous_valid_until": cluster.previous_agent_token_expires_at})
+        return self._accepted(cluster)
 
     @extend_schema(request=None, responses={202: ClusterSerializer})
     @action(detail=True, methods=["post"])

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cceone.iam.models import EnterpriseProject, Region
 
+from . import order_fields
 from .models import ApiServerSpec, CloudProviderCluster, RegisteredCluster, SecurityGroup, Subnet, Vpc
 from .services import NAME_MAX_LENGTH, NAME_RULE, Order
 
@@ -42,16 +43,20 @@ class OrderForm(forms.Form):
 
     CLOUD_FIELDS = ("cloud_cluster", "enterprise_project")
 
-    def __init__(self, data=None, *, account, region: Region, cluster_type: str, **kwargs):
+    def __init__(self, data=None, *, user, region: Region, cluster_type: str, **kwargs):
         super().__init__(data, **kwargs)
+        account = user.account
         self.account, self.region, self.cluster_type = account, region, cluster_type
+        self._add_registered_fields(user)
         self.fields["enterprise_project"].queryset = EnterpriseProject.objects.filter(account=account)
         default_project = EnterpriseProject.objects.filter(account=account, name="default").first()
         self.fields["enterprise_project"].initial = default_project
         if cluster_type == Type.CLOUD:
+            extra_names = [f.name for f in order_fields.all_fields()]
             for name in list(self.fields):
-                if name not in self.CLOUD_FIELDS:
+                if name not in self.CLOUD_FIELDS and name not in extra_names:
                     del self.fields[name]
+            self.order_fields([*extra_names, "cloud_cluster", "enterprise_project"])  # the manual's order
             self.fields["cloud_cluster"].queryset = CloudProviderCluster.objects.filter(
                 account=account, is_running=True).exclude(registrations__status__in=_LIVE)
             if not self.fields["cloud_cluster"].queryset.exists():
@@ -75,6 +80,15 @@ class OrderForm(forms.Form):
         for name in ("vpc",):
             self.fields[name].widget.attrs["data-reload"] = "1"
 
+    def _add_registered_fields(self, user):
+        """The fields other apps add (order_fields: the fleet), each after the field it follows."""
+        for extra in order_fields.all_fields():
+            fields = list(self.fields.items())
+            names = [name for name, _field in fields]
+            at = names.index(extra.follows) + 1 if extra.follows in names else 0
+            fields.insert(at, (extra.name, extra.form_field(user)))
+            self.fields = dict(fields)
+
     def _chosen_vpc(self):
         raw = self.data.get(self.add_prefix("vpc")) if self.is_bound else None
         if raw and str(raw).isdigit():
@@ -83,6 +97,7 @@ class OrderForm(forms.Form):
 
     def order(self) -> Order:
         data = dict(self.cleaned_data)
+        data["extras"] = {f.name: data.pop(f.name, None) for f in order_fields.all_fields()}
         if "security_group" in data:  # "auto" or the id of one of the choices
             group = data["security_group"]
             data["security_group"] = None if group == AUTO else SecurityGroup.objects.filter(pk=group).first()

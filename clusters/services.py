@@ -4,7 +4,7 @@ Each checks permission and invariants, writes in one transaction, audits, writes
 operation log, and enqueues background work on commit. Pages and the API call these.
 """
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -24,11 +24,12 @@ from cceone.iam.access import require
 from cceone.iam.models import EnterpriseProject, Region
 from cceone.kube.gateway import KubeError, explain
 
-from . import checks, connectivity, signals
+from . import changes, checks, connectivity, order_fields, signals
 from . import facts as facts_mod
 from .kubeconfigs import revoke_for_cluster
 from .transitions import change_status
-from .models import ApiServerSpec, CloudProviderCluster, RegisteredCluster, SecurityGroup, Subnet, Vpc
+from .models import (ApiServerSpec, CloudProviderCluster, ClusterStatusChange, RegisteredCluster, SecurityGroup,
+                     Subnet, Vpc)
 
 Status = RegisteredCluster.Status
 Type = RegisteredCluster.Type
@@ -64,6 +65,8 @@ class Order:
     bind_public_ip: bool = False
     deletion_protection: bool = True
     cloud_cluster: CloudProviderCluster | None = None
+    # What the fields other apps add hold (order_fields: the fleet), by field name.
+    extras: dict = field(default_factory=dict)
 
     def as_instance(self, account) -> RegisteredCluster:
         """An unsaved cluster, for permission checks (project-scoped policies)."""
@@ -79,7 +82,7 @@ class Order:
               cloud_cluster: CloudProviderCluster | None = None, name: str = "", provider: str = "",
               vpc: Vpc | None = None, subnet: Subnet | None = None, security_group: SecurityGroup | None = None,
               apiserver_spec: ApiServerSpec | None = None, apiserver_eip: bool = False,
-              bind_public_ip: bool = False, deletion_protection: bool = True) -> "Order":
+              bind_public_ip: bool = False, deletion_protection: bool = True, extras: dict | None = None) -> "Order":
         """The one way the order page and the API turn what they parsed into an order: a cloud
         cluster is associated under its own name and region and takes no network settings;
         local and third-party clusters take what was entered. `validate_order` judges it."""
@@ -87,11 +90,15 @@ class Order:
             if cloud_cluster is None:
                 raise ValidationError({"cloud_cluster": _("Choose the cloud cluster to associate.")})
             return cls(cluster_type=Type.CLOUD, region=cloud_cluster.region, name=cloud_cluster.name,
-                       enterprise_project=enterprise_project, cloud_cluster=cloud_cluster)
+                       enterprise_project=enterprise_project, cloud_cluster=cloud_cluster, extras=dict(extras or {}))
         return cls(cluster_type=cluster_type, region=region, name=name, provider=provider,
                    enterprise_project=enterprise_project, vpc=vpc, subnet=subnet, security_group=security_group,
                    apiserver_spec=apiserver_spec, apiserver_eip=apiserver_eip, bind_public_ip=bind_public_ip,
-                   deletion_protection=deletion_protection)
+                   deletion_protection=deletion_protection, extras=dict(extras or {}))
+
+    def extra_lines(self) -> list[tuple[str, str]]:
+        """(label, value) of the fields other apps add, for the confirmation page."""
+        return [(str(f.label), f.display(self.extras.get(f.name)) or "—") for f in order_fields.all_fields()]
 
 
 def gates(account) -> list[str]:
@@ -139,6 +146,11 @@ def validate_order(actor, order: Order) -> None:
             errors["security_group"] = [_("Choose a security group of the VPC, or auto-create one.")]
         if order.apiserver_spec is None or order.apiserver_spec.region_id != order.region.pk:
             errors["apiserver_spec"] = [_("Choose the API server access spec.")]
+    for extra in order_fields.all_fields():
+        try:
+            extra.validate(actor, order, order.extras.get(extra.name))
+        except ValidationError as error:
+            errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
 
@@ -193,6 +205,9 @@ def _create(actor, order: Order) -> RegisteredCluster:
     op.step(N_("Order accepted"), N_("Submitted by %(user)s."), {"user": actor.get_username()})
     record(actor, "clusters:create", cluster, details={
         "type": order.cluster_type, "region": order.region.code, "bind_public_ip": order.bind_public_ip})
+    for extra in order_fields.all_fields():
+        if order.extras.get(extra.name) is not None:
+            extra.after_order(actor, cluster, order.extras[extra.name], op)
     signals.cluster_ordered.send(RegisteredCluster, operation=op, cluster=cluster,
                                  bind_public_ip=order.bind_public_ip)
     return cluster
@@ -294,14 +309,16 @@ def expire_pending_access() -> int:
 
 
 # Whose operation a stalled background task carries on, by the status it keeps the cluster in.
-WORKING = {OperationLog.Operation.CREATE: Status.CREATING, OperationLog.Operation.UNSUBSCRIBE: Status.DESTROYING}
+WORKING = {OperationLog.Operation.CREATE: Status.CREATING, OperationLog.Operation.UNSUBSCRIBE: Status.DESTROYING,
+           OperationLog.Operation.CHANGE: Status.CHANGING}
 
 
 def recover_stalled_operations() -> dict:
-    """Clusters stuck creating or destroying because the worker running their operation was
+    """Clusters stuck creating, changing or destroying because the worker running their operation was
     lost (or its message never arrived): the work is sent again (provision and destroy
     are idempotent), at most CCEONE_RECOVERY_MAX_RESUMES times; after that the operation
-    fails with the reason in its log, and a cluster still creating becomes creation failed."""
+    fails with the reason in its log, a cluster still creating becomes creation failed and one
+    changing returns to the status it had before the change."""
     counts = {"resumed": 0, "failed": 0}
     limit = settings.CCEONE_RECOVERY_MAX_RESUMES
     for op in Operation.stalled("cluster"):
@@ -317,6 +334,8 @@ def recover_stalled_operations() -> dict:
                 op.fail(N_("Recover lost work"), message, params)
                 if cluster.status == Status.CREATING:
                     change_status(cluster, Status.CREATE_FAILED, reason)
+                elif cluster.status == Status.CHANGING:  # the change is not applied: back as it was
+                    change_status(cluster, status_before_change(cluster), reason)
                 counts["failed"] += 1
                 continue
             op.step(N_("Resume after a lost worker"), N_(
@@ -337,24 +356,119 @@ def set_deletion_protection(actor, cluster: RegisteredCluster, enabled: bool) ->
     record(actor, "clusters:update", cluster, details={"deletion_protection": enabled})
 
 
+# --- configuration changes (R3: EIP, agent credentials, fleet) ------------------------------
+# A change is accepted in the request (checks, audit, status `changing`) and applied by a
+# worker (`tasks.apply_change`, sent on `signals.change_started` through the operation log,
+# so the recovery sweep resends it if the worker is lost); then the cluster returns to the
+# status it had.
+
+# Statuses a configuration change may start from (and returns to).
+CHANGEABLE = (Status.RUNNING, Status.PENDING_ACCESS, Status.ACCESS_TIMEOUT, Status.DISCONNECTED)
+
+
+def change_refusal(cluster: RegisteredCluster) -> str | None:
+    """Why no configuration change can start on the cluster now (for the service's error and
+    the pages' disabled buttons), or None."""
+    if cluster.status == Status.CHANGING:
+        return _("A configuration change of the cluster is in progress: try again when it is done.")
+    if cluster.status not in CHANGEABLE:
+        return _("The cluster cannot be changed while it is %(status)s.") % {
+            "status": cluster.get_status_display().lower()}
+    return None
+
+
+def _refuse_if_unchangeable(cluster: RegisteredCluster) -> None:
+    refusal = change_refusal(cluster)
+    if refusal:
+        raise ValidationError(refusal)
+
+
+def start_change(actor, cluster: RegisteredCluster, kind: str, **params) -> Operation:
+    """Accept a change of `kind` (changes.register) on `cluster`, which the caller holds
+    locked (select_for_update) inside its transaction: the cluster becomes `changing` and the
+    work is sent on commit. `params` are JSON values handed to the change's apply()."""
+    change = changes.get(kind)
+    _refuse_if_unchangeable(cluster)
+    op = Operation.start(cluster, OperationLog.Operation.CHANGE)
+    op.step(N_("Change accepted"), N_("Submitted by %(user)s."), {"user": actor.get_username() if actor else ""})
+    change_status(cluster, Status.CHANGING, change.reason, audit=False)  # the caller audits the change
+    signals.change_started.send(RegisteredCluster, operation=op, cluster=cluster, kind=kind, params=params)
+    return op
+
+
+def status_before_change(cluster: RegisteredCluster) -> str:
+    """The status the cluster had when its current change started (it returns to it)."""
+    change = (ClusterStatusChange.objects.filter(cluster=cluster, to_status=Status.CHANGING)
+              .order_by("-at", "-id").first())
+    return change.from_status if change and change.from_status in CHANGEABLE else Status.RUNNING
+
+
+def _running_change(cluster: RegisteredCluster) -> Operation | None:
+    log = (OperationLog.objects.filter(target_type="cluster", target_id=str(cluster.pk),
+                                       operation=OperationLog.Operation.CHANGE, status=OperationLog.Status.RUNNING)
+           .order_by("-started_at", "-id").first())
+    return Operation(log) if log else None
+
+
+def apply_change(cluster_id: int, kind: str, params: dict | None = None) -> None:
+    """Apply an accepted change and return the cluster to its status. Idempotent: a change
+    already done (or failed) has no running operation left, and a redelivered message finds
+    nothing to do; the change and the return are one transaction, so a lost worker leaves
+    the cluster changing with the operation running, which the sweep resends."""
+    change = changes.get(kind)
+    with transaction.atomic():
+        cluster = RegisteredCluster.objects.select_for_update().filter(pk=cluster_id).first()
+        op = _running_change(cluster) if cluster else None
+        if op is None:
+            return
+        if cluster.status != Status.CHANGING:  # e.g. frozen for arrears meanwhile
+            op.fail(change.name, N_("The cluster became %(status)s before the change was applied: nothing was "
+                                    "changed."), {"status": cluster.status})
+            return
+        try:
+            with transaction.atomic():
+                change.apply(cluster, op, **(params or {}))
+        except ValidationError as error:
+            op.fail(change.name, "; ".join(error.messages))
+            change_status(cluster, status_before_change(cluster), N_("configuration change failed"))
+            return
+        change_status(cluster, status_before_change(cluster), N_("configuration change done"), audit=False)
+        op.finish()
+
+
 @transaction.atomic
 def bind_eip(actor, cluster: RegisteredCluster) -> None:
+    cluster = RegisteredCluster.objects.select_for_update().get(pk=cluster.pk)
     require(actor, "clusters:update", cluster)
+    _refuse_if_unchangeable(cluster)
     if cluster.eip_address:
         raise ValidationError(_("An EIP is already bound."))
-    cluster.eip_address = _fake_eip(cluster)
-    cluster.save(update_fields=["eip_address"])
-    record(actor, "clusters:bind-eip", cluster, details={"eip": cluster.eip_address})
+    start_change(actor, cluster, "bind-eip")
+    record(actor, "clusters:bind-eip", cluster)
+
+
+def _apply_bind_eip(cluster: RegisteredCluster, op: Operation) -> None:
+    if not cluster.eip_address:
+        cluster.eip_address = _fake_eip(cluster)
+        cluster.save(update_fields=["eip_address"])
+    op.step(N_("Bind EIP"), cluster.eip_address)
 
 
 @transaction.atomic
 def unbind_eip(actor, cluster: RegisteredCluster) -> None:
+    cluster = RegisteredCluster.objects.select_for_update().get(pk=cluster.pk)
     require(actor, "clusters:update", cluster)
+    _refuse_if_unchangeable(cluster)
     if not cluster.eip_address:
         raise ValidationError(_("No EIP is bound."))
+    start_change(actor, cluster, "unbind-eip")
+    record(actor, "clusters:unbind-eip", cluster, details={"eip": cluster.eip_address})
+
+
+def _apply_unbind_eip(cluster: RegisteredCluster, op: Operation) -> None:
     address, cluster.eip_address = cluster.eip_address, None
     cluster.save(update_fields=["eip_address"])
-    record(actor, "clusters:unbind-eip", cluster, details={"eip": address})
+    op.step(N_("Unbind EIP"), address or "")
 
 
 def agent_token(actor, cluster: RegisteredCluster) -> str | None:
@@ -365,20 +479,36 @@ def agent_token(actor, cluster: RegisteredCluster) -> str | None:
 
 
 @transaction.atomic
-def rotate_agent_token(actor, cluster: RegisteredCluster) -> str:
-    """Issue a new agent token; the old one keeps working for the grace period, then the
-    agents still using it are disconnected and refused (connectivity.expire_previous_agent_tokens)."""
-    require(actor, "clusters:update", cluster)
+def rotate_agent_token(actor, cluster: RegisteredCluster) -> None:
+    """Re-issue the agent credentials (a new token, a new agent YAML); the old token keeps
+    working for the grace period, then the agents still using it are disconnected and
+    refused (connectivity.expire_previous_agent_tokens)."""
     cluster = RegisteredCluster.objects.select_for_update().get(pk=cluster.pk)
+    require(actor, "clusters:update", cluster)
+    _refuse_if_unchangeable(cluster)
     if not cluster.agent_token_hash or cluster.connection_mode != RegisteredCluster.ConnectionMode.AGENT:
+        raise ValidationError(_("This cluster has no agent token to rotate."))
+    start_change(actor, cluster, "rotate-agent-token")
+    record(actor, "clusters:rotate-agent-token", cluster,
+           details={"grace_minutes": settings.CCEONE_AGENT_TOKEN_GRACE_MINUTES})
+
+
+def _apply_rotate_agent_token(cluster: RegisteredCluster, op: Operation) -> None:
+    if not cluster.agent_token_hash:
         raise ValidationError(_("This cluster has no agent token to rotate."))
     grace = timedelta(minutes=settings.CCEONE_AGENT_TOKEN_GRACE_MINUTES)
     token = connectivity.issue_agent_token(cluster, grace=grace)
     cluster.agent_token_encrypted = crypto.encrypt(token)
     cluster.save(update_fields=["agent_token_encrypted"])
-    record(actor, "clusters:rotate-agent-token", cluster,
-           details={"previous_valid_until": cluster.previous_agent_token_expires_at.isoformat()})
-    return token
+    op.step(N_("Re-issue agent credentials"), N_(
+        "Apply the new agent YAML within %(minutes)d minutes: then the old token stops working."),
+        {"minutes": settings.CCEONE_AGENT_TOKEN_GRACE_MINUTES})
+
+
+changes.register(changes.Change("bind-eip", N_("Bind EIP"), N_("EIP binding"), _apply_bind_eip))
+changes.register(changes.Change("unbind-eip", N_("Unbind EIP"), N_("EIP unbinding"), _apply_unbind_eip))
+changes.register(changes.Change("rotate-agent-token", N_("Re-issue agent credentials"),
+                                N_("agent credentials re-issue"), _apply_rotate_agent_token))
 
 
 # --- unsubscribe (R3.8) ------------------------------------------------------------------
@@ -387,6 +517,8 @@ def unsubscribe_checks(cluster: RegisteredCluster) -> list[tuple[str, bool, str]
     """(label, passed, message) for each condition unsubscribing needs."""
     result = [(_("Deletion protection is off"), not cluster.deletion_protection,
                _("Turn deletion protection off first.") if cluster.deletion_protection else "")]
+    if cluster.status == Status.CHANGING:
+        result.append((_("No configuration change is in progress"), False, change_refusal(cluster)))
     for blocker in checks.unsubscribe_blockers():
         label, message = blocker(cluster)
         result.append((label, not message, message or ""))

@@ -38,9 +38,9 @@ class ClusterTable(ConsoleTable):
         order_by = ("-created_at",)
 
     def render_name(self, record):
-        # Only running clusters link to their console (R3.4).
+        # Only running clusters link to their console (R3.4); a configuration change leaves it up.
         name = (format_html('<a href="{}">{}</a>', reverse("clusters:overview", args=[record.pk]), record.name)
-                if record.status == Status.RUNNING else record.name)
+                if record.status in (Status.RUNNING, Status.CHANGING) else record.name)
         if record.is_sandbox:
             return format_html('{} <span class="badge bg-sandbox">{}</span>', name, _("sandbox"))
         return name
@@ -53,7 +53,7 @@ class ClusterTable(ConsoleTable):
         if record.status not in (Status.UNSUBSCRIBED, Status.CREATING):
             links.append(("", reverse("clusters:access", args=[record.pk]), _("Access configuration")))
         links.append(("", reverse("clusters:operations", args=[record.pk]), _("Operation log")))
-        if record.status not in (Status.UNSUBSCRIBED, Status.DESTROYING, Status.CREATING) \
+        if record.status not in (Status.UNSUBSCRIBED, Status.DESTROYING, Status.CREATING, Status.CHANGING) \
                 and getattr(record, "unsubscribable", False):  # annotate_can in the list's query
             links.append(("text-danger", reverse("clusters:unsubscribe", args=[record.pk]), _("Unsubscribe")))
         return format_html_join(" ", '<a class="me-2 {}" href="{}">{}</a>', links)

@@ -18,6 +18,11 @@ def destroy_cluster(cluster_id: int) -> None:
     services.destroy(cluster_id)
 
 
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def apply_change(cluster_id: int, kind: str, params: dict | None = None) -> None:
+    services.apply_change(cluster_id, kind, params)
+
+
 @shared_task
 def sweep_connectivity() -> dict:
     """Every minute: silent agents → disconnected; pending access too long → access timeout;
@@ -45,7 +50,7 @@ def poll_direct_cluster(cluster_id: int) -> bool:
 
 @shared_task
 def recover_stalled_operations() -> dict:
-    """Every minute (Celery beat): clusters stuck creating or destroying, resumed or failed."""
+    """Every minute (Celery beat): clusters stuck creating, changing or destroying, resumed or failed."""
     return services.recover_stalled_operations()
 
 
@@ -57,3 +62,8 @@ def _provision(sender, operation, cluster, bind_public_ip, **kwargs):
 @receiver(signals.cluster_unsubscribed, dispatch_uid="clusters.destroy_on_unsubscribe")
 def _destroy(sender, operation, cluster, **kwargs):
     operation.enqueue(destroy_cluster, cluster.pk)
+
+
+@receiver(signals.change_started, dispatch_uid="clusters.apply_on_change")
+def _apply_change(sender, operation, cluster, kind, params, **kwargs):
+    operation.enqueue(apply_change, cluster.pk, kind, params)

@@ -38,7 +38,8 @@ def change_status(cluster: RegisteredCluster, to: str, reason: str = "", *, audi
     if audit:
         record(None, "clusters:status", cluster, account=cluster.account,
                details={"from": previous, "to": str(to), "reason": reason})
-    if to == RegisteredCluster.Status.RUNNING:
+    # Back from a configuration change it was up all along: nothing came up.
+    if to == RegisteredCluster.Status.RUNNING and previous != RegisteredCluster.Status.CHANGING:
         cluster_came_up.send(RegisteredCluster, cluster=cluster)
     return change
 

@@ -91,7 +91,7 @@ def order(request, cluster_type):
     if context["gates"]:
         return render(request, "clusters/order.html", context)
     step = request.POST.get("step", "configure")
-    form = OrderForm(request.POST if request.method == "POST" else None, account=account, region=region,
+    form = OrderForm(request.POST if request.method == "POST" else None, user=request.user, region=region,
                      cluster_type=cluster_type)
     context["form"] = form
     if request.method != "POST" or step == "reload":
@@ -158,7 +158,8 @@ def access(request, pk):
     tab = request.GET.get("tab", "basic")
     if tab == "access" and cluster.cluster_type == Type.CLOUD:
         tab = "basic"
-    context = {"cluster": cluster, "tab": tab, "can_update": can(request.user, "clusters:update", cluster)}
+    context = {"cluster": cluster, "tab": tab, "can_update": can(request.user, "clusters:update", cluster),
+               "change_refusal": services.change_refusal(cluster)}
     if tab == "access" and context["can_update"]:
         # The YAML carries the agent token: only those who may change the cluster see it.
         token = services.agent_token(request.user, cluster)
@@ -201,10 +202,10 @@ def access_action(request, pk, action):
             messages.success(request, _("Deletion protection updated."))
         elif action == "bind-eip":
             services.bind_eip(request.user, cluster)
-            messages.success(request, _("EIP bound."))
+            messages.success(request, _("The EIP is being bound: the cluster is changing until it is done."))
         elif action == "unbind-eip":
             services.unbind_eip(request.user, cluster)
-            messages.success(request, _("EIP unbound."))
+            messages.success(request, _("The EIP is being unbound: the cluster is changing until it is done."))
         elif action in ("kubeconfig", "temporary-kubeconfig"):
             tab = "connection"
             valid_for = None
@@ -229,8 +230,9 @@ def access_action(request, pk, action):
         elif action == "rotate-agent-token":
             tab = "access"
             services.rotate_agent_token(request.user, cluster)
-            messages.success(request, _("A new agent token was issued. Apply the new agent YAML within "
-                                        "%(minutes)d minutes: then the old token stops working.")
+            messages.success(request, _("A new agent token is being issued (the cluster is changing until it is "
+                                        "done). Apply the new agent YAML within %(minutes)d minutes: then the old "
+                                        "token stops working.")
                              % {"minutes": settings.CCEONE_AGENT_TOKEN_GRACE_MINUTES})
         elif action == "sandbox-agent":
             tab = "access"

@@ -8,14 +8,19 @@ class FleetsConfig(AppConfig):
 
     def ready(self):
         # How the app plugs into the core and into clusters (docs/architecture.md).
+        from django.utils.translation import gettext_noop as N_
+
         from cceone.console import navigation
-        from clusters import checks
+        from clusters import changes, checks, order_fields
         from clusters import signals as cluster_signals
 
-        from . import api, services
+        from . import api, order_field, services
 
         api.register()
         checks.register_unsubscribe_effect("fleet", services.unsubscribe_effect)
+        order_fields.register(order_field.FLEET)
+        changes.register(changes.Change("fleet", N_("Change fleet"), N_("fleet change"),
+                                        services.apply_membership_change))
         cluster_signals.cluster_unsubscribed.connect(
             lambda sender, operation, cluster, **kw: services.leave_on_unsubscribe(operation, cluster),
             weak=False, dispatch_uid="fleets.leave_on_unsubscribe")

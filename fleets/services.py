@@ -18,6 +18,7 @@ from cceone.iam import mirror
 from cceone.iam.access import require, restrict
 from cceone.iam.models import EnterpriseProject
 from clusters import facts as facts_mod
+from clusters import services as cluster_services
 from clusters.models import RegisteredCluster
 
 from .models import Fleet
@@ -30,6 +31,8 @@ NAME_RULE = gettext_lazy("2-64 characters: letters, digits, '-' and '_', startin
                          "with a letter or digit.")
 # Clusters that can no longer join a fleet.
 GONE = (Status.DESTROYING, Status.UNSUBSCRIBED)
+# ...and those that cannot join or leave one now: another configuration change runs.
+BUSY = (*GONE, Status.CHANGING)
 
 
 def _validate_name(name: str) -> str:
@@ -43,7 +46,7 @@ def _validate_name(name: str) -> str:
 
 def joinable_clusters(user, region=None):
     """Clusters the user may put into a fleet: in no fleet, not unsubscribed, any region unless given."""
-    queryset = RegisteredCluster.objects.filter(fleet__isnull=True).exclude(status__in=GONE)
+    queryset = RegisteredCluster.objects.filter(fleet__isnull=True).exclude(status__in=BUSY)
     queryset = restrict(queryset, user, "clusters:update").select_related("region")
     return queryset.filter(region=region) if region is not None else queryset
 
@@ -58,7 +61,7 @@ def _join(actor, fleet: Fleet, clusters) -> list[RegisteredCluster]:
     # One conditional UPDATE: of two requests adding a cluster to two fleets, exactly one
     # finds it still in no fleet.
     joined = (RegisteredCluster.objects.filter(pk__in=ids, fleet__isnull=True, account_id=fleet.account_id)
-              .exclude(status__in=GONE).update(fleet=fleet))
+              .exclude(status__in=BUSY).update(fleet=fleet))
     if joined != len(ids):
         problems = []
         for cluster in RegisteredCluster.objects.filter(pk__in=ids).select_related("fleet"):
@@ -69,12 +72,38 @@ def _join(actor, fleet: Fleet, clusters) -> list[RegisteredCluster]:
                 problems.append(_("Cluster %(cluster)s is already in this fleet.") % {"cluster": cluster.name})
             elif cluster.status in GONE:
                 problems.append(_("Cluster %(cluster)s is unsubscribed.") % {"cluster": cluster.name})
+            elif cluster.status == Status.CHANGING:
+                problems.append(_("Cluster %(cluster)s is being changed: add it once that change is done.")
+                                % {"cluster": cluster.name})
         raise ValidationError({"clusters": problems or [_("A cluster could not be added.")]})
     added = list(RegisteredCluster.objects.filter(pk__in=ids))
     for cluster in added:
         record(actor, "fleets:add-cluster", cluster, details={"fleet": fleet.name, "fleet_id": fleet.pk})
-    members_changed.send(Fleet, fleet=fleet, clusters=added)
+    _apply_membership(actor, fleet, added, joined=True)
     return added
+
+
+def _apply_membership(actor, fleet: Fleet, clusters, *, joined: bool) -> None:
+    """What follows a cluster joining or leaving (its Kubernetes permissions) runs as a
+    configuration change of the cluster: it is `changing` until the worker has applied it
+    (`apply_membership_change`). A cluster in no state for a change (still creating, frozen)
+    takes it at once, as it has no running change to wait for."""
+    at_once = []
+    for cluster in RegisteredCluster.objects.select_for_update().filter(pk__in=[c.pk for c in clusters]):
+        if cluster.status in cluster_services.CHANGEABLE:
+            cluster_services.start_change(actor, cluster, "fleet", fleet_id=fleet.pk, fleet_name=fleet.name,
+                                          joined=joined)
+        else:
+            at_once.append(cluster)
+    if at_once:
+        members_changed.send(Fleet, fleet=fleet, clusters=at_once)
+
+
+def apply_membership_change(cluster, operation, *, fleet_id: int, fleet_name: str, joined: bool) -> None:
+    """The worker's part of a fleet change (registered with clusters.changes): the cluster
+    takes the fleet's permissions, or its own again (`members_changed`: permissions re-sync)."""
+    operation.step(N_("Join fleet") if joined else N_("Leave fleet"), fleet_name)
+    members_changed.send(Fleet, fleet=Fleet.objects.filter(pk=fleet_id).first(), clusters=[cluster])
 
 
 def create_fleet(actor, *, name, description="", enterprise_project=None, clusters=()) -> Fleet:
@@ -121,16 +150,30 @@ def add_clusters(actor, fleet: Fleet, clusters) -> list[RegisteredCluster]:
     return _join(actor, fleet, clusters)
 
 
+def add_ordered_cluster(actor, cluster: RegisteredCluster, fleet: Fleet, operation) -> None:
+    """A cluster ordered into a fleet (R3.2) joins it as a step of its creation, inside the
+    order's transaction: a refusal here orders nothing."""
+    fleet = Fleet.objects.select_for_update().filter(pk=fleet.pk, account_id=cluster.account_id).first()
+    if fleet is None:
+        raise ValidationError({"fleet": _("Unknown fleet.")})
+    require(actor, "fleets:update", fleet)
+    _join(actor, fleet, [cluster])
+    operation.step(N_("Join fleet"), fleet.name)
+
+
 @transaction.atomic
 def remove_cluster(actor, fleet: Fleet, cluster: RegisteredCluster) -> None:
     """The cluster leaves; its own permissions apply again."""
     require(actor, "fleets:update", fleet)
     require(actor, "clusters:update", cluster)
+    if RegisteredCluster.objects.select_for_update().get(pk=cluster.pk).status == Status.CHANGING:
+        raise ValidationError(_("Cluster %(cluster)s is being changed: remove it once that change is done.")
+                              % {"cluster": cluster.name})
     if not RegisteredCluster.objects.filter(pk=cluster.pk, fleet=fleet).update(fleet=None):
         raise ValidationError(_("Cluster %(cluster)s is not in this fleet.") % {"cluster": cluster.name})
     cluster.fleet = None
     record(actor, "fleets:remove-cluster", cluster, details={"fleet": fleet.name, "fleet_id": fleet.pk})
-    members_changed.send(Fleet, fleet=fleet, clusters=[cluster])
+    _apply_membership(actor, fleet, [cluster], joined=False)
 
 
 def federation_of(fleet: Fleet):

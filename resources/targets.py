@@ -125,7 +125,8 @@ def _lookup_cluster(user, target_id: str, check_status: bool):
     Status = RegisteredCluster.Status
     cluster = get_or_deny(RegisteredCluster.objects.select_related("region", "account"), user, target_id,
                           "clusters:get")
-    if not check_status or cluster.status == Status.RUNNING:
+    # A configuration change (EIP, agent credentials, fleet) leaves the cluster reachable.
+    if not check_status or cluster.status in (Status.RUNNING, Status.CHANGING):
         return cluster
     if cluster.status == Status.DISCONNECTED:
         raise Unavailable(f"{cluster.unreachable_message()} {_('Showing the last reported facts.')}", 503,

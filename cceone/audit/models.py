@@ -40,12 +40,13 @@ class AuditEvent(models.Model):
 
 
 class OperationLog(models.Model):
-    """The backend steps of one operation on an instance (create, unsubscribe, upgrade)."""
+    """The backend steps of one operation on an instance (create, unsubscribe, upgrade, change)."""
 
     class Operation(models.TextChoices):
         CREATE = "create", _("Create")
         UNSUBSCRIBE = "unsubscribe", _("Unsubscribe")
         UPGRADE = "upgrade", _("Upgrade")
+        CHANGE = "change", _("Configuration change")
 
     class Status(models.TextChoices):
         RUNNING = "running", _("In progress")

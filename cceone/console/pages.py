@@ -4,13 +4,16 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
+from django.http import Http404
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cceone.iam import services as iam_services
 from cceone.iam.access import grants
 from cceone.iam.models import Region
-from cceone.iam.routes import AUTHENTICATED_ONLY, iam_page
+from cceone.iam.routes import AUTHENTICATED_ONLY, iam_exempt, iam_page
 
 from . import overview as cards
 from .redirects import redirect_next
@@ -24,6 +27,22 @@ def healthz(request):
         return JsonResponse({"status": "ok"})
     except Exception as error:  # noqa: BLE001 - any database failure means unhealthy
         return JsonResponse({"status": "error", "error": str(error)}, status=503)
+
+
+# The agreements an order asks to accept (R3.2, R5.1), each written in both languages
+# (templates/console/agreements/<key>.<language>.html): a legal text is kept whole, not as msgids.
+AGREEMENTS = {"service": gettext_lazy("CCE One Service Agreement"),
+              "sla": gettext_lazy("CCE One Service Level Agreement")}
+
+
+@iam_exempt("public: the text of the agreements an order asks to accept")
+def agreement(request, name):
+    if name not in AGREEMENTS:
+        raise Http404
+    language = "zh-hans" if (get_language() or "").startswith("zh") else "en"
+    return render(request, "console/agreement.html", {
+        "name": name, "title": AGREEMENTS[name], "agreements": list(AGREEMENTS.items()),
+        "body": f"console/agreements/{name}.{language}.html"})
 
 
 @iam_page(AUTHENTICATED_ONLY)

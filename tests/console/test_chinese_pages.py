@@ -177,7 +177,7 @@ def world(connected_cluster, emulator, tenant):
         "iam:group-delete": {"pk": UserGroup.objects.get(account=tenant.account, name="viewers").pk},
         **{name: {"pk": policy.pk} for name in ("iam:policy-edit", "iam:policy-delete")},
         **{name: {"pk": project.pk} for name in ("iam:project-edit", "iam:project-delete")},
-        "clusters:order": {"cluster_type": "local"},
+        "clusters:order": {"cluster_type": "local"}, "console:agreement": {"name": "service"},
         **{name: {"pk": cluster_pk} for name in ("clusters:overview", "clusters:access", "clusters:operations",
                                                   "clusters:unsubscribe", "permissions:cluster")},
         **{name: {"pk": fleet_pk} for name in ("fleets:detail", "fleets:edit", "fleets:add-clusters",

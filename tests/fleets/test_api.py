@@ -12,19 +12,22 @@ from tests.factories import ClusterFactory, FleetFactory
 JSON = "application/json"
 
 
-def test_fleet_lifecycle_through_the_api(tenant):
+def test_fleet_lifecycle_through_the_api(tenant, django_capture_on_commit_callbacks):
     client = client_for(tenant.user)
     first, second = ClusterFactory(account=tenant.account, name="api-1"), ClusterFactory(account=tenant.account,
                                                                                          name="api-2")
-    created = client.post("/api/v1/fleets/", {"name": "api-fleet", "description": "d", "clusters": [first.pk]},
-                          content_type=JSON)
+    with django_capture_on_commit_callbacks(execute=True):  # each join is a change the worker applies
+        created = client.post("/api/v1/fleets/", {"name": "api-fleet", "description": "d", "clusters": [first.pk]},
+                              content_type=JSON)
     assert created.status_code == 201, created.content
     body = created.json()
     assert [m["name"] for m in body["members"]] == ["api-1"]
     assert body["statistics"]["clusters"] == 1 and body["creator"] == "acme-user"
     fleet_id = body["id"]
 
-    added = client.post(f"/api/v1/fleets/{fleet_id}/add-clusters/", {"clusters": [second.pk]}, content_type=JSON)
+    with django_capture_on_commit_callbacks(execute=True):
+        added = client.post(f"/api/v1/fleets/{fleet_id}/add-clusters/", {"clusters": [second.pk]},
+                            content_type=JSON)
     assert added.status_code == 200 and {m["name"] for m in added.json()["members"]} == {"api-1", "api-2"}
     again = client.post(f"/api/v1/fleets/{fleet_id}/add-clusters/", {"clusters": [second.pk]}, content_type=JSON)
     assert again.status_code == 400 and "already in this fleet" in again.content.decode()
@@ -34,7 +37,9 @@ def test_fleet_lifecycle_through_the_api(tenant):
     assert "Remove its 2 cluster(s) from the fleet first." in refused.content.decode()
 
     for cluster in (first, second):
-        left = client.post(f"/api/v1/fleets/{fleet_id}/remove-cluster/", {"cluster": cluster.pk}, content_type=JSON)
+        with django_capture_on_commit_callbacks(execute=True):
+            left = client.post(f"/api/v1/fleets/{fleet_id}/remove-cluster/", {"cluster": cluster.pk},
+                               content_type=JSON)
         assert left.status_code == 200
     assert client.patch(f"/api/v1/fleets/{fleet_id}/", {"description": "empty now"},
                         content_type=JSON).json()["description"] == "empty now"

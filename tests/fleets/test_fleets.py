@@ -26,7 +26,7 @@ def far_region(db):
     return Region.objects.create(code="cn-far", name="Far", name_zh="远方", sort_order=99)
 
 
-def test_create_a_fleet_with_clusters_from_the_form(tenant, far_region):
+def test_create_a_fleet_with_clusters_from_the_form(tenant, far_region, django_capture_on_commit_callbacks):
     here = ClusterFactory(account=tenant.account, name="here-1")
     there = ClusterFactory(account=tenant.account, name="there-1", region=far_region)
     taken = ClusterFactory(account=tenant.account, name="taken-1", fleet=FleetFactory(account=tenant.account))
@@ -39,10 +39,15 @@ def test_create_a_fleet_with_clusters_from_the_form(tenant, far_region):
     everywhere = client.get(reverse("fleets:create") + "?all_regions=on").content.decode()
     assert "here-1" in everywhere and "there-1" in everywhere and "taken-1" not in everywhere
 
-    response = client.post(reverse("fleets:create"), {
-        "name": "edge-fleet", "description": "edge sites", "all_regions": "on",
-        "enterprise_project": here.enterprise_project_id, "clusters": [here.pk, there.pk]})
+    with django_capture_on_commit_callbacks(execute=True) as joining:  # the worker applies each join
+        response = client.post(reverse("fleets:create"), {
+            "name": "edge-fleet", "description": "edge sites", "all_regions": "on",
+            "enterprise_project": here.enterprise_project_id, "clusters": [here.pk, there.pk]})
+        assert set(RegisteredCluster.objects.filter(fleet__name="edge-fleet").values_list("status", flat=True)) == {
+            "changing"}
+    assert len(joining) >= 2
     fleet = Fleet.objects.get(name="edge-fleet")
+    assert set(fleet.clusters.values_list("status", flat=True)) == {"running"}  # back once applied
     assert response.status_code == 302 and response.url == reverse("fleets:detail", args=[fleet.pk])
     assert set(fleet.clusters.values_list("name", flat=True)) == {"here-1", "there-1"}
     assert fleet.creator == tenant.user and fleet.description == "edge sites"
@@ -90,18 +95,28 @@ def test_unsubscribed_clusters_cannot_join(tenant):
         services.add_clusters(tenant.main, fleet, [gone])
 
 
-def test_add_and_remove_clusters_from_the_fleet_console(tenant):
+def test_add_and_remove_clusters_from_the_fleet_console(tenant, django_capture_on_commit_callbacks):
     fleet = FleetFactory(account=tenant.account, name="ops")
     cluster = ClusterFactory(account=tenant.account, name="joiner")
     client = client_for(tenant.admin)
-    response = client.post(reverse("fleets:add-clusters", args=[fleet.pk]), {"clusters": [cluster.pk]})
-    assert response.status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("fleets:add-clusters", args=[fleet.pk]), {"clusters": [cluster.pk]})
+        assert response.status_code == 302
+        # Until the worker has applied the join, the cluster is changing and cannot leave.
+        console = client.get(reverse("fleets:detail", args=[fleet.pk])).content.decode()
+        assert "status-changing" in console and "Remove from fleet</button></span>" in console
+        refused = client.post(reverse("fleets:remove-cluster", args=[fleet.pk, cluster.pk]), follow=True)
+        assert "Cluster joiner is being changed: remove it once that change is done." in refused.content.decode()
     cluster.refresh_from_db()
-    assert cluster.fleet == fleet
+    assert cluster.fleet == fleet and cluster.status == "running"
     console = client.get(reverse("fleets:detail", args=[fleet.pk])).content.decode()
-    assert "joiner" in console and "Remove from fleet" in console
+    assert "joiner" in console and "Remove from fleet" in console and "status-changing" not in console
+    log = cluster_services.OperationLog.objects.get(target_id=str(cluster.pk), operation="change")
+    assert log.status == "succeeded"
+    assert list(log.steps.values_list("name", flat=True)) == ["Change accepted", "Join fleet"]
 
-    response = client.post(reverse("fleets:remove-cluster", args=[fleet.pk, cluster.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("fleets:remove-cluster", args=[fleet.pk, cluster.pk]))
     assert response.status_code == 302
     cluster.refresh_from_db()
     assert cluster.fleet is None

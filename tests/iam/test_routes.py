@@ -66,6 +66,7 @@ ROUTES: dict[str, Route] = {
     "healthz": Route((EXEMPT,)), "favicon": Route((EXEMPT,)), "login": Route((EXEMPT,)), "logout": Route((EXEMPT,)),
     "set_language": Route((EXEMPT,)), "api-schema": Route((EXEMPT,)), "api-docs": Route((EXEMPT,)),
     "admin:*": Route((EXEMPT,)),
+    "console:agreement": Route((EXEMPT,), kwargs=lambda w: {"name": "service"}),
     "api:billing-operator-topup-list": Route((EXEMPT,), api=True),
     "api:billing-operator-account-list": Route((EXEMPT,), api=True),
     "api:billing-operator-account-detail": Route((EXEMPT,), kwargs=lambda w: {"pk": w.account.pk}, api=True),
