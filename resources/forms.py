@@ -3,6 +3,7 @@ through the same service as YAML (services.create_objects), so both paths behave
 from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
 
 from .formatting import parse_pairs
 from .services import TAINT_EFFECTS
@@ -14,7 +15,7 @@ dns_subdomain = RegexValidator(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", _(
 
 
 class PairsField(forms.CharField):
-    """`key=value` lines (labels, selectors, data) as a dict."""
+    """`key=value` lines (labels, selectors, data) as a dict; the API gives the dict itself."""
 
     widget = forms.Textarea(attrs={"rows": 3, "class": "font-monospace"})
 
@@ -24,11 +25,20 @@ class PairsField(forms.CharField):
         super().__init__(*args, strip=False, **kwargs)
 
     def clean(self, value):
+        if isinstance(value, dict):
+            if self.required and not value:
+                raise forms.ValidationError(self.error_messages["required"], code="required")
+            return value
         value = super().clean(value)
         try:
             return parse_pairs(value or "", commas=self.commas)
         except ValueError as error:
             raise forms.ValidationError(_("“%(entry)s” is not key=value.") % {"entry": error}) from None
+
+    def api_field(self):
+        return serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+                                     required=self.required, allow_empty=not self.required,
+                                     label=str(self.label), help_text=_("An object of keys and their values."))
 
 
 class ConsoleForm(forms.Form):
