@@ -69,7 +69,8 @@ def form_serializer(form_class, name: str, exclude=()) -> type:
 
 
 def api_field(field) -> serializers.Field:
-    """The API's twin of one form field: same type, required-ness, limits, choices and help.
+    """The API's twin of one form field: same type, required-ness, limits, choices, help and
+    default (the page's initial value).
     A form field may say how it is given in JSON with its own `api_field()`."""
     from django import forms
 
@@ -77,6 +78,8 @@ def api_field(field) -> serializers.Field:
         return field.api_field()
     common = {"required": field.required, "label": str(field.label) if field.label else None,
               "help_text": str(field.help_text) if field.help_text else None}
+    if field.initial is not None:  # what the page fills in is what the API assumes when not given
+        common.update(required=False, default=field.initial)
     if isinstance(field, forms.BooleanField):
         return serializers.BooleanField(**{**common, "required": False})
     if isinstance(field, forms.IntegerField):

@@ -188,8 +188,10 @@ class KindSchema(ConsoleAutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        # Kubernetes' refusals passed on, the cluster unreachable (502) or disconnected (503).
-        for code in ("400", "404", "409", "422", "502", "503") + (("410",) if self.view.action == "list" else ()):
+        # Bad input ({"field": [...]} or {"detail": …}); Kubernetes' refusals passed on, the
+        # cluster unreachable (502) or disconnected (503).
+        responses.setdefault("400", self._get_response_for_code(OBJECT, "400", direction=direction))
+        for code in ("404", "409", "422", "502", "503") + (("410",) if self.view.action == "list" else ()):
             responses.setdefault(code, self._get_response_for_code(ErrorSerializer, code, direction=direction))
         return responses
 
