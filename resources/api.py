@@ -1,8 +1,9 @@
 """The Kubernetes API of the registered clusters, for scripts.
 
-The console's resource pages are HTML; scripts use the Kubernetes API itself, served
-for every registered cluster through the access hub's kubeconfig proxy
-(docs/kubernetes-api.md). This endpoint tells a script where that API is.
+Scripts use the Kubernetes API itself, served for every registered cluster through the
+access hub's kubeconfig proxy (docs/kubernetes-api.md); this endpoint tells a script where
+that API is. The console's own actions on Kubernetes objects (with its checks, dry runs
+and audit) are endpoints too: `object_api`.
 """
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -11,6 +12,8 @@ from rest_framework import mixins, serializers
 from cceone import api_routes as routes
 from cceone.api import RestrictedViewSet
 from clusters.models import RegisteredCluster
+
+from . import object_api
 
 DESCRIPTION = (
     "The Kubernetes API of every registered cluster is served to scripts (kubectl, Helm, client "
@@ -49,5 +52,7 @@ class KubernetesEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
 
 
 def register() -> None:
-    """Serve this app's viewsets under /api/v1/ (called from AppConfig.ready())."""
+    """Serve this app's viewsets under /api/v1/ (called from AppConfig.ready(), once the
+    kinds are registered): where the Kubernetes API is, and the console's own actions."""
     routes.register("kubernetes/clusters", KubernetesEndpointViewSet, basename="kubernetes-endpoint")
+    object_api.register(routes.register)

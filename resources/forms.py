@@ -1,8 +1,10 @@
-"""Forms of the resource pages. A create form only builds a manifest: creation goes
-through the same service as YAML (services.create_objects), so both paths behave alike."""
+"""Forms of the resource pages and the pieces every form shares (`ConsoleForm`,
+`NamespacedForm`, `PairsField`, the name validators). The guided create forms, one per kind,
+are in `create_forms`."""
 from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
 
 from .formatting import parse_pairs
 from .services import TAINT_EFFECTS
@@ -14,7 +16,7 @@ dns_subdomain = RegexValidator(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", _(
 
 
 class PairsField(forms.CharField):
-    """`key=value` lines (labels, selectors, data) as a dict."""
+    """`key=value` lines (labels, selectors, data) as a dict; the API gives the dict itself."""
 
     widget = forms.Textarea(attrs={"rows": 3, "class": "font-monospace"})
 
@@ -24,11 +26,20 @@ class PairsField(forms.CharField):
         super().__init__(*args, strip=False, **kwargs)
 
     def clean(self, value):
+        if isinstance(value, dict):
+            if self.required and not value:
+                raise forms.ValidationError(self.error_messages["required"], code="required")
+            return value
         value = super().clean(value)
         try:
             return parse_pairs(value or "", commas=self.commas)
         except ValueError as error:
             raise forms.ValidationError(_("“%(entry)s” is not key=value.") % {"entry": error}) from None
+
+    def api_field(self):
+        return serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+                                     required=self.required, allow_empty=not self.required,
+                                     label=str(self.label), help_text=_("An object of keys and their values."))
 
 
 class ConsoleForm(forms.Form):
@@ -50,75 +61,6 @@ class NamespacedForm(ConsoleForm):
 
     def metadata(self, **extra) -> dict:
         return {"name": self.cleaned_data["name"], "namespace": self.cleaned_data["namespace"], **extra}
-
-
-class NamespaceForm(ConsoleForm):
-    name = forms.CharField(label=_("Name"), max_length=63, validators=[dns_label])
-    labels = PairsField(label=_("Labels"), help_text=_("One key=value per line."))
-
-    def manifest(self) -> dict:
-        return {"apiVersion": "v1", "kind": "Namespace",
-                "metadata": {"name": self.cleaned_data["name"], "labels": self.cleaned_data["labels"]}}
-
-
-class DeploymentForm(NamespacedForm):
-    image = forms.CharField(label=_("Container image"), max_length=255, initial="nginx:1.27")
-    replicas = forms.IntegerField(label=_("Replicas"), min_value=0, max_value=1000, initial=2)
-    port = forms.IntegerField(label=_("Container port"), min_value=1, max_value=65535, required=False)
-    cpu_request = forms.CharField(label=_("CPU request"), required=False, max_length=16,
-                                  help_text=_("e.g. 250m"))
-    memory_request = forms.CharField(label=_("Memory request"), required=False, max_length=16,
-                                     help_text=_("e.g. 256Mi"))
-    env = PairsField(label=_("Environment variables"), commas=False, help_text=_("One NAME=value per line."))
-
-    def manifest(self) -> dict:
-        data = self.cleaned_data
-        labels = {"app": data["name"]}
-        container = {"name": data["name"], "image": data["image"]}
-        if data.get("port"):
-            container["ports"] = [{"containerPort": data["port"]}]
-        requests = {k: v for k, v in (("cpu", data.get("cpu_request")), ("memory", data.get("memory_request"))) if v}
-        if requests:
-            container["resources"] = {"requests": requests}
-        if data["env"]:
-            container["env"] = [{"name": k, "value": v} for k, v in data["env"].items()]
-        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": self.metadata(labels=labels),
-                "spec": {"replicas": data["replicas"], "selector": {"matchLabels": labels},
-                         "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}}}}
-
-
-class ServiceForm(NamespacedForm):
-    TYPES = [("ClusterIP", "ClusterIP"), ("NodePort", "NodePort"), ("LoadBalancer", "LoadBalancer")]
-
-    service_type = forms.ChoiceField(label=_("Type"), choices=TYPES, initial="ClusterIP")
-    selector = PairsField(label=_("Selector"), required=True, help_text=_("The pods' labels, e.g. app=my-app."))
-    port = forms.IntegerField(label=_("Port"), min_value=1, max_value=65535, initial=80)
-    target_port = forms.IntegerField(label=_("Target port"), min_value=1, max_value=65535, initial=80)
-    protocol = forms.ChoiceField(label=_("Protocol"), choices=[("TCP", "TCP"), ("UDP", "UDP")], initial="TCP")
-
-    def manifest(self) -> dict:
-        data = self.cleaned_data
-        return {"apiVersion": "v1", "kind": "Service", "metadata": self.metadata(),
-                "spec": {"type": data["service_type"], "selector": data["selector"],
-                         "ports": [{"port": data["port"], "targetPort": data["target_port"],
-                                    "protocol": data["protocol"]}]}}
-
-
-class ConfigMapForm(NamespacedForm):
-    data = PairsField(label=_("Data"), commas=False, help_text=_("One key=value per line."))
-
-    def manifest(self) -> dict:
-        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": self.metadata(), "data": self.cleaned_data["data"]}
-
-
-class SecretForm(NamespacedForm):
-    data = PairsField(label=_("Data"), commas=False, required=True,
-                      help_text=_("One key=value per line; values are stored base64-encoded."),
-                      widget=forms.Textarea(attrs={"rows": 3, "class": "font-monospace", "autocomplete": "off"}))
-
-    def manifest(self) -> dict:
-        return {"apiVersion": "v1", "kind": "Secret", "metadata": self.metadata(), "type": "Opaque",
-                "stringData": self.cleaned_data["data"]}
 
 
 class YamlForm(forms.Form):

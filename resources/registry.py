@@ -10,6 +10,7 @@ special about it (redaction, delete confirmation, the page actions it has) and h
 one starts (a YAML template, a form). The generic code asks the kind; it never tests
 which kind it has.
 """
+import copy
 from dataclasses import dataclass
 from typing import Callable
 
@@ -116,6 +117,14 @@ class Kind:
     @property
     def sensitive(self) -> bool:
         return self.redact is not None
+
+    def viewable(self, obj: dict) -> dict:
+        """A copy of the object as the console shows it: without managedFields, redacted."""
+        obj = copy.deepcopy(obj)
+        (obj.get("metadata") or {}).pop("managedFields", None)
+        if self.redact:
+            self.redact(obj)
+        return obj
 
     def api_resources(self) -> list[tuple[str, str, bool]]:
         """(group, resource, read-only) of everything its pages use: itself, its subresources

@@ -189,7 +189,8 @@ def scale(user, target, kind, namespace, name, replicas) -> None:
     except (TypeError, ValueError):
         replicas = -1
     if not 0 <= replicas <= MAX_REPLICAS:
-        raise ValidationError(_("Replicas must be a whole number from 0 to %(max)d.") % {"max": MAX_REPLICAS})
+        raise ValidationError({"replicas": _("Replicas must be a whole number from 0 to %(max)d.")
+                                           % {"max": MAX_REPLICAS}})
     with audited(user, target, "k8s:scale", kind, namespace, name, replicas=replicas):
         Api(target.obj, user).patch(kind, name, {"spec": {"replicas": replicas}}, namespace, subresource="scale")
 

@@ -16,7 +16,12 @@ class IAMPermission(permissions.BasePermission):
 
     Fail closed: an operation missing from the map is refused. A signed-in-only operation
     says so with `AUTHENTICATED_ONLY` (see `cceone.iam.routes`); views outside tenant IAM
-    set their own `permission_classes` and `iam_exempt`."""
+    set their own `permission_classes` and `iam_exempt`.
+
+    A viewset whose routes all live under one object named in the URL (a cluster's
+    Kubernetes objects) gives it with `iam_object()`: every operation is then checked on
+    that object, so a policy limited to the object allows its collection routes too.
+    `iam_object()` itself answers 404 for an object outside the user's account."""
 
     def has_permission(self, request, view):
         if not request.user or not request.user.is_authenticated:
@@ -28,7 +33,12 @@ class IAMPermission(permissions.BasePermission):
             log.error("refused %s %s: %s declares no IAM action for it", request.method, request.path,
                       type(view).__name__)
             raise exceptions.PermissionDenied(_("This operation declares no IAM permission, so it is refused."))
-        if action == AUTHENTICATED_ONLY or getattr(view, "detail", False):
+        if action == AUTHENTICATED_ONLY:
+            return True
+        if hasattr(view, "iam_object"):
+            require(request.user, action, view.iam_object())
+            return True
+        if getattr(view, "detail", False):
             return True  # detail: checked against the object in has_object_permission
         require(request.user, action)
         return True

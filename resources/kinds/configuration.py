@@ -1,7 +1,7 @@
 """ConfigMaps."""
 from django.utils.translation import gettext_lazy as _
 
-from ..forms import ConfigMapForm
+from ..create_forms import ConfigMapForm
 from ..registry import Column, Kind, register
 
 

@@ -2,7 +2,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from ..formatting import meta
-from ..forms import NamespaceForm
+from ..create_forms import NamespaceForm
 from ..namespace_choice import namespace_written
 from ..registry import Column, DeleteConfirmation, Kind, register
 from .common import phase_status

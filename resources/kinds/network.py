@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import related
 from ..formatting import spec, status
-from ..forms import ServiceForm
+from ..create_forms import IngressForm, ServiceForm
 from ..registry import Column, Kind, register
 
 
@@ -89,7 +89,7 @@ register(Kind(
              Column(_("Hosts"), _ingress_hosts), Column(_("Address"), _ingress_address),
              Column(_("Ports"), _ingress_ports)),
     status=lambda o: (_("Active"), "ok") if _ingress_address(o) != "--" else (_("Pending"), "warn"),
-    summary=_ingress_summary, conditions=False, related=related.ingress_backends,
+    summary=_ingress_summary, conditions=False, related=related.ingress_backends, create_form=IngressForm,
     template="""apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:

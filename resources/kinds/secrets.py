@@ -1,7 +1,7 @@
 """Secrets: values hidden, revealed only through the audited action."""
 from django.utils.translation import gettext_lazy as _
 
-from ..forms import SecretForm
+from ..create_forms import SecretForm
 from ..registry import Column, Kind, register
 
 

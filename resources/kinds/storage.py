@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import related
 from ..formatting import memory, meta, spec, status
+from ..create_forms import PersistentVolumeClaimForm, PersistentVolumeForm, StorageClassForm
 from ..registry import Column, Kind, register
 from .common import phase_status
 
@@ -33,7 +34,7 @@ register(Kind(
     columns=(Column(_("Volume"), lambda o, c: spec(o).get("volumeName") or "--"),
              Column(_("Capacity"), _pvc_capacity), Column(_("Access modes"), _access_modes),
              Column(_("Storage class"), lambda o, c: spec(o).get("storageClassName") or "--")),
-    status=phase_status, related=related.claim_volume,
+    status=phase_status, related=related.claim_volume, create_form=PersistentVolumeClaimForm,
     summary=lambda o: [(_("Capacity"), _pvc_capacity(o)), (_("Access modes"), _access_modes(o)),
                        (_("Storage class"), spec(o).get("storageClassName") or "--"),
                        (_("Volume mode"), spec(o).get("volumeMode") or "Filesystem")],
@@ -57,7 +58,7 @@ register(Kind(
              Column(_("Reclaim policy"), lambda o, c: spec(o).get("persistentVolumeReclaimPolicy") or "--"),
              Column(_("Claim"), _pv_claim),
              Column(_("Storage class"), lambda o, c: spec(o).get("storageClassName") or "--")),
-    status=phase_status, related=related.volume_claim,
+    status=phase_status, related=related.volume_claim, create_form=PersistentVolumeForm,
     summary=lambda o: [(_("Capacity"), memory((spec(o).get("capacity") or {}).get("storage"))),
                        (_("Access modes"), _access_modes(o)),
                        (_("Reclaim policy"), spec(o).get("persistentVolumeReclaimPolicy") or "--"),
@@ -85,7 +86,7 @@ register(Kind(
              Column(_("Binding mode"), lambda o, c: o.get("volumeBindingMode") or "Immediate"),
              Column(_("Default"), lambda o, c: _("Yes") if (meta(o).get("annotations") or {}).get(_DEFAULT_CLASS) == "true"
                     else _("No"))),
-    conditions=False, show_status=False,
+    conditions=False, show_status=False, create_form=StorageClassForm,
     summary=lambda o: [(_("Provisioner"), o.get("provisioner") or "--"),
                        (_("Reclaim policy"), o.get("reclaimPolicy") or "Delete"),
                        (_("Binding mode"), o.get("volumeBindingMode") or "Immediate"),

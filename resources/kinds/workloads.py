@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import related
 from ..formatting import age, condition, parse_time, spec, status
-from ..forms import DeploymentForm
+from ..create_forms import CronJobForm, DaemonSetForm, DeploymentForm, JobForm, StatefulSetForm
 from ..registry import Column, Kind, register
 from .common import container_specs, images, ready_of, replicas_status
 
@@ -119,7 +119,7 @@ register(Kind(
     "StatefulSet", "statefulsets", "apps", "v1", True, "workloads", _("StatefulSets"), _("StatefulSet"),
     columns=(Column(_("Ready"), lambda o, c: ready_of(o)), Column(_("Images"), lambda o, c: images(o))),
     status=replicas_status, summary=_statefulset_summary, scalable=True, restartable=True,
-    related=related.workload_pods,
+    related=related.workload_pods, create_form=StatefulSetForm,
     **SPECS,
     template="""apiVersion: apps/v1
 kind: StatefulSet
@@ -149,6 +149,7 @@ register(Kind(
              Column(_("Ready"), lambda o, c: status(o).get("numberReady") or 0),
              Column(_("Images"), lambda o, c: images(o))),
     status=_daemonset_status, summary=_workload_summary, restartable=True, related=related.workload_pods,
+    create_form=DaemonSetForm,
     **SPECS,
     template="""apiVersion: apps/v1
 kind: DaemonSet
@@ -174,7 +175,7 @@ register(Kind(
     "Job", "jobs", "batch", "v1", True, "workloads", _("Jobs"), _("Job"),
     columns=(Column(_("Completions"), lambda o, c: f"{status(o).get('succeeded') or 0}/{spec(o).get('completions', 1)}"),
              Column(_("Duration"), _job_duration), Column(_("Images"), lambda o, c: images(o))),
-    status=_job_status, related=related.job_pods,
+    status=_job_status, related=related.job_pods, create_form=JobForm,
     summary=lambda o: [(_("Completions"), spec(o).get("completions", 1)), (_("Parallelism"), spec(o).get("parallelism", 1)),
                        (_("Backoff limit"), spec(o).get("backoffLimit", 6)), (_("Images"), images(o)),
                        (_("Duration"), _job_duration(o))],
@@ -201,7 +202,7 @@ register(Kind(
              Column(_("Suspend"), lambda o, c: _("Yes") if spec(o).get("suspend") else _("No")),
              Column(_("Active"), lambda o, c: len(status(o).get("active") or [])),
              Column(_("Last schedule"), lambda o, c: age(status(o).get("lastScheduleTime")))),
-    status=_cronjob_status, conditions=False, related=related.cronjob_jobs,
+    status=_cronjob_status, conditions=False, related=related.cronjob_jobs, create_form=CronJobForm,
     summary=lambda o: [(_("Schedule"), spec(o).get("schedule") or "--"),
                        (_("Concurrency policy"), spec(o).get("concurrencyPolicy") or "Allow"),
                        (_("Suspend"), _("Yes") if spec(o).get("suspend") else _("No")),

@@ -32,11 +32,7 @@ def editable_yaml(obj: dict) -> str:
 
 
 def viewable_yaml(obj: dict, kind) -> str:
-    obj = copy.deepcopy(obj)
-    obj.get("metadata", {}).pop("managedFields", None)
-    if kind.redact:
-        kind.redact(obj)
-    return yaml.safe_dump(obj, sort_keys=False, allow_unicode=True)
+    return yaml.safe_dump(kind.viewable(obj), sort_keys=False, allow_unicode=True)
 
 
 class ResourceList(ResourceView):

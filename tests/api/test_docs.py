@@ -28,6 +28,34 @@ def test_operations_are_grouped_by_what_they_manage(tenant):
     assert "v1" not in {tag for group in tags.values() for tag in group}
 
 
+def test_the_consoles_kubernetes_actions_are_documented_by_section(tenant):
+    """Each kind's operations under its console section, and only the actions it has."""
+    paths = schema(tenant)["paths"]
+    cluster, namespaced = "/api/v1/kubernetes/clusters/{cluster_id}/", \
+        "/api/v1/kubernetes/clusters/{cluster_id}/namespaces/{namespace}/"
+    expected = {
+        namespaced + "deployments/{name}/scale/": ("post", "Kubernetes Workloads"),
+        namespaced + "daemonsets/{name}/restart/": ("post", "Kubernetes Workloads"),
+        namespaced + "services/{name}/": ("put", "Kubernetes Network"),
+        namespaced + "secrets/{name}/reveal/": ("post", "Kubernetes Configuration"),
+        namespaced + "persistentvolumeclaims/{name}/": ("delete", "Kubernetes Storage"),
+        cluster + "nodes/{name}/drain/": ("post", "Kubernetes Nodes"),
+        cluster + "namespaces/": ("post", "Kubernetes Namespaces"),
+        cluster + "manifests/": ("post", "Kubernetes resources"),
+    }
+    for path, (method, tag) in expected.items():
+        assert paths[path][method]["tags"] == [tag], path
+    assert namespaced + "configmaps/{name}/scale/" not in paths
+    assert namespaced + "daemonsets/{name}/scale/" not in paths
+    assert cluster + "nodes/" in paths and "post" not in paths[cluster + "nodes/"]
+    create = paths[namespaced + "deployments/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert create == {"$ref": "#/components/schemas/DeploymentCreateRequest"}
+    delete = paths[cluster + "namespaces/{name}/"]["delete"]
+    assert [p["name"] for p in delete["parameters"] if p["in"] == "query"] == ["confirm"]
+    assert {"403", "404", "409", "502", "503"} <= set(paths[namespaced + "deployments/{name}/scale/"]["post"][
+        "responses"])
+
+
 def test_the_docs_show_no_requirement_ids(tenant):
     text = []
 

@@ -26,7 +26,18 @@ from permissions import services as permissions
 from tests.conftest import client_for, make_tenant
 from tests.factories import ClusterFactory, ready_to_order
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def not_a_crash(ctx, response, case):
+    """No 5xx; but the fuzzed cluster has no agent, so its Kubernetes operations answer 502
+    (documented, with the gateway's explanation) once their input is accepted."""
+    if response.status_code == 502 and case.operation.path.startswith("/api/v1/kubernetes/clusters/{cluster_id}/"):
+        assert response.json()["detail"].startswith("Cluster ") and "unreachable" in response.json()["detail"]
+        return None
+    return not_a_server_error(ctx, response, case)
+
+
+CHECKS = [not_a_crash, status_code_conformance, content_type_conformance, response_schema_conformance]
 BOUNDED = settings(max_examples=5, derandomize=True, deadline=None, database=None,
                    suppress_health_check=list(HealthCheck))
 
@@ -36,8 +47,17 @@ BOUNDED = settings(max_examples=5, derandomize=True, deadline=None, database=Non
 DOCUMENT = SchemaGenerator().get_schema(request=None, public=True)
 
 
+# The console's Kubernetes operations are one viewset per kind built from the same code
+# (resources.object_api): one kind of each shape is fuzzed — a namespaced workload with a
+# create form, scale and restart; a Secret's reveal; a pod's logs; a namespace's confirmed
+# delete; a node's actions — and the manifests endpoint.
+FUZZED_KINDS = ("deployments", "secrets", "pods", "namespaces", "nodes", "manifests")
+OTHER_KINDS = r"^/api/v1/kubernetes/clusters/\{cluster_id\}/(namespaces/\{namespace\}/)?(?!(%s)/)[a-z]+/" % "|".join(
+    FUZZED_KINDS)
+
+
 def load_schema(phases: list[str]):
-    loaded = schemathesis.openapi.from_dict(copy.deepcopy(DOCUMENT))
+    loaded = schemathesis.openapi.from_dict(copy.deepcopy(DOCUMENT)).exclude(path_regex=OTHER_KINDS)
     loaded.app = get_wsgi_application()
     loaded.config.phases.update(phases=phases)
     return loaded

@@ -22,7 +22,7 @@ SEED = Path(__file__).resolve().parents[2] / "sandbox/kubesim/seeds/local-3node.
 ALLOWED = {
     "CCE", "One", "Kubernetes", "kubectl", "Helm", "YAML", "Karmada", "API", "APIs", "vCPU", "CPU", "CPUs",
     "GiB", "MiB", "KiB", "TiB", "CSV", "JSON", "HTTP", "HTTPS", "URL", "EIP", "ELB", "VPC", "IAM", "DNS", "TLS",
-    "RBAC", "kubeconfig", "Token", "Authorization", "IPv", "CIDR", "TCP", "UDP", "SCTP", "UTC", "CST",
+    "RBAC", "NFS", "kubeconfig", "Token", "Authorization", "IPv", "CIDR", "TCP", "UDP", "SCTP", "UTC", "CST",
     "ClusterIP", "NodePort", "LoadBalancer", "ExternalName", "ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany",
     "NotReady", "NoSchedule", "PreferNoSchedule", "NoExecute", "IfNotPresent", "RollingUpdate", "OrderedReady",
     "WaitForFirstConsumer", "Opaque", "ImplementationSpecific", "UID", "QoS", "RWO", "RWX", "ROX", "Kubelet",

@@ -207,6 +207,49 @@ ROUTES.update({
     "api:kubernetes-endpoint-detail": api("clusters:get", kwargs=cluster),
     "api:billing-operator-topup-list POST": Route((EXEMPT,), method="post", api=True),
 })
+def kubernetes_api_rows() -> dict[str, Route]:
+    """The console's actions on a cluster's objects (resources.object_api): every one is
+    opening the cluster's console (clusters:get); what follows is the cluster's RBAC. Every
+    kind has list, get, replace, delete and labels; a kind with a create form is created by
+    it; scalable and restartable kinds scale and restart; nodes are cordoned, tainted and
+    drained; a secret's values are revealed; a pod's logs read."""
+    from resources import registry
+
+    rows = {"api:k8s-manifests-list POST": api("clusters:get", method="post",
+                                               kwargs=lambda w: {"cluster_id": w.cluster.pk})}
+    for kind in registry.all_kinds():
+        def scope(w, kind=kind):
+            return {"cluster_id": w.cluster.pk, **({"namespace": "default"} if kind.namespaced else {})}
+
+        def one(w, scope=scope):
+            return {**scope(w), "name": "web"}
+
+        prefix = f"api:k8s-{kind.plural}"
+        rows.update({f"{prefix}-list": api("clusters:get", kwargs=scope),
+                     f"{prefix}-detail": api("clusters:get", kwargs=one),
+                     f"{prefix}-detail PUT": api("clusters:get", kwargs=one, method="put"),
+                     f"{prefix}-detail DELETE": api("clusters:get", kwargs=one, method="delete"),
+                     f"{prefix}-labels PUT": api("clusters:get", kwargs=one, method="put")})
+        if kind.create_form:
+            rows[f"{prefix}-list POST"] = api("clusters:get", kwargs=scope, method="post")
+        if kind.scalable:
+            rows[f"{prefix}-scale POST"] = api("clusters:get", kwargs=one, method="post")
+        if kind.restartable:
+            rows[f"{prefix}-restart POST"] = api("clusters:get", kwargs=one, method="post")
+        if kind.plural == "nodes":
+            for name in ("cordon", "uncordon", "taints", "drain"):
+                rows[f"{prefix}-{name} POST"] = api("clusters:get", kwargs=one, method="post")
+            rows[f"{prefix}-taints DELETE"] = api("clusters:get", kwargs=one, method="delete")
+            rows[f"{prefix}-drain-status"] = api("clusters:get", kwargs=lambda w, one=one: {**one(w), "drain_id": 1})
+        if kind.plural == "secrets":
+            rows[f"{prefix}-reveal POST"] = api("clusters:get", kwargs=one, method="post")
+        if kind.plural == "pods":
+            rows[f"{prefix}-logs"] = api("clusters:get", kwargs=one)
+    return rows
+
+
+ROUTES.update(kubernetes_api_rows())
+
 # An API row is one operation: its method is part of the key unless it is GET.
 ROUTES = {key if not route.api or route.method == "get" or " " in key else f"{key} {route.method.upper()}": route
           for key, route in ROUTES.items()}
