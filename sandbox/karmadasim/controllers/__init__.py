@@ -94,6 +94,8 @@ class ControllerManager:
         self.stop_event.set()
         for controller in self.controllers:
             controller.stop()
+        for controller in self.controllers:  # let a reconcile in flight finish before the server goes
+            controller.join(2.0)
         for informer in self._informers.values():
             informer.halt()
         self.execution.stop_member_watches()

@@ -37,6 +37,7 @@ def configuration(host: str, token: str, *, ca_data: str | None = None, insecure
     config = client.Configuration(host=host)
     config.api_key = {"authorization": f"Bearer {token}"}
     config.connection_pool_maxsize = 64  # every informer holds a watch connection
+    config.retries = 0  # the controllers retry with backoff themselves; a dead member fails at once
     if host.startswith("https"):
         if insecure:
             config.verify_ssl = False
@@ -351,6 +352,10 @@ class Controller:
 
     def stop(self) -> None:
         self.queue.close()
+
+    def join(self, timeout: float) -> None:
+        for thread in self._threads:
+            thread.join(timeout)
 
     def _work(self) -> None:
         while True:
