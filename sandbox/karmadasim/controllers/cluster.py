@@ -38,7 +38,7 @@ class ClusterController(Controller):
     def __init__(self, manager: "ControllerManager") -> None:
         super().__init__()
         self.m = manager
-        self._failures: dict[str, int] = {}
+        self._probe_failures: dict[str, int] = {}
         self._apis: dict[str, tuple[float, list[dict[str, Any]]]] = {}
         manager.informer(k.CLUSTER_API, "Cluster").handlers.append(self._on_cluster)
         manager.informer("v1", "Secret").handlers.append(self._on_secret)
@@ -97,14 +97,14 @@ class ClusterController(Controller):
             apis = self._api_enablements(name, kube)
         except ApiFailure as e:
             log.debug("cluster %s: probe failed: %s", name, e.message)
-            self._failures[name] = self._failures.get(name, 0) + 1
-            if self._failures[name] < self.m.settings.cluster_failure_threshold and old.get("conditions"):
+            self._probe_failures[name] = self._probe_failures.get(name, 0) + 1
+            if self._probe_failures[name] < self.m.settings.cluster_failure_threshold and old.get("conditions"):
                 return old, True  # one failed probe is not yet an outage
             new["conditions"] = set_condition(old.get("conditions"), {
                 "type": "Ready", "status": "False", "reason": "ClusterNotReachable",
                 "message": "cluster is not reachable"})
             return new, False
-        self._failures.pop(name, None)
+        self._probe_failures.pop(name, None)
         new["kubernetesVersion"] = version.get("gitVersion", "")
         new["apiEnablements"] = apis
         new["nodeSummary"] = {"totalNum": len(nodes), "readyNum": sum(1 for n in nodes if _node_ready(n))}
@@ -176,7 +176,7 @@ class ClusterController(Controller):
             self.m.karmada.patch(k.CLUSTER_API, "Cluster", name, [
                 {"op": "test", "path": f"/metadata/finalizers/{index}", "value": k.CLUSTER_FINALIZER},
                 {"op": "remove", "path": f"/metadata/finalizers/{index}"}], content_type=JSON_PATCH)
-        self._failures.pop(name, None)
+        self._probe_failures.pop(name, None)
         self._apis.pop(name, None)
         return None
 
