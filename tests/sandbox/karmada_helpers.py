@@ -59,3 +59,8 @@ def cluster_ready(karmada_api: client.ApiClient, name: str) -> bool:
 
 def token_of(value: str) -> str:
     return base64.b64decode(value).decode()
+
+
+def eventually(check, timeout: float = 20.0):  # noqa: ANN001, ANN201 - wait_for's signature
+    """``wait_for`` with room for a loaded machine: the controllers are several threads and servers."""
+    return wait_for(check, timeout=timeout)

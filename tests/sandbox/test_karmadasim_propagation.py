@@ -16,9 +16,9 @@ from kubernetes import client
 from cceone_karmada import schemas
 from sandbox.karmadasim import KarmadaServer, Settings
 from sandbox.kubesim import EmulatorServer
-from sandbox.kubesim.testing import deployment_manifest, wait_for
+from sandbox.kubesim.testing import deployment_manifest
 
-from .karmada_helpers import BINDINGS, CLUSTERS, POLICY, cluster_ready, condition, join
+from .karmada_helpers import BINDINGS, CLUSTERS, POLICY, cluster_ready, condition, eventually, join
 
 MEMBERS = ("member1", "member2", "member3")
 _names = itertools.count()
@@ -39,7 +39,7 @@ def karmada(members: dict[str, EmulatorServer]) -> Iterator[KarmadaServer]:
             for name, member in members.items():
                 join(api, name, member, region="cn-north" if name != "member3" else "cn-south")
             for name in MEMBERS:
-                wait_for(lambda name=name: cluster_ready(api, name), timeout=10)
+                eventually(lambda name=name: cluster_ready(api, name))
         yield server
 
 
@@ -112,7 +112,7 @@ def test_a_deployment_split_1_to_2_lands_in_two_members(api, custom, members, ns
     apps = client.AppsV1Api(api)
     apps.create_namespaced_deployment(ns, deployment_manifest("web", replicas=3))
     pp = policy(custom, ns, "web", weighted(("member1", 1), ("member2", 2)))
-    assert wait_for(lambda: replicas_in(members, ns, "web") == {"member1": 1, "member2": 2} or None) is True
+    assert eventually(lambda: replicas_in(members, ns, "web") == {"member1": 1, "member2": 2} or None) is True
     # The member runs it: its pods exist there (kubesim's controllers), none in Karmada.
     pods = client.CoreV1Api(members["member2"].api_client()).list_namespaced_pod(ns).items
     assert len(pods) == 2
@@ -126,7 +126,7 @@ def test_a_deployment_split_1_to_2_lands_in_two_members(api, custom, members, ns
     assert binding["spec"]["clusters"] == [{"name": "member1", "replicas": 1}, {"name": "member2", "replicas": 2}]
     assert binding["spec"]["resource"]["uid"] == template.metadata.uid
     assert binding["metadata"]["ownerReferences"][0]["uid"] == template.metadata.uid
-    wait_for(lambda: condition(custom.get_namespaced_custom_object(*BINDINGS, ns, "resourcebindings",
+    eventually(lambda: condition(custom.get_namespaced_custom_object(*BINDINGS, ns, "resourcebindings",
                                                                    "web-deployment"), "Scheduled"))
     binding = custom.get_namespaced_custom_object(*BINDINGS, ns, "resourcebindings", "web-deployment")
     assert condition(binding, "Scheduled")["reason"] == "Success"
@@ -136,20 +136,20 @@ def test_a_deployment_split_1_to_2_lands_in_two_members(api, custom, members, ns
                                                                                  "permanent-id"])["items"]
     assert len(works) == 1 and works[0]["spec"]["workload"]["manifests"][0]["spec"]["replicas"] == 2
     # Member status comes back: onto the Work, the binding and, summed, the template.
-    wait_for(lambda: condition(custom.get_namespaced_custom_object(*BINDINGS, ns, "resourcebindings",
+    eventually(lambda: condition(custom.get_namespaced_custom_object(*BINDINGS, ns, "resourcebindings",
                                                                    "web-deployment"), "FullyApplied")["status"]
              == "True")
-    wait_for(lambda: apps.read_namespaced_deployment_status("web", ns).status.ready_replicas == 3)
+    eventually(lambda: apps.read_namespaced_deployment_status("web", ns).status.ready_replicas == 3)
     binding = custom.get_namespaced_custom_object(*BINDINGS, ns, "resourcebindings", "web-deployment")
     assert [(s["clusterName"], s["health"], s["status"]["readyReplicas"]) for s in binding["status"]
             ["aggregatedStatus"]] == [("member1", "Healthy", 1), ("member2", "Healthy", 2)]
 
     # Scaling the template to 6 keeps the 1:2 ratio; deleting it empties the members.
     apps.patch_namespaced_deployment("web", ns, {"spec": {"replicas": 6}})
-    assert wait_for(lambda: replicas_in(members, ns, "web") == {"member1": 2, "member2": 4} or None) is True
+    assert eventually(lambda: replicas_in(members, ns, "web") == {"member1": 2, "member2": 4} or None) is True
     apps.delete_namespaced_deployment("web", ns)
-    assert wait_for(lambda: replicas_in(members, ns, "web") == {} or None) is True
-    wait_for(lambda: not custom.list_namespaced_custom_object(*BINDINGS, ns, "resourcebindings")["items"])
+    assert eventually(lambda: replicas_in(members, ns, "web") == {} or None) is True
+    eventually(lambda: not custom.list_namespaced_custom_object(*BINDINGS, ns, "resourcebindings")["items"])
 
 
 def test_an_override_changes_the_image_in_one_member(api, custom, members, ns: str) -> None:
@@ -170,12 +170,12 @@ def test_an_override_changes_the_image_in_one_member(api, custom, members, ns: s
         except client.ApiException:
             return None
 
-    assert wait_for(images) == {"member1": "nginx:1.25", "member2": "mirror.cn-north.example/nginx:1.25"}
+    assert eventually(images) == {"member1": "nginx:1.25", "member2": "mirror.cn-north.example/nginx:1.25"}
     assert replicas_in(members, ns, "shop") == {"member1": 2, "member2": 2}
     # A new image in the template reaches both, the override still applied to member2.
     apps.patch_namespaced_deployment("shop", ns, {"spec": {"template": {"spec": {"containers": [
         {"name": "web", "image": "nginx:1.27"}]}}}})
-    assert wait_for(lambda: images() == {"member1": "nginx:1.27",
+    assert eventually(lambda: images() == {"member1": "nginx:1.27",
                                          "member2": "mirror.cn-north.example/nginx:1.27"} or None) is True
 
 
@@ -200,9 +200,9 @@ def test_cluster_affinity_by_labels_and_region_with_exclusion(api, custom, membe
                 pass
         return out
 
-    assert wait_for(lambda: holders(lambda a: client.CoreV1Api(a).read_namespaced_config_map("settings", ns))
+    assert eventually(lambda: holders(lambda a: client.CoreV1Api(a).read_namespaced_config_map("settings", ns))
                     == ["member1", "member3"] or None) is True
-    assert wait_for(lambda: replicas_in(members, ns, "north") == {"member1": 2} or None) is True
+    assert eventually(lambda: replicas_in(members, ns, "north") == {"member1": 2} or None) is True
 
 
 def test_conflict_resolution_abort_then_overwrite_adopts_in_place(api, custom, members, ns: str) -> None:
@@ -222,11 +222,11 @@ def test_conflict_resolution_abort_then_overwrite_adopts_in_place(api, custom, m
         entries = (binding.get("status") or {}).get("aggregatedStatus") or []
         return entries[0] if entries and "applied" in entries[0] else None
 
-    refused = wait_for(member3_status)
+    refused = eventually(member3_status)
     assert refused["applied"] is False and "conflict resolution is Abort" in refused["appliedMessage"]
     custom.patch_namespaced_custom_object(*POLICY, ns, "propagationpolicies", "legacy",
                                           {"spec": {"conflictResolution": "Overwrite"}})
-    assert wait_for(lambda: (member3_status() or {}).get("applied")) is True
+    assert eventually(lambda: (member3_status() or {}).get("applied")) is True
     with member.api_client() as admin:
         adopted = client.AppsV1Api(admin).read_namespaced_deployment("legacy", ns)
         pods_after = {p.metadata.name for p in client.CoreV1Api(admin).list_namespaced_pod(ns).items}
@@ -235,33 +235,28 @@ def test_conflict_resolution_abort_then_overwrite_adopts_in_place(api, custom, m
     assert pods_after == pods_before
 
 
-def test_the_most_specific_policy_claims_a_template(api, custom, members, ns: str) -> None:
+def test_a_claimed_template_keeps_its_policy_until_released(api, custom, members, ns: str) -> None:
     apps = client.AppsV1Api(api)
-    by_kind = {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment"}],
-               "placement": {"clusterAffinity": {"clusterNames": ["member1"]}}}
-    by_label = {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment",
-                                       "labelSelector": {"matchLabels": {"app": "api"}}}],
-                "placement": {"clusterAffinity": {"clusterNames": ["member2"]}}}
-    for name, spec in (("a-all", by_kind), ("b-labelled", by_label)):
+
+    def create(name: str, selector: dict, cluster: str) -> None:
         custom.create_namespaced_custom_object(*POLICY, ns, "propagationpolicies", {
             "apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy", "metadata": {"name": name},
-            "spec": spec})
+            "spec": {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", **selector}],
+                     "placement": {"clusterAffinity": {"clusterNames": [cluster]}}}})
+
+    create("a-all", {}, "member1")
     apps.create_namespaced_deployment(ns, deployment_manifest("api", replicas=1))
-    # Same priority: the label selector is more precise than the kind alone.
-    assert wait_for(lambda: replicas_in(members, ns, "api") == {"member2": 1} or None) is True
+    assert eventually(lambda: replicas_in(members, ns, "api") == {"member1": 1} or None) is True
+    # More precise policies arriving later do not take a claimed template over (no preemption).
+    create("b-labelled", {"labelSelector": {"matchLabels": {"app": "api"}}}, "member2")
+    create("c-named", {"name": "api"}, "member3")
+    custom.patch_namespaced_custom_object(*POLICY, ns, "propagationpolicies", "a-all", {
+        "spec": {"placement": {"clusterAffinity": {"clusterNames": ["member1", "member2"]}}}})
+    assert eventually(lambda: replicas_in(members, ns, "api") == {"member1": 1, "member2": 1} or None) is True
     assert apps.read_namespaced_deployment("api", ns).metadata.annotations[
-        "propagationpolicy.karmada.io/name"] == "b-labelled"
-    # Deleting the claiming policy releases the template; the other one takes it.
-    custom.delete_namespaced_custom_object(*POLICY, ns, "propagationpolicies", "b-labelled")
-    assert wait_for(lambda: apps.read_namespaced_deployment("api", ns).metadata.annotations.get(
-        "propagationpolicy.karmada.io/name") == "a-all") is True
-    assert wait_for(lambda: replicas_in(members, ns, "api") == {"member1": 1} or None) is True
-    # A claimed template stays with its policy: a later, more precise one does not take it over.
-    custom.create_namespaced_custom_object(*POLICY, ns, "propagationpolicies", {
-        "apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy", "metadata": {"name": "c-named"},
-        "spec": {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}],
-                 "placement": {"clusterAffinity": {"clusterNames": ["member3"]}}}})
-    custom.patch_namespaced_custom_object(*POLICY, ns, "propagationpolicies", "a-all",
-                                          {"spec": {"placement": {"clusterAffinity": {"clusterNames": ["member1",
-                                                                                                      "member2"]}}}})
-    assert wait_for(lambda: replicas_in(members, ns, "api") == {"member1": 1, "member2": 1} or None) is True
+        "propagationpolicy.karmada.io/name"] == "a-all"
+    # Deleting the claiming policy releases the template: the most precise remaining one (by name) takes it.
+    custom.delete_namespaced_custom_object(*POLICY, ns, "propagationpolicies", "a-all")
+    assert eventually(lambda: apps.read_namespaced_deployment("api", ns).metadata.annotations.get(
+        "propagationpolicy.karmada.io/name") == "c-named") is True
+    assert eventually(lambda: replicas_in(members, ns, "api") == {"member3": 1} or None) is True

@@ -284,10 +284,8 @@ class BindingController(Controller):
             condition = {"type": "FullyApplied", "status": "False", "reason": "FullyAppliedFailed",
                          "message": "Failed to apply all works, see status.aggregatedStatus for details"}
         new["conditions"] = set_condition(status.get("conditions"), condition)
-        m = _meta(binding)
         if new != status:
-            self.m.karmada.patch(k.BINDING_API, binding["kind"], m["name"], {"status": new},
-                                 m.get("namespace") or None, subresource="status")
+            self.m.karmada.update_status(binding, new)
         self._aggregate_template(template, entries)
 
     def _aggregate_template(self, template: dict[str, Any], entries: list[dict[str, Any]]) -> None:
@@ -304,10 +302,8 @@ class BindingController(Controller):
             new["observedGeneration"] = _meta(template).get("generation", 1)
         if new == current:
             return
-        m = _meta(template)
         try:
-            self.m.karmada.patch(template["apiVersion"], template["kind"], m["name"], {"status": new},
-                                 m.get("namespace") or None, subresource="status")
+            self.m.karmada.update_status(template, new)
         except ApiFailure as e:
             if e.status != 404:  # a template deleted meanwhile has nothing to aggregate onto
                 raise

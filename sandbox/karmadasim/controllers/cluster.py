@@ -146,8 +146,7 @@ class ClusterController(Controller):
     def _write_status(self, cluster: dict[str, Any], status: dict[str, Any]) -> None:
         if status == (cluster.get("status") or {}):
             return
-        self.m.karmada.patch(k.CLUSTER_API, "Cluster", _meta(cluster)["name"], {"status": status},
-                             subresource="status")
+        self.m.karmada.update_status(cluster, status)
 
     def _taint(self, cluster: dict[str, Any], reachable: bool) -> None:
         current = self.m.karmada.get(k.CLUSTER_API, "Cluster", _meta(cluster)["name"]) or cluster

@@ -244,8 +244,7 @@ class ExecutionController(Controller):
         new["manifestStatuses"] = statuses
         if new == status:
             return
-        self.m.karmada.patch(k.WORK_API, "Work", _meta(work)["name"], {"status": new}, _meta(work)["namespace"],
-                             subresource="status")
+        self.m.karmada.update_status(work, new)
 
     def _delete(self, work: dict[str, Any], cluster: dict[str, Any] | None) -> float | None:
         """Remove the Work's objects from the member, then its finalizer. A member that is not ready

@@ -135,6 +135,11 @@ class Kube:
         return self.request("PUT", self.path(obj["apiVersion"], obj["kind"], m.get("namespace"), m["name"],
                                              subresource), obj)
 
+    def update_status(self, obj: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
+        """PUT the status as of ``obj``'s resourceVersion: two controllers writing conditions of one
+        object must not lose each other's (a merge patch would replace the whole list)."""
+        return self.replace({**obj, "status": status}, subresource="status")
+
     def patch(self, api_version: str, kind: str, name: str, patch: Any, namespace: str | None = None, *,
               subresource: str = "", content_type: str = MERGE) -> dict[str, Any]:
         return self.request("PATCH", self.path(api_version, kind, namespace, name, subresource), patch,

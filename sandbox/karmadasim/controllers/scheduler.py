@@ -140,7 +140,7 @@ class Scheduler(Controller):
 
     def _write_status(self, binding: dict[str, Any], written: dict[str, Any], ok: bool, reason: str, message: str,
                       affinity_name: str | None) -> None:
-        status = copy.deepcopy(written.get("status") or binding.get("status") or {})
+        status = copy.deepcopy(written.get("status") or {})
         new = dict(status)
         new["conditions"] = set_condition(status.get("conditions"), {
             "type": "Scheduled", "status": "True" if ok else "False", "reason": reason, "message": message})
@@ -152,9 +152,7 @@ class Scheduler(Controller):
             return
         if ok:
             new["lastScheduledTime"] = now()
-        m = _meta(written)
-        self.m.karmada.patch(k.BINDING_API, written["kind"], m["name"], {"status": new},
-                             m.get("namespace") or None, subresource="status")
+        self.m.karmada.update_status(written, new)
 
     # ------------------------------------------------------------ filters
 
