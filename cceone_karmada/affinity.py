@@ -99,3 +99,28 @@ def untolerated_taints(cluster: Cluster, tolerations: Iterable[Mapping[str, Any]
     tolerations = list(tolerations or [])
     return [t for t in (cluster.get("spec") or {}).get("taints") or []
             if t.get("effect") in effects and not any(toleration_tolerates(tol, t) for tol in tolerations)]
+
+
+# How precisely a ResourceSelector matches (Karmada's ImplicitPriority): policies are chosen and
+# overrides ordered by it.
+PRIORITY_NONE = 0
+PRIORITY_MATCH_ALL = 1
+PRIORITY_LABEL_SELECTOR = 2
+PRIORITY_NAME = 3
+
+
+def selector_priority(selector: Mapping[str, Any], resource: Mapping[str, Any]) -> int:
+    """How precisely one ResourceSelector matches a resource (PRIORITY_NONE: it does not). apiVersion and
+    kind must be equal, a namespace if given; then the name if given (labels ignored), else the label
+    selector if given, else any object of that kind."""
+    m = resource.get("metadata") or {}
+    if selector.get("apiVersion") != resource.get("apiVersion") or selector.get("kind") != resource.get("kind"):
+        return PRIORITY_NONE
+    if selector.get("namespace") and selector["namespace"] != m.get("namespace", ""):
+        return PRIORITY_NONE
+    if selector.get("name"):
+        return PRIORITY_NAME if selector["name"] == m.get("name") else PRIORITY_NONE
+    if selector.get("labelSelector") is not None:
+        return PRIORITY_LABEL_SELECTOR if label_selector_matches(selector["labelSelector"], m.get("labels")) \
+            else PRIORITY_NONE
+    return PRIORITY_MATCH_ALL

@@ -14,13 +14,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from .affinity import Cluster, affinity_matches, label_selector_matches
-
-# Implicit priorities (pkg/util: ImplicitPriority).
-PRIORITY_NONE = 0
-PRIORITY_MATCH_ALL = 1
-PRIORITY_LABEL_SELECTOR = 2
-PRIORITY_NAME = 3
+from .affinity import PRIORITY_MATCH_ALL, PRIORITY_NONE, Cluster, affinity_matches, selector_priority
 
 _POD_SPEC_PATHS = {
     "Pod": "/spec",
@@ -40,21 +34,6 @@ class OverrideError(ValueError):
 
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return obj.get("metadata") or {}
-
-
-def selector_priority(selector: Mapping[str, Any], resource: Mapping[str, Any]) -> int:
-    """How precisely one ResourceSelector matches a resource (PRIORITY_NONE: it does not)."""
-    m = _meta(resource)
-    if selector.get("apiVersion") != resource.get("apiVersion") or selector.get("kind") != resource.get("kind"):
-        return PRIORITY_NONE
-    if selector.get("namespace") and selector["namespace"] != m.get("namespace", ""):
-        return PRIORITY_NONE
-    if selector.get("name"):
-        return PRIORITY_NAME if selector["name"] == m.get("name") else PRIORITY_NONE
-    if selector.get("labelSelector") is not None:
-        return PRIORITY_LABEL_SELECTOR if label_selector_matches(selector["labelSelector"], m.get("labels")) \
-            else PRIORITY_NONE
-    return PRIORITY_MATCH_ALL
 
 
 def policy_priority(policy: Mapping[str, Any], resource: Mapping[str, Any]) -> int:

@@ -108,3 +108,27 @@ def test_a_stopped_member_moves_its_replicas(karmada: KarmadaServer, members: di
         eventually(lambda: placed(custom, "patient") == [{"name": "member1", "replicas": 3}])
         assert time.monotonic() - stopped >= 4.0
         eventually(lambda: replicas(member1, "patient") == 3)
+
+
+def test_unjoining_a_member_removes_what_karmada_put_there(karmada: KarmadaServer,
+                                                           members: dict[str, EmulatorServer]) -> None:
+    """Runs after the failover above: member1 holds web and patient; deleting its Cluster empties it."""
+    with karmada.api_client() as api, members["member1"].api_client() as member_api:
+        custom, member1 = client.CustomObjectsApi(api), client.AppsV1Api(member_api)
+        assert replicas(member1, "web") == 3
+        client.CoreV1Api(member_api).create_namespaced_config_map("default", {"metadata": {"name": "own"}})
+        custom.delete_cluster_custom_object(*CLUSTERS, "member1")
+
+        def gone() -> bool:
+            try:
+                custom.get_cluster_custom_object(*CLUSTERS, "member1")
+                return False
+            except client.ApiException as e:
+                return e.status == 404
+
+        eventually(gone)
+        assert replicas(member1, "web") is None and replicas(member1, "patient") is None
+        # What Karmada did not put there stays.
+        assert client.CoreV1Api(member_api).read_namespaced_config_map("own", "default").metadata.name == "own"
+        with pytest.raises(client.ApiException):
+            client.CoreV1Api(api).read_namespace("karmada-es-member1")

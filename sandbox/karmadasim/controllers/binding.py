@@ -109,8 +109,8 @@ class BindingController(Controller):
         suspended = spec.get("suspension") or {}
         for cluster_name, target in targets.items():
             cluster = self.m.informer(k.CLUSTER_API, "Cluster").get("", cluster_name)
-            if cluster is None:
-                continue
+            if cluster is None or _meta(cluster).get("deletionTimestamp"):
+                continue  # a leaving member gets nothing new; the scheduler moves its share
             self._ensure_work(binding, template, cluster, target, works, suspended)
         for work in works:
             cluster_name = k.cluster_of_space(_meta(work).get("namespace", ""))

@@ -167,8 +167,17 @@ class ClusterController(Controller):
                               "spec": {"taints": taints}})
 
     def _remove(self, cluster: dict[str, Any]) -> float | None:
+        """Unjoin: the Works of the member go first (a ready member loses the objects they put there),
+        then its execution namespace, then the finalizer."""
         name = _meta(cluster)["name"]
-        self.m.karmada.delete("v1", "Namespace", k.execution_space(name))
+        space = k.execution_space(name)
+        works = [w for w in self.m.informer(k.WORK_API, "Work").items() if _meta(w).get("namespace") == space]
+        for work in works:
+            if not _meta(work).get("deletionTimestamp"):
+                self.m.karmada.delete(k.WORK_API, "Work", _meta(work)["name"], space)
+        if works:
+            return 0.2
+        self.m.karmada.delete("v1", "Namespace", space)
         finalizers = _meta(cluster).get("finalizers") or []
         if k.CLUSTER_FINALIZER in finalizers:
             index = finalizers.index(k.CLUSTER_FINALIZER)

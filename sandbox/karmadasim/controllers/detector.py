@@ -14,7 +14,7 @@ import copy
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from cceone_karmada.overrides import PRIORITY_NONE, selector_priority
+from cceone_karmada.affinity import PRIORITY_NONE, selector_priority
 
 from .. import constants as k
 from .kube import ApiFailure, Controller, JSON_PATCH

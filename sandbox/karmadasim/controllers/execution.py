@@ -248,11 +248,11 @@ class ExecutionController(Controller):
 
     def _delete(self, work: dict[str, Any], cluster: dict[str, Any] | None) -> float | None:
         """Remove the Work's objects from the member, then its finalizer. A member that is not ready
-        keeps the Work waiting, unless the member itself is leaving."""
+        keeps the Work waiting, unless the member itself is leaving (then its copies stay there)."""
         leaving = cluster is None or bool(_meta(cluster).get("deletionTimestamp"))
         if not leaving and not cluster_ready(cluster):
             return 2.0
-        if not leaving and not (work.get("spec") or {}).get("preserveResourcesOnDeletion"):
+        if cluster_ready(cluster) and not (work.get("spec") or {}).get("preserveResourcesOnDeletion"):
             kube = self.m.member(cluster)
             for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
                 m = _meta(manifest)
