@@ -260,3 +260,40 @@ def test_a_claimed_template_keeps_its_policy_until_released(api, custom, members
     assert eventually(lambda: apps.read_namespaced_deployment("api", ns).metadata.annotations.get(
         "propagationpolicy.karmada.io/name") == "c-named") is True
     assert eventually(lambda: replicas_in(members, ns, "api") == {"member3": 1} or None) is True
+
+
+def test_aggregated_and_dynamic_division_follow_member_capacity(api, custom, members, ns: str) -> None:
+    apps = client.AppsV1Api(api)
+
+    def heavy(name: str, replicas: int) -> dict:
+        manifest = deployment_manifest(name, replicas=replicas)
+        manifest["spec"]["template"]["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "1"}}
+        return manifest
+
+    # Every member has room for about 18 one-CPU replicas (resourceSummary).
+    apps.create_namespaced_deployment(ns, heavy("packed", 5))
+    policy(custom, ns, "packed", {"replicaScheduling": {"replicaSchedulingType": "Divided",
+                                                        "replicaDivisionPreference": "Aggregated"}})
+    assert eventually(lambda: len(replicas_in(members, ns, "packed")) == 1 and
+                      sum(replicas_in(members, ns, "packed").values()) == 5)
+    apps.create_namespaced_deployment(ns, heavy("spread", 12))
+    policy(custom, ns, "spread", {"replicaScheduling": {
+        "replicaSchedulingType": "Divided", "weightPreference": {"dynamicWeight": "AvailableReplicas"}}})
+    assert eventually(lambda: sum(replicas_in(members, ns, "spread").values()) == 12 and
+                      len(replicas_in(members, ns, "spread")) == 3)
+    # More than all members can hold: not scheduled, and said so.
+    apps.create_namespaced_deployment(ns, heavy("huge", 500))
+    policy(custom, ns, "huge", {"replicaScheduling": {"replicaSchedulingType": "Divided",
+                                                      "replicaDivisionPreference": "Aggregated"}})
+
+    def scheduled() -> dict | None:
+        try:
+            return condition(custom.get_namespaced_custom_object(*BINDINGS, ns, "resourcebindings",
+                                                                 "huge-deployment"), "Scheduled")
+        except client.ApiException:
+            return None
+
+    refused = eventually(scheduled)
+    assert (refused["status"], refused["reason"]) == ("False", "Unschedulable")
+    assert refused["message"].startswith("clusters resources are not enough to schedule")
+    assert replicas_in(members, ns, "huge") == {}
