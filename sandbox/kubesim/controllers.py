@@ -17,15 +17,18 @@ until something changes them.
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
 import logging
 import math
+import secrets
 from typing import Any, Callable
 
 from . import disruption, kinds
 from .errors import ApiError
+from .rbac import User
 from .store import Event
 from .util import (controller_ref, controller_uid, fnv32a, meta, node_ready, pod_ready, random_suffix,
                    safe_encode, terminating, timestamp)
@@ -44,6 +47,11 @@ PVCS = ("", "persistentvolumeclaims")
 PVS = ("", "persistentvolumes")
 PDBS = ("policy", "poddisruptionbudgets")
 STORAGECLASSES = ("storage.k8s.io", "storageclasses")
+SECRETS = ("", "secrets")
+SERVICEACCOUNTS = ("", "serviceaccounts")
+SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
+SA_NAME_ANNOTATION = "kubernetes.io/service-account.name"
+SA_UID_ANNOTATION = "kubernetes.io/service-account.uid"
 
 _OWNER_KINDS = {"ReplicaSet": "replicaset", "StatefulSet": "statefulset", "DaemonSet": "daemonset", "Job": "job"}
 # Tolerations the DaemonSet controller adds to every daemon pod.
@@ -162,6 +170,13 @@ class Controllers:
             self._enqueue("claim", ns, name)
         elif ev.rkey == PDBS and ev.type != "DELETED":
             self._enqueue("budgets", ns)
+        elif ev.rkey == SECRETS and ev.obj.get("type") == SA_TOKEN_TYPE:
+            self._enqueue("token", ns, name)
+        elif ev.rkey == SERVICEACCOUNTS:
+            for secret in self.store.iter(SECRETS, ns):
+                if secret.get("type") == SA_TOKEN_TYPE and \
+                        (meta(secret).get("annotations") or {}).get(SA_NAME_ANNOTATION) == name:
+                    self._enqueue("token", ns, meta(secret)["name"])
 
     def drain(self) -> None:
         budget = 50_000  # a guard against a controller bug looping forever inside an API call
@@ -207,6 +222,39 @@ class Controllers:
         except ApiError as e:
             if e.code != 404:
                 raise
+
+    # ------------------------------------------------------------ service account tokens
+
+    def _sync_token(self, ns: str, name: str) -> None:
+        """The token controller: a service-account-token Secret gets a token that authenticates as
+        its ServiceAccount (what ``karmadactl join`` polls for); it stops working with the Secret."""
+        tokens = self.ops.tokens
+        secret = self.store.get(SECRETS, ns, name)
+        stale = [t for t, key in self.ops.secret_tokens.items() if key == (ns, name)]
+        if secret is None or terminating(secret):
+            for token in stale:
+                tokens.pop(token, None)
+                del self.ops.secret_tokens[token]
+            return
+        annotations = meta(secret).get("annotations") or {}
+        sa = self.store.get(SERVICEACCOUNTS, ns, annotations.get(SA_NAME_ANNOTATION, ""))
+        data = secret.get("data") or {}
+        if sa is None:
+            return  # the real controller waits for the account too
+        token_b64 = data.get("token")
+        if token_b64:
+            token = base64.b64decode(token_b64).decode()
+        else:
+            token = secrets.token_urlsafe(32)
+            ca = b"-----BEGIN CERTIFICATE-----\nkubesim\n-----END CERTIFICATE-----\n"
+            data = {**data, "token": base64.b64encode(token.encode()).decode(),
+                    "ca.crt": base64.b64encode(ca).decode(), "namespace": base64.b64encode(ns.encode()).decode()}
+            new = {**secret, "data": data}
+            new["metadata"] = {**{k: v for k, v in meta(secret).items() if k != "resourceVersion"},
+                               "annotations": {**annotations, SA_UID_ANNOTATION: meta(sa)["uid"]}}
+            self.ops._replace(self._rt(SECRETS), secret, new, system=True)
+        tokens[token] = User.service_account(ns, meta(sa)["name"])
+        self.ops.secret_tokens[token] = (ns, name)
 
     # ------------------------------------------------------------ scheduling and "kubelet"
 

@@ -73,6 +73,8 @@ def _entries(rt: ResourceType) -> list[dict[str, Any]]:
             entry.update({"group": group, "version": version, "kind": kind, "verbs": verbs})
         elif sub == "log":
             entry.update({"kind": rt.kind, "verbs": ["get"]})
+        elif sub == "proxy":
+            entry.update({"kind": f"{rt.kind}ProxyOptions", "verbs": ["create", "delete", "get", "patch", "update"]})
         else:
             entry.update({"kind": rt.kind, "verbs": ["get", "patch", "update"]})
         out.append(entry)

@@ -84,10 +84,14 @@ class Emulator:
         self.logs = LogStore()
         self.authorizer = Authorizer(self.store)
         self.ops = Operations(self.store, self.registry, self.logs)
+        self.ops.tokens = self.tokens
         self.controllers = Controllers(self.ops) if controllers else None
         self.ops.controllers = self.controllers
         self.ops.garbage_collect = controllers
         self._app: Any = None
+        # Connect subresources (``clusters/<name>/proxy``): (group, plural, subresource) →
+        # ``async handler(request, obj, path, user) -> aiohttp response``.
+        self.connectors: dict[tuple[str, str, str], Any] = {}
         if bootstrap:
             for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
                 self.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})

@@ -16,6 +16,7 @@ import re
 import threading
 from typing import Any
 
+from . import schema
 from .registry import ResourceType
 from .selectors import LabelSelector
 
@@ -92,8 +93,10 @@ def _selector_matches(selector: dict[str, Any], labels: dict[str, Any]) -> bool:
 
 def validate(rt: ResourceType, obj: dict[str, Any]) -> list[Cause]:
     """Kind-specific rules beyond the name; runs on create and update."""
+    if rt.custom:
+        return schema.validate(rt.schema, obj)
     spec = obj.get("spec") or {}
-    kind = rt.kind if not rt.custom else ""
+    kind = rt.kind
     if kind == "Pod":
         return _validate_pod_spec(spec, "spec")
     if kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
@@ -246,6 +249,7 @@ def _default_template(spec: dict[str, Any]) -> None:
 def apply_defaults(rt: ResourceType, obj: dict[str, Any], alloc: Allocator, old: dict[str, Any] | None) -> None:
     """Fill defaults in place on a freshly decoded (caller-owned) object."""
     if rt.custom:
+        schema.default(rt.schema, obj)
         return
     kind = rt.kind
     spec = obj.get("spec")

@@ -17,11 +17,12 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import contextvars
 import copy
 import json
 from typing import Any, Iterator
 
-from . import disruption, kinds
+from . import disruption, kinds, schema
 from .errors import (ApiError, already_exists, bad_request, conflict, forbidden, internal, invalid, not_found,
                      unsupported_media_type)
 from .logs import LogStore, seed_annotations
@@ -40,6 +41,10 @@ MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 APPLY = "application/apply-patch+yaml"
+
+FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
+# The API's Warning headers for the request being served (server.py sets a fresh list per request).
+WARNINGS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("kubesim_warnings", default=None)
 
 # Namespaces the real API refuses to delete.
 PROTECTED_NAMESPACES = {"default", "kube-system", "kube-public"}
@@ -70,6 +75,11 @@ class Operations:
         self.garbage_collect = True
         self.quiet = 0  # > 0 while seeding: controllers leave seeded objects as written
         self._depth = 0
+        # Admission webhooks of an emulated control plane: objects with ``mutate(operation, rt, obj, old)``
+        # and/or ``validate(operation, rt, obj, old)`` (operation CREATE or UPDATE; raise ApiError to deny).
+        self.admission: list[Any] = []
+        self.tokens: dict[str, Any] = {}  # the emulator's bearer tokens (the token controller adds some)
+        self.secret_tokens: dict[str, tuple[str, str]] = {}  # token → the Secret (ns, name) that holds it
 
     # ------------------------------------------------------------ plumbing
 
@@ -112,6 +122,30 @@ class Operations:
         if not isinstance(obj.get("metadata"), dict):
             obj["metadata"] = {}
         return obj
+
+    def _prune(self, rt: ResourceType, obj: dict[str, Any], version: str | None, field_validation: str) -> None:
+        """Drop fields a CRD's schema does not declare: a warning, or 400 with ``fieldValidation=Strict``."""
+        if field_validation not in FIELD_VALIDATION:
+            raise bad_request(f'fieldValidation must be one of "Ignore", "Warn", or "Strict", got "{field_validation}"')
+        if not rt.custom or not rt.schema:
+            return
+        unknown = schema.prune(rt.schema, obj)
+        if not unknown or field_validation == "Ignore":
+            return
+        if field_validation == "Strict":
+            fields = ", ".join(f'unknown field "{f}"' for f in unknown)
+            raise bad_request(f'{rt.kind} in version "{version or rt.version}" cannot be handled as a {rt.kind}: '
+                              f"strict decoding error: {fields}")
+        warnings = WARNINGS.get()
+        if warnings is not None:
+            warnings.extend(f'unknown field "{f}"' for f in unknown)
+
+    def _admit(self, phase: str, operation: str, rt: ResourceType, obj: dict[str, Any],
+               old: dict[str, Any] | None) -> None:
+        for hook in self.admission:
+            call = getattr(hook, phase, None)
+            if call is not None:
+                call(operation, rt, obj, old)
 
     def _namespace_for(self, rt: ResourceType, namespace: str | None, obj: dict[str, Any]) -> str:
         m = obj["metadata"]
@@ -167,9 +201,10 @@ class Operations:
     # ------------------------------------------------------------ create
 
     def create(self, rt: ResourceType, namespace: str | None, body: Any, *, version: str | None = None,
-               dry_run: bool = False, system: bool = False) -> dict[str, Any]:
+               dry_run: bool = False, system: bool = False, field_validation: str = "Warn") -> dict[str, Any]:
         """POST. ``system`` is for controllers: they may set status, like a controller's follow-up write."""
         obj = self._decode(rt, body, version)
+        self._prune(rt, obj, version, field_validation)
         ns = self._namespace_for(rt, namespace, obj)
         m = obj["metadata"]
         if m.get("resourceVersion"):
@@ -197,9 +232,11 @@ class Operations:
             m["creationTimestamp"] = timestamp()
             m["generation"] = 1
             kinds.apply_defaults(rt, obj, self.alloc, None)
+            self._admit("mutate", "CREATE", rt, obj, None)
             causes = kinds.validate(rt, obj)
             if causes:
                 raise invalid(rt.kind, rt.group, name, causes)
+            self._admit("validate", "CREATE", rt, obj, None)
             if rt.has("status") and not system and not (rt.kind == "Node" and not rt.custom):
                 status = kinds.initial_status(rt, obj)
                 if status is None:
@@ -214,9 +251,11 @@ class Operations:
     # ------------------------------------------------------------ update / patch
 
     def update(self, rt: ResourceType, namespace: str | None, name: str, body: Any, *, subresource: str = "",
-               version: str | None = None, dry_run: bool = False, system: bool = False) -> dict[str, Any]:
+               version: str | None = None, dry_run: bool = False, system: bool = False,
+               field_validation: str = "Warn") -> dict[str, Any]:
         """PUT of the object or of its ``status``."""
         obj = self._decode(rt, body, version)
+        self._prune(rt, obj, version, field_validation)
         in_body = obj["metadata"].get("name")
         if in_body and in_body != name:
             raise bad_request(f"the name of the object ({in_body}) does not match the name on the URL ({name})")
@@ -230,7 +269,7 @@ class Operations:
 
     def patch(self, rt: ResourceType, namespace: str | None, name: str, patch_type: str, patch: Any, *,
               subresource: str = "", version: str | None = None, dry_run: bool = False,
-              system: bool = False) -> tuple[dict[str, Any], bool]:
+              system: bool = False, field_validation: str = "Warn") -> tuple[dict[str, Any], bool]:
         """PATCH; returns ``(object, created)`` (server-side apply may create)."""
         ns = namespace if rt.namespaced else ""
         with self.transaction():
@@ -240,12 +279,14 @@ class Operations:
                     body = dict(patch) if isinstance(patch, dict) else patch
                     if isinstance(body, dict):
                         body["metadata"] = {**(body.get("metadata") or {}), "name": name}
-                    return self.create(rt, ns, body, version=version, dry_run=dry_run), True
+                    return self.create(rt, ns, body, version=version, dry_run=dry_run,
+                                       field_validation=field_validation), True
                 raise not_found(rt.plural, rt.group, name)
             new = self.apply_patch(rt, old, patch_type, patch)
             if not isinstance(new, dict):
                 raise bad_request("the patch produced something that is not an object")
             new = self._decode(rt, {**new, "apiVersion": old["apiVersion"], "kind": old["kind"]}, None)
+            self._prune(rt, new, version, field_validation)
             return self._replace(rt, old, new, subresource=subresource, dry_run=dry_run, system=system), False
 
     def apply_patch(self, rt: ResourceType, base: dict[str, Any], patch_type: str, patch: Any) -> Any:
@@ -275,6 +316,11 @@ class Operations:
             result = {k: v for k, v in old.items() if k != "status"}
             if "status" in new:
                 result["status"] = new["status"]
+            if rt.custom:  # a status write is validated against the schema too
+                kinds.apply_defaults(rt, result, self.alloc, old)
+                causes = kinds.validate(rt, result)
+                if causes:
+                    raise invalid(rt.kind, rt.group, name, causes)
         else:
             result = dict(new)
             m = result["metadata"] = dict(new["metadata"])
@@ -291,9 +337,11 @@ class Operations:
                 if "status" in old:
                     result["status"] = old["status"]
             kinds.apply_defaults(rt, result, self.alloc, old)
+            self._admit("mutate", "UPDATE", rt, result, old)
             causes = kinds.validate(rt, result) + kinds.spec_immutable_changes(rt, old, result)
             if causes:
                 raise invalid(rt.kind, rt.group, name, causes)
+            self._admit("validate", "UPDATE", rt, result, old)
             if _spec_part(rt, result) != _spec_part(rt, old):
                 m["generation"] = int(meta(old).get("generation") or 1) + 1
         if _without_rv(result) == _without_rv(old):

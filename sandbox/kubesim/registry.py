@@ -38,6 +38,8 @@ class ResourceType:
     custom: bool = False  # served from a CRD: no strategic merge patch, no unconditional PUT
     virtual: bool = False  # create-only review APIs that store nothing
     printer_columns: list[dict[str, Any]] = field(default_factory=list)  # CRD additionalPrinterColumns
+    # A CRD's openAPIV3Schema (of the storage version): pruning, defaults, validation (schema.py).
+    schema: dict[str, Any] | None = None
 
     @property
     def singular(self) -> str:
@@ -168,7 +170,9 @@ def type_from_crd(crd: dict[str, Any]) -> ResourceType:
     subresources: list[str] = []
     scale: dict[str, Any] = {}
     columns: list[dict[str, Any]] = []
+    schema = None
     if versions:
+        schema = (versions[0].get("schema") or {}).get("openAPIV3Schema")
         sub = versions[0].get("subresources") or {}
         if "status" in sub:
             subresources.append("status")
@@ -193,6 +197,7 @@ def type_from_crd(crd: dict[str, Any]) -> ResourceType:
         scale_selector_path=scale.get("labelSelectorPath"),
         custom=True,
         printer_columns=columns,
+        schema=schema,
     )
 
 

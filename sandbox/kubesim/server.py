@@ -23,7 +23,7 @@ from aiohttp import web
 from . import discovery, tables
 from .errors import ApiError, bad_request, internal, method_not_allowed, unauthorized
 from .logs import now, rfc3339nano
-from .operations import APPLY, JSON_PATCH, MERGE, STRATEGIC
+from .operations import APPLY, JSON_PATCH, MERGE, STRATEGIC, WARNINGS
 from .rbac import SA_PREFIX, Attributes, User
 from .registry import ResourceType
 from .selectors import FieldSelector, LabelSelector, make_filter
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sandbox.kubesim.server")
 
+CONNECT_SUBRESOURCES = {"proxy"}
 PUBLIC_PATHS = {"/healthz", "/livez", "/readyz", "/version", "/version/"}
 _NAMESPACE_SUBRESOURCES = {"status", "finalize"}
 _TRUE = ("1", "true", "True")
@@ -55,6 +56,7 @@ class RequestInfo:
     watch: bool = False
     extra_parts: bool = False  # more path segments than the grammar allows
     pinned_name: str = ""  # list/watch narrowed to one name by fieldSelector: RBAC checks it like a get
+    connect_path: str = ""  # what follows a connect subresource (``.../clusters/x/proxy/<connect_path>``)
 
     def attributes(self) -> Attributes:
         return Attributes(verb=self.verb, resource_request=self.resource_request, namespace=self.namespace,
@@ -89,6 +91,10 @@ def parse_request(method: str, path: str, query: Any) -> RequestInfo:
     info.name = rest[1] if len(rest) > 1 else ""
     info.subresource = rest[2] if len(rest) > 2 else ""
     info.extra_parts = len(rest) > 3
+    if info.subresource in CONNECT_SUBRESOURCES:
+        # Connect subresources carry a path of their own, as in RequestInfoFactory.
+        info.extra_parts = False
+        info.connect_path = "/" + "/".join(rest[3:]) + ("/" if path.endswith("/") and len(rest) > 3 else "")
     if query.get("watch") in _TRUE:
         info.watch = True
     verb = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
@@ -141,8 +147,10 @@ class ApiServer:
         return app
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        warnings: list[str] = []
+        WARNINGS.set(warnings)
         try:
-            return await self._handle(request)
+            response = await self._handle(request)
         except ApiError as e:
             return _status(e)
         except (asyncio.CancelledError, web.HTTPException):
@@ -152,6 +160,10 @@ class ApiServer:
         except Exception as e:  # never a bare 500 page: clients expect a Status
             log.exception("internal error serving %s %s", request.method, request.path)
             return _status(internal(str(e)))
+        if warnings and not response.prepared:
+            for text in warnings:
+                response.headers.add("Warning", f"299 - {json.dumps(text)}")
+        return response
 
     # ------------------------------------------------------------ identity
 
@@ -258,10 +270,11 @@ class ApiServer:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         ns = info.namespace if rt.namespaced else ""
         if info.subresource:
-            return await self._subresource(request, rt, info, ns)
+            return await self._subresource(request, rt, info, ns, user)
         method = request.method
         q = request.query
         dry_run = q.get("dryRun") == "All"
+        field_validation = q.get("fieldValidation") or "Warn"
         if info.verb not in rt.verbs and info.verb != "watch":
             raise method_not_allowed()
         if method in ("GET", "HEAD"):
@@ -279,20 +292,22 @@ class ApiServer:
             if info.name or (rt.namespaced and not ns):
                 raise method_not_allowed()
             body = await self._body(request)
-            obj = self.ops.create(rt, ns, body, version=info.version, dry_run=dry_run)
+            obj = self.ops.create(rt, ns, body, version=info.version, dry_run=dry_run,
+                                  field_validation=field_validation)
             return _json(self._convert(rt, info.version, obj), 201)
         if method == "PUT":
             if not info.name:
                 raise method_not_allowed()
             body = await self._body(request)
-            obj = self.ops.update(rt, ns, info.name, body, version=info.version, dry_run=dry_run)
+            obj = self.ops.update(rt, ns, info.name, body, version=info.version, dry_run=dry_run,
+                                  field_validation=field_validation)
             return _json(self._convert(rt, info.version, obj))
         if method == "PATCH":
             if not info.name:
                 raise method_not_allowed()
             patch_type, patch = await self._patch_body(request)
             obj, created = self.ops.patch(rt, ns, info.name, patch_type, patch, version=info.version,
-                                          dry_run=dry_run)
+                                          dry_run=dry_run, field_validation=field_validation)
             return _json(self._convert(rt, info.version, obj), 201 if created else 200)
         if method == "DELETE":
             options = await self._delete_options(request)
@@ -372,23 +387,27 @@ class ApiServer:
     # ------------------------------------------------------------ subresources
 
     async def _subresource(self, request: web.Request, rt: ResourceType, info: RequestInfo,
-                           ns: str) -> web.StreamResponse:
+                           ns: str, user: User) -> web.StreamResponse:
         sub, method = info.subresource, request.method
         if not rt.has(sub):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        connector = self.emu.connectors.get((rt.group, rt.plural, sub))
+        if connector is not None:
+            return await connector(request, self.ops.get(rt, ns, info.name), info.connect_path, user)
         dry_run = request.query.get("dryRun") == "All"
+        field_validation = request.query.get("fieldValidation") or "Warn"
         if sub == "status":
             if method == "GET":
                 return _json(self._convert(rt, info.version, self.ops.get(rt, ns, info.name)))
             if method == "PUT":
                 body = await self._body(request)
                 obj = self.ops.update(rt, ns, info.name, body, subresource="status", version=info.version,
-                                      dry_run=dry_run)
+                                      dry_run=dry_run, field_validation=field_validation)
                 return _json(self._convert(rt, info.version, obj))
             if method == "PATCH":
                 patch_type, patch = await self._patch_body(request)
                 obj, _ = self.ops.patch(rt, ns, info.name, patch_type, patch, subresource="status",
-                                        version=info.version, dry_run=dry_run)
+                                        version=info.version, dry_run=dry_run, field_validation=field_validation)
                 return _json(self._convert(rt, info.version, obj))
         elif sub == "scale":
             if method == "GET":

@@ -320,13 +320,28 @@ _COLUMNS: dict[str, tuple[list[tuple[str, str, int]], Row]] = {
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
+_FILTER = re.compile(r"""\[\?\(@\.([\w-]+)==["']([^"']*)["']\)\]""")
+
+
 def _json_path(obj: Any, path: str) -> Any:
+    """The JSONPath subset printer columns use: ``.a.b[0]`` and ``.conditions[?(@.type=="Ready")].status``."""
     cur = obj
-    for name, index in _PATH_PART.findall(path.strip().lstrip("{").rstrip("}").lstrip(".")):
-        if name:
-            cur = cur.get(name) if isinstance(cur, dict) else None
-        else:
-            cur = cur[int(index)] if isinstance(cur, list) and int(index) < len(cur) else None
+    path = path.strip().lstrip("{").rstrip("}")
+    pos = 0
+    for m in [*_FILTER.finditer(path), None]:
+        segment = path[pos:m.start()] if m else path[pos:]
+        for name, index in _PATH_PART.findall(segment.lstrip(".")):
+            if name:
+                cur = cur.get(name) if isinstance(cur, dict) else None
+            else:
+                cur = cur[int(index)] if isinstance(cur, list) and int(index) < len(cur) else None
+            if cur is None:
+                return None
+        if m:
+            key, value = m.group(1), m.group(2)
+            cur = next((x for x in cur if isinstance(x, dict) and x.get(key) == value), None) \
+                if isinstance(cur, list) else None
+            pos = m.end()
         if cur is None:
             return None
     return cur
@@ -351,7 +366,7 @@ def _custom(rt: ResourceType) -> tuple[list[tuple[str, str, int]], Row]:
 
 def table(rt: ResourceType, items: list[dict[str, Any]], list_meta: dict[str, Any],
           include_object: str = "Metadata") -> dict[str, Any]:
-    if rt.custom and rt.printer_columns:
+    if rt.printer_columns:  # CRD columns, or an aggregated API that declares its own
         columns, row = _custom(rt)
     elif not rt.custom and rt.kind in _COLUMNS:
         columns, row = _COLUMNS[rt.kind]

@@ -26,7 +26,8 @@ KARMADA_CLUSTER = {
     "spec": {"group": "cluster.karmada.io", "scope": "Cluster",
              "names": {"plural": "clusters", "singular": "cluster", "kind": "Cluster"},
              "versions": [{"name": "v1alpha1", "served": True, "storage": True, "subresources": {"status": {}},
-                           "schema": {"openAPIV3Schema": {"type": "object"}}}]},
+                           "schema": {"openAPIV3Schema": {"type": "object",
+                                                          "x-kubernetes-preserve-unknown-fields": True}}}]},
 }
 
 
