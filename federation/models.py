@@ -1,4 +1,5 @@
 """Federations (R5): Karmada control planes a tenant orders, reached by the console as clients."""
+import hashlib
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -166,7 +167,9 @@ class Federation(models.Model):
         plane = self.control_plane
         if plane is None or not plane.api_endpoint:
             raise KubeError(self.unreachable_message(), None, "Unreachable")
-        return Endpoint(host=plane.api_endpoint.rstrip("/"), cache_key=f"federation-{self.pk}-{plane.pk}",
+        # Discovery is cached per endpoint: another control plane never answers from this one's cache.
+        endpoint_hash = hashlib.sha256(plane.api_endpoint.encode()).hexdigest()[:12]
+        return Endpoint(host=plane.api_endpoint.rstrip("/"), cache_key=f"federation-{self.pk}-{endpoint_hash}",
                         token=plane.token or None, ca_file=ca_file(plane.ca_data),
                         verify_ssl=plane.api_endpoint.startswith("https"))
 

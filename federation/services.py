@@ -183,19 +183,21 @@ def provision(federation_id: int) -> int | None:
 def _connect(federation_id: int) -> None:
     """Reach the control plane as a client: its version, and that it serves Karmada's API."""
     federation = Federation.objects.select_related("control_plane").get(pk=federation_id)
+    from kubernetes.client import VersionApi
+    from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+
     try:
         client = system_client_for(federation, timeout=(5, 15))
-        version = (client.version.get("kubernetes") or {}).get("gitVersion", "")
-        client.resources.get(api_version="cluster.karmada.io/v1alpha1", kind="Cluster")
+        # Asked, not read from the discovery cache: the API server must answer now.
+        version = VersionApi(client.client).get_code().git_version or ""
+        client.resources.get(api_version="cluster.karmada.io/v1alpha1", kind="Cluster").get(limit=1)
     except KubeError as error:
         return _connect_failed(federation_id, str(error))
+    except (ResourceNotFoundError, NotFoundError):
+        return _connect_failed(federation_id, _("%(endpoint)s does not serve Karmada's cluster.karmada.io API: "
+                                                "it is not a Karmada control plane.") % {
+            "endpoint": federation.control_plane.api_endpoint})
     except Exception as error:  # noqa: BLE001 - any failure is reported in the log
-        from kubernetes.dynamic.exceptions import ResourceNotFoundError
-
-        if isinstance(error, ResourceNotFoundError):
-            return _connect_failed(federation_id, _("%(endpoint)s does not serve Karmada's cluster.karmada.io API: "
-                                                    "it is not a Karmada control plane.") % {
-                "endpoint": federation.control_plane.api_endpoint})
         return _connect_failed(federation_id, str(explain(error, federation)))
     with transaction.atomic():
         federation = Federation.objects.select_for_update().get(pk=federation_id)
