@@ -113,4 +113,11 @@ T = {
     "not touched.": "退订将释放联邦的 Karmada 控制面并终止联邦对它的访问，释放其访问端点和 EIP，并停止计费。"
                     "您的集群及已调度到集群中的应用不受影响。",
     "I have read and understand the information above.": "我已阅读并知晓上述信息",
+    "Fleet %(name)s joined the federation.": "舰队 %(name)s 已加入联邦。",
+    "The fleet left the federation.": "舰队已移出联邦。",
+    "A fleet joins or leaves a running federation only.": "只有运行中的联邦才能加入或移出舰队。",
+    "The federation has no fleet.": "该联邦没有舰队。",
+    "The federation already has fleet %(name)s: a federation takes at most one.": "该联邦已关联舰队 %(name)s：一个联邦最多关联一个舰队。",
+    "Remove fleet": "移出舰队",
+    "Add fleet": "添加舰队",
 }

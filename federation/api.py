@@ -1,4 +1,5 @@
 """Federations over the API: the pages' twin, through the same services."""
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -71,6 +72,11 @@ class FederationSettingsSerializer(serializers.Serializer):
     deletion_protection = serializers.BooleanField(required=False)
 
 
+class FleetSerializer(serializers.Serializer):
+    fleet = serializers.PrimaryKeyRelatedField(queryset=Fleet.objects.all(), allow_null=True,
+                                               help_text="the fleet to join; null: the federation's fleet leaves")
+
+
 class FederationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
     """Federations: list, order (and its precheck), settings, operation logs, unsubscribe."""
 
@@ -81,7 +87,7 @@ class FederationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
     iam_actions = {
         "list": "federations:list", "retrieve": "federations:get", "create": "federations:create",
         "precheck": "federations:create", "partial_update": "federations:update",
-        "operation_logs": "federations:get", "unsubscribe_checks": "federations:delete",
+        "operation_logs": "federations:get", "unsubscribe_checks": "federations:delete", "fleet": "federations:update",
         "unsubscribe": "federations:delete",
     }
 
@@ -113,6 +119,20 @@ class FederationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
         if "deletion_protection" in settings_.validated_data:
             services.set_deletion_protection(request.user, federation,
                                              settings_.validated_data["deletion_protection"])
+        federation.refresh_from_db()
+        return Response(FederationSerializer(federation).data)
+
+    @extend_schema(request=FleetSerializer, responses=FederationSerializer)
+    @action(detail=True, methods=["post"])
+    def fleet(self, request, pk=None):
+        """A fleet joins the federation (`fleet`: its id), or its fleet leaves (`fleet`: null)."""
+        federation = self.get_object()
+        body = FleetSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        chosen = body.validated_data.get("fleet")
+        if chosen is not None and chosen.account_id != request.user.account_id:
+            raise serializers.ValidationError({"fleet": [_("Choose one of your fleets.")]})
+        services.set_fleet(request.user, federation, chosen)
         federation.refresh_from_db()
         return Response(FederationSerializer(federation).data)
 

@@ -84,16 +84,8 @@ def validate_order(actor, order: Order) -> None:
             errors["name"] = [_("A federation named “%(name)s” already exists.") % {"name": order.name}]
     if order.enterprise_project is None or order.enterprise_project.account_id != account.pk:
         errors["enterprise_project"] = [_("Choose an enterprise project.")]
-    fleet = order.fleet
-    if fleet is not None:
-        if fleet.account_id != account.pk:
-            errors["fleet"] = [_("Choose one of your fleets.")]
-        elif not can(actor, "fleets:update", fleet):
-            errors["fleet"] = [_("You may not change fleet %(name)s, so it cannot join a federation.")
-                               % {"name": fleet.name}]
-        elif Federation.objects.filter(fleet=fleet).exists():
-            errors["fleet"] = [_("Fleet %(name)s is already in a federation: a fleet joins at most one.")
-                               % {"name": fleet.name}]
+    if order.fleet is not None and (problems := fleet_errors(actor, None, order.fleet)):
+        errors["fleet"] = problems
     errors.update(cluster_services.network_errors(account, order))
     if errors:
         raise ValidationError(errors)
@@ -274,6 +266,51 @@ def set_deletion_protection(actor, federation: Federation, enabled: bool) -> Non
     Federation.objects.filter(pk=federation.pk).update(deletion_protection=enabled)
     federation.deletion_protection = enabled
     record(actor, "federations:update", federation, details={"deletion_protection": enabled})
+
+
+def fleet_errors(actor, federation: Federation | None, fleet: Fleet) -> list[str]:
+    """Why `fleet` cannot join (a federation, or the one being ordered): it must be the
+    account's, one the actor may change, and in no other federation (R4.5)."""
+    account_id = federation.account_id if federation else actor.account_id
+    if fleet.account_id != account_id:
+        return [_("Choose one of your fleets.")]
+    if not can(actor, "fleets:update", fleet):
+        return [_("You may not change fleet %(name)s, so it cannot join a federation.") % {"name": fleet.name}]
+    if Federation.objects.filter(fleet=fleet).exclude(pk=getattr(federation, "pk", None)).exists():
+        return [_("Fleet %(name)s is already in a federation: a fleet joins at most one.") % {"name": fleet.name}]
+    return []
+
+
+def set_fleet(actor, federation: Federation, fleet: Fleet | None) -> None:
+    """A fleet joins the federation (it takes at most one), or the federation's fleet leaves
+    (R4.5, R5.2). Joining the fleet's clusters as Karmada members follows this (issue #14 item 4)."""
+    with transaction.atomic():
+        federation = Federation.objects.select_for_update().get(pk=federation.pk)
+        require(actor, "federations:update", federation)
+        if federation.status not in (Status.RUNNING, Status.FAILED, Status.CHANGING):
+            raise ValidationError(_("A fleet joins or leaves a running federation only."))
+        previous = federation.fleet
+        if fleet is None:
+            if previous is None:
+                raise ValidationError(_("The federation has no fleet."))
+            require(actor, "fleets:update", previous)
+            federation.fleet = None
+        else:
+            if previous is not None:
+                raise ValidationError(_("The federation already has fleet %(name)s: a federation takes at most one.")
+                                      % {"name": previous.name})
+            errors = fleet_errors(actor, federation, fleet)
+            if errors:
+                raise ValidationError({"fleet": errors})
+            federation.fleet = fleet
+        try:
+            with transaction.atomic():
+                federation.save(update_fields=["fleet"])
+        except IntegrityError:
+            raise ValidationError({"fleet": _("Fleet %(name)s is already in a federation: a fleet joins at most "
+                                              "one.") % {"name": fleet.name}}) from None
+        record(actor, "federations:update", federation, details={
+            "fleet": fleet.name if fleet else None, "previous_fleet": previous.name if previous else None})
 
 
 # --- unsubscribe (R5.3) ----------------------------------------------------------------

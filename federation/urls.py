@@ -8,5 +8,6 @@ urlpatterns = [
     path("order/", views.order, name="order"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/protection/", views.deletion_protection, name="protection"),
+    path("<int:pk>/fleet/", views.fleet, name="fleet"),
     path("<int:pk>/unsubscribe/", views.unsubscribe, name="unsubscribe"),
 ]

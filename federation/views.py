@@ -11,9 +11,10 @@ from django.views.decorators.http import require_POST
 
 from cceone.audit.models import OperationLog
 from cceone.console.views import ObjectListView
-from cceone.iam.access import annotate_can, can, get_or_deny
+from cceone.iam.access import annotate_can, can, get_or_deny, restrict
 from cceone.iam.routes import iam_page
 from clusters.wizard import OrderWizard
+from fleets.models import Fleet
 
 from . import services, transitions
 from .filters import FederationFilterSet
@@ -105,6 +106,10 @@ def detail(request, pk):
         "can_update": can(user, "federations:update", federation),
         "can_delete": can(user, "federations:delete", federation),
         "working": federation.status in (Status.CREATING, Status.UNSUBSCRIBING),
+        # Fleets that may join: the user's to change, in no federation yet.
+        "free_fleets": restrict(Fleet.objects.filter(federation__isnull=True), user, "fleets:update")
+        if federation.fleet_id is None else Fleet.objects.none(),
+        "can_leave": federation.fleet_id is not None and can(user, "fleets:update", federation.fleet),
     })
 
 
@@ -116,6 +121,31 @@ def deletion_protection(request, pk):
     try:
         services.set_deletion_protection(request.user, federation, request.POST.get("enabled") == "on")
         messages.success(request, _("Deletion protection updated."))
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("federation:detail", pk=federation.pk)
+
+
+@iam_page("federations:update")
+@login_required
+@require_POST
+def fleet(request, pk):
+    """A fleet joins the federation (`fleet` names it) or its fleet leaves (`fleet` empty)."""
+    federation = _federation(request, pk, "federations:update")
+    raw = request.POST.get("fleet", "")
+    chosen = None
+    if raw:
+        chosen = Fleet.objects.filter(pk=int(raw) if raw.isdigit() else 0, account=request.user.account).first()
+        if chosen is None:
+            messages.error(request, _("Choose one of your fleets."))
+            return redirect("federation:detail", pk=federation.pk)
+    try:
+        services.set_fleet(request.user, federation, chosen)
+        if chosen:
+            messages.success(request, _("Fleet %(name)s joined the federation.") % {"name": chosen.name})
+        else:
+            messages.success(request, _("The fleet left the federation."))
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)

@@ -128,7 +128,7 @@ def english_words(html: str, allowed: set[str]) -> dict[str, str]:
 NOT_PAGES = {
     "healthz", "favicon", "login", "logout", "set_language", "console:set-region",
     "iam:api-token-revoke", "clusters:access-action", "clusters:agent-yaml", "fleets:remove-cluster",
-    "fleets:protection", "federation:protection",
+    "fleets:protection", "federation:protection", "federation:fleet",
     "permissions:sync-retry", "billing:usage-export", "resources:logs-stream", "resources:logs-download",
     "resources:drain-status",
 }

@@ -124,6 +124,8 @@ ROUTES: dict[str, Route] = {
     "federation:protection": page("federations:get", "federations:update", method="post",
                                   kwargs=lambda w: {"pk": w.federation.pk}),
     "federation:unsubscribe": page("federations:get", "federations:delete", kwargs=lambda w: {"pk": w.federation.pk}),
+    "federation:fleet": page("federations:get", "federations:update", method="post",
+                             kwargs=lambda w: {"pk": w.federation.pk}),
     # Kubernetes permissions and their associations.
     "permissions:list": page("permissions:list"), "permissions:create": page("permissions:create"),
     "permissions:edit": page("permissions:update", kwargs=lambda w: {"pk": w.permission.pk}),
@@ -205,6 +207,7 @@ ROUTES.update({
     "api:federation-operation-logs": api("federations:get", kwargs=federation),
     "api:federation-unsubscribe-checks": api("federations:delete", kwargs=federation),
     "api:federation-unsubscribe": api("federations:delete", kwargs=federation, method="post"),
+    "api:federation-fleet": api("federations:update", kwargs=federation, method="post"),
     **crud_api("fleet", "fleets", read="list", get="get", kwargs=lambda w: {"pk": w.fleet.pk}),
     "api:fleet-add-clusters": api("fleets:update", kwargs=lambda w: {"pk": w.fleet.pk}, method="post"),
     "api:fleet-remove-cluster": api("fleets:update", kwargs=lambda w: {"pk": w.fleet.pk}, method="post"),
