@@ -120,4 +120,6 @@ T = {
     "The federation already has fleet %(name)s: a federation takes at most one.": "该联邦已关联舰队 %(name)s：一个联邦最多关联一个舰队。",
     "Remove fleet": "移出舰队",
     "Add fleet": "添加舰队",
+    "Karmada upgraded": "Karmada 已升级",
+    "From %(old)s to %(new)s.": "从 %(old)s 升级到 %(new)s。",
 }

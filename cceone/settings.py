@@ -206,6 +206,7 @@ CELERY_BEAT_SCHEDULE = {
                                            "schedule": 60.0},
     "recover-stalled-federation-operations": {"task": "federation.tasks.recover_stalled_operations",
                                               "schedule": 60.0},
+    "refresh-federation-versions": {"task": "federation.tasks.refresh_versions", "schedule": 300.0},
 }
 # Long work without a heartbeat for this long is resent, at most this many times, then
 # failed with the reason where the user sees it.

@@ -256,6 +256,36 @@ def recover_stalled_operations() -> dict:
     return counts
 
 
+def refresh_versions() -> dict:
+    """Every few minutes (beat): each running federation's Karmada version, asked of its API
+    server. A changed version (an upgrade by the operators or karmada-operator) is recorded
+    as an upgrade in the operation log (R5.4) and shown. An unreachable one is left as it is."""
+    from kubernetes.client import VersionApi
+
+    counts = {"checked": 0, "upgraded": 0}
+    for federation in Federation.objects.filter(status=Status.RUNNING, control_plane__isnull=False) \
+            .select_related("control_plane"):
+        try:
+            version = VersionApi(system_client_for(federation, timeout=(5, 10)).client).get_code().git_version or ""
+        except Exception:  # noqa: BLE001 - unreachable now: nothing to learn this time
+            continue
+        counts["checked"] += 1
+        if not version or version[:40] == federation.karmada_version:
+            continue
+        with transaction.atomic():
+            locked = Federation.objects.select_for_update().get(pk=federation.pk)
+            if locked.karmada_version == version[:40]:
+                continue
+            op = Operation.start(locked, OperationLog.Operation.UPGRADE)
+            op.step(N_("Karmada upgraded"), N_("From %(old)s to %(new)s."),
+                    {"old": locked.karmada_version or "--", "new": version})
+            op.finish()
+            locked.karmada_version = version[:40]
+            locked.save(update_fields=["karmada_version"])
+            counts["upgraded"] += 1
+    return counts
+
+
 # --- settings ---------------------------------------------------------------------------
 
 @transaction.atomic

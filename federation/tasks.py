@@ -31,6 +31,12 @@ def recover_stalled_operations() -> dict:
     return services.recover_stalled_operations()
 
 
+@shared_task
+def refresh_versions() -> dict:
+    """Every five minutes (Celery beat): Karmada versions, an upgrade recorded in the operation log."""
+    return services.refresh_versions()
+
+
 @receiver(signals.federation_ordered, dispatch_uid="federation.provision_on_order")
 def _provision(sender, operation, federation, **kwargs):
     operation.enqueue(provision_federation, federation.pk)

@@ -243,3 +243,19 @@ def test_karmada_operator_without_a_host_is_refused_at_the_order(orderable, inve
         services.place_order(orderable.main, order(orderable, inventory), agreed=True)
     assert "No host cluster for Karmada control planes" in str(refused.value)
     assert not Federation.objects.exists()
+
+
+def test_an_upgrade_is_recorded_in_the_operation_log(orderable, inventory, karmada,
+                                                     django_capture_on_commit_callbacks):
+    register_control_plane(karmada)
+    federation = place(orderable, inventory, django_capture_on_commit_callbacks)
+    assert tasks.refresh_versions() == {"checked": 1, "upgraded": 0}
+    karmada.emulator.version = "v1.13.0"  # the operators upgraded the control plane
+    assert tasks.refresh_versions() == {"checked": 1, "upgraded": 1}
+    federation.refresh_from_db()
+    assert federation.karmada_version == "v1.13.0"
+    upgrade = OperationLog.objects.get(target_type="federation", target_id=str(federation.pk), operation="upgrade")
+    assert [(s.name, s.display_message) for s in upgrade.steps.all()] == [
+        ("Karmada upgraded", f"From {KARMADA_VERSION} to v1.13.0.")]
+    page = client_for(orderable.main).get(reverse("federation:detail", args=[federation.pk])).content.decode()
+    assert "Karmada upgraded" in page and "v1.13.0" in page
