@@ -40,7 +40,7 @@ class FederationSerializer(serializers.ModelSerializer):
                                                                  Federation.Status.FROZEN) else ""
 
 
-class OrderSerializer(serializers.Serializer):
+class FederationOrderSerializer(serializers.Serializer):
     """A federation order (R5.1): on-demand only."""
 
     region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all(), required=False)
@@ -64,7 +64,7 @@ class OrderSerializer(serializers.Serializer):
         return services.Order(**data)
 
 
-class PrecheckSerializer(OrderSerializer):
+class FederationPrecheckSerializer(FederationOrderSerializer):
     agreed = serializers.HiddenField(default=True)  # nothing is placed: nothing to agree to
 
 
@@ -72,7 +72,7 @@ class FederationSettingsSerializer(serializers.Serializer):
     deletion_protection = serializers.BooleanField(required=False)
 
 
-class FleetSerializer(serializers.Serializer):
+class FederationFleetSerializer(serializers.Serializer):
     fleet = serializers.PrimaryKeyRelatedField(queryset=Fleet.objects.all(), allow_null=True,
                                                help_text="the fleet to join; null: the federation's fleet leaves")
 
@@ -91,20 +91,20 @@ class FederationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
         "unsubscribe": "federations:delete",
     }
 
-    @extend_schema(request=OrderSerializer, responses={201: FederationSerializer})
+    @extend_schema(request=FederationOrderSerializer, responses={201: FederationSerializer})
     def create(self, request):
-        serializer = OrderSerializer(data=request.data)
+        serializer = FederationOrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         federation = services.place_order(request.user, serializer.to_order(request),
                                           agreed=serializer.validated_data["agreed"])
         return Response(FederationSerializer(federation).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=PrecheckSerializer, responses=inline_serializer("FederationCheckResults", {
+    @extend_schema(request=FederationPrecheckSerializer, responses=inline_serializer("FederationCheckResults", {
         "checks": serializers.ListField(child=serializers.DictField())}))
     @action(detail=False, methods=["post"])
     def precheck(self, request):
         """Validate an order and run its dependency checks without placing it."""
-        serializer = PrecheckSerializer(data=request.data)
+        serializer = FederationPrecheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = serializer.to_order(request)
         services.validate_order(request.user, order)
@@ -122,12 +122,12 @@ class FederationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
         federation.refresh_from_db()
         return Response(FederationSerializer(federation).data)
 
-    @extend_schema(request=FleetSerializer, responses=FederationSerializer)
+    @extend_schema(request=FederationFleetSerializer, responses=FederationSerializer)
     @action(detail=True, methods=["post"])
     def fleet(self, request, pk=None):
         """A fleet joins the federation (`fleet`: its id), or its fleet leaves (`fleet`: null)."""
         federation = self.get_object()
-        body = FleetSerializer(data=request.data)
+        body = FederationFleetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         chosen = body.validated_data.get("fleet")
         if chosen is not None and chosen.account_id != request.user.account_id:
