@@ -11,7 +11,6 @@ T = {
     "Prevents unsubscribing the federation's control plane by mistake; unsubscribing does not touch your clusters or "
     "the workloads already scheduled to them.":
         "防止误退订联邦控制面；退订不会影响您的集群及已调度到集群中的应用。",
-    "A Karmada API server is reached over HTTPS only.": "Karmada API Server 只能通过 HTTPS 访问。",
     "Pre-registered": "预注册",
     "Sandbox": "沙箱",
     "Karmada operator": "Karmada operator",
@@ -122,4 +121,6 @@ T = {
     "Add fleet": "添加舰队",
     "Karmada upgraded": "Karmada 已升级",
     "From %(old)s to %(new)s.": "从 %(old)s 升级到 %(new)s。",
+    "Federation %(name)s has a plain http:// API endpoint; its credential is never sent over plain HTTP.":
+        "联邦 %(name)s 的 API 端点为明文 http://；其凭据绝不会通过明文 HTTP 发送。",
 }

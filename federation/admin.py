@@ -2,13 +2,13 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Federation, FederationQuota, KarmadaControlPlane, KarmadaOperatorHost, validate_https
+from .models import Federation, FederationQuota, KarmadaControlPlane, KarmadaOperatorHost
 
 
 class KarmadaControlPlaneForm(forms.ModelForm):
     """A pre-registered Karmada control plane: HTTPS endpoint, admin token, CA."""
 
-    api_endpoint = forms.URLField(label=_("API endpoint"), assume_scheme="https", validators=[validate_https])
+    api_endpoint = forms.URLField(label=_("API endpoint"), assume_scheme="https")  # https only: the model's rule
     token = forms.CharField(label=_("Admin token"), required=False, widget=forms.PasswordInput(render_value=False),
                             help_text=_("Stored encrypted. Leave empty to keep the current token."))
 

@@ -1,19 +1,13 @@
 """Federations (R5): Karmada control planes a tenant orders, reached by the console as clients."""
 import hashlib
-from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 
 from cceone.iam import anchors
-
-
-def validate_https(url: str) -> None:
-    if urlsplit(url or "").scheme != "https":
-        raise ValidationError(_("A Karmada API server is reached over HTTPS only."))
+from clusters.models import https_only
 
 
 class KarmadaControlPlane(models.Model):
@@ -31,7 +25,9 @@ class KarmadaControlPlane(models.Model):
     source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.PRE_REGISTERED)
     region = models.ForeignKey("iam.Region", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                verbose_name=_("region"), help_text=_("Empty: offered to orders of every region."))
-    api_endpoint = models.URLField(_("API endpoint"), blank=True)
+    # Blank until karmada-operator has written the admin kubeconfig; never plain HTTP (the admin
+    # token goes with every request).
+    api_endpoint = models.URLField(_("API endpoint"), blank=True, validators=[https_only])
     credentials_encrypted = models.TextField(editable=False, blank=True)
     ca_data = models.TextField(_("CA certificate (PEM)"), blank=True)
     # karmada-operator: the `Karmada` object in a host cluster that runs this control plane.
@@ -167,11 +163,16 @@ class Federation(models.Model):
         plane = self.control_plane
         if plane is None or not plane.api_endpoint:
             raise KubeError(self.unreachable_message(), None, "Unreachable")
+        if not plane.api_endpoint.lower().startswith("https://"):
+            from django.utils.translation import gettext
+
+            # Recorded before endpoints were validated, or behind the admin's back.
+            raise KubeError(gettext("Federation %(name)s has a plain http:// API endpoint; its credential is never "
+                                    "sent over plain HTTP.") % {"name": self.name}, None, "InsecureEndpoint")
         # Discovery is cached per endpoint: another control plane never answers from this one's cache.
         endpoint_hash = hashlib.sha256(plane.api_endpoint.encode()).hexdigest()[:12]
         return Endpoint(host=plane.api_endpoint.rstrip("/"), cache_key=f"federation-{self.pk}-{endpoint_hash}",
-                        token=plane.token or None, ca_file=ca_file(plane.ca_data),
-                        verify_ssl=plane.api_endpoint.startswith("https"))
+                        token=plane.token or None, ca_file=ca_file(plane.ca_data))
 
     def unreachable_message(self, *, answered: bool = True) -> str:
         from django.utils.translation import gettext

@@ -14,7 +14,7 @@ from cceone.iam.models import EnterpriseProject, Region
 from clusters.models import SecurityGroup
 from federation import services
 from federation.models import Federation, FederationStatusChange, KarmadaControlPlane
-from tests.billing.conftest import at, fund, operator, running_cluster  # noqa: F401 - operator is a fixture
+from tests.billing.conftest import at, fund, running_cluster
 from tests.conftest import client_for
 from tests.factories import FleetFactory
 
