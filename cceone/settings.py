@@ -204,6 +204,9 @@ CELERY_BEAT_SCHEDULE = {
     "recover-stalled-drains": {"task": "resources.tasks.recover_stalled_drains", "schedule": 60.0},
     "recover-stalled-cluster-operations": {"task": "clusters.tasks.recover_stalled_operations",
                                            "schedule": 60.0},
+    "recover-stalled-federation-operations": {"task": "federation.tasks.recover_stalled_operations",
+                                              "schedule": 60.0},
+    "refresh-federation-versions": {"task": "federation.tasks.refresh_versions", "schedule": 300.0},
 }
 # Long work without a heartbeat for this long is resent, at most this many times, then
 # failed with the reason where the user sees it.
@@ -303,6 +306,16 @@ def _generated_fernet_key() -> str:
 # Newest first; the first encrypts, all decrypt (see cceone/crypto.py).
 CCEONE_ENCRYPTION_KEYS = env.list("CCEONE_ENCRYPTION_KEYS", default=[]) or [_generated_fernet_key()]
 CCEONE_DEFAULT_CLUSTER_QUOTA = env.int("CCEONE_DEFAULT_CLUSTER_QUOTA", default=50)
+# Federations (R5): the provisioner of new orders' Karmada control planes (pre-registered,
+# sandbox, karmada-operator; federation/provisioners.py), the sandbox Karmada it may use,
+# how long karmada-operator may take, and the default per-account quota.
+CCEONE_FEDERATION_PROVISIONER = env.str("CCEONE_FEDERATION_PROVISIONER", default="pre-registered")
+CCEONE_SANDBOX_KARMADA_URL = env.str("CCEONE_SANDBOX_KARMADA_URL", default="")
+CCEONE_SANDBOX_KARMADA_TOKEN = env.str("CCEONE_SANDBOX_KARMADA_TOKEN", default="")
+CCEONE_SANDBOX_KARMADA_CA_FILE = env.str("CCEONE_SANDBOX_KARMADA_CA_FILE", default="")
+CCEONE_FEDERATION_OPERATOR_TIMEOUT = env.int("CCEONE_FEDERATION_OPERATOR_TIMEOUT", default=900)
+CCEONE_FEDERATION_POLL_SECONDS = env.int("CCEONE_FEDERATION_POLL_SECONDS", default=10)
+CCEONE_DEFAULT_FEDERATION_QUOTA = env.int("CCEONE_DEFAULT_FEDERATION_QUOTA", default=5)
 CCEONE_ACCESS_TIMEOUT_MINUTES = env.int("CCEONE_ACCESS_TIMEOUT_MINUTES", default=30)
 CCEONE_KUBECONFIG_MAX_HOURS = env.int("CCEONE_KUBECONFIG_MAX_HOURS", default=24 * 30)
 # A kubeconfig that is not temporary still ends: a copied file does not work forever.

@@ -27,6 +27,7 @@ urlpatterns = [
     path("clusters/", include("clusters.urls")),
     path("fleets/", include("fleets.urls")),
     path("permissions/", include("permissions.urls")),
+    path("federations/", include("federation.urls")),
     path("billing/", include("billing.urls")),
     path("k8s/", include("resources.urls")),
     path("", include("cceone.console.urls")),

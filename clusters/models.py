@@ -232,7 +232,7 @@ class RegisteredCluster(models.Model):
     # --- the gateway's target interface (cceone.kube.targets.KubeTarget) ---
 
     def kube_endpoint(self):
-        from cceone.kube.targets import Endpoint
+        from cceone.kube.targets import Endpoint, ca_file
 
         if self.connection_mode == self.ConnectionMode.DIRECT and self.cloud_cluster_id:
             cloud = self.cloud_cluster
@@ -246,7 +246,7 @@ class RegisteredCluster(models.Model):
                                         "sent over plain HTTP. Ask the operator for an https:// endpoint.")
                                 % {"name": self.name}, None, "InsecureEndpoint")
             return Endpoint(host=cloud.api_endpoint.rstrip("/"), cache_key=f"cluster-{self.pk}", token=cloud.token,
-                            ca_file=_ca_file(cloud))
+                            ca_file=ca_file(cloud.ca_data))
         # Agent-connected clusters are reached only through the hub's internal proxy.
         return Endpoint(host=f"{settings.CCEONE_HUB_INTERNAL_URL}/clusters/{self.pk}",
                         cache_key=f"cluster-{self.pk}", headers={"X-Hub-Secret": settings.CCEONE_HUB_SECRET})
@@ -265,21 +265,6 @@ class RegisteredCluster(models.Model):
             when = formats.date_format(timezone.localtime(self.disconnected_since), "Y-m-d H:i:s")
             return gettext("Cluster %(name)s is disconnected since %(time)s.") % {"name": self.name, "time": when}
         return gettext("Cluster %(name)s is unreachable: no agent is connected.") % {"name": self.name}
-
-
-def _ca_file(cloud: CloudProviderCluster) -> str | None:
-    """The cloud cluster's CA as a file, for the Kubernetes client (which wants a path)."""
-    if not cloud.ca_data:
-        return None
-    import hashlib
-    from pathlib import Path
-
-    directory = Path(settings.VAR_DIR) / "kube-ca"
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{hashlib.sha256(cloud.ca_data.encode()).hexdigest()[:16]}.crt"
-    if not path.exists():
-        path.write_text(cloud.ca_data)
-    return str(path)
 
 
 class RegisteredClusterUserObjectPermission(UserObjectPermissionBase):

@@ -136,16 +136,7 @@ def validate_order(actor, order: Order) -> None:
     else:
         if not order.provider:
             errors["provider"] = [_("Enter the cluster's provider.")]
-        if order.vpc is None or order.vpc.region_id != order.region.pk:
-            errors["vpc"] = [_("Choose a VPC of the region.")]
-        elif order.subnet is None or order.subnet.vpc_id != order.vpc.pk:
-            errors["subnet"] = [_("Choose a subnet of the VPC.")]
-        if order.security_group is not None and (
-                order.vpc is None or order.security_group.vpc_id != order.vpc.pk
-                or order.security_group.account_id not in (None, account.pk)):
-            errors["security_group"] = [_("Choose a security group of the VPC, or auto-create one.")]
-        if order.apiserver_spec is None or order.apiserver_spec.region_id != order.region.pk:
-            errors["apiserver_spec"] = [_("Choose the API server access spec.")]
+        errors.update(network_errors(account, order))
     for extra in order_fields.all_fields():
         try:
             extra.validate(actor, order, order.extras.get(extra.name))
@@ -153,6 +144,25 @@ def validate_order(actor, order: Order) -> None:
             errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
+
+
+def network_errors(account, order) -> dict:
+    """What is wrong with an order's network settings (its `region`, `enterprise_project`'s
+    account aside): VPC of the region, subnet of the VPC, a security group of the VPC that is
+    shared or the account's (None: auto-create), API server spec of the region. Federation
+    orders are judged by the same rules."""
+    errors = {}
+    if order.vpc is None or order.vpc.region_id != order.region.pk:
+        errors["vpc"] = [_("Choose a VPC of the region.")]
+    elif order.subnet is None or order.subnet.vpc_id != order.vpc.pk:
+        errors["subnet"] = [_("Choose a subnet of the VPC.")]
+    if order.security_group is not None and (
+            order.vpc is None or order.security_group.vpc_id != order.vpc.pk
+            or order.security_group.account_id not in (None, account.pk)):
+        errors["security_group"] = [_("Choose a security group of the VPC, or auto-create one.")]
+    if order.apiserver_spec is None or order.apiserver_spec.region_id != order.region.pk:
+        errors["apiserver_spec"] = [_("Choose the API server access spec.")]
+    return errors
 
 
 def place_order(actor, order: Order, *, agreed: bool) -> RegisteredCluster:
@@ -179,17 +189,28 @@ def place_order(actor, order: Order, *, agreed: bool) -> RegisteredCluster:
     return cluster
 
 
-def _security_group_name(cluster_name: str) -> str:
-    # A cluster name may take all 64 characters a security group name has; cut the middle.
-    return f"cceone-{cluster_name[:64 - len('cceone--sg')]}-sg"
+def _security_group_name(instance_name: str) -> str:
+    # A name may take all 64 characters a security group name has; cut the middle.
+    return f"cceone-{instance_name[:64 - len('cceone--sg')]}-sg"
+
+
+def auto_security_group(account, vpc: Vpc, instance_name: str) -> SecurityGroup:
+    """The security group an order's "auto-create" records for the account (clusters, federations)."""
+    return SecurityGroup.objects.create(vpc=vpc, account=account, auto_created=True,
+                                        name=_security_group_name(instance_name))
+
+
+def fake_eip(instance) -> str:
+    """An EIP for an instance. The cloud's EIP service is outside this product; addresses come
+    from a documentation range (RFC 5737) so they are recognisably not routable."""
+    return f"203.0.113.{(instance.pk % 250) + 1}"
 
 
 def _create(actor, order: Order) -> RegisteredCluster:
     account = actor.account
     security_group = order.security_group
     if order.cluster_type != Type.CLOUD and security_group is None:
-        security_group = SecurityGroup.objects.create(vpc=order.vpc, account=account, auto_created=True,
-                                                      name=_security_group_name(order.name))
+        security_group = auto_security_group(account, order.vpc, order.name)
     cloud = order.cluster_type == Type.CLOUD
     cluster = RegisteredCluster.objects.create(
         account=account, name=order.name, cluster_type=order.cluster_type,
@@ -215,12 +236,6 @@ def _create(actor, order: Order) -> RegisteredCluster:
 
 # --- provisioning (runs in the worker) ------------------------------------------------
 
-def _fake_eip(cluster) -> str:
-    # The cloud's EIP service is outside this product; addresses come from a documentation
-    # range (RFC 5737) so they are recognisably not routable.
-    return f"203.0.113.{(cluster.pk % 250) + 1}"
-
-
 def provision(cluster_id: int, bind_public_ip: bool = False) -> None:
     """Idempotent: only a cluster still `creating` is provisioned; a retry after a crash
     finds it either still creating (and finishes) or already past this step."""
@@ -238,7 +253,7 @@ def provision(cluster_id: int, bind_public_ip: bool = False) -> None:
                         "subnet": str(cluster.subnet), "sg": str(cluster.security_group)})
             fields = []
             if bind_public_ip or cluster.apiserver_eip:
-                cluster.eip_address = _fake_eip(cluster)
+                cluster.eip_address = fake_eip(cluster)
                 fields.append("eip_address")
                 op.step(N_("Bind EIP"), cluster.eip_address)
             token = connectivity.issue_agent_token(cluster)
@@ -449,7 +464,7 @@ def bind_eip(actor, cluster: RegisteredCluster) -> None:
 
 def _apply_bind_eip(cluster: RegisteredCluster, op: Operation) -> None:
     if not cluster.eip_address:
-        cluster.eip_address = _fake_eip(cluster)
+        cluster.eip_address = fake_eip(cluster)
         cluster.save(update_fields=["eip_address"])
     op.step(N_("Bind EIP"), cluster.eip_address)
 

@@ -16,17 +16,18 @@ from django.views.decorators.http import require_POST
 
 from cceone.audit.models import OperationLog
 from cceone.console import show_once
-from cceone.console.views import ObjectListView, add_validation_error
+from cceone.console.views import ObjectListView
 from cceone.iam.access import annotate_can, can, get_or_deny, require
 from cceone.iam.routes import iam_page
 
-from . import checks, kubeconfigs, pricing, sandbox_agents, services, transitions
+from . import kubeconfigs, sandbox_agents, services, transitions
 from .agent_manifest import render_agent_yaml
 from .filters import ClusterFilterSet
 from .forms import KubeconfigForm, OrderForm
 from .models import KubeconfigToken, RegisteredCluster
 from .status import hub_status, overview_facts
 from .tables import ClusterTable
+from .wizard import OrderWizard
 
 Type = RegisteredCluster.Type
 
@@ -77,61 +78,44 @@ def _cluster(request, pk, action="clusters:get") -> RegisteredCluster:
 
 # --- order wizard ----------------------------------------------------------------------
 
+class ClusterOrderWizard(OrderWizard):
+    """The registration of one cluster type (R3.2)."""
+
+    kind = "cluster"
+    create_action = "clusters:create"
+    page_template = "clusters/order.html"
+    summary_template = "clusters/partials/order_summary.html"
+    list_url_name = "clusters:list"
+
+    def context(self):
+        return {"cluster_type": self.kwargs["cluster_type"], "types": Type.choices}
+
+    def form(self, data):
+        return OrderForm(data, user=self.request.user, region=self.request.region,
+                         cluster_type=self.kwargs["cluster_type"])
+
+    def order_url(self):
+        return reverse("clusters:order", args=[self.kwargs["cluster_type"]])
+
+    def product_label(self, order):
+        return Type(order.cluster_type).label
+
+    def validate(self, order):
+        services.validate_order(self.request.user, order)
+
+    def place(self, order, agreed):
+        return services.place_order(self.request.user, order, agreed=agreed)
+
+    def placed_message(self, cluster):
+        return _("Order submitted: cluster “%(name)s” is being created.") % {"name": cluster.name}
+
+
 @iam_page("clusters:create")
 @login_required
 def order(request, cluster_type):
-    """Step 1 (configure) → step 2 (confirm: configuration, price, dependency checks,
-    agreement) → submit. The server validates at every step; HTMX swaps the step."""
     if cluster_type not in Type.values:
         raise Http404
-    require(request.user, "clusters:create")
-    account, region = request.user.account, request.region
-    context = {"cluster_type": cluster_type, "types": Type.choices, "region": region,
-               "gates": services.gates(account)}
-    if context["gates"]:
-        return render(request, "clusters/order.html", context)
-    step = request.POST.get("step", "configure")
-    form = OrderForm(request.POST if request.method == "POST" else None, user=request.user, region=region,
-                     cluster_type=cluster_type)
-    context["form"] = form
-    if request.method != "POST" or step == "reload":
-        return _order_step(request, "clusters/partials/order_configure.html", context, reload=step == "reload")
-    if not form.is_valid():
-        return _order_step(request, "clusters/partials/order_configure.html", context)
-    order_data = form.order()
-    try:
-        services.validate_order(request.user, order_data)
-    except ValidationError as error:
-        add_validation_error(form, error)
-        return _order_step(request, "clusters/partials/order_configure.html", context)
-    context.update({"order": order_data, "price": pricing.unit_price(order_data.instance_type),
-                    "checks": checks.run_all("cluster", account, order_data)})
-    if step == "submit":
-        try:
-            cluster = services.place_order(request.user, order_data, agreed=request.POST.get("agreed") == "on")
-        except ValidationError as error:
-            context["errors"] = error.messages
-            return _order_step(request, "clusters/partials/order_confirm.html", context)
-        messages.success(request, _("Order submitted: cluster “%(name)s” is being created.") % {"name": cluster.name})
-        if request.htmx:
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = reverse("clusters:list")
-            return response
-        return redirect("clusters:list")
-    if step == "recheck":
-        key = request.POST.get("check", "")
-        result = checks.run_one(key, account, order_data) if key in {c.key for c in checks.checks_for("cluster")} else None
-        if result is None:
-            raise Http404
-        return render(request, "clusters/partials/check_row.html", {"check": result})
-    return _order_step(request, "clusters/partials/order_confirm.html", context)
-
-
-def _order_step(request, partial, context, reload=False):
-    if request.htmx:
-        return render(request, partial, context)
-    context["step_template"] = partial
-    return render(request, "clusters/order.html", context)
+    return ClusterOrderWizard.view(request, cluster_type=cluster_type)
 
 
 # --- one cluster -------------------------------------------------------------------------

@@ -4,10 +4,19 @@ from django.utils.translation import gettext_lazy as _
 
 class FederationConfig(AppConfig):
     name = "federation"
+    verbose_name = _("Federation")
 
     def ready(self):
+        # How the app plugs into the core and the apps below it (docs/architecture.md).
+        from billing import metering
         from cceone.console import navigation
 
-        # Shown once the federation pages exist (an entry without its URL is left out).
+        from . import api
+        from . import checks  # noqa: F401 - registers the quota and control-plane checks (clusters' registry)
+        from . import tasks  # noqa: F401 - sends provisioning and unsubscribing on the services' signals
+        from .meters import FederationMeter
+
+        api.register()
+        metering.register(FederationMeter())
         navigation.register(navigation.Entry("fleets", _("Federation management"), "federation:list",
                                              "federations:list", match="federation:", position=50))

@@ -83,3 +83,19 @@ class FleetFactory(AnchorFactory):
         lambda o: EnterpriseProject.objects.get(account=o.account, name="default")
     )
     creator = factory.LazyAttribute(lambda o: o.account.owner)
+
+
+class FederationFactory(AnchorFactory):
+    """A running federation (without a control plane: pages and lists, not the Karmada API)."""
+
+    class Meta:
+        model = "federation.Federation"
+
+    name = factory.Sequence(lambda n: f"fed-{n:04d}")
+    region = factory.LazyFunction(Region.default)
+    status = "running"
+    provisioner = "pre-registered"
+    enterprise_project = factory.LazyAttribute(
+        lambda o: EnterpriseProject.objects.get(account=o.account, name="default")
+    )
+    creator = factory.LazyAttribute(lambda o: o.account.owner)

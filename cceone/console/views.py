@@ -55,6 +55,7 @@ class ObjectListView(ObjectMixin, View):
     title = ""
     create_url_name: str | None = None
     create_action: str | None = None
+    create_label = ""  # the create button's label ("Create" without one)
     per_page = 20
     template_name = "components/object_list.html"
     partial_template_name = "components/object_table.html"
@@ -82,6 +83,7 @@ class ObjectListView(ObjectMixin, View):
             "filter": filterset,
             "create_url": reverse(self.create_url_name) if self.create_url_name else None,
             "can_create": can_create,
+            "create_label": self.create_label,
             "empty_state": self.empty_state(filterset, can_create) if not table.paginator.count else None,
             **self.get_context_extra(),
         }

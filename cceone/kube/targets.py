@@ -1,5 +1,7 @@
 """What the gateway needs to know about a target (a registered cluster, a federation)."""
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 
@@ -22,3 +24,18 @@ class KubeTarget(Protocol):
     def unreachable_message(self, *, answered: bool = True) -> str:
         """What to tell the user when the target is unreachable; `answered` is False when
         nothing took the connection (the endpoint itself is down), not merely an error status."""
+
+
+def ca_file(pem: str) -> str | None:
+    """A CA certificate (PEM) as a file, for the Kubernetes client (which wants a path);
+    None without one. Named by its hash, so one file serves every target that uses it."""
+    if not pem:
+        return None
+    from django.conf import settings
+
+    directory = Path(settings.VAR_DIR) / "kube-ca"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{hashlib.sha256(pem.encode()).hexdigest()[:16]}.crt"
+    if not path.exists():
+        path.write_text(pem)
+    return str(path)

@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from cceone.iam.models import APIToken, Policy, UserGroup
 from resources import registry
 from tests.conftest import client_for
-from tests.factories import ClusterFactory, FleetFactory
+from tests.factories import ClusterFactory, FederationFactory, FleetFactory
 from tests.live import grant
 
 SEED = Path(__file__).resolve().parents[2] / "sandbox/kubesim/seeds/local-3node.yaml"
@@ -28,7 +28,7 @@ ALLOWED = {
     "WaitForFirstConsumer", "Opaque", "ImplementationSpecific", "UID", "QoS", "RWO", "RWX", "ROX", "Kubelet",
     "ClusterRole", "ClusterRoles", "RoleBinding", "RoleBindings", "KubeConfig", "English", "kube-node-lease",
     "kube-public", "kube-system", "virtual-kubelet", "NAT", "CtyunAssumeRoleForCCEONE",
-    "cceone", "ccseone", "admins", "users", "viewers", "reader", "readers", "fleet-a",
+    "cceone", "ccseone", "admins", "users", "viewers", "reader", "readers", "fleet-a", "fed",
     "Asia", "Shanghai", "Pacific", "Beijing", "Guangzhou", "Hong", "Kong", "Singapore",
 }
 
@@ -128,7 +128,7 @@ def english_words(html: str, allowed: set[str]) -> dict[str, str]:
 NOT_PAGES = {
     "healthz", "favicon", "login", "logout", "set_language", "console:set-region",
     "iam:api-token-revoke", "clusters:access-action", "clusters:agent-yaml", "fleets:remove-cluster",
-    "fleets:protection",
+    "fleets:protection", "federation:protection", "federation:fleet",
     "permissions:sync-retry", "billing:usage-export", "resources:logs-stream", "resources:logs-download",
     "resources:drain-status",
 }
@@ -160,6 +160,7 @@ def world(connected_cluster, emulator, tenant):
     grant(emulator, tenant.main, "cluster-admin")
     fleet = FleetFactory(account=tenant.account, name="fleet-a")
     fleet_cluster = ClusterFactory(account=tenant.account, name="edge-02", fleet=fleet)
+    federation = FederationFactory(account=tenant.account, name="fed-a", fleet=fleet)
     permission = permissions.save_permission(tenant.main, None, name="reader", rules=[
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}])
     binding = permissions.associate(tenant.main, connected_cluster, user=tenant.user, preset="restricted")
@@ -182,6 +183,7 @@ def world(connected_cluster, emulator, tenant):
                                                   "clusters:unsubscribe", "permissions:cluster")},
         **{name: {"pk": fleet_pk} for name in ("fleets:detail", "fleets:edit", "fleets:add-clusters",
                                                 "fleets:permissions", "fleets:delete")},
+        **{name: {"pk": federation.pk} for name in ("federation:detail", "federation:unsubscribe")},
         "fleet_cluster": fleet_cluster,
         "permissions:edit": {"pk": permission.pk}, "permissions:delete": {"pk": permission.pk},
         "permissions:association-edit": {"pk": binding.pk}, "permissions:association-delete": {"pk": binding.pk},

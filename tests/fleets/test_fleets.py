@@ -18,7 +18,7 @@ from fleets.models import Fleet
 from permissions import services as permissions
 from permissions.models import ClusterPermissionSync
 from tests.conftest import client_for
-from tests.factories import ClusterFactory, FleetFactory
+from tests.factories import ClusterFactory, FederationFactory, FleetFactory
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ def test_deleting_an_empty_fleet_removes_it_and_its_associations(tenant):
 
 def test_a_fleet_in_a_federation_cannot_be_deleted(tenant):
     fleet = FleetFactory(account=tenant.account)
-    fleet.federation = "fed-1"  # what the federation app will give a fleet
+    FederationFactory(account=tenant.account, name="fed-1", fleet=fleet)
     label, passed, message = services.delete_checks(fleet)[1]
     assert not passed and message == "Remove the fleet from federation fed-1 first."
 

@@ -9,6 +9,7 @@ from cceone.iam import access, mirror, services
 from cceone.iam.actions import ACTIONS, Tier
 from cceone.iam.models import EnterpriseProject, Policy, UserGroup
 from clusters.models import RegisteredCluster
+from federation.models import Federation
 from fleets.models import Fleet
 from tests.conftest import client_for
 from tests.factories import ClusterFactory, FleetFactory
@@ -61,14 +62,14 @@ def test_scoped_policy_matrix(tenant, persona, action):
     project; `iam:*`, billing, audit and the like never come from it."""
     user, inside, outside, finance = _scoped_persona(tenant, persona)
     service, verb = action.split(":")
-    on_instances = service in ("clusters", "fleets")
+    on_instances = service in ("clusters", "fleets", "federations")
     expected = on_instances and (verb == "list" or (verb == "create" and persona == "scoped-project"))
     assert access.can(user, action) is expected
     if service == "clusters":
         assert access.can(user, action, inside) is True
         assert access.can(user, action, outside) is False
     if verb == "create" and on_instances:
-        model = RegisteredCluster if service == "clusters" else Fleet
+        model = {"clusters": RegisteredCluster, "fleets": Fleet, "federations": Federation}[service]
         order = model(account=tenant.account, enterprise_project=finance)
         assert access.can(user, action, order) is (persona == "scoped-project")
 
@@ -89,15 +90,16 @@ def test_scoped_policy_holder_cannot_make_itself_admin(tenant, persona):
 
 @pytest.mark.parametrize("persona", SCOPED_PERSONAS)
 def test_scoped_policy_holder_lists_only_instance_endpoints(tenant, persona):
-    """Every list of the API router: a scoped grant opens the lists of clusters and fleets
-    (showing what it reaches) and nothing of the account (IAM, audit, billing, permissions)."""
+    """Every list of the API router: a scoped grant opens the lists of clusters, fleets and
+    federations (showing what it reaches) and nothing of the account (IAM, audit, billing,
+    permissions)."""
     from cceone.api_urls import router
 
     user, _inside, _outside, _finance = _scoped_persona(tenant, persona)
     client = client_for(user)
     for prefix, viewset, _basename in router.registry:
         list_action = (getattr(viewset, "iam_actions", None) or {}).get("list") or ""
-        expected = 200 if list_action in ("clusters:list", "fleets:list") else 403
+        expected = 200 if list_action in ("clusters:list", "fleets:list", "federations:list") else 403
         assert client.get(f"/api/v1/{prefix}/").status_code == expected, prefix
 
 

@@ -22,7 +22,7 @@ from cceone.iam.api_permissions import IAMPermission
 from cceone.iam.models import APIToken, Policy, UserGroup
 from cceone.iam.routes import AUTHENTICATED_ONLY, EXEMPT_NAMESPACES, is_api_view, page_declaration
 from tests.conftest import PERSONAS, make_tenant
-from tests.factories import ClusterFactory, FleetFactory
+from tests.factories import ClusterFactory, FederationFactory, FleetFactory
 
 EXEMPT = "exempt"  # an opt-out route: public, or the operators'
 MAIN_ONLY = "main-only"  # a page only the main account opens, whatever the policies
@@ -52,6 +52,10 @@ def api(*needs, kwargs=no_args, method="get", data=no_args, own_object=True):
 
 def cluster(w):
     return {"pk": w.cluster.pk}
+
+
+def federation(w):
+    return {"pk": w.federation.pk}
 
 
 def k8s(kind="pods", **extra):
@@ -114,6 +118,15 @@ ROUTES: dict[str, Route] = {
     "fleets:permissions": page("fleets:get", "permissions:list", kwargs=lambda w: {"pk": w.fleet.pk}),
     "fleets:delete": page("fleets:get", "fleets:delete", kwargs=lambda w: {"pk": w.fleet.pk}),
     "fleets:protection": page("fleets:get", "fleets:update", kwargs=lambda w: {"pk": w.fleet.pk}, method="post"),
+    # Federations.
+    "federation:list": page("federations:list"),
+    "federation:order": page("federations:create"),
+    "federation:detail": page("federations:get", kwargs=lambda w: {"pk": w.federation.pk}),
+    "federation:protection": page("federations:get", "federations:update", method="post",
+                                  kwargs=lambda w: {"pk": w.federation.pk}),
+    "federation:unsubscribe": page("federations:get", "federations:delete", kwargs=lambda w: {"pk": w.federation.pk}),
+    "federation:fleet": page("federations:get", "federations:update", method="post",
+                             kwargs=lambda w: {"pk": w.federation.pk}),
     # Kubernetes permissions and their associations.
     "permissions:list": page("permissions:list"), "permissions:create": page("permissions:create"),
     "permissions:edit": page("permissions:update", kwargs=lambda w: {"pk": w.permission.pk}),
@@ -187,6 +200,15 @@ ROUTES.update({
     "api:cluster-revoke-kubeconfig": api("clusters:kubeconfig", method="delete",
                                          kwargs=lambda w: {"pk": w.cluster.pk, "token_id": "all"}),
     "api:cluster-unsubscribe": api("clusters:delete", kwargs=lambda w: {"pk": w.protected.pk}, method="post"),
+    "api:federation-list": api("federations:list"),
+    "api:federation-list POST": api("federations:create", method="post"),
+    "api:federation-precheck": api("federations:create", method="post"),
+    "api:federation-detail": api("federations:get", kwargs=federation),
+    "api:federation-detail PATCH": api("federations:update", kwargs=federation, method="patch"),
+    "api:federation-operation-logs": api("federations:get", kwargs=federation),
+    "api:federation-unsubscribe-checks": api("federations:delete", kwargs=federation),
+    "api:federation-unsubscribe": api("federations:delete", kwargs=federation, method="post"),
+    "api:federation-fleet": api("federations:update", kwargs=federation, method="post"),
     **crud_api("fleet", "fleets", read="list", get="get", kwargs=lambda w: {"pk": w.fleet.pk}),
     "api:fleet-add-clusters": api("fleets:update", kwargs=lambda w: {"pk": w.fleet.pk}, method="post"),
     "api:fleet-remove-cluster": api("fleets:update", kwargs=lambda w: {"pk": w.fleet.pk}, method="post"),
@@ -328,6 +350,7 @@ class World:
     protected: object
     fleet: object
     fleet_cluster: object
+    federation: object
     permission: object
     binding: object
     token: object
@@ -376,6 +399,8 @@ def build_world() -> World:
         project=iam.save_project(tenant.main, None, name="web", description=""),
         cluster=the_cluster, protected=ClusterFactory(account=account, name="edge-03", deletion_protection=True),
         fleet=fleet, fleet_cluster=fleet_cluster, permission=permission, binding=binding,
+        # Protected: an allowed unsubscribe is refused by its check (400), not carried out.
+        federation=FederationFactory(account=account, name="fed-east", deletion_protection=True),
         token=APIToken.issue(tenant.main, "script")[0],
         event=record(tenant.main, "iam:update", ("user", tenant.user.pk, tenant.user.username), account=account),
         ledger_entry=LedgerEntry.objects.filter(account=account).first(), settlement=settlement,

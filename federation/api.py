@@ -1,0 +1,174 @@
+"""Federations over the API: the pages' twin, through the same services."""
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from cceone import api_routes as routes
+from cceone.api import RestrictedViewSet
+from cceone.audit.models import OperationLog
+from cceone.iam.access import get_or_deny
+from cceone.iam.models import EnterpriseProject, Region
+from clusters import checks
+from clusters.api import OperationLogSerializer
+from clusters.models import ApiServerSpec, SecurityGroup, Subnet, Vpc
+from fleets.models import Fleet
+
+from . import services
+from .filters import FederationFilterSet
+from .models import Federation
+
+
+class FederationSerializer(serializers.ModelSerializer):
+    region = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    enterprise_project = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    creator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    fleet = serializers.PrimaryKeyRelatedField(read_only=True)
+    status_reason = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Federation
+        fields = ["id", "name", "region", "enterprise_project", "status", "status_reason", "karmada_version",
+                  "fleet", "deletion_protection", "apiserver_eip", "eip_address", "is_sandbox", "creator",
+                  "created_at", "first_running_at", "unsubscribed_at"]
+
+    def get_status_reason(self, federation) -> str:
+        from .transitions import last_reason
+
+        return last_reason(federation) if federation.status in (Federation.Status.FAILED,
+                                                                 Federation.Status.FROZEN) else ""
+
+
+class FederationOrderSerializer(serializers.Serializer):
+    """A federation order (R5.1): on-demand only."""
+
+    region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all(), required=False)
+    name = serializers.CharField(max_length=services.NAME_MAX_LENGTH)
+    fleet = serializers.PrimaryKeyRelatedField(queryset=Fleet.objects.all(), required=False, allow_null=True)
+    enterprise_project = serializers.CharField(help_text="enterprise project name")
+    vpc = serializers.PrimaryKeyRelatedField(queryset=Vpc.objects.all())
+    subnet = serializers.PrimaryKeyRelatedField(queryset=Subnet.objects.all())
+    security_group = serializers.PrimaryKeyRelatedField(queryset=SecurityGroup.objects.all(), required=False,
+                                                        allow_null=True, help_text="omit to auto-create")
+    apiserver_spec = serializers.PrimaryKeyRelatedField(queryset=ApiServerSpec.objects.all())
+    apiserver_eip = serializers.BooleanField(default=False)
+    deletion_protection = serializers.BooleanField(default=True)
+    agreed = serializers.BooleanField(help_text="the service agreement is accepted")
+
+    def to_order(self, request) -> services.Order:
+        data = {k: v for k, v in self.validated_data.items() if k != "agreed"}
+        data["enterprise_project"] = EnterpriseProject.objects.filter(account=request.user.account,
+                                                                      name=data["enterprise_project"]).first()
+        data["region"] = data.get("region") or request.region
+        return services.Order(**data)
+
+
+class FederationPrecheckSerializer(FederationOrderSerializer):
+    agreed = serializers.HiddenField(default=True)  # nothing is placed: nothing to agree to
+
+
+class FederationSettingsSerializer(serializers.Serializer):
+    deletion_protection = serializers.BooleanField(required=False)
+
+
+class FederationFleetSerializer(serializers.Serializer):
+    fleet = serializers.PrimaryKeyRelatedField(queryset=Fleet.objects.all(), allow_null=True,
+                                               help_text="the fleet to join; null: the federation's fleet leaves")
+
+
+class FederationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+    """Federations: list, order (and its precheck), settings, operation logs, unsubscribe."""
+
+    queryset = Federation.objects.select_related("region", "enterprise_project", "creator")
+    serializer_class = FederationSerializer
+    filterset_class = FederationFilterSet
+    read_action = "federations:list"
+    iam_actions = {
+        "list": "federations:list", "retrieve": "federations:get", "create": "federations:create",
+        "precheck": "federations:create", "partial_update": "federations:update",
+        "operation_logs": "federations:get", "unsubscribe_checks": "federations:delete", "fleet": "federations:update",
+        "unsubscribe": "federations:delete",
+    }
+
+    @extend_schema(request=FederationOrderSerializer, responses={201: FederationSerializer})
+    def create(self, request):
+        serializer = FederationOrderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        federation = services.place_order(request.user, serializer.to_order(request),
+                                          agreed=serializer.validated_data["agreed"])
+        return Response(FederationSerializer(federation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=FederationPrecheckSerializer, responses=inline_serializer("FederationCheckResults", {
+        "checks": serializers.ListField(child=serializers.DictField())}))
+    @action(detail=False, methods=["post"])
+    def precheck(self, request):
+        """Validate an order and run its dependency checks without placing it."""
+        serializer = FederationPrecheckSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = serializer.to_order(request)
+        services.validate_order(request.user, order)
+        results = checks.run_all("federation", request.user.account, order)
+        return Response({"checks": [r.__dict__ for r in results]})
+
+    @extend_schema(request=FederationSettingsSerializer, responses=FederationSerializer)
+    def partial_update(self, request, pk=None):
+        federation = self.get_object()
+        settings_ = FederationSettingsSerializer(data=request.data)
+        settings_.is_valid(raise_exception=True)
+        if "deletion_protection" in settings_.validated_data:
+            services.set_deletion_protection(request.user, federation,
+                                             settings_.validated_data["deletion_protection"])
+        federation.refresh_from_db()
+        return Response(FederationSerializer(federation).data)
+
+    @extend_schema(request=FederationFleetSerializer, responses=FederationSerializer)
+    @action(detail=True, methods=["post"])
+    def fleet(self, request, pk=None):
+        """A fleet joins the federation (`fleet`: its id), or its fleet leaves (`fleet`: null)."""
+        federation = self.get_object()
+        body = FederationFleetSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        chosen = body.validated_data.get("fleet")
+        if chosen is not None and chosen.account_id != request.user.account_id:
+            raise serializers.ValidationError({"fleet": [_("Choose one of your fleets.")]})
+        services.set_fleet(request.user, federation, chosen)
+        federation.refresh_from_db()
+        return Response(FederationSerializer(federation).data)
+
+    @extend_schema(responses=OperationLogSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="operation-logs")
+    def operation_logs(self, request, pk=None):
+        federation = self.get_object()
+        logs = (OperationLog.objects.filter(target_type=services.TARGET, target_id=str(federation.pk))
+                .prefetch_related("steps"))
+        return Response(OperationLogSerializer(logs, many=True).data)
+
+    @extend_schema(responses=inline_serializer("FederationUnsubscribeChecks", {
+        "ready": serializers.BooleanField(), "checks": serializers.ListField(child=serializers.DictField())}))
+    @action(detail=True, methods=["get"], url_path="unsubscribe-checks")
+    def unsubscribe_checks(self, request, pk=None):
+        """What the unsubscribe page lists: each check, passed or with what to do."""
+        federation = self.get_object()
+        results = services.unsubscribe_checks(federation)
+        return Response({"ready": all(passed for _l, passed, _m in results),
+                         "checks": [{"label": label, "passed": passed, "message": message}
+                                    for label, passed, message in results]})
+
+    @extend_schema(request=None, responses={202: FederationSerializer})
+    @action(detail=True, methods=["post"])
+    def unsubscribe(self, request, pk=None):
+        federation = self.get_object()
+        services.unsubscribe(request.user, federation)
+        federation.refresh_from_db()
+        return Response(FederationSerializer(federation).data, status=status.HTTP_202_ACCEPTED)
+
+    def get_object(self):
+        # 404 outside the account; then read and the action's own permission (403, audited).
+        obj = get_or_deny(self.queryset.all(), self.request.user, self.kwargs["pk"], "federations:get")
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+
+def register() -> None:
+    routes.register("federations", FederationViewSet, basename="federation")

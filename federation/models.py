@@ -1,0 +1,219 @@
+"""Federations (R5): Karmada control planes a tenant orders, reached by the console as clients."""
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from guardian.models import UserObjectPermissionBase
+
+from cceone.iam import anchors
+from clusters.models import https_only
+
+
+class KarmadaControlPlane(models.Model):
+    """A Karmada API server the console can reach, with its admin credentials (encrypted at
+    rest). Operators add pre-registered ones in the admin; the sandbox provisioner records the
+    sandbox Karmada; the karmada-operator provisioner creates one per federation. A federation
+    holds at most one, and an unsubscribed or failed federation gives it back."""
+
+    class Source(models.TextChoices):
+        PRE_REGISTERED = "pre_registered", _("Pre-registered")
+        SANDBOX = "sandbox", _("Sandbox")
+        OPERATOR = "karmada_operator", _("Karmada operator")
+
+    name = models.CharField(_("name"), max_length=64)
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.PRE_REGISTERED)
+    region = models.ForeignKey("iam.Region", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               verbose_name=_("region"), help_text=_("Empty: offered to orders of every region."))
+    # Blank until karmada-operator has written the admin kubeconfig; never plain HTTP (the admin
+    # token goes with every request).
+    api_endpoint = models.URLField(_("API endpoint"), blank=True, validators=[https_only])
+    credentials_encrypted = models.TextField(editable=False, blank=True)
+    ca_data = models.TextField(_("CA certificate (PEM)"), blank=True)
+    # karmada-operator: the `Karmada` object in a host cluster that runs this control plane.
+    host_cluster = models.ForeignKey("clusters.RegisteredCluster", on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+", verbose_name=_("host cluster"))
+    host_namespace = models.CharField(_("host namespace"), max_length=63, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("Karmada control plane")
+        verbose_name_plural = _("Karmada control planes")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def token(self) -> str:
+        from cceone.crypto import decrypt
+
+        return decrypt(self.credentials_encrypted)
+
+    @token.setter
+    def token(self, value: str) -> None:
+        from cceone.crypto import encrypt
+
+        self.credentials_encrypted = encrypt(value)
+
+
+class KarmadaOperatorHost(models.Model):
+    """Where the karmada-operator provisioner creates control planes for a region's orders: a
+    registered cluster running karmada-operator, reached through the gateway."""
+
+    region = models.OneToOneField("iam.Region", on_delete=models.CASCADE, related_name="+",
+                                  verbose_name=_("region"))
+    cluster = models.ForeignKey("clusters.RegisteredCluster", on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("host cluster"))
+    namespace = models.CharField(_("namespace"), max_length=63, default="karmada-system")
+
+    class Meta:
+        verbose_name = _("karmada-operator host")
+        verbose_name_plural = _("karmada-operator hosts")
+
+    def __str__(self):
+        return f"{self.cluster} / {self.namespace}"
+
+
+class FederationQuota(models.Model):
+    """How many federations an account may hold (set by operators)."""
+
+    account = models.OneToOneField("iam.Account", on_delete=models.CASCADE, related_name="federation_quota")
+    max_federations = models.PositiveIntegerField(_("maximum federations"))
+
+    class Meta:
+        verbose_name = _("federation quota")
+        verbose_name_plural = _("federation quotas")
+
+
+@anchors.register("federation", "federations", "FederationUserObjectPermission")
+class Federation(models.Model):
+    class Status(models.TextChoices):
+        CREATING = "creating", _("Creating")
+        RUNNING = "running", _("Running")
+        FAILED = "failed", _("Failed")
+        CHANGING = "changing", _("Changing")
+        FROZEN = "frozen", _("Frozen")
+        UNSUBSCRIBING = "unsubscribing", _("Unsubscribing")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+
+    audit_type = "federation"
+
+    account = models.ForeignKey("iam.Account", on_delete=models.CASCADE, related_name="federations")
+    name = models.CharField(_("name"), max_length=40)
+    region = models.ForeignKey("iam.Region", on_delete=models.PROTECT, related_name="federations",
+                               verbose_name=_("region"))
+    enterprise_project = models.ForeignKey(
+        "iam.EnterpriseProject", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="federations", verbose_name=_("enterprise project"),
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.CREATING,
+                              db_index=True)
+    karmada_version = models.CharField(_("Karmada version"), max_length=40, blank=True)
+    deletion_protection = models.BooleanField(_("deletion protection"), default=True)
+    is_sandbox = models.BooleanField(_("sandbox"), default=False)
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                related_name="+", verbose_name=_("creator"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # A fleet joins at most one federation and a federation takes at most one fleet (R4.5):
+    # one-to-one, so the database enforces both. Unsubscribing needs it empty.
+    fleet = models.OneToOneField("fleets.Fleet", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="federation", verbose_name=_("fleet"))
+    # Network settings from the order form (R5.1).
+    vpc = models.ForeignKey("clusters.Vpc", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                            verbose_name=_("VPC"))
+    subnet = models.ForeignKey("clusters.Subnet", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+", verbose_name=_("subnet"))
+    security_group = models.ForeignKey("clusters.SecurityGroup", on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="+", verbose_name=_("security group"))
+    apiserver_spec = models.ForeignKey("clusters.ApiServerSpec", on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="+", verbose_name=_("API server access"))
+    apiserver_eip = models.BooleanField(_("expose API server with an EIP"), default=False)
+    eip_address = models.GenericIPAddressField(_("EIP"), null=True, blank=True)
+    # Provisioning: which provisioner serves the order, and the control plane it gave.
+    provisioner = models.CharField(_("provisioner"), max_length=20, editable=False)
+    control_plane = models.OneToOneField(KarmadaControlPlane, on_delete=models.PROTECT, null=True, blank=True,
+                                         related_name="federation", verbose_name=_("control plane"))
+    first_running_at = models.DateTimeField(_("first running at"), null=True, blank=True, editable=False)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # An unsubscribed federation stays for the record; its name is free again.
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="uniq_live_federation_name",
+                                               condition=~models.Q(status="unsubscribed"))]
+        permissions = anchors.permissions_for("federations")
+        verbose_name = _("federation")
+        verbose_name_plural = _("federations")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("federation:detail", args=[self.pk])
+
+    # --- the gateway's target interface (cceone.kube.targets.KubeTarget) ---
+
+    def kube_endpoint(self):
+        from cceone.kube.gateway import KubeError
+        from cceone.kube.targets import Endpoint, ca_file
+
+        plane = self.control_plane
+        if plane is None or not plane.api_endpoint:
+            raise KubeError(self.unreachable_message(), None, "Unreachable")
+        if not plane.api_endpoint.lower().startswith("https://"):
+            from django.utils.translation import gettext
+
+            # Recorded before endpoints were validated, or behind the admin's back.
+            raise KubeError(gettext("Federation %(name)s has a plain http:// API endpoint; its credential is never "
+                                    "sent over plain HTTP.") % {"name": self.name}, None, "InsecureEndpoint")
+        # Discovery is cached per endpoint: another control plane never answers from this one's cache.
+        endpoint_hash = hashlib.sha256(plane.api_endpoint.encode()).hexdigest()[:12]
+        return Endpoint(host=plane.api_endpoint.rstrip("/"), cache_key=f"federation-{self.pk}-{endpoint_hash}",
+                        token=plane.token or None, ca_file=ca_file(plane.ca_data))
+
+    def unreachable_message(self, *, answered: bool = True) -> str:
+        from django.utils.translation import gettext
+
+        if self.control_plane_id is None:
+            return gettext("Federation %(name)s has no control plane.") % {"name": self.name}
+        return gettext("Federation %(name)s is unreachable: its Karmada API server does not answer.") % {
+            "name": self.name}
+
+
+class FederationUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Federation, on_delete=models.CASCADE)
+
+
+class FederationStatusChange(models.Model):
+    """One change of a federation's status, written only by `federation.transitions.change_status()`:
+    the history billing meters and the overview shows."""
+
+    federation = models.ForeignKey(Federation, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(_("from"), max_length=16, blank=True, choices=Federation.Status.choices)
+    to_status = models.CharField(_("to"), max_length=16, choices=Federation.Status.choices)
+    at = models.DateTimeField(_("time"), db_index=True)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    reason_params = models.JSONField(default=dict, blank=True)
+
+    iam_anchor_path = "federation"
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("federation status change")
+        verbose_name_plural = _("federation status changes")
+
+    @property
+    def display_reason(self) -> str:
+        """The reason (an English msgid with %-parameters) in the reader's language."""
+        from django.utils.translation import gettext
+
+        if not self.reason:
+            return ""
+        text = gettext(self.reason)
+        try:
+            return text % self.reason_params if self.reason_params else text
+        except (KeyError, TypeError, ValueError):
+            return text

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "federation"
+urlpatterns = [
+    path("", views.FederationList.as_view(), name="list"),
+    path("order/", views.order, name="order"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/protection/", views.deletion_protection, name="protection"),
+    path("<int:pk>/fleet/", views.fleet, name="fleet"),
+    path("<int:pk>/unsubscribe/", views.unsubscribe, name="unsubscribe"),
+]

@@ -1,0 +1,174 @@
+"""Federation pages (R5.1, R5.3): list, order wizard, overview, unsubscribe. Thin: every
+write calls federation.services; lookups go through iam.access.get_or_deny."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from cceone.audit.models import OperationLog
+from cceone.console.views import ObjectListView
+from cceone.iam.access import annotate_can, can, get_or_deny, restrict
+from cceone.iam.routes import iam_page
+from clusters.wizard import OrderWizard
+from fleets.models import Fleet
+
+from . import services, transitions
+from .filters import FederationFilterSet
+from .forms import FederationOrderForm
+from .models import Federation
+from .tables import FederationTable
+
+Status = Federation.Status
+
+
+class FederationList(ObjectListView):
+    queryset = Federation.objects.select_related("region", "fleet")
+    view_action = "federations:list"
+    table_class = FederationTable
+    filterset_class = FederationFilterSet
+    title = gettext_lazy("Federations")
+    create_url_name = "federation:order"
+    create_action = "federations:create"
+    create_label = gettext_lazy("Create federation")
+
+    def get_queryset(self):
+        return annotate_can(super().get_queryset(), self.request.user, unsubscribable="federations:delete")
+
+    def empty_state(self, filterset, can_create):
+        data = filterset.form.cleaned_data if filterset.form.is_valid() else {}
+        if any(data.get(name) for name in ("q", "status")):
+            return {"message": _("No federations match these filters."),
+                    "links": [(_("Clear filters"), self.request.path)]}
+        if can_create:
+            return {"message": _("There are no federations yet: create one with Create federation, then add a "
+                                 "fleet so its clusters become members."), "links": []}
+        return {"message": _("There are no federations you can see yet. Ask your administrator for access."),
+                "links": []}
+
+
+def _federation(request, pk, action="federations:get") -> Federation:
+    """The federation: 404 outside the user's account; 403 (audited) without read or `action`."""
+    return get_or_deny(Federation.objects.select_related("region", "fleet", "control_plane", "enterprise_project"),
+                       request.user, pk, "federations:get", action)
+
+
+class FederationOrderWizard(OrderWizard):
+    """The federation order (R5.1): the same steps, gates and checks as a cluster's."""
+
+    kind = "federation"
+    create_action = "federations:create"
+    page_template = "federation/order.html"
+    summary_template = "federation/partials/order_summary.html"
+    list_url_name = "federation:list"
+
+    def form(self, data):
+        return FederationOrderForm(data, account=self.request.user.account, region=self.request.region)
+
+    def order_url(self):
+        return reverse("federation:order")
+
+    def product_label(self, order):
+        return _("Federation")
+
+    def validate(self, order):
+        services.validate_order(self.request.user, order)
+
+    def place(self, order, agreed):
+        return services.place_order(self.request.user, order, agreed=agreed)
+
+    def placed_message(self, federation):
+        return _("Order submitted: federation “%(name)s” is being created.") % {"name": federation.name}
+
+
+@iam_page("federations:create")
+@login_required
+def order(request):
+    return FederationOrderWizard.view(request)
+
+
+@iam_page("federations:get")
+@login_required
+def detail(request, pk):
+    """Overview: basic info, status (a failure's reason), Karmada version, fleet, network,
+    the operation log and the status history."""
+    federation = _federation(request, pk)
+    logs = (OperationLog.objects.filter(target_type=services.TARGET, target_id=str(federation.pk))
+            .prefetch_related("steps").order_by("-started_at", "-id"))
+    history = transitions.history(federation, newest_first=True)[:20]
+    user = request.user
+    return render(request, "federation/detail.html", {
+        "federation": federation, "logs": logs, "history": history,
+        "reason": transitions.last_reason(federation) if federation.status in (Status.FAILED, Status.FROZEN) else "",
+        "can_update": can(user, "federations:update", federation),
+        "can_delete": can(user, "federations:delete", federation),
+        "working": federation.status in (Status.CREATING, Status.UNSUBSCRIBING),
+        # Fleets that may join: the user's to change, in no federation yet.
+        "free_fleets": restrict(Fleet.objects.filter(federation__isnull=True), user, "fleets:update")
+        if federation.fleet_id is None else Fleet.objects.none(),
+        "can_leave": federation.fleet_id is not None and can(user, "fleets:update", federation.fleet),
+    })
+
+
+@iam_page("federations:update")
+@login_required
+@require_POST
+def deletion_protection(request, pk):
+    federation = _federation(request, pk, "federations:update")
+    try:
+        services.set_deletion_protection(request.user, federation, request.POST.get("enabled") == "on")
+        messages.success(request, _("Deletion protection updated."))
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("federation:detail", pk=federation.pk)
+
+
+@iam_page("federations:update")
+@login_required
+@require_POST
+def fleet(request, pk):
+    """A fleet joins the federation (`fleet` names it) or its fleet leaves (`fleet` empty)."""
+    federation = _federation(request, pk, "federations:update")
+    raw = request.POST.get("fleet", "")
+    chosen = None
+    if raw:
+        chosen = Fleet.objects.filter(pk=int(raw) if raw.isdigit() else 0, account=request.user.account).first()
+        if chosen is None:
+            messages.error(request, _("Choose one of your fleets."))
+            return redirect("federation:detail", pk=federation.pk)
+    try:
+        services.set_fleet(request.user, federation, chosen)
+        if chosen:
+            messages.success(request, _("Fleet %(name)s joined the federation.") % {"name": chosen.name})
+        else:
+            messages.success(request, _("The fleet left the federation."))
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("federation:detail", pk=federation.pk)
+
+
+@iam_page("federations:delete")
+@login_required
+def unsubscribe(request, pk):
+    """R5.3: each check on the page; confirmed with the acknowledgement."""
+    federation = _federation(request, pk, "federations:delete")
+    if request.method == "POST":
+        try:
+            if request.POST.get("acknowledged") != "on":
+                raise ValidationError(_("Confirm that you have read the information above."))
+            services.unsubscribe(request.user, federation)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return redirect("federation:unsubscribe", pk=federation.pk)
+        messages.success(request, _("Federation “%(name)s” is being unsubscribed.") % {"name": federation.name})
+        return redirect("federation:list")
+    checks = services.unsubscribe_checks(federation)
+    return render(request, "federation/unsubscribe.html", {
+        "federation": federation, "checks": checks, "ready": all(passed for _l, passed, _m in checks)
+        and federation.status not in (Status.UNSUBSCRIBING, Status.UNSUBSCRIBED)})

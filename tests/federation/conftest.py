@@ -1,0 +1,80 @@
+"""A Karmada-like API server for federation tests: the Kubernetes API emulator over HTTPS with
+Karmada's Cluster and PropagationPolicy CRDs and a Karmada version (the sandbox Karmada,
+sandbox/karmadasim, is built elsewhere; the console needs only what a client of Karmada sees)."""
+import pytest
+
+from cceone.iam.models import EnterpriseProject
+from federation.models import KarmadaControlPlane
+from sandbox.kubesim.emulator import DEFAULT_TOKEN
+from sandbox.kubesim.runner import EmulatorServer
+from tests.factories import make_inventory, ready_to_order
+
+KARMADA_VERSION = "v1.12.3"
+
+KARMADA_CRDS = [
+    {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+     "metadata": {"name": "clusters.cluster.karmada.io"},
+     "spec": {"group": "cluster.karmada.io", "scope": "Cluster",
+              "names": {"plural": "clusters", "singular": "cluster", "kind": "Cluster", "listKind": "ClusterList"},
+              "versions": [{"name": "v1alpha1", "served": True, "storage": True, "subresources": {"status": {}},
+                            "schema": {"openAPIV3Schema": {"type": "object",
+                                                           "x-kubernetes-preserve-unknown-fields": True}}}]}},
+    {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+     "metadata": {"name": "propagationpolicies.policy.karmada.io"},
+     "spec": {"group": "policy.karmada.io", "scope": "Namespaced",
+              "names": {"plural": "propagationpolicies", "singular": "propagationpolicy",
+                        "kind": "PropagationPolicy", "listKind": "PropagationPolicyList", "shortNames": ["pp"]},
+              "versions": [{"name": "v1alpha1", "served": True, "storage": True, "subresources": {"status": {}},
+                            "schema": {"openAPIV3Schema": {"type": "object",
+                                                           "x-kubernetes-preserve-unknown-fields": True}}}]}},
+]
+
+
+def karmada_server(**kwargs) -> EmulatorServer:
+    server = EmulatorServer(tls=True, version=KARMADA_VERSION, controllers=False, **kwargs).start()
+    for crd in KARMADA_CRDS:
+        server.emulator.apply_object(crd)
+    return server
+
+
+@pytest.fixture
+def karmada():
+    server = karmada_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def plain_kubernetes():
+    """An API server that is not a Karmada control plane (no cluster.karmada.io)."""
+    with EmulatorServer(tls=True, controllers=False) as server:
+        yield server
+
+
+def register_control_plane(server, name="karmada-a", token=DEFAULT_TOKEN, region=None, source="pre_registered"):
+    """What an operator adds in the admin: endpoint, admin token, CA."""
+    plane = KarmadaControlPlane(name=name, source=source, region=region, api_endpoint=server.url,
+                                ca_data=server.certificates.ca_pem.decode())
+    plane.token = token
+    plane.save()
+    return plane
+
+
+@pytest.fixture
+def inventory(db):
+    return make_inventory()
+
+
+@pytest.fixture
+def orderable(tenant, inventory):
+    ready_to_order(tenant.account)
+    return tenant
+
+
+def order_data(tenant, inventory, **overrides):
+    data = {"billing_mode": "on_demand", "name": "fed-shanghai", "fleet": "",
+            "enterprise_project": EnterpriseProject.objects.get(account=tenant.account, name="default").pk,
+            "vpc": inventory["vpc"].pk, "subnet": inventory["subnet"].pk, "security_group": "auto",
+            "apiserver_spec": inventory["apiserver_spec"].pk, "apiserver_eip": "on", "deletion_protection": "on"}
+    data.update(overrides)
+    return data
