@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "federation",
     "billing",
     "resources",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +199,7 @@ CELERY_BEAT_SCHEDULE = {
     # and long work whose heartbeat stopped (a killed worker took its message with it).
     "queue-resend-unsent": {"task": "cceone.queue.tasks.resend_unsent", "schedule": 60.0},
     "recover-stalled-drains": {"task": "resources.tasks.recover_stalled_drains", "schedule": 60.0},
+    "recover-stalled-operations-runs": {"task": "operations.tasks.recover_stalled_runs", "schedule": 60.0},
     "recover-stalled-cluster-operations": {"task": "clusters.tasks.recover_stalled_operations",
                                            "schedule": 60.0},
 }

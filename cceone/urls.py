@@ -29,6 +29,7 @@ urlpatterns = [
     path("permissions/", include("permissions.urls")),
     path("billing/", include("billing.urls")),
     path("k8s/", include("resources.urls")),
+    path("operations/", include("operations.urls")),
     path("", include("cceone.console.urls")),
 ]
 
