@@ -119,8 +119,9 @@ def score(findings: list[dict], weight: int) -> int:
 def diff(current: list[dict], previous: list[dict] | None) -> dict:
     if previous is None:
         return {}
-    now = {key(f) for f in current if not f.get("waived")}
-    before = {key(f) for f in previous if not f.get("waived")}
+    # A waived finding still fails: waiving is not fixing.
+    now = {key(f) for f in current}
+    before = {key(f) for f in previous}
     return {"new": sorted(now - before), "fixed": sorted(before - now), "still": len(now & before)}
 
 
