@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from cceone.console import views as generic
 from cceone.console.views import add_validation_error
-from cceone.iam.access import can, get_or_deny, restrict
+from cceone.iam.access import can, get_or_deny, require, restrict
 from cceone.iam.routes import iam_page
 from clusters.models import RegisteredCluster
 from resources import registry
@@ -83,6 +83,7 @@ def _clusters_for(user, action):
 @iam_page(services.DIAGNOSE)
 @login_required
 def diagnosis_new(request):
+    require(request.user, services.DIAGNOSE)
     clusters = _clusters_for(request.user, services.DIAGNOSE)
     if request.method == "POST":
         # The object page's button posts its query; the form posts its fields.
@@ -363,6 +364,7 @@ def waiver_revoke(request, pk):
 @iam_page(LIST)
 @login_required
 def trend_chart(request):
+    require(request.user, LIST)
     clusters = restrict(RegisteredCluster.objects.all(), request.user, LIST).order_by("name")[:20]
     return render(request, "operations/trends.html", {
         "tab": "trends", "chart": trends.chart(_series(clusters), _("No completed inspections yet."))})
