@@ -348,4 +348,5 @@ T = {
     'Waive a finding': '豁免发现',
     'Waive a finding on %(name)s': '在 %(name)s 上豁免发现',
     'A waived finding is still listed on reports, marked waived, and no longer counts against the score. The waiver lapses by itself at its expiry.': '被豁免的发现仍会在报告中列出并标记为已豁免，但不再计入评分。豁免到期后自动失效。',
+    'Inspection: score dropped or new critical findings': '巡检：评分下降或发现新的严重问题',
 }

@@ -320,6 +320,8 @@ CCEONE_AGENT_IMAGE = env.str("CCEONE_AGENT_IMAGE", default="cceone/cceone-agent:
 # account; SMS through a pluggable backend (logging by default; billing.sms.HttpBackend
 # posts JSON to CCEONE_SMS_HTTP_URL).
 CCEONE_BILLING_NOTICE_LANGUAGE = env.str("CCEONE_BILLING_NOTICE_LANGUAGE", default="zh-hans")
+# An inspection with new critical findings also sends an SMS (R3.11 notices).
+CCEONE_INSPECTION_SMS_CRITICAL = env.bool("CCEONE_INSPECTION_SMS_CRITICAL", default=True)
 CCEONE_SMS_BACKEND = env.str("CCEONE_SMS_BACKEND", default="billing.sms.LoggingBackend")
 CCEONE_SMS_HTTP_URL = env.str("CCEONE_SMS_HTTP_URL", default="")
 CCEONE_SMS_HTTP_TOKEN = env.str("CCEONE_SMS_HTTP_TOKEN", default="")

@@ -241,10 +241,20 @@ def run_inspection(inspection_id: int, attempt: int | None = None):
     counts = {severity: sum(1 for f in findings if f["severity"] == severity and not f["waived"])
               for severity in ("critical", "warning", "info")}
     counts["waived"] = sum(1 for f in findings if f["waived"])
-    Inspection.objects.filter(pk=inspection.pk, attempt=inspection.attempt, status=RunStatus.RUNNING).update(
-        findings=findings, counts=counts, score=runner.score(findings, weight), notes=notes,
-        diff=runner.diff(findings, previous.findings if previous else None), objects_inspected=inspected,
-        api_calls=api.calls, status=RunStatus.SUCCEEDED, finished_at=timezone.now())
+    score, diff = runner.score(findings, weight), runner.diff(findings, previous.findings if previous else None)
+    with transaction.atomic():
+        done = Inspection.objects.filter(pk=inspection.pk, attempt=inspection.attempt, status=RunStatus.RUNNING).update(
+            findings=findings, counts=counts, score=score, notes=notes, diff=diff, objects_inspected=inspected,
+            api_calls=api.calls, status=RunStatus.SUCCEEDED, finished_at=timezone.now())
+        if done and previous is not None:
+            new = set(diff.get("new", []))
+            new_critical = [f for f in findings
+                            if f["severity"] == "critical" and not f["waived"] and runner.key(f) in new]
+            dropped = previous.score is not None and score < previous.score
+            if dropped or new_critical:
+                inspection.refresh_from_db()
+                signals.inspection_completed.send(Inspection, inspection=inspection, previous=previous,
+                                                  dropped=dropped, new_critical=new_critical)
     return inspection
 
 

@@ -135,6 +135,22 @@ def test_report_score_diff_and_waivers(audited, tenant, emulator):
     assert not next(f for f in third.findings if f["check"] == "PrivilegedAllowed" and f["name"] == "risky")["waived"]
     assert third.counts["critical"] == second.counts["critical"] + 1 and third.score <= second.score
 
+    # A new critical finding notifies the tenant through the notice outbox: an email and an SMS.
+    from billing.models import Notice
+
+    assert not Notice.objects.filter(kind="inspection").exists()  # nothing new and critical so far
+    root = emulator.emulator.get_object("apps/v1", "Deployment", "hardened", "audit")
+    root["metadata"] = {"name": "root-shell", "namespace": "audit"}
+    root["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
+    emulator.emulator.put_object(root)
+    fourth = run_now(client, audited)
+    assert "PrivilegedAllowed|Deployment|audit|root-shell|" in fourth.diff["new"]
+    sent = {n.channel: n for n in Notice.objects.filter(kind="inspection")}
+    assert set(sent) == {"email", "sms"}
+    new_critical = [f for f in fourth.findings if f["name"] == "root-shell" and f["severity"] == "critical"]
+    assert sent["email"].subject == f"【CCE One】集群 {audited.name} 巡检发现 {len(new_critical)} 个新的严重问题"
+    assert "PrivilegedAllowed" in sent["email"].body and "PrivilegedAllowed" in sent["sms"].body
+
     # Bad input changes nothing: an expiry in the past; a check that does not exist.
     response = client.post(reverse("operations:waiver-new", args=[audited.pk]), {
         "check_id": "NoCPULimits", "namespace": "audit", "name": "risky", "reason": "later",
@@ -147,7 +163,7 @@ def test_report_score_diff_and_waivers(audited, tenant, emulator):
 
     # The trend chart has a line for the cluster with its three scores.
     chart = client.get(reverse("operations:trends")).content.decode()
-    assert f'data-cluster="{audited.name}"' in chart and chart.count("<circle") == 3
+    assert f'data-cluster="{audited.name}"' in chart and chart.count("<circle") == 4
 
 
 def test_the_score_leaves_out_waived_and_informational_findings():
