@@ -15,6 +15,7 @@ class BillingConfig(AppConfig):
         from . import api, demo, metering
         from . import tasks  # noqa: F401  sends the delivery of the notices written
         from . import checks  # noqa: F401 - registers the balance check with the clusters' registry
+        from . import receivers  # noqa: F401  notices of inspections (operations' signal)
         from .meters import RegisteredClusterMeter
         from .models import price_in_force
 

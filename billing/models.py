@@ -208,6 +208,7 @@ class Notice(models.Model):
         ARREARS = "arrears", _("Arrears: instances frozen")
         RESTORED = "restored", _("Balance restored: instances unfrozen")
         LOW_BALANCE = "low_balance", _("Low balance")
+        INSPECTION = "inspection", _("Inspection: score dropped or new critical findings")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")

@@ -54,14 +54,16 @@ def render(kind: str, channel: str, language: str, context: dict) -> tuple[str, 
     return "", text
 
 
-def write(state, kind: str, **context) -> list[Notice]:
-    """An email and an SMS notice to the account of `state` (a BillingAccount), in the
-    current transaction; delivery starts once it commits."""
+def write(state, kind: str, channels=(Notice.Channel.EMAIL, Notice.Channel.SMS), **context) -> list[Notice]:
+    """An email and an SMS notice (or those of `channels`) to the account of `state` (a
+    BillingAccount), in the current transaction; delivery starts once it commits."""
     account = state.account
     email, phone = recipients(account)
     context = {"account": account, "time": timezone.now().astimezone(BILLING_TZ), **context}
     rows = []
     for channel, recipient in ((Notice.Channel.EMAIL, email), (Notice.Channel.SMS, phone)):
+        if channel not in channels:
+            continue
         subject, body = render(kind, channel, state.notice_language, context)
         rows.append(Notice.objects.create(
             account=account, channel=channel, kind=kind, recipient=recipient, language=state.notice_language,

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "federation",
     "billing",
     "resources",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -202,6 +203,7 @@ CELERY_BEAT_SCHEDULE = {
     # and long work whose heartbeat stopped (a killed worker took its message with it).
     "queue-resend-unsent": {"task": "cceone.queue.tasks.resend_unsent", "schedule": 60.0},
     "recover-stalled-drains": {"task": "resources.tasks.recover_stalled_drains", "schedule": 60.0},
+    "recover-stalled-operations-runs": {"task": "operations.tasks.recover_stalled_runs", "schedule": 60.0},
     "recover-stalled-cluster-operations": {"task": "clusters.tasks.recover_stalled_operations",
                                            "schedule": 60.0},
     "recover-stalled-federation-operations": {"task": "federation.tasks.recover_stalled_operations",
@@ -246,6 +248,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status"; the operations runs' gets its own name.
+    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "operations.models.RunStatus"},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "cceone.api_schema.without_requirement_ids"],
 }
@@ -333,6 +337,8 @@ CCEONE_AGENT_IMAGE = env.str("CCEONE_AGENT_IMAGE", default="cceone/cceone-agent:
 # account; SMS through a pluggable backend (logging by default; billing.sms.HttpBackend
 # posts JSON to CCEONE_SMS_HTTP_URL).
 CCEONE_BILLING_NOTICE_LANGUAGE = env.str("CCEONE_BILLING_NOTICE_LANGUAGE", default="zh-hans")
+# An inspection with new critical findings also sends an SMS (R3.11 notices).
+CCEONE_INSPECTION_SMS_CRITICAL = env.bool("CCEONE_INSPECTION_SMS_CRITICAL", default=True)
 CCEONE_SMS_BACKEND = env.str("CCEONE_SMS_BACKEND", default="billing.sms.LoggingBackend")
 CCEONE_SMS_HTTP_URL = env.str("CCEONE_SMS_HTTP_URL", default="")
 CCEONE_SMS_HTTP_TOKEN = env.str("CCEONE_SMS_HTTP_TOKEN", default="")

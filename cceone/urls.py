@@ -30,6 +30,7 @@ urlpatterns = [
     path("federations/", include("federation.urls")),
     path("billing/", include("billing.urls")),
     path("k8s/", include("resources.urls")),
+    path("operations/", include("operations.urls")),
     path("", include("cceone.console.urls")),
 ]
 

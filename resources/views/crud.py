@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from cceone.kube.gateway import KubeError
 
-from .. import registry, related, services
+from .. import buttons, registry, related, services
 from ..formatting import meta, spec
 from ..forms import YamlForm
 from ..links import list_url, object_url
@@ -123,6 +123,7 @@ class ResourceDetail(ResourceView):
             "status_badge": status_badge(*kind.status(obj)) if kind.show_status else "",
             "owners": [(ref, self.owner_kind(ref)) for ref in meta(obj).get("ownerReferences") or []],
             "replicas": spec(obj).get("replicas", 1), "may": self.permissions.for_object(kind, self.namespace),
+            "extra_buttons": buttons.for_object(self.request.user, self.target, kind, obj),
             **extra,
         }
         if tab == "yaml":

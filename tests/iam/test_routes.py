@@ -140,6 +140,22 @@ ROUTES: dict[str, Route] = {
     "permissions:cluster": page("clusters:get", "permissions:list", kwargs=cluster),
     "permissions:sync": page("clusters:list", "permissions:list"),
     "permissions:sync-retry": page("clusters:get", "permissions:update", method="post", kwargs=cluster),
+    # Operations: diagnosis and inspection of a cluster (viewer reads, user runs, admin configures).
+    "operations:diagnoses": page("clusters:list"), "operations:inspections": page("clusters:list"),
+    "operations:waivers": page("clusters:list"), "operations:trends": page("clusters:list"),
+    "operations:diagnosis-new": page("clusters:diagnose"),
+    "operations:diagnosis": page("clusters:get", kwargs=lambda w: {"pk": w.diagnosis.pk}),
+    "operations:diagnosis-confirm": page("clusters:get", "clusters:diagnose", method="post",
+                                         kwargs=lambda w: {"pk": w.diagnosis.pk}),
+    "operations:inspection": page("clusters:get", kwargs=lambda w: {"pk": w.inspection.pk}),
+    "operations:cluster": page("clusters:get", kwargs=cluster),
+    "operations:inspection-run": page("clusters:get", "clusters:inspect", method="post", kwargs=cluster),
+    "operations:schedule": page("clusters:get", "clusters:configure-inspection", kwargs=cluster),
+    "operations:schedule-delete": page("clusters:get", "clusters:configure-inspection", method="post",
+                                       kwargs=cluster),
+    "operations:waiver-new": page("clusters:get", "clusters:configure-inspection", kwargs=cluster),
+    "operations:waiver-revoke": page("clusters:get", "clusters:configure-inspection", method="post",
+                                     kwargs=lambda w: {"pk": w.waiver.pk}),
     # Billing.
     "billing:overview": page("billing:list"), "billing:ledger": page("billing:list"),
     "billing:usage": page("billing:list"), "billing:usage-export": page("billing:list"),
@@ -228,6 +244,27 @@ ROUTES.update({
     "api:kubernetes-endpoint-list": api("clusters:list"),
     "api:kubernetes-endpoint-detail": api("clusters:get", kwargs=cluster),
     "api:billing-operator-topup-list POST": Route((EXEMPT,), method="post", api=True),
+    "api:diagnosis-list": api("clusters:list"),
+    "api:diagnosis-list POST": api("clusters:diagnose", method="post"),
+    "api:diagnosis-detail": api("clusters:get", kwargs=lambda w: {"pk": w.diagnosis.pk}),
+    "api:diagnosis-confirm": api("clusters:diagnose", method="post", kwargs=lambda w: {"pk": w.diagnosis.pk}),
+    "api:inspection-list": api("clusters:list"),
+    "api:inspection-list POST": api("clusters:inspect", method="post"),
+    "api:inspection-detail": api("clusters:get", kwargs=lambda w: {"pk": w.inspection.pk}),
+    "api:inspection-schedule-list": api("clusters:list"),
+    "api:inspection-schedule-list POST": api("clusters:configure-inspection", method="post"),
+    "api:inspection-schedule-detail": api("clusters:get", kwargs=lambda w: {"pk": w.schedule.pk}),
+    "api:inspection-schedule-detail PUT": api("clusters:configure-inspection", method="put",
+                                              kwargs=lambda w: {"pk": w.schedule.pk}),
+    "api:inspection-schedule-detail PATCH": api("clusters:configure-inspection", method="patch",
+                                                kwargs=lambda w: {"pk": w.schedule.pk}),
+    "api:inspection-schedule-detail DELETE": api("clusters:configure-inspection", method="delete",
+                                                 kwargs=lambda w: {"pk": w.schedule.pk}),
+    "api:inspection-waiver-list": api("clusters:list"),
+    "api:inspection-waiver-list POST": api("clusters:configure-inspection", method="post"),
+    "api:inspection-waiver-detail": api("clusters:get", kwargs=lambda w: {"pk": w.waiver.pk}),
+    "api:inspection-waiver-detail DELETE": api("clusters:configure-inspection", method="delete",
+                                               kwargs=lambda w: {"pk": w.waiver.pk}),
 })
 def kubernetes_api_rows() -> dict[str, Route]:
     """The console's actions on a cluster's objects (resources.object_api): every one is
@@ -359,6 +396,10 @@ class World:
     settlement: object
     month: str
     granted: dict
+    diagnosis: object = None
+    inspection: object = None
+    schedule: object = None
+    waiver: object = None
 
 
 def build_world() -> World:
@@ -391,7 +432,21 @@ def build_world() -> World:
     granted = {persona: Policy.objects.get(account=None, name=policy).granted_actions()
                for persona, policy in roles.items()}
     granted["nopolicy"] = set()
+    from operations import services as operations
+    from operations.models import Diagnosis, Inspection, Waiver
+
+    diagnosis = Diagnosis.objects.create(cluster=the_cluster, requested_by=tenant.main, kind="pods",
+                                         namespace="default", name="web", status="succeeded",
+                                         results=[{"check": "POD-CRASHLOOP", "status": "abnormal", "title": "Crash loop",
+                                                   "severity": "critical", "remedy": "", "findings": []}])
+    inspection = Inspection.objects.create(cluster=the_cluster, status="succeeded", score=90, counts={})
+    schedule = operations.save_schedule(tenant.main, the_cluster, {"minute": "0", "hour": "2", "day_of_month": "*",
+                                                                   "month_of_year": "*", "day_of_week": "*",
+                                                                   "timezone": "Asia/Shanghai"})
+    waiver = Waiver.objects.create(cluster=the_cluster, check_id="NoCPULimits", namespace="default", name="web",
+                                   reason="r", expires_at=timezone.now() + timedelta(days=1))
     return World(
+        diagnosis=diagnosis, inspection=inspection, schedule=schedule, waiver=waiver,
         tenant=tenant, other=other, account=account, region=the_cluster.region,
         group=UserGroup.objects.get(account=account, name="viewers"),
         policy=iam.save_policy(tenant.main, None, name="readers", description="", actions=["clusters:list"],
