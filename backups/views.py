@@ -249,8 +249,8 @@ def download(request, pk):
 def restore_form(request, pk):
     """The restore dialog: Dry run shows the diff and the pre-flight; Restore writes."""
     backup = _backup(request, pk, "backups:restore")
-    form = forms.RestoreForm(request.POST or None, account=request.user.account, user=request.user,
-                             initial={"target": backup.cluster_id})
+    form = forms.RestoreForm(request.POST or None, account=request.user.account, user=request.user)
+    form.fields["target"].initial = backup.cluster_id
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         dry_run = request.POST.get("submit") != "restore"
