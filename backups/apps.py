@@ -22,8 +22,11 @@ class BackupsConfig(AppConfig):
         ]:
             register(name, tier, label)
 
-        from . import api, tasks  # noqa: F401  (tasks: the signal receivers that send the work)
+        from cceone.console.signals import demo_seeded
+
+        from . import api, demo, tasks  # noqa: F401  (tasks: the signal receivers that send the work)
 
         api.register()
+        demo_seeded.connect(demo.sandbox_location, dispatch_uid="backups.demo_location")
         navigation.register(navigation.Entry("ecosystem", _("Backup and restore"), "backups:list", "backups:list",
                                              match="backups:", position=65))

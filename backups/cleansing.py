@@ -25,7 +25,7 @@ _TOKEN = re.compile(r"((?:[^.\[\\]|\\.)+)|\[(\*|\d+)\]|\.")
 
 def parse_path(path: str) -> list:
     """`a.b[*].c` → ["a", "b", "*", "c"]; `\\.` escapes a dot inside a key."""
-    if not path or path.startswith(".") or path.endswith("."):
+    if not path or path.startswith((".", "[")) or path.endswith(".") or ".." in path or ".[" in path:
         raise ValueError(path)
     parts, position = [], 0
     while position < len(path):

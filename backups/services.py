@@ -333,7 +333,11 @@ def scheduled_backup(schedule_id: int) -> Backup | None:
         pk=schedule_id, enabled=True).first()
     if schedule is None or schedule.creator is None:
         return None
-    name = f"{schedule.name}-{timezone.now():%Y%m%d%H%M%S}"
+    name = base = f"{schedule.name}-{timezone.now():%Y%m%d%H%M%S}"
+    turn = 1
+    while Backup.objects.filter(account=schedule.account, name=name).exists():
+        turn += 1
+        name = f"{base}-{turn}"
     try:
         return start_backup(schedule.creator, cluster=schedule.cluster, location=schedule.location, name=name,
                             namespaces=schedule.namespaces, included_kinds=schedule.included_kinds,

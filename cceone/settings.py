@@ -210,6 +210,8 @@ CCEONE_RECOVERY_STALE_SECONDS = env.float("CCEONE_RECOVERY_STALE_SECONDS", defau
 CCEONE_RECOVERY_MAX_RESUMES = env.int("CCEONE_RECOVERY_MAX_RESUMES", default=3)
 # Backups (backups/): uploads larger than this go to S3 in parts of this size (S3's minimum part is 5 MiB).
 CCEONE_BACKUP_MULTIPART_BYTES = env.int("CCEONE_BACKUP_MULTIPART_BYTES", default=8 * 1024 * 1024)
+# `make run`'s S3-compatible endpoint (`manage.py runs3`, moto) for the demo's sandbox storage location.
+CCEONE_SANDBOX_S3_URL = env.str("CCEONE_SANDBOX_S3_URL", default="http://127.0.0.1:9460")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
