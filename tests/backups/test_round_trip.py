@@ -171,3 +171,21 @@ def test_deleting_a_backup_removes_its_object(tenant, source, location, s3):
     services.delete_backup(tenant.user, backup)
     assert s3.keys(location.bucket) == [] and not Backup.objects.exists()
     assert not Restore.objects.exists()
+
+
+def test_a_large_backup_goes_up_in_parts_and_comes_back_whole(tenant, source, target, location, s3, settings,
+                                                             source_server, target_server):
+    import base64
+    import os
+
+    settings.CCEONE_BACKUP_MULTIPART_BYTES = 5 * 1024 * 1024  # S3's smallest part
+    blob = base64.b64encode(os.urandom(6 * 1024 * 1024)).decode()
+    source_server.emulator.put_object({"apiVersion": "v1", "kind": "ConfigMap",
+                                       "metadata": {"name": "big", "namespace": "shop"}, "data": {"blob": blob}})
+    backup = backup_of(tenant.user, source, location, namespaces=["shop"], included_kinds=["ConfigMap"])
+    head = s3.client().head_object(Bucket=location.bucket, Key=backup.object_key)
+    assert head["ETag"].strip('"').endswith("-2")  # two parts
+    assert head["Metadata"]["sha256"] == backup.checksum and backup.size > 5 * 1024 * 1024
+    restore = restored(tenant.user, backup, target)
+    assert restore.phase == "completed"
+    assert target_server.emulator.get_object("v1", "ConfigMap", "big", "shop")["data"]["blob"] == blob
