@@ -254,4 +254,22 @@ T = {
     "attribute's old value with the new one, e.g. attribute image, old harbor.old, new harbor.new.":
         "每条规则作用于指定源命名空间、资源类型和标签的对象（留空：全部），把属性的旧值替换为新值，"
         "例如属性 image、旧值 harbor.old、新值 harbor.new。",
+    # import
+    "Import backup": "导入备份",
+    "Import": "导入",
+    "Imported “%(name)s”.": "已导入“%(name)s”。",
+    "Imported from an uploaded file.": "由上传的文件导入。",
+    "Backup file": "备份文件",
+    "A .tar.gz file downloaded from a backup.": "从备份下载的 .tar.gz 文件。",
+    "The backup is listed with this cluster's backups.": "该备份将列入此集群的备份列表。",
+    "Upload a backup file downloaded from another cluster's backup list; then restore it into this cluster. The "
+    "file's manifest and checksums are checked before anything is stored.":
+        "上传从其他集群备份列表下载的备份文件，然后将其还原到本集群。存储前会先校验文件的清单和校验和。",
+    "This file cannot be imported: %(reason)s.": "无法导入该文件：%(reason)s。",
+    "it is not a complete gzip-compressed tar archive (%(error)s)": "它不是完整的 gzip 压缩 tar 归档（%(error)s）",
+    "the archive has no manifest.json": "归档中没有 manifest.json",
+    "its manifest.json cannot be read": "其 manifest.json 无法读取",
+    "its manifest is not one of a CCE One backup": "其清单不是 CCE One 备份的清单",
+    "%(file)s does not match its checksum in the manifest": "%(file)s 与清单中的校验和不符",
+    "%(count)d files of the manifest are missing, e.g. %(file)s": "清单中有 %(count)d 个文件缺失，例如 %(file)s",
 }

@@ -4,6 +4,7 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from cceone import api_routes as routes
@@ -138,6 +139,13 @@ class RestoreSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ImportSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    cluster = AccountRelatedField(queryset=RegisteredCluster.objects.all())
+    location = AccountRelatedField(queryset=StorageLocation.objects.all())
+    file = serializers.FileField(help_text="A .tar.gz file downloaded from a backup.")
+
+
 class BackupViewSet(ReadViewSet):
     """Backups of clusters' manifests (R3.12): start, list, download, delete, restore, dry run."""
 
@@ -145,7 +153,7 @@ class BackupViewSet(ReadViewSet):
     serializer_class = BackupSerializer
     iam_actions = {"list": "backups:list", "retrieve": "backups:get", "create": "backups:create",
                    "destroy": "backups:delete", "download": "backups:download", "restore": "backups:restore",
-                   "dry_run": "backups:restore"}
+                   "dry_run": "backups:restore", "upload": "backups:create"}
 
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
@@ -173,6 +181,19 @@ class BackupViewSet(ReadViewSet):
         if length is not None:
             response["Content-Length"] = str(length)
         return response
+
+    @extend_schema(request={"multipart/form-data": ImportSerializer}, responses={201: BackupSerializer})
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
+    def upload(self, request):
+        """Import a downloaded backup file into a cluster's backup list; a corrupt or foreign file
+        is refused with the reason and nothing is stored."""
+        data = ImportSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        cluster = get_or_deny(RegisteredCluster.objects.all(), request.user, values["cluster"].pk)
+        backup = services.import_backup(request.user, cluster=cluster, location=values["location"],
+                                        name=values["name"], fileobj=values["file"])
+        return Response(self.get_serializer(backup).data, status=status.HTTP_201_CREATED)
 
     def _restore(self, request, dry_run: bool):
         backup = self.get_object()

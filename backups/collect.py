@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 import yaml
+from django.utils.translation import gettext as _
 
 from .kube import Client, Resource
 
@@ -168,15 +169,22 @@ def read_tarball(fileobj) -> tuple[dict, list[tuple[str, dict]]]:
                 if member.isfile():
                     files[member.name] = tar.extractfile(member).read()
     except (tarfile.TarError, EOFError, OSError) as error:
-        raise ValueError(f"not a readable backup archive ({error})") from error
-    if "manifest.json" not in files:
-        raise ValueError("the archive has no manifest.json")
-    manifest = json.loads(files.pop("manifest.json"))
+        raise ValueError(_("it is not a complete gzip-compressed tar archive (%(error)s)") % {"error": error}) \
+            from error
+    try:
+        manifest = json.loads(files.pop("manifest.json"))
+    except KeyError:
+        raise ValueError(_("the archive has no manifest.json")) from None
+    except ValueError as error:
+        raise ValueError(_("its manifest.json cannot be read")) from error
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION or "resources" not in manifest:
+        raise ValueError(_("its manifest is not one of a CCE One backup"))
     expected = manifest.get("files", {})
     for name, data in files.items():
         if expected.get(name) != hashlib.sha256(data).hexdigest():
-            raise ValueError(f"{name} does not match its checksum in the manifest")
+            raise ValueError(_("%(file)s does not match its checksum in the manifest") % {"file": name})
     missing = set(expected) - set(files) - {"manifest.json"}
     if missing:
-        raise ValueError(f"{len(missing)} files of the manifest are missing, e.g. {sorted(missing)[0]}")
+        raise ValueError(_("%(count)d files of the manifest are missing, e.g. %(file)s")
+                         % {"count": len(missing), "file": sorted(missing)[0]})
     return manifest, [(name, load(data)) for name, data in sorted(files.items())]

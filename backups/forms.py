@@ -127,3 +127,19 @@ class RestoreForm(AccountForm):
 
 def _list(text: str) -> list[str]:
     return [v.strip() for v in (text or "").split(",") if v.strip()]
+
+
+class ImportForm(AccountForm):
+    """The manual's 上传: a downloaded backup file into a cluster's backup list."""
+
+    name = forms.CharField(label=_("Name"), max_length=63, help_text=NAME_RULE)
+    cluster = forms.ModelChoiceField(RegisteredCluster.objects.none(), label=_("Cluster"),
+                                     help_text=_("The backup is listed with this cluster's backups."))
+    location = forms.ModelChoiceField(StorageLocation.objects.none(), label=_("Storage location"))
+    file = forms.FileField(label=_("Backup file"), help_text=_("A .tar.gz file downloaded from a backup."))
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cluster"].queryset = restrict(RegisteredCluster.objects.all(), user, "backups:create").exclude(
+            status__in=[RegisteredCluster.Status.DESTROYING, RegisteredCluster.Status.UNSUBSCRIBED]).order_by("name")
+        self.fields["location"].queryset = StorageLocation.objects.filter(account=self.account)

@@ -240,6 +240,48 @@ def open_download(user, backup: Backup):
     return stream, length, f"{backup.name}.tar.gz"
 
 
+def import_backup(user, *, cluster: RegisteredCluster, location: StorageLocation, name: str, fileobj) -> Backup:
+    """A downloaded backup file put into `cluster`'s backup list (the manual's 上传): every file
+    checked against the manifest and stored in the location; a corrupt or foreign file is
+    refused with the reason and nothing is stored."""
+    require(user, "backups:create", cluster)
+    require(user, "clusters:get", cluster)
+    if location.account_id != user.account_id:
+        raise ValidationError({"location": _("Choose one of your storage locations.")})
+    name = (name or "").strip()
+    if not NAME_RE.match(name):
+        raise ValidationError({"name": NAME_RULE})
+    if Backup.objects.filter(account=user.account, name=name).exists():
+        raise ValidationError({"name": _("A backup with this name exists.")})
+    with tempfile.TemporaryFile(dir=settings.VAR_DIR) as data:
+        for chunk in iter(lambda: fileobj.read(1 << 20), b""):
+            data.write(chunk)
+        checksum, size = collect.sha256_of(data)
+        try:
+            manifest, _objects = collect.read_tarball(data)
+        except ValueError as error:
+            raise ValidationError({"file": _("This file cannot be imported: %(reason)s.") % {"reason": error}}) \
+                from error
+        data.seek(0)
+        key = location.key_for("backups", name, f"{name}.tar.gz")
+        try:
+            storage.upload(location, key, data, metadata={"sha256": checksum})
+        except storage.StorageError as error:
+            raise ValidationError(error.message) from error
+    filters = manifest.get("filters") or {}
+    with transaction.atomic():
+        backup = Backup.objects.create(
+            account=user.account, cluster=cluster, location=location, name=name, creator=user,
+            phase=Phase.COMPLETED, progress=100, object_key=key, size=size, checksum=checksum, manifest=manifest,
+            item_count=manifest.get("items", 0), started_at=timezone.now(), finished_at=timezone.now(),
+            namespaces=filters.get("namespaces") or [], included_kinds=filters.get("included_kinds") or [],
+            excluded_kinds=filters.get("excluded_kinds") or [], label_selector=filters.get("label_selector") or "",
+            include_pv_data=bool(filters.get("include_pv_data")),
+            message=N_("Imported from an uploaded file."))
+        record(user, "backups:import", backup, details={"source": manifest.get("source"), "size": size})
+    return backup
+
+
 def apply_retention(schedule: BackupSchedule) -> int:
     """Delete the schedule's completed backups beyond the newest `keep_last` or older than
     `keep_days` (the newest completed one always stays)."""

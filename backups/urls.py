@@ -6,6 +6,7 @@ app_name = "backups"
 urlpatterns = [
     path("", views.BackupList.as_view(), name="list"),
     path("create/", views.BackupCreate.as_view(), name="create"),
+    path("import/", views.import_backup, name="import"),
     path("<int:pk>/", views.backup_detail, name="detail"),
     path("<int:pk>/download/", views.download, name="download"),
     path("<int:pk>/delete/", views.BackupDelete.as_view(), name="delete"),

@@ -208,6 +208,25 @@ class BackupDelete(generic.ObjectDeleteView):
         services.delete_backup(self.request.user, backup)
 
 
+@iam_page("backups:create")
+@login_required
+def import_backup(request):
+    require(request.user, "backups:create")
+    form = forms.ImportForm(request.POST or None, files=request.FILES or None, account=request.user.account,
+                            user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            backup = services.import_backup(request.user, cluster=data["cluster"], location=data["location"],
+                                            name=data["name"], fileobj=data["file"])
+        except ValidationError as error:
+            generic.add_validation_error(form, error)
+        else:
+            messages.success(request, _("Imported “%(name)s”.") % {"name": backup.name})
+            return redirect("backups:detail", pk=backup.pk)
+    return render(request, "backups/import.html", {"form": form})
+
+
 def _backup(request, pk, *actions) -> Backup:
     return get_or_deny(Backup.objects.select_related("cluster", "location", "creator"), request.user, pk,
                        "backups:get", *actions)

@@ -193,7 +193,7 @@ def backup_pages(tenant, cluster) -> dict:
     """A storage location, a completed backup with its contents, a dry run with findings, a schedule."""
     from backups.models import Backup, BackupSchedule, Restore, StorageLocation
 
-    location = StorageLocation.objects.create(account=tenant.account, name="oss", endpoint="http://127.0.0.1:9",
+    location = StorageLocation.objects.create(account=tenant.account, name="s3-01", endpoint="http://127.0.0.1:9",
                                               bucket="backups", access_key="key", sandbox=True)
     backup = Backup.objects.create(
         account=tenant.account, cluster=cluster, location=location, name="edge-1", phase="completed",
@@ -202,10 +202,10 @@ def backup_pages(tenant, cluster) -> dict:
             "count": 1}}})
     row = {"kind": "Deployment", "resource": "deployments.apps", "source_namespace": "default",
            "namespace": "default", "name": "web", "result": "new", "reason": "", "changes": [], "diff": "+kind: x"}
-    restore = Restore.objects.create(account=tenant.account, name="edge-1-dry", backup=backup, target=cluster,
+    restore = Restore.objects.create(account=tenant.account, name="edge-1-r", backup=backup, target=cluster,
                                      dry_run=True, phase="completed", results=[row], counts={"new": 1},
                                      preflight={"namespaces_to_create": [{"what": "default", "detail": ""}]})
-    schedule = BackupSchedule.objects.create(account=tenant.account, name="nightly", cluster=cluster,
+    schedule = BackupSchedule.objects.create(account=tenant.account, name="edge-2", cluster=cluster,
                                              location=location, crontab="0 2 * * *", keep_last=3)
     return {"backups:detail": {"pk": backup.pk}, "backups:delete": {"pk": backup.pk},
             "backups:restore": {"pk": backup.pk}, "backups:restore-detail": {"pk": restore.pk},

@@ -221,6 +221,7 @@ ROUTES.update({
     "backups:list": page("backups:list"), "backups:restores": page("backups:list"),
     "backups:schedules": page("backups:list"), "backups:locations": page("backups:list"),
     "backups:create": page("backups:create"), "backups:schedule-create": page("backups:create"),
+    "backups:import": page("backups:create"), "api:backup-upload POST": api("backups:create", method="post"),
     "backups:detail": page("backups:get", kwargs=backup),
     "backups:download": page("backups:get", "backups:download", kwargs=backup),
     "backups:delete": page("backups:get", "backups:delete", kwargs=backup),
