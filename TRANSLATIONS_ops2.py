@@ -25,7 +25,7 @@ T = {
     "Cleansing rule %(rule)s has no operation.": "数据清洗规则 %(rule)s 没有任何操作。",
     # forms
     "Kinds as in their kind field (Deployment) or resource names (deployments.apps), separated by commas.":
-        "填写资源的 kind 字段（如 Deployment）或资源名（如 deployments.apps），多个用逗号分隔。",
+        "填写资源类型（如 Deployment）或资源名（如 deployments.apps），多个用逗号分隔。",
     "The S3 API's URL, e.g. https://oss.example.com": "S3 API 的地址，例如 https://oss.example.com",
     "Endpoint": "访问地址",
     "Bucket": "存储桶",
@@ -36,7 +36,7 @@ T = {
     "Stored encrypted. Leave blank to keep the stored key.": "加密存储。留空则保留已存储的密钥。",
     "Storage location": "存储位置",
     "Separated by commas; patterns such as team-* work. Empty: all namespaces, and the cluster-scoped objects.":
-        "多个用逗号分隔，支持 team-* 这样的通配。留空：全部命名空间以及集群级对象。",
+        "多个用逗号分隔，支持 * 和 ? 通配。留空：全部命名空间以及集群级对象。",
     "Resource kinds to include": "包含的资源类型",
     "Empty: all kinds.": "留空：全部类型。",
     "Resource kinds to exclude": "排除的资源类型",
@@ -44,7 +44,7 @@ T = {
     "Include PV data": "包含 PV 数据",
     "Recorded with the backup; volume data itself is not backed up (manifests only).":
         "随备份记录；卷中的数据本身不会备份（仅备份资源 YAML）。",
-    "Schedule (crontab)": "执行计划（crontab）",
+    "Schedule (crontab)": "执行计划（定时表达式）",
     "minute hour day-of-month month day-of-week, in UTC+8": "分 时 日 月 周，按 UTC+8",
     "Keep the newest": "保留最新份数",
     "Keep for days": "保留天数",
@@ -55,7 +55,7 @@ T = {
     "Existing objects": "已存在的对象",
     "Source namespaces, separated by commas": "源命名空间，多个用逗号分隔",
     "Resource kinds": "资源类型",
-    "kind fields, separated by commas": "资源的 kind 字段，多个用逗号分隔",
+    "kind fields, separated by commas": "资源类型，多个用逗号分隔",
     "Attribute": "属性名",
     "image, storageClassName, or a path such as spec.template.spec.containers[*].image":
         "image、storageClassName，或形如 spec.template.spec.containers[*].image 的路径",
@@ -80,7 +80,7 @@ T = {
     "Completed": "已完成",
     "Partially failed": "部分失败",
     "progress": "进度",
-    "schedule (crontab)": "执行计划（crontab）",
+    "schedule (crontab)": "执行计划（定时表达式）",
     "minute hour day month weekday": "分 时 日 月 周",
     "keep the newest": "保留最新份数",
     "keep for days": "保留天数",
@@ -201,7 +201,7 @@ T = {
     "change.": "还没有还原。请打开一个已完成的备份并选择还原；试运行会先显示将要发生的变化。",
     "Backup schedules": "定时备份",
     "There are no schedules yet. A schedule backs up a cluster on a crontab and keeps the newest backups.":
-        "还没有定时备份。定时备份按 crontab 备份集群，并保留最新的备份。",
+        "还没有定时备份。定时备份按定时表达式备份集群，并保留最新的备份。",
     "There are no schedules you can see yet.": "还没有您可见的定时备份。",
     "Storage locations": "存储位置",
     "Edit storage location": "编辑存储位置",
@@ -209,7 +209,11 @@ T = {
         "存储位置“%(name)s”可用：探测对象已写入、读回并删除。",
     "The schedule stops; the backups it made stay until you delete them.": "定时备份将停止；已生成的备份会保留，直到您删除它们。",
     "The backup's file in the storage location is deleted too.": "存储位置中的备份文件也会一并删除。",
-    "Missing CRDs": "缺少的 CRD",
+    "Missing custom resource definitions": "缺少的自定义资源定义",
+    "Updated": "已更新",
+    "New": "新增",
+    "Changed": "有变化",
+    "Unchanged": "无变化",
     "API versions the target does not serve": "目标集群不提供的 API 版本",
     "Namespaces to create": "将创建的命名空间",
     "Storage classes referenced but absent": "被引用但不存在的存储类",
@@ -237,7 +241,7 @@ T = {
     "Test connection": "测试连接",
     "Works": "可用",
     "An S3 server that make run started on this machine: for trying the console, not for real data.":
-        "由 make run 在本机启动的 S3 服务：仅供试用控制台，不要存放真实数据。",
+        "由本机沙箱启动的 S3 服务：仅供试用控制台，不要存放真实数据。",
     "Restore with these settings": "按这些设置还原",
     "Back to the backup": "返回备份",
     "Data cleansing": "数据清洗",

@@ -1,5 +1,6 @@
 """Forms only parse (ids to objects, text to lists); backups.services judges the values."""
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from cceone.iam.access import restrict
@@ -41,7 +42,7 @@ class FiltersForm(AccountForm):
                                  help_text=_("Separated by commas; patterns such as team-* work. Empty: all "
                                              "namespaces, and the cluster-scoped objects."))
     included_kinds = forms.CharField(label=_("Resource kinds to include"), required=False,
-                                     help_text=_("Empty: all kinds.") + " " + KINDS_HELP)
+                                     help_text=format_lazy("{} {}", _("Empty: all kinds."), KINDS_HELP))
     excluded_kinds = forms.CharField(label=_("Resource kinds to exclude"), required=False, help_text=KINDS_HELP)
     label_selector = forms.CharField(label=_("Label selector"), required=False, help_text=_("e.g. app=nginx"))
     include_pv_data = forms.BooleanField(label=_("Include PV data"), required=False,

@@ -291,13 +291,15 @@ def restore_form(request, pk):
 def restore_detail(request, pk):
     restore = get_or_deny(Restore.objects.select_related("backup", "target", "creator"), request.user, pk,
                           "backups:get")
-    rows = restore.results
+    labels = {"created": _("Created"), "updated": _("Updated"), "skipped": _("Skipped"), "failed": _("Failed"),
+              "new": _("New"), "changed": _("Changed"), "unchanged": _("Unchanged")}
     shown = request.GET.get("result", "")
-    if shown:
-        rows = [r for r in rows if r["result"] == shown]
+    rows = [{**row, "result_label": labels.get(row["result"], row["result"])} for row in restore.results
+            if not shown or row["result"] == shown]
+    counts = [(key, labels.get(key, key), value) for key, value in (restore.counts or {}).items()]
     preflight = restore.preflight or {}
     sections = [(key, label, preflight.get(key) or []) for key, label in (
-        ("missing_crds", _("Missing CRDs")), ("unserved_versions", _("API versions the target does not serve")),
+        ("missing_crds", _("Missing custom resource definitions")), ("unserved_versions", _("API versions the target does not serve")),
         ("namespaces_to_create", _("Namespaces to create")),
         ("missing_storage_classes", _("Storage classes referenced but absent")),
         ("new_registries", _("Image registries the target does not use yet")),
@@ -306,7 +308,7 @@ def restore_detail(request, pk):
                                                                              restore.backup)
                  and can(request.user, "clusters:update", restore.target))
     return render(request, "backups/restore_detail.html", {
-        "restore": restore, "rows": rows[:1000], "shown": shown, "sections": sections, "can_apply": can_apply,
+        "restore": restore, "rows": rows[:1000], "shown": shown, "counts": counts, "sections": sections, "can_apply": can_apply,
         "refresh": not restore.finished, "results": ["created", "updated", "skipped", "failed", "new", "changed",
                                                      "unchanged"],
     })
