@@ -4,11 +4,13 @@ set -uo pipefail
 port=${SMOKE_PORT:-8765}
 hub_public=${SMOKE_HUB_PORT:-18443}
 hub_internal=${SMOKE_HUB_INTERNAL_PORT:-18444}
+s3_port=${SMOKE_S3_PORT:-18460}
 log=$(mktemp)
 # Ports of their own, so a console already running on this machine does not get in the way.
 setsid env -u DATABASE_URL -u CELERY_BROKER_URL CCEONE_PORT="$port" \
   CCEONE_HUB_PUBLIC_LISTEN="127.0.0.1:$hub_public" CCEONE_HUB_PUBLIC_URL="wss://127.0.0.1:$hub_public" \
   CCEONE_HUB_INTERNAL_LISTEN="127.0.0.1:$hub_internal" CCEONE_HUB_INTERNAL_URL="http://127.0.0.1:$hub_internal" \
+  CCEONE_SANDBOX_S3_URL="http://127.0.0.1:$s3_port" \
   make run >"$log" 2>&1 &
 pid=$!
 # Ctrl-C as a user would, and give honcho time to stop its processes (each runs in a
@@ -38,4 +40,7 @@ grep -q "Sign in as: demo / " "$log" || { echo "make run did not print the demo 
 # The sandbox clusters are reached through the hub: three agents connect.
 for _ in $(seq 1 60); do [ "$(grep -c 'connected from' "$log")" -ge 3 ] && break; sleep 1; done
 [ "$(grep -c 'connected from' "$log")" -ge 3 ] || { echo "the sandbox agents did not connect"; tail -50 "$log"; exit 1; }
+# The demo's sandbox storage location answers (manage.py runs3).
+for _ in $(seq 1 30); do grep -q "Sandbox S3 endpoint at" "$log" && break; sleep 1; done
+grep -q "Sandbox S3 endpoint at" "$log" || { echo "the sandbox S3 endpoint did not start"; tail -50 "$log"; exit 1; }
 echo "make run smoke test passed"

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "billing",
     "resources",
     "operations",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +200,8 @@ CELERY_BEAT_SCHEDULE = {
     # Billing (R7.3): settle on every hour boundary of CELERY_TIMEZONE (Asia/Shanghai, UTC+8).
     "billing-settle-hours": {"task": "billing.tasks.settle_hours", "schedule": crontab(minute=0)},
     "billing-deliver-notices": {"task": "billing.tasks.deliver_notices", "schedule": 60.0},
+    # Backups and restores whose worker was lost (backups.services.recover_stalled).
+    "backups-recover-stalled": {"task": "backups.tasks.recover_stalled", "schedule": 60.0},
     # Recovery (docs/architecture.md, "Recovering lost work"): messages the broker refused,
     # and long work whose heartbeat stopped (a killed worker took its message with it).
     "queue-resend-unsent": {"task": "cceone.queue.tasks.resend_unsent", "schedule": 60.0},
@@ -214,6 +217,10 @@ CELERY_BEAT_SCHEDULE = {
 # failed with the reason where the user sees it.
 CCEONE_RECOVERY_STALE_SECONDS = env.float("CCEONE_RECOVERY_STALE_SECONDS", default=300.0)
 CCEONE_RECOVERY_MAX_RESUMES = env.int("CCEONE_RECOVERY_MAX_RESUMES", default=3)
+# Backups (backups/): uploads larger than this go to S3 in parts of this size (S3's minimum part is 5 MiB).
+CCEONE_BACKUP_MULTIPART_BYTES = env.int("CCEONE_BACKUP_MULTIPART_BYTES", default=8 * 1024 * 1024)
+# `make run`'s S3-compatible endpoint (`manage.py runs3`, moto) for the demo's sandbox storage location.
+CCEONE_SANDBOX_S3_URL = env.str("CCEONE_SANDBOX_S3_URL", default="http://127.0.0.1:9460")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -26,6 +26,7 @@ urlpatterns = [
     path("audit/", include("cceone.audit.urls")),
     path("clusters/", include("clusters.urls")),
     path("fleets/", include("fleets.urls")),
+    path("backups/", include("backups.urls")),
     path("permissions/", include("permissions.urls")),
     path("federations/", include("federation.urls")),
     path("billing/", include("billing.urls")),

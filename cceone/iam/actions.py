@@ -67,6 +67,12 @@ _CATALOGUE = [
 
 ACTIONS: dict[str, Action] = {name: Action(name, tier, label) for name, tier, label in _CATALOGUE}
 
+
+def register(name: str, tier: Tier, label) -> None:
+    """An app's own actions (`backups:create` …), added from its AppConfig.ready(): the
+    system policies cover them by tier like the core's."""
+    ACTIONS.setdefault(name, Action(name, tier, label))
+
 # System policy name -> highest tier it grants.
 SYSTEM_POLICIES: dict[str, Tier] = {
     "ccseone-admin": Tier.ADMIN,

@@ -130,7 +130,7 @@ NOT_PAGES = {
     "iam:api-token-revoke", "clusters:access-action", "clusters:agent-yaml", "fleets:remove-cluster",
     "fleets:protection", "federation:protection", "federation:fleet",
     "permissions:sync-retry", "billing:usage-export", "resources:logs-stream", "resources:logs-download",
-    "resources:drain-status",
+    "resources:drain-status", "backups:download", "backups:location-check", "backups:restore-apply",
 }
 EXEMPT_NAMESPACES = {"admin", "api"}
 
@@ -187,8 +187,32 @@ def world(connected_cluster, emulator, tenant):
         "fleet_cluster": fleet_cluster,
         "permissions:edit": {"pk": permission.pk}, "permissions:delete": {"pk": permission.pk},
         "permissions:association-edit": {"pk": binding.pk}, "permissions:association-delete": {"pk": binding.pk},
-        "tenant": tenant, "cluster": connected_cluster,
+        "tenant": tenant, "cluster": connected_cluster, **backup_pages(tenant, connected_cluster),
     }
+
+
+def backup_pages(tenant, cluster) -> dict:
+    """A storage location, a completed backup with its contents, a dry run with findings, a schedule."""
+    from backups.models import Backup, BackupSchedule, Restore, StorageLocation
+
+    location = StorageLocation.objects.create(account=tenant.account, name="s3-01", endpoint="http://127.0.0.1:9",
+                                              bucket="backups", access_key="key", sandbox=True)
+    backup = Backup.objects.create(
+        account=tenant.account, cluster=cluster, location=location, name="edge-1", phase="completed",
+        include_pv_data=True, item_count=1, manifest={"resources": {"deployments.apps": {
+            "group": "apps", "version": "v1", "resource": "deployments", "kind": "Deployment", "namespaced": True,
+            "count": 1}}})
+    row = {"kind": "Deployment", "resource": "deployments.apps", "source_namespace": "default",
+           "namespace": "default", "name": "web", "result": "new", "reason": "", "changes": [], "diff": "+kind: x"}
+    restore = Restore.objects.create(account=tenant.account, name="edge-1-r", backup=backup, target=cluster,
+                                     dry_run=True, phase="completed", results=[row], counts={"new": 1},
+                                     preflight={"namespaces_to_create": [{"what": "default", "detail": ""}]})
+    schedule = BackupSchedule.objects.create(account=tenant.account, name="edge-2", cluster=cluster,
+                                             location=location, crontab="0 2 * * *", keep_last=3)
+    return {"backups:detail": {"pk": backup.pk}, "backups:delete": {"pk": backup.pk},
+            "backups:restore": {"pk": backup.pk}, "backups:restore-detail": {"pk": restore.pk},
+            "backups:schedule-delete": {"pk": schedule.pk}, "backups:location-edit": {"pk": location.pk},
+            "backups:location-delete": {"pk": location.pk}}
 
 
 def resource_urls(client, cluster) -> dict[str, list[str]]:

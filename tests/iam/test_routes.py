@@ -309,6 +309,56 @@ def kubernetes_api_rows() -> dict[str, Route]:
 
 ROUTES.update(kubernetes_api_rows())
 
+
+
+def backup(w):
+    return {"pk": w.backup.pk}
+
+
+def location(w):
+    return {"pk": w.location.pk}
+
+
+# Backups (R3.12): viewers list and look, users back up and restore, admins manage locations.
+ROUTES.update({
+    "backups:list": page("backups:list"), "backups:restores": page("backups:list"),
+    "backups:schedules": page("backups:list"), "backups:locations": page("backups:list"),
+    "backups:create": page("backups:create"), "backups:schedule-create": page("backups:create"),
+    "backups:import": page("backups:create"), "api:backup-upload POST": api("backups:create", method="post"),
+    "backups:detail": page("backups:get", kwargs=backup),
+    "backups:download": page("backups:get", "backups:download", kwargs=backup),
+    "backups:delete": page("backups:get", "backups:delete", kwargs=backup),
+    "backups:restore": page("backups:get", "backups:restore", kwargs=backup),
+    "backups:restore-detail": page("backups:get", kwargs=lambda w: {"pk": w.restore.pk}),
+    "backups:restore-apply": page("backups:get", "backups:restore", "clusters:update", method="post",
+                                  kwargs=lambda w: {"pk": w.restore.pk}),
+    "backups:schedule-delete": page("backups:get", "backups:delete", kwargs=lambda w: {"pk": w.backup_schedule.pk}),
+    "backups:location-create": page("backups:locations"),
+    "backups:location-edit": page("backups:locations", kwargs=location),
+    "backups:location-check": page("backups:list", "backups:locations", method="post", kwargs=location),
+    "backups:location-delete": page("backups:list", "backups:locations", kwargs=location),
+    "api:backup-location-list": api("backups:list"),
+    "api:backup-location-list POST": api("backups:locations", method="post"),
+    "api:backup-location-detail": api("backups:list", kwargs=location),
+    "api:backup-location-detail PUT": api("backups:locations", kwargs=location, method="put"),
+    "api:backup-location-detail PATCH": api("backups:locations", kwargs=location, method="patch"),
+    "api:backup-location-detail DELETE": api("backups:locations", kwargs=location, method="delete"),
+    "api:backup-location-check": api("backups:locations", kwargs=location, method="post"),
+    "api:backup-list": api("backups:list"),
+    "api:backup-list POST": api("backups:create", method="post"),
+    "api:backup-detail": api("backups:get", kwargs=backup),
+    "api:backup-detail DELETE": api("backups:delete", kwargs=backup, method="delete"),
+    "api:backup-download": api("backups:download", kwargs=backup),
+    "api:backup-restore": api("backups:restore", kwargs=backup, method="post"),
+    "api:backup-dry-run": api("backups:restore", kwargs=backup, method="post"),
+    "api:restore-list": api("backups:list"),
+    "api:restore-detail": api("backups:get", kwargs=lambda w: {"pk": w.restore.pk}),
+    "api:backup-schedule-list": api("backups:list"),
+    "api:backup-schedule-list POST": api("backups:create", method="post"),
+    "api:backup-schedule-detail": api("backups:get", kwargs=lambda w: {"pk": w.backup_schedule.pk}),
+    "api:backup-schedule-detail DELETE": api("backups:delete", kwargs=lambda w: {"pk": w.backup_schedule.pk},
+                                             method="delete"),
+})
 # An API row is one operation: its method is part of the key unless it is GET.
 ROUTES = {key if not route.api or route.method == "get" or " " in key else f"{key} {route.method.upper()}": route
           for key, route in ROUTES.items()}
@@ -445,7 +495,7 @@ def build_world() -> World:
                                                                    "timezone": "Asia/Shanghai"})
     waiver = Waiver.objects.create(cluster=the_cluster, check_id="NoCPULimits", namespace="default", name="web",
                                    reason="r", expires_at=timezone.now() + timedelta(days=1))
-    return World(
+    world = World(
         diagnosis=diagnosis, inspection=inspection, schedule=schedule, waiver=waiver,
         tenant=tenant, other=other, account=account, region=the_cluster.region,
         group=UserGroup.objects.get(account=account, name="viewers"),
@@ -461,6 +511,25 @@ def build_world() -> World:
         ledger_entry=LedgerEntry.objects.filter(account=account).first(), settlement=settlement,
         month=timezone.localtime(settlement.hour_start).strftime("%Y-%m"), granted=granted,
     )
+    add_backups(world)
+    return world
+
+
+def add_backups(world: World) -> None:
+    """A storage location (on an endpoint that does not answer: nothing is reached), a
+    completed backup of the cluster, its dry run and a schedule."""
+    from backups.models import Backup, BackupSchedule, Restore, StorageLocation
+
+    account, cluster = world.account, world.cluster
+    world.location = StorageLocation.objects.create(account=account, name="oss", endpoint="http://127.0.0.1:9",
+                                                    bucket="backups", access_key="key")
+    world.backup = Backup.objects.create(account=account, cluster=cluster, location=world.location, name="edge-1",
+                                         phase="completed", object_key="backups/edge-1/edge-1.tar.gz",
+                                         checksum="0" * 64)
+    world.restore = Restore.objects.create(account=account, name="edge-1-dry", backup=world.backup, target=cluster,
+                                           dry_run=True, phase="completed")
+    world.backup_schedule = BackupSchedule.objects.create(account=account, name="nightly", cluster=cluster,
+                                                   location=world.location, crontab="0 2 * * *", keep_last=3)
 
 
 @pytest.fixture(scope="module")
