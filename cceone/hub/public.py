@@ -142,4 +142,4 @@ async def kube_proxy(hub, request: web.Request) -> web.StreamResponse:
     headers.append(("Impersonate-User", identity.username))
     for g in identity.groups:
         headers.append(("Impersonate-Group", g))
-    return await forward(request, hub.registry.pick(cluster_id), cluster_id, path, headers)
+    return await forward(request, hub.registry.pick(cluster_id), cluster_id, path, headers, hub.sessions)
