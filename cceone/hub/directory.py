@@ -97,6 +97,16 @@ class Directory(Protocol):
     async def is_frozen(self, cluster_id: str) -> bool:
         """Optional: True blocks the kubeconfig proxy for this cluster (403)."""
 
+    async def pod_session(self, cluster_id: str, record: dict) -> None:
+        """Optional: an exec / attach / port-forward session (or its refusal) ended; audit it.
+
+        `record`: kind (exec | attach | portforward), user (the impersonated
+        Kubernetes user), namespace, pod, container, command (list), ports
+        (list), status (the API server's answer to the upgrade: 101, or the
+        refusal's code), outcome, started and ended (epoch seconds), bytes_in
+        (client -> cluster) and bytes_out. Never the content.
+        """
+
 
 def frozen_message(cluster: str) -> str:
     """What kubectl prints for a frozen cluster: which one, why, and what to do."""
@@ -131,6 +141,9 @@ class BaseDirectory:
     async def is_frozen(self, cluster_id: str) -> bool:
         return False
 
+    async def pod_session(self, cluster_id: str, record: dict) -> None:
+        pass
+
 
 @dataclass
 class _UserToken:
@@ -142,7 +155,7 @@ class _UserToken:
 
 @dataclass
 class Event:
-    kind: str  # connected | joined | heartbeat | lost | refused
+    kind: str  # connected | joined | heartbeat | lost | refused | session
     key: str  # cluster id, or remote ip for "refused"
     data: object = None
     at: float = field(default_factory=time.monotonic)
@@ -233,6 +246,9 @@ class InMemoryDirectory(BaseDirectory):
 
     async def is_frozen(self, cluster_id: str) -> bool:
         return cluster_id in self.frozen
+
+    async def pod_session(self, cluster_id: str, record: dict) -> None:
+        self._record("session", cluster_id, record)
 
     # -- inspection helpers (any thread) ------------------------------------
     def _record(self, kind: str, key: str, data=None) -> None:
