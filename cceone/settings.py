@@ -310,6 +310,8 @@ CCEONE_DRAIN_TIMEOUT = env.int("CCEONE_DRAIN_TIMEOUT", default=600)
 CCEONE_DRAIN_RETRY_SECONDS = env.float("CCEONE_DRAIN_RETRY_SECONDS", default=5)
 CCEONE_LOG_FOLLOW_KEEPALIVE = env.float("CCEONE_LOG_FOLLOW_KEEPALIVE", default=15)
 CCEONE_LOG_FOLLOW_MAX_SECONDS = env.float("CCEONE_LOG_FOLLOW_MAX_SECONDS", default=1800)
+# The pod page's web terminal: a session ends after this long, whatever happens in it.
+CCEONE_TERMINAL_MAX_SECONDS = env.float("CCEONE_TERMINAL_MAX_SECONDS", default=1800)
 CCEONE_AGENT_IMAGE = env.str("CCEONE_AGENT_IMAGE", default="cceone/cceone-agent:0.1.0")
 
 # Billing (R7): notices go out in this language unless an operator sets another for the

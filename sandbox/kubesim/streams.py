@@ -299,6 +299,8 @@ async def _interactive(session: _Session, box: shell.Container, prompt: bool = T
             elif byte in (0x0D, 0x0A):
                 if tty:
                     await session.write(STDOUT, b"\r\n")
+                # What a shell learns from SIGWINCH: the terminal's size, for `echo $COLUMNS`.
+                box.env["COLUMNS"], box.env["LINES"] = str(session.size[0]), str(session.size[1])
                 process = shell.Process(box, cwd=cwd)
                 code = process.run_line(line.decode(errors="replace"))
                 cwd = process.cwd
