@@ -359,6 +359,9 @@ class _Tunnel:
                 await self.send(p.head_frame(p.RESPONSE, st.sid, {"status": status, "headers": kept}, body, end=True))
                 return
             await self.send(p.head_frame(p.RESPONSE, st.sid, {"status": 101, "headers": p.strip_hop_by_hop(resp_headers)}))
+            grown = st.grow(p.UPGRADE_WINDOW)
+            if grown:
+                await self.send(p.window_frame(st.sid, grown))
             await upgrade.splice(self, st, reader, writer)
         except asyncio.IncompleteReadError as exc:
             raise ConnectionError("the API server closed the connection during the upgrade") from exc

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from cceone_tunnel import protocol as p
 
-_HEAD_LIMIT = 64 * 1024
+_READ_LIMIT = 256 * 1024  # the answer head's limit too; reading pauses at twice this
 _ERROR_BODY_LIMIT = p.MAX_INLINE  # rides inline in the RESPONSE frame
 CONNECT_TIMEOUT = 10.0
 
@@ -45,7 +45,7 @@ class UpstreamDialer:
 
     async def open(self):
         return await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port, ssl=self.ssl, limit=_HEAD_LIMIT,
+            asyncio.open_connection(self.host, self.port, ssl=self.ssl, limit=_READ_LIMIT,
                                     server_hostname=self.server_hostname if self.ssl else None),
             CONNECT_TIMEOUT,
         )
@@ -115,7 +115,7 @@ async def splice(tunnel, st, reader: asyncio.StreamReader, writer: asyncio.Strea
         pack = p.HEADER.pack
         while True:
             try:
-                chunk = await reader.read(p.MAX_DATA)
+                chunk = await reader.read(_READ_LIMIT)
             except (ConnectionError, ssl.SSLError):
                 chunk = b""
             if not chunk:

@@ -147,7 +147,7 @@ async def forward_upgrade(
     record = describe(path, headers)
     started = time.time()
     st = conn.open_stream()
-    client = _ClientBytes(request.transport, conn.window)
+    client = _ClientBytes(request.transport, max(conn.window, p.UPGRADE_WINDOW))
     # From here on aiohttp hands the connection's bytes to us, not to its HTTP
     # parser: a client may send its first frames right behind the 101.
     request.protocol.set_parser(client)
@@ -175,6 +175,9 @@ async def forward_upgrade(
         resp = web.StreamResponse(status=101, headers=switched)
         resp.force_close()
         await resp.prepare(request)
+        grown = st.grow(p.UPGRADE_WINDOW)
+        if grown:
+            conn.send_nowait(p.window_frame(st.sid, grown))
         outcome = await _splice(request, conn, st, client, totals, sessions.idle_timeout)
         return resp
     except StreamBroken:
