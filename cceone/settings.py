@@ -282,6 +282,8 @@ CCEONE_HUB_TLS_DIR = env.str("CCEONE_HUB_TLS_DIR", default=str(VAR_DIR / "hub"))
 CCEONE_SANDBOX_DIR = env.str("CCEONE_SANDBOX_DIR", default=str(VAR_DIR / "sandbox"))
 CCEONE_HUB_HOSTNAMES = env.list("CCEONE_HUB_HOSTNAMES", default=["localhost", "127.0.0.1"])
 CCEONE_HUB_HEARTBEAT_WINDOW = env.float("CCEONE_HUB_HEARTBEAT_WINDOW", default=30.0)
+# kubectl exec / attach / port-forward through the hub: closed after this long without a byte.
+CCEONE_HUB_SESSION_IDLE_SECONDS = env.float("CCEONE_HUB_SESSION_IDLE_SECONDS", default=1800.0)
 # How long an agent token keeps working after it was rotated (time to apply the new YAML).
 CCEONE_AGENT_TOKEN_GRACE_MINUTES = env.int("CCEONE_AGENT_TOKEN_GRACE_MINUTES", default=60)
 # How long the hub trusts a kubeconfig user's IAM `clusters:get` before asking again.
