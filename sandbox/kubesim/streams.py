@@ -9,7 +9,10 @@
   opens an error and a data stream carrying `port` and `requestID` headers;
   behind every declared container port answers a tiny HTTP responder.
 
-Older clients' plain SPDY upgrade is answered with a 400 that says so.
+Older clients (or kubectl with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false /
+KUBECTL_PORT_FORWARD_WEBSOCKETS=false) upgrade to plain SPDY/3.1: exec and
+attach then use one stream per channel (`streamtype` header, protocol
+`v4.channel.k8s.io`), port-forward the same streams as in the tunnel.
 What runs inside is the built-in command set of shell.py.
 """
 
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("sandbox.kubesim.streams")
 
 CHANNEL_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
+SPDY_EXEC_PROTOCOLS = ("v4.channel.k8s.io",)
 PORT_FORWARD_PROTOCOLS = ("SPDY/3.1+portforward.k8s.io",)
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 _TRUE = ("1", "true", "True")
@@ -77,27 +81,38 @@ class Streams:
         fs = self.filesystems.setdefault(key, shell.FileSystem())
         return shell.Container(pod, container, fs, self._lookup)
 
-    @staticmethod
-    def _refuse_spdy(request: web.Request) -> None:
-        if request.headers.get("Upgrade", "").lower().startswith("spdy"):
-            raise bad_request("the sandbox emulator speaks WebSockets for exec, attach and port-forward "
-                              "(kubectl 1.31 or later); SPDY is not supported")
-
     # -- exec and attach ------------------------------------------------------------------
     async def exec(self, request: web.Request, pod: dict[str, Any], attach: bool = False) -> web.StreamResponse:
         q = request.query
         what = "attach to" if attach else "exec into"
         container = self._container(pod, q.get("container", ""), what)
         self._running(pod, what)
-        self._refuse_spdy(request)
         command = q.getall("command", [])
         if not attach and not command:
             raise bad_request("you must specify at least 1 command")
+        tty, stdin = q.get("tty") in _TRUE, q.get("stdin") in _TRUE
+        if _is_spdy(request):
+            wanted = {"error", "stdout"} | ({"stdin"} if stdin else set()) | ({"resize"} if tty else {"stderr"})
+            if q.get("stdout") not in _TRUE:
+                wanted.discard("stdout")
+            connection = await _SpdyConnection.accept(request, SPDY_EXEC_PROTOCOLS)
+            session: Any = await _SpdySession.open(connection, wanted, tty=tty, stdin=stdin)
+            box = self._box(pod, container)
+            try:
+                if attach:
+                    await self._attach(session, box, pod, container)
+                else:
+                    await self._exec(session, box, command)
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            finally:
+                await connection.close()
+            return connection.response
         ws = web.WebSocketResponse(protocols=CHANNEL_PROTOCOLS, autoping=True, max_msg_size=16 * 1024 * 1024)
         if not ws.can_prepare(request).ok:
             raise bad_request("Upgrade request required")
         await ws.prepare(request)
-        session = _Session(ws, tty=q.get("tty") in _TRUE, stdin=q.get("stdin") in _TRUE)
+        session = _Session(ws, tty=tty, stdin=stdin)
         box = self._box(pod, container)
         try:
             if attach:
@@ -154,28 +169,26 @@ class Streams:
     # -- port-forward ---------------------------------------------------------------------
     async def port_forward(self, request: web.Request, pod: dict[str, Any]) -> web.StreamResponse:
         self._running(pod, "forward ports of")
-        self._refuse_spdy(request)
+        if _is_spdy(request):
+            connection = await _SpdyConnection.accept(request, ("portforward.k8s.io",))
+            on_stream, tasks = _port_forwarder(pod)
+            connection.session.on_stream = on_stream
+            try:
+                await connection.closed.wait()
+            finally:
+                for task in list(tasks):
+                    task.cancel()
+                await connection.close()
+            return connection.response
         ws = web.WebSocketResponse(protocols=PORT_FORWARD_PROTOCOLS, autoping=True, max_msg_size=16 * 1024 * 1024)
         ready = ws.can_prepare(request)
         if not ready.ok or ready.protocol not in PORT_FORWARD_PROTOCOLS:
             raise bad_request(f"port-forward needs a WebSocket with the {PORT_FORWARD_PROTOCOLS[0]} subprotocol")
         await ws.prepare(request)
-        declared = {int(p["containerPort"]) for c in (pod.get("spec") or {}).get("containers") or []
-                    for p in c.get("ports") or [] if str(p.get("containerPort", "")).isdigit()}
-        pairs: dict[str, dict[str, spdy.Stream]] = {}
-        tasks: set[asyncio.Task] = set()
+        on_stream, tasks = _port_forwarder(pod)
 
         async def send(data: bytes) -> None:
             await ws.send_bytes(data)
-
-        def on_stream(stream: spdy.Stream) -> None:
-            pair = pairs.setdefault(stream.headers.get("requestid", ""), {})
-            pair[stream.headers.get("streamtype", "")] = stream
-            if "data" in pair and "error" in pair:
-                pairs.pop(stream.headers.get("requestid", ""), None)
-                task = asyncio.ensure_future(_forward(pod, declared, pair["data"], pair["error"]))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
 
         session = spdy.Session(send, on_stream)
         try:
@@ -193,6 +206,176 @@ class Streams:
             with contextlib.suppress(Exception):
                 await ws.close()
         return ws
+
+
+def _port_forwarder(pod: dict[str, Any]):
+    """(on_stream, tasks): pairs each connection's error and data streams and serves them."""
+    declared = {int(p["containerPort"]) for c in (pod.get("spec") or {}).get("containers") or []
+                for p in c.get("ports") or [] if str(p.get("containerPort", "")).isdigit()}
+    pairs: dict[str, dict[str, spdy.Stream]] = {}
+    tasks: set[asyncio.Task] = set()
+
+    def on_stream(stream: spdy.Stream) -> None:
+        pair = pairs.setdefault(stream.headers.get("requestid", ""), {})
+        pair[stream.headers.get("streamtype", "")] = stream
+        if "data" in pair and "error" in pair:
+            pairs.pop(stream.headers.get("requestid", ""), None)
+            task = asyncio.ensure_future(_forward(pod, declared, pair["data"], pair["error"]))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    return on_stream, tasks
+
+
+def _is_spdy(request: web.Request) -> bool:
+    return request.headers.get("Upgrade", "").strip().lower().startswith("spdy/3.1") and \
+        "upgrade" in request.headers.get("Connection", "").lower()
+
+
+class _SpdyConnection:
+    """A plain SPDY/3.1 upgrade (kubectl before 1.31, or with the WebSocket features off):
+    after our 101 the connection's bytes are taken from aiohttp's parser and fed to a
+    spdy.Session."""
+
+    def __init__(self, request: web.Request, response: web.StreamResponse):
+        self.request = request
+        self.response = response
+        self.transport = request.transport
+        self.closed = asyncio.Event()
+        self.inbox: asyncio.Queue[bytes] = asyncio.Queue()
+        self.session = spdy.Session(self._send, lambda stream: None)
+        self._pump = asyncio.ensure_future(self._feed())
+
+    @classmethod
+    async def accept(cls, request: web.Request, protocols: tuple[str, ...]) -> "_SpdyConnection":
+        offered = [p.strip() for value in request.headers.getall("X-Stream-Protocol-Version", [])
+                   for p in value.split(",")]
+        chosen = next((p for p in offered if p in protocols), None)
+        if offered and chosen is None:
+            raise ApiError(403, "Forbidden", f"unable to upgrade: unable to negotiate protocol: client supports "
+                           f"{offered}, server supports {list(protocols)}")
+        headers = {"Connection": "Upgrade", "Upgrade": "SPDY/3.1"}
+        if chosen:
+            headers["X-Stream-Protocol-Version"] = chosen
+        response = web.StreamResponse(status=101, headers=headers)
+        response.force_close()
+        connection = cls(request, response)
+        request.protocol.set_parser(_Feeder(connection))  # before the 101: frames may follow at once
+        await response.prepare(request)
+        return connection
+
+    async def _send(self, data: bytes) -> None:
+        if self.transport is None or self.transport.is_closing():
+            raise ConnectionResetError("client went away")
+        self.transport.write(data)
+        if self.transport.get_write_buffer_size() > 1 << 20:
+            await self.request.writer.drain()
+
+    async def _feed(self) -> None:
+        try:
+            while data := await self.inbox.get():
+                await self.session.feed(data)
+        except (ConnectionError, ValueError, Exception):  # a broken peer ends its own connection only
+            pass
+        finally:
+            self.session.end()
+            self.closed.set()
+
+    async def close(self) -> None:
+        self._pump.cancel()
+        self.session.end()
+        if self.transport is not None:
+            self.transport.close()
+
+
+class _Feeder:
+    """aiohttp's payload-parser slot: raw bytes of the upgraded connection."""
+
+    def __init__(self, connection: "_SpdyConnection"):
+        self.connection = connection
+
+    def feed_data(self, data) -> tuple[bool, bytes]:
+        self.connection.inbox.put_nowait(bytes(data))
+        return False, b""
+
+    def feed_eof(self) -> None:
+        self.connection.inbox.put_nowait(b"")
+
+
+class _SpdySession:
+    """exec/attach over SPDY: one stream per channel, named by its `streamtype` header."""
+
+    CHANNELS = {"stdin": STDIN, "stdout": STDOUT, "stderr": STDERR, "error": ERROR, "resize": RESIZE}
+
+    def __init__(self, connection: _SpdyConnection, streams: dict[str, spdy.Stream], tty: bool, stdin: bool):
+        self.connection = connection
+        self.streams = streams
+        self.tty = tty
+        self.stdin = stdin
+        self.size = (80, 24)
+        self.input: asyncio.Queue[bytes] = asyncio.Queue()
+        self._tasks = [asyncio.ensure_future(self._pipe_stdin())]
+        if "resize" in streams:
+            self._tasks.append(asyncio.ensure_future(self._resizes()))
+
+    @classmethod
+    async def open(cls, connection: _SpdyConnection, wanted: set[str], tty: bool, stdin: bool) -> "_SpdySession":
+        streams: dict[str, spdy.Stream] = {}
+        ready = asyncio.Event()
+
+        def on_stream(stream: spdy.Stream) -> None:
+            streams[stream.headers.get("streamtype", "")] = stream
+            if wanted <= set(streams):
+                ready.set()
+
+        connection.session.on_stream = on_stream
+        await asyncio.wait_for(ready.wait(), 30)
+        return cls(connection, streams, tty, stdin)
+
+    async def _pipe_stdin(self) -> None:
+        stream = self.streams.get("stdin")
+        if stream is None:
+            self.input.put_nowait(b"")
+            return
+        while chunk := await stream.data.get():
+            self.input.put_nowait(chunk)
+        self.input.put_nowait(b"")
+
+    async def _resizes(self) -> None:
+        decoder, buffer = json.JSONDecoder(), ""
+        while chunk := await self.streams["resize"].data.get():
+            buffer += chunk.decode(errors="replace")
+            while buffer.strip():
+                try:
+                    size, end = decoder.raw_decode(buffer.lstrip())
+                except ValueError:
+                    break
+                buffer = buffer.lstrip()[end:]
+                self.size = (int(size.get("Width", 80)), int(size.get("Height", 24)))
+
+    async def read(self) -> bytes:
+        return await self.input.get()
+
+    async def read_all(self) -> bytes:
+        data = bytearray()
+        while chunk := await self.input.get():
+            data += chunk
+        return bytes(data)
+
+    async def write(self, channel: int, data: bytes) -> None:
+        name = next(n for n, c in self.CHANNELS.items() if c == channel)
+        stream = self.streams.get(name) or self.streams.get("stdout")
+        if stream is not None and data:
+            await stream.write(data)
+
+    async def finish(self, status: dict[str, Any]) -> None:
+        error = self.streams.get("error")
+        if error is not None:
+            await error.write(json.dumps(status).encode())
+        for stream in self.streams.values():
+            await stream.close()
+        for task in self._tasks:
+            task.cancel()
 
 
 class _Session:
@@ -252,6 +435,9 @@ class _Session:
 
     def stop(self) -> None:
         self._reader.cancel()
+
+
+_SpdySession.output = _Session.output  # the same terminal rules: \r\n, no stderr on a TTY
 
 
 def _exit_status(code: int, command: list[str]) -> dict[str, Any]:

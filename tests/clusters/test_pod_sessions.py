@@ -49,9 +49,10 @@ def allowed(connected_cluster, emulator, tenant, tmp_path):
     path = tmp_path / "allowed.yaml"
     path.write_text(config)
 
-    def run(*args, input=None):
+    def run(*args, input=None, env=None):
         return subprocess.run(["kubectl", "--kubeconfig", str(path), "--request-timeout", "20s", *args],
-                              capture_output=True, text=True, input=input, timeout=60)
+                              capture_output=True, text=True, input=input, timeout=60,
+                              env={**os.environ, **(env or {})})
 
     return run
 
@@ -181,3 +182,31 @@ def test_rbac_refuses_exec_attach_cp_and_port_forward(connected_cluster, web_pod
     denied = wait_until(lambda: _sessions(connected_cluster, "clusters:pod-exec", pod="web"), what="refusal audited")
     assert denied[0].result == AuditEvent.Result.DENIED and denied[0].details["status"] == 403
     assert denied[0].actor == tenant.user
+
+
+SPDY = {"KUBECTL_REMOTE_COMMAND_WEBSOCKETS": "false", "KUBECTL_PORT_FORWARD_WEBSOCKETS": "false"}
+
+
+def test_older_clients_speaking_spdy_get_through_too(connected_cluster, web_pod, allowed, tmp_path):
+    """kubectl with its WebSocket features off upgrades to SPDY/3.1, as kubectl < 1.31 did."""
+    ran = allowed("exec", "web", "--", "sh", "-c", "echo $GREETING over spdy; exit 5", env=SPDY)
+    assert ran.returncode == 5 and ran.stdout == "hello over spdy\n"
+    piped = allowed("exec", "-i", "web", "--", "sh", input="echo from stdin\n", env=SPDY)
+    assert piped.stdout == "from stdin\n"
+    local = tmp_path / "spdy.txt"
+    local.write_text("via spdy\n")
+    assert allowed("cp", str(local), "default/web:/tmp/spdy.txt", env=SPDY).returncode == 0
+    back = tmp_path / "spdy-back.txt"
+    assert allowed("cp", "default/web:/tmp/spdy.txt", str(back), env=SPDY).returncode == 0
+    assert back.read_text() == "via spdy\n"
+    port = _free_port()
+    forward = subprocess.Popen(["kubectl", "--kubeconfig", str(tmp_path / "allowed.yaml"), "port-forward", "pod/web",
+                                f"{port}:8080"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, **SPDY})
+    try:
+        assert "Forwarding from" in forward.stdout.readline()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/old", timeout=10) as answer:
+            assert answer.read().decode() == "Hello from pod web on port 8080: GET /old\n"
+    finally:
+        forward.terminate()
+        forward.wait(10)
