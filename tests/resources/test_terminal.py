@@ -128,6 +128,13 @@ def test_input_reaches_only_its_own_users_session(cluster, tenant, emulator):
     rest = b"".join(events).decode()
     assert "event: end" in rest and "Terminal closed." in rest
 
+    from cceone.audit.models import AuditEvent
+
+    audited = wait_until(lambda: AuditEvent.objects.filter(action="clusters:pod-exec", actor=tenant.main).first(),
+                         what="the terminal session audited")
+    assert audited.details["pod"] == "mine" and audited.details["command"] == ["sh"]
+    assert audited.details["bytes_in"] >= len("echo $GREETING there\r")
+
     gone = owner.post(url, {"id": session, "data": "ls\r"}, content_type="application/json")
     assert gone.status_code == 410 and "has ended" in gone.json()["error"]
     bad = owner.post(url, {"id": "../../etc/passwd", "data": "x"}, content_type="application/json")
