@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from cceone.kube.gateway import explain, identity_for
 
-from .streaming import _sse
+from .streaming import sse as _sse
 
 STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
 SHELL = ["sh"]

@@ -92,6 +92,10 @@ def test_refusals_are_explained(cluster, tenant, emulator):
 
     _pod(emulator, "plain")
     _pod(emulator, "static-site", image="gcr.io/distroless/static:nonroot")
+    # The button only for those whose RBAC allows pods/exec.
+    detail = page_url(cluster, "pods", "default", "plain")
+    assert 'id="terminal-button"' not in client_for(tenant.user).get(detail).content.decode()
+    assert 'id="terminal-button"' in client_for(tenant.main).get(detail).content.decode()
     refused = _events(client_for(tenant.user).get(page_url(cluster, "pods", "default", "plain", "terminal-stream")))
     assert "event: failure" in refused
     assert "You lack permission to create pods/exec in namespace default on edge-01." in refused
