@@ -20,6 +20,8 @@ T = {
     "The terminal ended: %(message)s": "终端已结束：%(message)s",
     "The terminal reached its time limit of %(minutes)s minutes and was closed.":
         "终端已达到 %(minutes)s 分钟的时间上限，已被关闭。",
+    "The terminal reached its time limit of %(seconds)s seconds and was closed.":
+        "终端已达到 %(seconds)s 秒的时间上限，已被关闭。",
     "Not a terminal input.": "不是有效的终端输入。",
     "The terminal session has ended.": "终端会话已结束。",
 }

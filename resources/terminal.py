@@ -85,6 +85,14 @@ def _ended(status: dict) -> tuple[str, str]:
     return "failure", _("The terminal ended: %(message)s") % {"message": message}
 
 
+def _limit_reached(seconds: float) -> str:
+    if seconds >= 60:
+        return _("The terminal reached its time limit of %(minutes)s minutes and was closed.") % {
+            "minutes": round(seconds / 60)}
+    return _("The terminal reached its time limit of %(seconds)s seconds and was closed.") % {
+        "seconds": round(seconds)}
+
+
 class Session:
     """One open shell: its output as events, its input from the session's Unix socket."""
 
@@ -167,8 +175,7 @@ class Session:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    yield _sse(_("The terminal reached its time limit of %(minutes)s minutes and was closed.") % {
-                        "minutes": round(settings.CCEONE_TERMINAL_MAX_SECONDS / 60)}, "end")
+                    yield _sse(_limit_reached(float(settings.CCEONE_TERMINAL_MAX_SECONDS)), "end")
                     return
                 try:
                     kind, payload = self.events.get(timeout=min(keepalive, remaining))

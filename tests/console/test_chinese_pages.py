@@ -130,7 +130,7 @@ NOT_PAGES = {
     "iam:api-token-revoke", "clusters:access-action", "clusters:agent-yaml", "fleets:remove-cluster",
     "fleets:protection",
     "permissions:sync-retry", "billing:usage-export", "resources:logs-stream", "resources:logs-download",
-    "resources:drain-status",
+    "resources:drain-status", "resources:terminal-stream", "resources:terminal-input",
 }
 EXEMPT_NAMESPACES = {"admin", "api"}
 
@@ -205,7 +205,7 @@ def resource_urls(client, cluster) -> dict[str, list[str]]:
             detail = first.group(1)
             urls.setdefault("resources:detail", []).append(detail)
             for action in ("edit", "delete", "scale", "restart", "labels", "reveal", "logs", "cordon", "taints",
-                           "drain"):
+                           "drain", "terminal"):
                 urls.setdefault(f"resources:{action}", []).append(f"{detail}_{action}/")
     return urls
 

@@ -144,3 +144,13 @@ def test_input_reaches_only_its_own_users_session(cluster, tenant, emulator):
     bad = owner.post(url, {"id": "../../etc/passwd", "data": "x"}, content_type="application/json")
     assert bad.status_code == 400
     assert Client().post(url, {"id": session}, content_type="application/json").status_code in (302, 403)
+
+
+def test_the_operators_time_limit_ends_a_session(cluster, tenant, emulator, settings):
+    from tests.conftest import client_for
+
+    settings.CCEONE_TERMINAL_MAX_SECONDS, settings.CCEONE_LOG_FOLLOW_KEEPALIVE = 2, 0.2
+    _pod(emulator, "brief")
+    body = _events(client_for(tenant.main).get(page_url(cluster, "pods", "default", "brief", "terminal-stream")))
+    assert "event: ready" in body
+    assert "event: end\ndata: The terminal reached its time limit of 2 seconds and was closed." in body
