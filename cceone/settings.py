@@ -300,6 +300,8 @@ CCEONE_HUB_TLS_DIR = env.str("CCEONE_HUB_TLS_DIR", default=str(VAR_DIR / "hub"))
 CCEONE_SANDBOX_DIR = env.str("CCEONE_SANDBOX_DIR", default=str(VAR_DIR / "sandbox"))
 CCEONE_HUB_HOSTNAMES = env.list("CCEONE_HUB_HOSTNAMES", default=["localhost", "127.0.0.1"])
 CCEONE_HUB_HEARTBEAT_WINDOW = env.float("CCEONE_HUB_HEARTBEAT_WINDOW", default=30.0)
+# kubectl exec / attach / port-forward through the hub: closed after this long without a byte.
+CCEONE_HUB_SESSION_IDLE_SECONDS = env.float("CCEONE_HUB_SESSION_IDLE_SECONDS", default=1800.0)
 # How long an agent token keeps working after it was rotated (time to apply the new YAML).
 CCEONE_AGENT_TOKEN_GRACE_MINUTES = env.int("CCEONE_AGENT_TOKEN_GRACE_MINUTES", default=60)
 # How long the hub trusts a kubeconfig user's IAM `clusters:get` before asking again.
@@ -338,6 +340,8 @@ CCEONE_DRAIN_TIMEOUT = env.int("CCEONE_DRAIN_TIMEOUT", default=600)
 CCEONE_DRAIN_RETRY_SECONDS = env.float("CCEONE_DRAIN_RETRY_SECONDS", default=5)
 CCEONE_LOG_FOLLOW_KEEPALIVE = env.float("CCEONE_LOG_FOLLOW_KEEPALIVE", default=15)
 CCEONE_LOG_FOLLOW_MAX_SECONDS = env.float("CCEONE_LOG_FOLLOW_MAX_SECONDS", default=1800)
+# The pod page's web terminal: a session ends after this long, whatever happens in it.
+CCEONE_TERMINAL_MAX_SECONDS = env.float("CCEONE_TERMINAL_MAX_SECONDS", default=1800)
 CCEONE_AGENT_IMAGE = env.str("CCEONE_AGENT_IMAGE", default="cceone/cceone-agent:0.1.0")
 
 # Billing (R7): notices go out in this language unless an operator sets another for the

@@ -2,6 +2,8 @@
 heartbeats and connection events (interface: cceone.hub.directory.Directory)."""
 import threading
 import time
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -147,6 +149,41 @@ class _UpstreamCache:
         return upstream
 
 
+SESSION_KINDS = {"exec", "attach", "portforward"}
+
+
+@_db
+def _pod_session(cluster_id: str, session: dict) -> None:
+    """One audit event per exec / attach / port-forward session, on the cluster, by the user the
+    hub impersonated (console users are `cceone:<username>`, see identity_for)."""
+    from django.contrib.auth import get_user_model
+
+    cluster = RegisteredCluster.objects.filter(pk=_cluster_pk(cluster_id)).select_related("account").first()
+    if cluster is None:
+        return
+    username = str(session.get("user", ""))
+    actor = None
+    if username.startswith("cceone:"):
+        actor = get_user_model().objects.filter(username=username.removeprefix("cceone:"),
+                                                account=cluster.account).first()
+
+    def when(key):
+        value = session.get(key)
+        return datetime.fromtimestamp(value, tz=dt_timezone.utc).isoformat() if value else None
+
+    kind = session.get("kind") if session.get("kind") in SESSION_KINDS else "other"
+    details = {
+        "kubernetes_user": username, "kind": kind, "namespace": session.get("namespace", ""),
+        "pod": session.get("pod", ""), "container": session.get("container", ""),
+        "command": list(session.get("command") or []), "ports": list(session.get("ports") or []),
+        "started": when("started"), "ended": when("ended"), "status": session.get("status"),
+        "outcome": session.get("outcome", ""), "bytes_in": int(session.get("bytes_in") or 0),
+        "bytes_out": int(session.get("bytes_out") or 0),
+    }
+    result = AuditEvent.Result.SUCCESS if session.get("status") == 101 else AuditEvent.Result.DENIED
+    record(actor, f"clusters:pod-{kind}", cluster, account=cluster.account, result=result, details=details)
+
+
 class DatabaseDirectory(BaseDirectory):
     def __init__(self):
         self._iam = _IamCache()
@@ -178,3 +215,6 @@ class DatabaseDirectory(BaseDirectory):
 
     async def direct_upstream(self, cluster_id: str) -> Upstream | None:
         return await self._upstreams.get(cluster_id)
+
+    async def pod_session(self, cluster_id: str, record: dict) -> None:
+        await _pod_session(cluster_id, record)

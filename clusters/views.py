@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from cceone.audit.models import OperationLog
 from cceone.console import show_once
 from cceone.console.views import ObjectListView
-from cceone.iam.access import annotate_can, can, get_or_deny, require
+from cceone.iam.access import annotate_can, can, get_or_deny
 from cceone.iam.routes import iam_page
 
 from . import kubeconfigs, sandbox_agents, services, transitions

@@ -88,6 +88,8 @@ class Permissions:
                "patch": self.allows("patch", kind, namespace)}  # labels, taints, cordon, restart
         if kind.scalable:
             may["scale"] = self.allows("patch", kind, namespace, "scale")
+        if kind.has_terminal:
+            may["exec"] = self.allows("create", kind, namespace, "exec")
         if "drain" in kind.actions:
             may["drain"] = may["patch"] and self.allows("create", kind, "", "eviction", resource="pods", group="")
         return may

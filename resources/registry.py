@@ -115,6 +115,10 @@ class Kind:
         return "logs" in self.actions
 
     @property
+    def has_terminal(self) -> bool:
+        return "terminal" in self.actions
+
+    @property
     def sensitive(self) -> bool:
         return self.redact is not None
 

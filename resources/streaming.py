@@ -21,6 +21,9 @@ def _sse(data: str, event: str | None = None) -> str:
     return (f"event: {event}\n" if event else "") + lines + "\n"
 
 
+sse = _sse  # one server-sent event (the web terminal's stream uses it too)
+
+
 def follow(upstream, failure: str | None):
     """The events of a log follow: each line of `upstream` (a urllib3 response streaming
     the container's log) as it arrives, or `failure` when it could not be opened.

@@ -21,7 +21,7 @@ import aiohttp
 from cceone_tunnel import flow
 from cceone_tunnel import protocol as p
 
-from . import __version__
+from . import __version__, upgrade
 from .heartbeat import collect
 from .kubeconfig import KubeTarget
 from .upstream import Upstream, response_headers
@@ -82,6 +82,7 @@ class Agent:
         self._stopping = asyncio.Event()
         self.connected = asyncio.Event()
         self._kube = Upstream(self.kube)
+        self._dialer = upgrade.UpstreamDialer(self._kube.base, self._kube.ssl, self._kube.server_hostname)
         # trust_env: clusters often reach the internet only via HTTPS_PROXY.
         hub_session = aiohttp.ClientSession(trust_env=True, cookie_jar=aiohttp.DummyCookieJar())
         attempt = 0
@@ -309,6 +310,9 @@ class _Tunnel:
     async def _handle(self, st: _Stream, head: dict, body: bytes, end: bool) -> None:
         sid = st.sid
         try:
+            if head.get("upgrade"):
+                await self._upgrade(st, head)
+                return
             method, path, headers = self._prepare(head)
             data = (body or None) if end else self._body(st, body)
             try:
@@ -335,6 +339,34 @@ class _Tunnel:
         finally:
             if self.streams.get(sid) is st:
                 del self.streams[sid]
+
+    async def _upgrade(self, st: _Stream, head: dict) -> None:
+        """exec / attach / port-forward: dial the API server with the upgrade, then splice (upgrade.py)."""
+        method, path, headers = self._prepare(head)
+        dialer = self.agent._dialer
+        try:
+            reader, writer = await dialer.open()
+        except (OSError, asyncio.TimeoutError) as exc:
+            msg = f"agent cannot reach the Kubernetes API server: {_describe(exc)}"
+            await self.send(p.head_frame(p.RESPONSE, st.sid, _status_head(), _status_body(502, msg), end=True))
+            return
+        try:
+            writer.write(upgrade.request_head(method, dialer.prefix + path, headers, dialer.netloc, str(head["upgrade"])))
+            status, resp_headers = await upgrade.read_head(reader)
+            if status != 101:
+                body = await upgrade.read_body(reader, resp_headers)
+                kept = [(k, v) for k, v in p.strip_hop_by_hop(resp_headers) if k.lower() != "content-length"]
+                await self.send(p.head_frame(p.RESPONSE, st.sid, {"status": status, "headers": kept}, body, end=True))
+                return
+            await self.send(p.head_frame(p.RESPONSE, st.sid, {"status": 101, "headers": p.strip_hop_by_hop(resp_headers)}))
+            grown = st.grow(p.UPGRADE_WINDOW)
+            if grown:
+                await self.send(p.window_frame(st.sid, grown))
+            await upgrade.splice(self, st, reader, writer)
+        except asyncio.IncompleteReadError as exc:
+            raise ConnectionError("the API server closed the connection during the upgrade") from exc
+        finally:
+            writer.close()
 
     async def _relay(self, st: _Stream, method: str, resp: aiohttp.ClientResponse) -> None:
         sid = st.sid

@@ -87,6 +87,17 @@ class Stream:
         self.recv_credit += inc
         return inc
 
+    def grow(self, window: int) -> int:
+        """Raise the window we grant the peer to `window` (an upgraded connection, whose
+        bulk bytes need more in flight than a request body); returns the WINDOW increment
+        to send now, or 0."""
+        inc = window - self.window
+        if inc <= 0:
+            return 0
+        self.window = window
+        self.recv_credit += inc
+        return inc
+
     async def take_credit(self, want: int) -> int:
         """Wait for credit; spend and return up to `want` (at most MAX_DATA) bytes of it."""
         while self.credit <= 0:

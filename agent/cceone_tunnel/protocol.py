@@ -48,6 +48,9 @@ _HEAD_PREFIX = struct.Struct("!BBII")  # frame header + head length, packed at o
 
 # Per-stream flow-control window a receiver grants initially (both directions).
 DEFAULT_WINDOW = 256 * 1024
+# What each side grows its window to once a connection is upgraded (exec, port-forward):
+# one bulk stream needs more bytes in flight than 256 KiB to keep a fast link busy.
+UPGRADE_WINDOW = 2 * 1024 * 1024
 # Largest DATA payload a sender emits; receivers accept up to MAX_MESSAGE.
 MAX_DATA = 64 * 1024
 # Bodies up to this size may ride inside REQUEST/RESPONSE frames; they do not

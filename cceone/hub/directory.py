@@ -112,6 +112,16 @@ class Directory(Protocol):
         """Optional: where the kubeconfig proxy sends `cluster_id`'s requests when no agent
         serves it (a cluster reached directly); None: through its agents' tunnel."""
 
+    async def pod_session(self, cluster_id: str, record: dict) -> None:
+        """Optional: an exec / attach / port-forward session (or its refusal) ended; audit it.
+
+        `record`: kind (exec | attach | portforward), user (the impersonated
+        Kubernetes user), namespace, pod, container, command (list), ports
+        (list), status (the API server's answer to the upgrade: 101, or the
+        refusal's code), outcome, started and ended (epoch seconds), bytes_in
+        (client -> cluster) and bytes_out. Never the content.
+        """
+
 
 def frozen_message(cluster: str) -> str:
     """What kubectl prints for a frozen cluster: which one, why, and what to do."""
@@ -149,6 +159,9 @@ class BaseDirectory:
     async def direct_upstream(self, cluster_id: str) -> Upstream | None:
         return None
 
+    async def pod_session(self, cluster_id: str, record: dict) -> None:
+        pass
+
 
 @dataclass
 class _UserToken:
@@ -160,7 +173,7 @@ class _UserToken:
 
 @dataclass
 class Event:
-    kind: str  # connected | joined | heartbeat | lost | refused
+    kind: str  # connected | joined | heartbeat | lost | refused | session
     key: str  # cluster id, or remote ip for "refused"
     data: object = None
     at: float = field(default_factory=time.monotonic)
@@ -262,6 +275,9 @@ class InMemoryDirectory(BaseDirectory):
     async def direct_upstream(self, cluster_id: str) -> Upstream | None:
         with self._lock:
             return self.upstreams.get(cluster_id)
+
+    async def pod_session(self, cluster_id: str, record: dict) -> None:
+        self._record("session", cluster_id, record)
 
     # -- inspection helpers (any thread) ------------------------------------
     def _record(self, kind: str, key: str, data=None) -> None:

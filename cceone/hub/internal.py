@@ -71,7 +71,7 @@ async def cluster_route(hub, request: web.BaseRequest) -> web.StreamResponse:
             return status_response(500, "InternalError", f"disconnecting cluster {cluster_id} failed: {exc}")
         return web.json_response({"closed": closed})
     headers = p.strip_hop_by_hop(request.headers.items(), _NOT_FORWARDED)
-    return await forward(request, hub.registry.pick(cluster_id), cluster_id, path, headers)
+    return await forward(request, hub.registry.pick(cluster_id), cluster_id, path, headers, hub.sessions)
 
 
 def healthz(hub) -> dict:

@@ -10,6 +10,7 @@ from aiohttp import web
 from cceone_tunnel import protocol as p
 
 from .connection import LOST, AgentConnection, HubStream, StreamBroken
+from .upgrade import Sessions, forward_upgrade, upgrade_token
 
 # Response headers aiohttp computes itself for a complete body.
 _FRAMING = frozenset({"content-length"})
@@ -51,9 +52,6 @@ def readable_by_kubectl(request: web.BaseRequest, response: web.StreamResponse) 
     return response
 
 
-UPGRADE_REFUSED = "connection upgrades (exec, attach, port-forward) are not supported through the CCE One hub yet"
-
-
 def split_cluster_path(raw_path: str, prefix: str) -> tuple[str, str] | None:
     """'/k8s/clusters/c1/api/v1/pods?x=1' -> ('c1', '/api/v1/pods?x=1').
 
@@ -76,14 +74,6 @@ def split_cluster_path(raw_path: str, prefix: str) -> tuple[str, str] | None:
     return cluster_id, tail
 
 
-def upgrade_refusal(request: web.BaseRequest) -> web.Response | None:
-    if _offers_h2c(request):
-        return None  # declined by answering in HTTP/1.1 (see forward)
-    if "upgrade" in request.headers.get("Connection", "").lower() or "Upgrade" in request.headers:
-        return status_response(400, "BadRequest", UPGRADE_REFUSED)
-    return None
-
-
 def _offers_h2c(request: web.BaseRequest) -> bool:
     # An offer of HTTP/2 (curl --http2) may be declined by answering in
     # HTTP/1.1; the rest of the connection would be HTTP/2, so it closes after.
@@ -91,13 +81,15 @@ def _offers_h2c(request: web.BaseRequest) -> bool:
 
 
 async def forward(
-    request: web.BaseRequest, conn: AgentConnection | None, cluster_id: str, path: str, headers: list
+    request: web.BaseRequest, conn: AgentConnection | None, cluster_id: str, path: str, headers: list,
+    sessions: Sessions | None = None,
 ) -> web.StreamResponse:
     if conn is None:
         return status_response(503, "ServiceUnavailable", f"cluster {cluster_id} is disconnected (no agent connected)")
-    refusal = upgrade_refusal(request)
-    if refusal is not None:
-        return refusal
+    token = upgrade_token(request)
+    if token is not None:
+        # exec, attach, port-forward: one byte stream each way after the switch.
+        return await forward_upgrade(request, conn, cluster_id, path, headers, token, sessions, _relay_response)
     st = conn.open_stream()
     pump = None
     try:
@@ -142,8 +134,9 @@ async def _pump_body(request: web.BaseRequest, conn: AgentConnection, st: HubStr
         pass  # the response side reports the failure
 
 
-async def _relay_response(request, conn: AgentConnection, st: HubStream, cluster_id: str) -> web.StreamResponse:
-    item = await st.get()
+async def _relay_response(request, conn: AgentConnection, st: HubStream, cluster_id: str,
+                          first: tuple | None = None) -> web.StreamResponse:
+    item = first if first is not None else await st.get()
     kind = item[0]
     if kind == LOST:
         return status_response(502, "InternalError", f"cluster {cluster_id}: {item[1]}")

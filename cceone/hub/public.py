@@ -147,4 +147,4 @@ async def kube_proxy(hub, request: web.Request) -> web.StreamResponse:
     upstream = await direct_upstream(cluster_id) if direct_upstream is not None else None
     if upstream is not None:
         return await hub.direct.forward(request, upstream, cluster_id, path, headers)
-    return await forward(request, hub.registry.pick(cluster_id), cluster_id, path, headers)
+    return await forward(request, hub.registry.pick(cluster_id), cluster_id, path, headers, hub.sessions)

@@ -25,6 +25,7 @@ from .internal import make_internal_handler
 from .public import make_public_app
 from .refusals import Refusals
 from .registry import Registry
+from .upgrade import IDLE_TIMEOUT, Sessions
 
 log = logging.getLogger("cceone.hub")
 
@@ -87,6 +88,8 @@ class Hub:
     window           per-stream flow-control window granted to agents (bytes)
     refusal_limit    refused agent connections per source and minute before the
                      source is answered 429 without a token lookup
+    session_idle_timeout  seconds without a byte either way after which an
+                     exec / attach / port-forward session is closed
     """
 
     def __init__(
@@ -99,6 +102,7 @@ class Hub:
         heartbeat_window: float = 30.0,
         window: int = p.DEFAULT_WINDOW,
         refusal_limit: int = 20,
+        session_idle_timeout: float = IDLE_TIMEOUT,
     ):
         self.directory = directory
         self.public = public
@@ -109,6 +113,7 @@ class Hub:
         self.window = window
         self.registry = Registry(directory, self.heartbeat_window)
         self.refusals = Refusals(directory, limit=refusal_limit)
+        self.sessions = Sessions(directory, session_idle_timeout)
         self.registry.tick_hooks.append(self.refusals.flush)
         self.connections: set[AgentConnection] = set()
         self.direct = DirectForwarder()  # kubeconfig requests to clusters reached without an agent

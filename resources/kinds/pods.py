@@ -72,7 +72,9 @@ def _containers(view, pod) -> dict:
         result.append({"name": container.get("name"), "image": container.get("image"),
                        "ready": st.get("ready", False), "restarts": st.get("restartCount", 0), "state": state,
                        "logs_url": object_url(view.target, view.kind, view.namespace, view.name, "logs",
-                                              container=container.get("name"))})
+                                              container=container.get("name")),
+                       "terminal_url": object_url(view.target, view.kind, view.namespace, view.name, "terminal",
+                                                  container=container.get("name"))})
     return {"containers": result, "specs": container_specs(pod)}
 
 
@@ -82,7 +84,7 @@ PODS = register(Kind(
              Column(_("Node"), lambda o, c: spec(o).get("nodeName") or "--"),
              Column(_("Pod IP"), lambda o, c: status(o).get("podIP") or "--")),
     status=pod_status, summary=_pod_summary, related=related.pod_owners,
-    actions=frozenset({"logs", "logs-stream", "logs-download"}),
+    actions=frozenset({"logs", "logs-stream", "logs-download", "terminal", "terminal-stream", "terminal-input"}),
     detail_context=_containers, detail_template="resources/partials/containers.html",
     template="""apiVersion: v1
 kind: Pod

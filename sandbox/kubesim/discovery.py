@@ -75,10 +75,15 @@ def _entries(rt: ResourceType) -> list[dict[str, Any]]:
             entry.update({"kind": rt.kind, "verbs": ["get"]})
         elif sub == "proxy":
             entry.update({"kind": f"{rt.kind}ProxyOptions", "verbs": ["create", "delete", "get", "patch", "update"]})
+        elif sub in _STREAMING_KINDS:
+            entry.update({"kind": _STREAMING_KINDS[sub], "verbs": ["create", "get"]})
         else:
             entry.update({"kind": rt.kind, "verbs": ["get", "patch", "update"]})
         out.append(entry)
     return out
+
+
+_STREAMING_KINDS = {"exec": "PodExecOptions", "attach": "PodAttachOptions", "portforward": "PodPortForwardOptions"}
 
 
 def resource_list(registry: Registry, group: str, version: str) -> dict[str, Any] | None:

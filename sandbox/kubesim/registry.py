@@ -89,7 +89,7 @@ def builtin_types() -> list[ResourceType]:
         _rt("", "v1", "Node", "nodes", namespaced=False, short_names=("no",), subresources=("status",),
             field_labels=("spec.unschedulable",)),
         _rt("", "v1", "Pod", "pods", short_names=("po",), categories=("all",),
-            subresources=("status", "log", "eviction"), field_labels=_POD_FIELDS),
+            subresources=("status", "log", "eviction", "exec", "attach", "portforward"), field_labels=_POD_FIELDS),
         _rt("", "v1", "Service", "services", short_names=("svc",), categories=("all",),
             subresources=("status",), name_rule="label1035",
             verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")),

@@ -27,6 +27,7 @@ from .operations import APPLY, JSON_PATCH, MERGE, STRATEGIC, WARNINGS
 from .rbac import SA_PREFIX, Attributes, User
 from .registry import ResourceType
 from .selectors import FieldSelector, LabelSelector, make_filter
+from .streams import Streams
 from .util import meta, parse_time
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ log = logging.getLogger("sandbox.kubesim.server")
 CONNECT_SUBRESOURCES = {"proxy"}
 PUBLIC_PATHS = {"/healthz", "/livez", "/readyz", "/version", "/version/"}
 _NAMESPACE_SUBRESOURCES = {"status", "finalize"}
+STREAMING_SUBRESOURCES = ("exec", "attach", "portforward")
 _TRUE = ("1", "true", "True")
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 WATCH_POLL = 2.0  # how often an idle stream checks whether its client is still there
@@ -106,6 +108,10 @@ def parse_request(method: str, path: str, query: Any) -> RequestInfo:
             verb = "list"
     elif verb == "delete" and not info.name:
         verb = "deletecollection"
+    if info.subresource in STREAMING_SUBRESOURCES and verb in ("get", "create"):
+        # WebSocket clients GET what SPDY clients POST: both need `create`, as
+        # Kubernetes decides once AuthorizePodWebsocketUpgradeCreatePermission is on.
+        verb = "create"
     info.verb = verb
     if verb in ("list", "watch") and not info.name:
         # RBAC treats a list pinned to one name like a request for that name.
@@ -140,6 +146,7 @@ class ApiServer:
         self.emu = emulator
         self.ops = emulator.ops
         self.registry = emulator.registry
+        self.streams = Streams(emulator)
 
     def build_app(self) -> web.Application:
         app = web.Application(client_max_size=256 * 1024 * 1024)
@@ -424,6 +431,11 @@ class ApiServer:
             return _json(self.ops.evict(ns, info.name, await self._body(request)), 201)
         elif sub == "log" and method == "GET":
             return await self._log(request, rt, ns, info.name)
+        elif sub in STREAMING_SUBRESOURCES and method in ("GET", "POST"):
+            pod = self.ops.get(rt, ns, info.name)
+            if sub == "portforward":
+                return await self.streams.port_forward(request, pod)
+            return await self.streams.exec(request, pod, attach=sub == "attach")
         raise method_not_allowed()
 
     async def _review(self, request: web.Request, rt: ResourceType, info: RequestInfo,

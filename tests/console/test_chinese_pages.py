@@ -131,6 +131,7 @@ NOT_PAGES = {
     "fleets:protection", "federation:protection", "federation:fleet",
     "permissions:sync-retry", "billing:usage-export", "resources:logs-stream", "resources:logs-download",
     "resources:drain-status", "backups:download", "backups:location-check", "backups:restore-apply",
+    "resources:terminal-stream", "resources:terminal-input",
 }
 EXEMPT_NAMESPACES = {"admin", "api"}
 
@@ -231,7 +232,7 @@ def resource_urls(client, cluster) -> dict[str, list[str]]:
             detail = first.group(1)
             urls.setdefault("resources:detail", []).append(detail)
             for action in ("edit", "delete", "scale", "restart", "labels", "reveal", "logs", "cordon", "taints",
-                           "drain"):
+                           "drain", "terminal"):
                 urls.setdefault(f"resources:{action}", []).append(f"{detail}_{action}/")
     return urls
 

@@ -170,7 +170,10 @@ ROUTES: dict[str, Route] = {
         ("scale", "deployments", OBJECT), ("restart", "deployments", OBJECT), ("labels", "nodes", NODE),
         ("reveal", "secrets", OBJECT), ("logs", "pods", OBJECT), ("logs-stream", "pods", OBJECT),
         ("logs-download", "pods", OBJECT), ("cordon", "nodes", NODE), ("taints", "nodes", NODE),
-        ("drain", "nodes", NODE), ("drain-status", "nodes", {**NODE, "drain_id": 1})]},
+        ("drain", "nodes", NODE), ("drain-status", "nodes", {**NODE, "drain_id": 1}),
+        ("terminal", "pods", OBJECT), ("terminal-stream", "pods", OBJECT)]},
+    "resources:terminal-input": page("clusters:get", kwargs=k8s("pods", **OBJECT), method="post",
+                                     data=lambda w: {"id": "a" * 24, "data": "ls"}),
 }
 
 

@@ -35,7 +35,8 @@ class Command(BaseCommand):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         raise_fd_limit()
         hub = Hub(DatabaseDirectory(), public=_addr(public), internal=_addr(internal),
-                  secret=settings.CCEONE_HUB_SECRET, tls=hub_tls(), heartbeat_window=heartbeat_window)
+                  secret=settings.CCEONE_HUB_SECRET, tls=hub_tls(), heartbeat_window=heartbeat_window,
+                  session_idle_timeout=settings.CCEONE_HUB_SESSION_IDLE_SECONDS)
         run_loop(self._serve(hub))
 
     async def _serve(self, hub: Hub) -> None:
