@@ -22,13 +22,18 @@ from yarl import URL
 from cceone_tunnel import protocol as p
 
 from .directory import Upstream
-from .proxy import _offers_h2c, status_response, upgrade_refusal
+from .proxy import _offers_h2c, status_response
+from .upgrade import upgrade_token
 
 log = logging.getLogger("cceone.hub")
 
 # Headers aiohttp would add when the client did not: the client's choice stands.
 _AUTO = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 CONNECT_TIMEOUT = 10.0
+# Agent clusters carry upgrades through the tunnel (upgrade.py); a cluster reached directly
+# does not yet: say so rather than answer an upgrade with a plain response.
+UPGRADE_REFUSED = ("connection upgrades (exec, attach, port-forward) to a cluster reached directly (a cloud "
+                   "cluster) are not supported through the CCE One hub yet")
 PLAIN_HTTP_REFUSED = ("cluster {cluster}: its API endpoint is plain http://, and the hub never sends the "
                       "cluster's credential over plain HTTP; the operator must give it an https:// endpoint")
 
@@ -71,9 +76,8 @@ class DirectForwarder:
                       headers: list) -> web.StreamResponse:
         if not upstream.url.lower().startswith("https://"):
             return status_response(502, "InternalError", PLAIN_HTTP_REFUSED.format(cluster=cluster_id))
-        refusal = upgrade_refusal(request)
-        if refusal is not None:
-            return refusal
+        if upgrade_token(request) is not None:
+            return status_response(400, "BadRequest", UPGRADE_REFUSED)
         headers = [*headers, ("Authorization", f"Bearer {upstream.token}")]
         body = None
         if request.body_exists:
