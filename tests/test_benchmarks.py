@@ -30,3 +30,16 @@ def test_the_cluster_list_benchmark_measures_each_engine_and_checks_the_query_co
     assert "300 clusters; the sub-account reaches 60" in result.stdout
     assert "query count grew" not in result.stdout
     assert result.stdout.splitlines()[-1].startswith("p95 ms: sqlite ")
+
+
+def test_the_inspection_benchmark_inspects_through_hub_and_agent_with_paged_lists():
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")}
+    result = subprocess.run([sys.executable, "benchmarks/inspection.py", "--pods", "600", "--workloads", "20",
+                             "--roles", "5", "--nodes", "3"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("inspected ") and " objects in " in last and ", API calls: " in last
+    # 600 pods are two pages of the pod list, not 600 calls.
+    assert int(last.rsplit(": ", 1)[1]) < 20
