@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from backups.models import StorageLocation
-from tests.conftest import client_for
+from tests.conftest import client_for, ensure_reference_data
 from tests.live import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +26,7 @@ def free_port() -> int:
 
 
 def test_the_demo_tenant_has_a_sandbox_location(db, settings, capsys):
+    ensure_reference_data()  # the system policies, as migrations leave them (a flush may have removed them)
     call_command("seed_demo")
     location = StorageLocation.objects.get(account__owner__username="demo")
     assert location.sandbox and location.endpoint == settings.CCEONE_SANDBOX_S3_URL
