@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clusters', '0009_backfill_status_changes'),
+        ('clusters', '0010_direct_cluster_polls'),
     ]
 
     operations = [
