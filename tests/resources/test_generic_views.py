@@ -87,11 +87,13 @@ def test_every_kind_is_created_edited_and_deleted_from_yaml(cluster, tenant, emu
 
 
 def test_the_create_page_starts_from_the_kinds_template(cluster, tenant):
-    response = client_for(tenant.main).get(page(cluster, "statefulsets", action="create"))
+    response = client_for(tenant.main).get(page(cluster, "statefulsets", action="create") + "?mode=yaml")
     assert "kind: StatefulSet" in textarea(response)
 
 
-@pytest.mark.parametrize("plural", ["namespaces", "deployments", "services", "configmaps", "secrets"])
+@pytest.mark.parametrize("plural", ["namespaces", "deployments", "statefulsets", "daemonsets", "jobs", "cronjobs",
+                                    "services", "ingresses", "configmaps", "secrets", "persistentvolumeclaims",
+                                    "persistentvolumes", "storageclasses"])
 def test_kinds_with_a_form_open_it_first(cluster, tenant, plural):
     response = client_for(tenant.main).get(page(cluster, plural, action="create"))
     assert 'id="form-tab"' in response.content.decode() and 'name="name"' in response.content.decode()
