@@ -111,7 +111,7 @@ class RuleOperationSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(["exact", "prefix", "regex"], required=False)
 
 
-class RuleSerializer(serializers.Serializer):
+class CleansingRuleSerializer(serializers.Serializer):
     namespaces = serializers.ListField(child=serializers.CharField(), required=False,
                                        help_text="Namespaces as in the backup.")
     kinds = serializers.ListField(child=serializers.CharField(), required=False)
@@ -126,7 +126,7 @@ class RestoreRequestSerializer(serializers.Serializer):
                                               help_text="{source namespace: target namespace}")
     included_kinds = serializers.ListField(child=serializers.CharField(), required=False)
     excluded_kinds = serializers.ListField(child=serializers.CharField(), required=False)
-    cleansing_rules = RuleSerializer(many=True, required=False)
+    cleansing_rules = CleansingRuleSerializer(many=True, required=False)
     conflict_policy = serializers.ChoiceField(Restore.Policy.values, required=False)
 
 
@@ -228,7 +228,7 @@ class RestoreViewSet(ReadViewSet):
     iam_actions = {"list": "backups:list", "retrieve": "backups:get"}
 
 
-class ScheduleSerializer(serializers.ModelSerializer):
+class BackupScheduleSerializer(serializers.ModelSerializer):
     cluster = AccountRelatedField(queryset=RegisteredCluster.objects.all())
     location = AccountRelatedField(queryset=StorageLocation.objects.all())
     namespaces = serializers.ListField(child=serializers.CharField(), required=False)
@@ -245,7 +245,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
 
 class ScheduleViewSet(ReadViewSet):
     queryset = BackupSchedule.objects.select_related("cluster", "location")
-    serializer_class = ScheduleSerializer
+    serializer_class = BackupScheduleSerializer
     iam_actions = {"list": "backups:list", "retrieve": "backups:get", "create": "backups:create",
                    "destroy": "backups:delete"}
 

@@ -115,7 +115,7 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
         return Response(self.get_serializer(inspection).data, status=status.HTTP_201_CREATED)
 
 
-class ScheduleSerializer(serializers.ModelSerializer):
+class InspectionScheduleSerializer(serializers.ModelSerializer):
     cluster = serializers.PrimaryKeyRelatedField(read_only=True)
     cluster_id = serializers.IntegerField(write_only=True)
     description = serializers.SerializerMethodField()
@@ -131,7 +131,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
 
 class ScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
     queryset = InspectionSchedule.objects.select_related("cluster")
-    serializer_class = ScheduleSerializer
+    serializer_class = InspectionScheduleSerializer
     read_action = LIST
     iam_actions = {"list": LIST, "retrieve": VIEW, "create": services.CONFIGURE, "update": services.CONFIGURE,
                    "partial_update": services.CONFIGURE, "destroy": services.CONFIGURE}

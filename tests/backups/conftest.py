@@ -11,7 +11,7 @@ import pytest
 import requests
 from botocore.client import Config
 
-from clusters.models import CloudProviderCluster, RegisteredCluster
+from clusters.models import RegisteredCluster
 from sandbox.kubesim.runner import EmulatorServer
 from tests.factories import ClusterFactory
 
@@ -67,30 +67,24 @@ def location(tenant, s3):
 
 
 def direct_cluster(account, server: EmulatorServer, name: str) -> RegisteredCluster:
-    """A running cluster reached directly at an emulator (as a cloud cluster is)."""
-    cloud = CloudProviderCluster(account=account, region=_region(), name=f"cloud-{name}", edition="cce_managed",
-                                 api_endpoint=server.url)
-    cloud.token = "admin-token"
-    cloud.save()
+    """A running cluster reached directly at an emulator (as a cloud cluster is: over HTTPS,
+    verified with its CA)."""
+    from tests.live import cloud_inventory
+
+    cloud = cloud_inventory(account, server, name=f"cloud-{name}")
     return ClusterFactory(account=account, name=name, cloud_cluster=cloud,
                           connection_mode=RegisteredCluster.ConnectionMode.DIRECT)
 
 
-def _region():
-    from cceone.iam.models import Region
-
-    return Region.default()
-
-
 @pytest.fixture
 def source_server():
-    with EmulatorServer() as server:
+    with EmulatorServer(tls=True) as server:
         yield server
 
 
 @pytest.fixture
 def target_server():
-    with EmulatorServer() as server:
+    with EmulatorServer(tls=True) as server:
         yield server
 
 

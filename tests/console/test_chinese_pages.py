@@ -20,7 +20,7 @@ SEED = Path(__file__).resolve().parents[2] / "sandbox/kubesim/seeds/local-3node.
 
 # Proper names, Kubernetes terms, units and formats that stay in Latin letters in Chinese too.
 ALLOWED = {
-    "CCE", "One", "Kubernetes", "kubectl", "Helm", "YAML", "Karmada", "API", "APIs", "vCPU", "CPU", "CPUs",
+    "CCE", "One", "Kubernetes", "crontab", "kubectl", "Helm", "YAML", "Karmada", "API", "APIs", "vCPU", "CPU", "CPUs",
     "GiB", "MiB", "KiB", "TiB", "CSV", "JSON", "HTTP", "HTTPS", "URL", "EIP", "ELB", "VPC", "IAM", "DNS", "TLS",
     "RBAC", "NFS", "kubeconfig", "Token", "Authorization", "IPv", "CIDR", "TCP", "UDP", "SCTP", "UTC", "CST",
     "ClusterIP", "NodePort", "LoadBalancer", "ExternalName", "ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany",
@@ -54,6 +54,16 @@ def data_words() -> set[str]:
     for document in yaml.safe_load_all(SEED.read_text()):
         leaves(document)
     return set(re.findall(r"[A-Za-z]{3,}", " ".join(values)))
+
+
+def check_ids() -> set[str]:
+    """The ids of the inspection and diagnosis checks, the manual's own names for them
+    (PrivilegeEscalationAllowed, POD-CRASHLOOP), shown beside their translated titles."""
+    from operations import inspection
+    from operations.diagnosis import common
+
+    ids = set(inspection.CHECKS) | {c.id for checks in common.CHECKS.values() for c in checks}
+    return {word for check_id in ids for word in re.findall(r"[A-Za-z]{3,}", check_id)}
 
 
 def kubernetes_words() -> set[str]:
@@ -132,6 +142,8 @@ NOT_PAGES = {
     "permissions:sync-retry", "billing:usage-export", "resources:logs-stream", "resources:logs-download",
     "resources:drain-status", "backups:download", "backups:location-check", "backups:restore-apply",
     "resources:terminal-stream", "resources:terminal-input",
+    "operations:diagnosis-confirm", "operations:inspection-run", "operations:schedule-delete",
+    "operations:waiver-revoke",
 }
 EXEMPT_NAMESPACES = {"admin", "api"}
 
@@ -189,7 +201,35 @@ def world(connected_cluster, emulator, tenant):
         "permissions:edit": {"pk": permission.pk}, "permissions:delete": {"pk": permission.pk},
         "permissions:association-edit": {"pk": binding.pk}, "permissions:association-delete": {"pk": binding.pk},
         "tenant": tenant, "cluster": connected_cluster, **backup_pages(tenant, connected_cluster),
+        **operations_pages(tenant, connected_cluster),
     }
+
+
+def operations_pages(tenant, cluster) -> dict:
+    """A diagnosis with an abnormal item, an inspection report, a schedule and a waiver."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from operations import services as operations
+    from operations.models import Diagnosis, Inspection, Waiver
+
+    diagnosis = Diagnosis.objects.create(cluster=cluster, requested_by=tenant.main, kind="pods", namespace="default",
+                                         name="web", status="succeeded",
+                                         results=[{"check": "POD-CRASHLOOP", "status": "abnormal",
+                                                   "title": "Crash loop", "severity": "critical", "remedy": "",
+                                                   "findings": []}])
+    inspection = Inspection.objects.create(cluster=cluster, status="succeeded", score=90, counts={})
+    operations.save_schedule(tenant.main, cluster, {"minute": "0", "hour": "2", "day_of_month": "*",
+                                                    "month_of_year": "*", "day_of_week": "*",
+                                                    "timezone": "Asia/Shanghai"})
+    waiver = Waiver.objects.create(cluster=cluster, check_id="NoCPULimits", namespace="default", name="web",
+                                   reason="r", expires_at=timezone.now() + timedelta(days=1))
+    # The confirmation of an item and the waiver's revocation are forms on these pages (POST only).
+    assert waiver.pk
+    return {"operations:diagnosis": {"pk": diagnosis.pk}, "operations:inspection": {"pk": inspection.pk},
+            **{name: {"pk": cluster.pk} for name in ("operations:cluster", "operations:schedule",
+                                                      "operations:waiver-new")}}
 
 
 def backup_pages(tenant, cluster) -> dict:
@@ -246,7 +286,7 @@ def test_every_page_reads_in_chinese(world, emulator):
     grant(emulator, tenant.viewer, "view")
     # What the fixtures named: users (the operator who tops up too), the token, the policy.
     names = " ".join([*User.objects.values_list("username", flat=True), tenant.account.name, "script"])
-    allowed = ALLOWED | data_words() | kubernetes_words() | set(re.findall(r"[A-Za-z]{3,}", names))
+    allowed = ALLOWED | data_words() | kubernetes_words() | check_ids() | set(re.findall(r"[A-Za-z]{3,}", names))
     untranslated: dict[str, dict[str, str]] = {}
     rendered = 0
     for persona in ("main", "viewer"):

@@ -98,6 +98,8 @@ def test_scoped_policy_holder_lists_only_instance_endpoints(tenant, persona):
     user, _inside, _outside, _finance = _scoped_persona(tenant, persona)
     client = client_for(user)
     for prefix, viewset, _basename in router.registry:
+        if "(?P<" in prefix:
+            continue  # one cluster's Kubernetes objects: its IAM rows are in tests/iam/test_routes.py
         list_action = (getattr(viewset, "iam_actions", None) or {}).get("list") or ""
         expected = 200 if list_action in ("clusters:list", "fleets:list", "federations:list") else 403
         assert client.get(f"/api/v1/{prefix}/").status_code == expected, prefix
