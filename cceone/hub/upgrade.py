@@ -178,6 +178,8 @@ async def forward_upgrade(
         grown = st.grow(p.UPGRADE_WINDOW)
         if grown:
             conn.send_nowait(p.window_frame(st.sid, grown))
+        # aiohttp may cancel this handler when the client hangs up before the splice sees it.
+        outcome = "closed by the client"
         outcome = await _splice(request, conn, st, client, totals, sessions.idle_timeout)
         return resp
     except StreamBroken:

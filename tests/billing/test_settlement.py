@@ -220,47 +220,6 @@ def test_the_task_settles_and_reports(tenant, operator):
     assert settle_hours.apply().get()["hours"] == 0
 
 
-class FederationStandIn:
-    """What the federation app registers: its instances' hours, at the federation price."""
-
-    kind = "federation"
-
-    def __init__(self, account):
-        self.account = account
-
-    def unsettled_hours(self, cutoff):
-        from billing.metering import HourUsage, hours_between
-
-        done = set(Settlement.objects.filter(instance_kind="federation").values_list("hour_start", flat=True))
-        return [HourUsage("federation", 7, self.account.pk, "fed-east", "federation", hour, Decimal("24"))
-                for hour in hours_between(at("2026-11-27 08:00"), cutoff) if hour not in done]
-
-    def current_vcpu(self, account_ids):
-        return {self.account.pk: [("federation", Decimal("24"))]} if self.account.pk in account_ids else {}
-
-    def freeze(self, account_id):
-        return []
-
-    def unfreeze(self, instance_id, previous_status):
-        return True
-
-
-def test_federation_hours_are_recorded_at_price_0(tenant, operator):
-    from billing import metering
-
-    fund(operator, tenant.account, 100)
-    metering.register(FederationStandIn(tenant.account))
-    try:
-        services.settle(now=at("2026-11-27 11:00"))
-        assert services.hourly_charge(tenant.account) == 0
-    finally:
-        metering.unregister("federation")
-    records = Settlement.objects.filter(instance_kind="federation")
-    assert [(r.vcpu, r.unit_price, r.amount, r.billable) for r in records] == [
-        (Decimal("24"), Decimal("0"), Decimal("0"), True)] * 3
-    assert not LedgerEntry.objects.filter(kind="charge").exists()  # nothing to charge
-    assert services.balance(tenant.account) == Decimal("100")
-
 
 def test_beat_stores_the_hourly_settlement_in_its_database_schedule(transactional_db):
     """`celery beat` runs django-celery-beat's DatabaseScheduler; the entry lands there."""
