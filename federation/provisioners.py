@@ -79,7 +79,7 @@ class PreRegistered(Provisioner):
     def acquire(self, federation, op):
         if federation.control_plane_id:
             return None
-        plane = self.free(federation.region).order_by("id").select_for_update().first()
+        plane = self.free(federation.region).order_by("id").select_for_update(of=("self",)).first()
         if plane is None:
             raise ProvisionError(N_("No Karmada control plane is free in %(region)s."),
                                  {"region": federation.region.code})

@@ -31,7 +31,7 @@ CONFIGURE = "clusters:configure-inspection"
 def _claim(model, run_id: int, attempt: int | None):
     """The run to work on now, marked running; None when it is done or a newer attempt owns it."""
     with transaction.atomic():
-        run = model.objects.select_for_update().select_related("cluster", "requested_by").filter(pk=run_id).first()
+        run = model.objects.select_for_update(of=("self",)).select_related("cluster", "requested_by").filter(pk=run_id).first()
         if run is None or run.status not in ACTIVE or (attempt is not None and attempt != run.attempt):
             return None
         run.status, run.started_at = RunStatus.RUNNING, run.started_at or timezone.now()
