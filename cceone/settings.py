@@ -212,6 +212,7 @@ CELERY_BEAT_SCHEDULE = {
     "recover-stalled-federation-operations": {"task": "federation.tasks.recover_stalled_operations",
                                               "schedule": 60.0},
     "refresh-federation-versions": {"task": "federation.tasks.refresh_versions", "schedule": 300.0},
+    "refresh-federation-members": {"task": "federation.tasks.refresh_members", "schedule": 60.0},
 }
 # Long work without a heartbeat for this long is resent, at most this many times, then
 # failed with the reason where the user sees it.
@@ -293,6 +294,9 @@ CCEONE_HUB_PRIVATE_URL = env.str("CCEONE_HUB_PRIVATE_URL", default=CCEONE_HUB_PU
 # The kubeconfig proxy as users' kubectl reaches it (https, same listener as agents).
 CCEONE_HUB_KUBECONFIG_URL = env.str("CCEONE_HUB_KUBECONFIG_URL",
                                     default=CCEONE_HUB_PUBLIC_URL.replace("wss://", "https://", 1))
+# Where a federation's Karmada reaches a member on the private network (R5.2 network type).
+CCEONE_HUB_PRIVATE_KUBECONFIG_URL = env.str("CCEONE_HUB_PRIVATE_KUBECONFIG_URL",
+                                            default=CCEONE_HUB_PRIVATE_URL.replace("wss://", "https://", 1))
 CCEONE_HUB_SECRET = env.str("CCEONE_HUB_SECRET", default="") or _generated_secret("hub_secret")
 CCEONE_HUB_TLS_DIR = env.str("CCEONE_HUB_TLS_DIR", default=str(VAR_DIR / "hub"))
 # `make run`'s sandbox (manage.py runsandbox): its tokens, kubeconfigs and the requests the

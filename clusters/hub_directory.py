@@ -17,7 +17,7 @@ from cceone.hub.directory import (BaseDirectory, ConnInfo, Forbidden, Identity, 
 from cceone.iam.access import can
 from cceone.kube.gateway import identity_for
 
-from . import connectivity
+from . import connectivity, platform_tokens
 from .models import KubeconfigToken, RegisteredCluster
 
 
@@ -74,6 +74,8 @@ class _IamCache:
 def _authenticate_kubeconfig(cluster_id: str, token: str, iam: _IamCache) -> Identity:
     found = (KubeconfigToken.objects.select_related("user__account", "cluster")
              .filter(token_hash=hash_token(token)).first())
+    if found is None:
+        return _authenticate_platform(cluster_id, token)
     now = timezone.now()
     if (found is None or found.revoked_at is not None or (found.expires_at and found.expires_at <= now)
             or not found.user.is_active):
@@ -93,6 +95,22 @@ def _authenticate_kubeconfig(cluster_id: str, token: str, iam: _IamCache) -> Ide
         raise Forbidden(frozen_message(cluster.name))
     who = identity_for(found.user)
     return Identity(who.username, who.groups)
+
+
+def _authenticate_platform(cluster_id: str, token: str) -> Identity:
+    """A platform token (a federation's Karmada reaching a member): valid for its own cluster
+    only, while the cluster serves requests at all."""
+    pk = _cluster_pk(cluster_id)
+    who = platform_tokens.identity(pk, token) if pk is not None else None
+    if who is None:
+        raise Unauthorized()
+    cluster = RegisteredCluster.objects.filter(pk=pk).first()
+    if cluster is None or cluster.status in (RegisteredCluster.Status.DESTROYING,
+                                             RegisteredCluster.Status.UNSUBSCRIBED):
+        raise NotFound()
+    if cluster.status == RegisteredCluster.Status.FROZEN:
+        raise Forbidden(frozen_message(cluster.name))
+    return who
 
 
 @_db

@@ -314,6 +314,32 @@ class ClusterStatusChange(models.Model):
         return f"{self.cluster_id}: {self.from_status or '-'} → {self.to_status}"
 
 
+class PlatformToken(models.Model):
+    """A credential the platform issues to one of its own services for one cluster, used
+    through the hub's kubeconfig proxy like a user's kubeconfig (only its SHA-256 is stored).
+    A federation's Karmada reaches each member with two: one acting as the `karmada-<member>`
+    service account that joining created, and one that relays Karmada's own impersonation
+    headers (`relays_impersonation`). `holder` names who holds it (e.g. `federation:12`), so
+    leaving, unsubscribing and freezing revoke exactly that holder's tokens."""
+
+    cluster = models.ForeignKey(RegisteredCluster, on_delete=models.CASCADE, related_name="platform_tokens")
+    holder = models.CharField(max_length=64, db_index=True)
+    purpose = models.CharField(max_length=32)
+    username = models.CharField(max_length=255)
+    groups = models.JSONField(default=list)
+    relays_impersonation = models.BooleanField(default=False)
+    token_hash = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.holder} {self.purpose} on {self.cluster_id}"
+
+
 class KubeconfigToken(models.Model):
     """A user's credential for the hub's kubeconfig proxy; only its SHA-256 is stored."""
 

@@ -217,3 +217,39 @@ class FederationStatusChange(models.Model):
             return text % self.reason_params if self.reason_params else text
         except (KeyError, TypeError, ValueError):
             return text
+
+
+class FederationMember(models.Model):
+    """A registered cluster of the federation's fleet as a Karmada member (R5.2), joined in Push
+    mode through the hub (`federation/members.py`). The row is the truth for what should be
+    joined; the Karmada Cluster object's Ready condition says whether it is connected."""
+
+    class Status(models.TextChoices):
+        JOINING = "joining", _("Joining")
+        CONNECTED = "connected", _("Connected")
+        FAILED = "failed", _("Failed")
+        LEAVING = "leaving", _("Leaving")
+
+    class Network(models.TextChoices):
+        PUBLIC = "public", _("Public")
+        PRIVATE = "private", _("Private")
+
+    federation = models.ForeignKey(Federation, on_delete=models.CASCADE, related_name="members")
+    # A cluster is in one fleet, a fleet in one federation: one member row per cluster.
+    cluster = models.OneToOneField("clusters.RegisteredCluster", on_delete=models.CASCADE,
+                                   related_name="federation_member", verbose_name=_("cluster"))
+    name = models.CharField(_("member name"), max_length=48)
+    status = models.CharField(_("join status"), max_length=12, choices=Status.choices, default=Status.JOINING)
+    reason = models.TextField(_("reason"), blank=True)
+    network = models.CharField(_("network type"), max_length=8, choices=Network.choices, default=Network.PUBLIC)
+    cluster_uid = models.CharField(_("cluster ID"), max_length=64, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["federation", "name"], name="uniq_federation_member_name")]
+        verbose_name = _("federation member")
+        verbose_name_plural = _("federation members")
+
+    def __str__(self):
+        return self.name

@@ -341,6 +341,7 @@ def set_fleet(actor, federation: Federation, fleet: Fleet | None) -> None:
                                               "one.") % {"name": fleet.name}}) from None
         record(actor, "federations:update", federation, details={
             "fleet": fleet.name if fleet else None, "previous_fleet": previous.name if previous else None})
+        signals.members_stale.send(Federation, federation=federation)
 
 
 # --- unsubscribe (R5.3) ----------------------------------------------------------------
@@ -349,13 +350,15 @@ def unsubscribe_checks(federation: Federation) -> list[tuple[str, bool, str]]:
     """(label, passed, message) for each condition unsubscribing needs, as the page lists them."""
     ordering = federation.status == Status.CREATING
     fleet = federation.fleet
+    members = federation.members.count()
     return [
         (_("The federation is not being ordered"), not ordering,
          _("Wait until the order is complete.") if ordering else ""),
         (_("Deletion protection is off"), not federation.deletion_protection,
          _("Turn deletion protection off first.") if federation.deletion_protection else ""),
-        (_("The federation has no member fleet or clusters"), fleet is None,
-         _("Remove fleet %(name)s from the federation first.") % {"name": fleet.name} if fleet else ""),
+        (_("The federation has no member fleet or clusters"), fleet is None and not members,
+         _("Remove fleet %(name)s from the federation first.") % {"name": fleet.name} if fleet else
+         _("Wait until its %(count)d member clusters have left.") % {"count": members} if members else ""),
     ]
 
 

@@ -2,12 +2,18 @@
 signals). Every task is idempotent: it looks at the federation's current status and does
 only what is still to do, so a retry or a redelivery after a worker crash is harmless."""
 from celery import shared_task
+from django.db import transaction
+from django.db.models import Q
 from django.dispatch import receiver
 
 from cceone.audit.models import OperationLog
 from cceone.audit.services import Operation
 
-from . import services, signals
+from clusters.signals import cluster_came_up
+from fleets.signals import members_changed
+
+from . import members, services, signals
+from .models import Federation
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
@@ -45,3 +51,59 @@ def _provision(sender, operation, federation, **kwargs):
 @receiver(signals.federation_unsubscribed, dispatch_uid="federation.destroy_on_unsubscribe")
 def _destroy(sender, operation, federation, **kwargs):
     operation.enqueue(destroy_federation, federation.pk)
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def sync_members(federation_id: int) -> dict:
+    """Join the federation's fleet's clusters and take out those that left (idempotent)."""
+    return members.sync(federation_id)
+
+
+@shared_task
+def refresh_members() -> dict:
+    """Every minute (Celery beat): members' join status from Karmada, and joins or leaves that
+    stopped half-way (a worker killed, a member unreachable) tried again."""
+    done = {}
+    for federation_id in Federation.objects.filter(
+            status__in=(Federation.Status.RUNNING, Federation.Status.CHANGING, Federation.Status.UNSUBSCRIBING),
+            members__isnull=False).values_list("pk", flat=True).distinct():
+        done[federation_id] = members.sync(federation_id)
+    return done
+
+
+def _sync_on_commit(federation) -> None:
+    transaction.on_commit(lambda: sync_members.delay(federation.pk))
+
+
+@receiver(signals.members_stale, dispatch_uid="federation.sync_members")
+def _members_stale(sender, federation, **kwargs):
+    _sync_on_commit(federation)
+
+
+@receiver(signals.status_changed, dispatch_uid="federation.members_follow_status")
+def _members_follow_status(sender, federation, previous, to, **kwargs):
+    if to in (Federation.Status.FROZEN, Federation.Status.UNSUBSCRIBING):
+        members.revoke_all(federation)  # at once, in the same transaction as the status
+    elif to == Federation.Status.RUNNING:
+        if previous == Federation.Status.FROZEN:
+            # Thawed: every member joins again with new tokens.
+            members.FederationMember.objects.filter(federation=federation).exclude(
+                status=members.Status.LEAVING).update(status=members.Status.JOINING, reason="")
+        _sync_on_commit(federation)
+
+
+@receiver(members_changed, dispatch_uid="federation.fleet_members_changed")
+def _fleet_members_changed(sender, fleet, clusters, **kwargs):
+    """Clusters joined or left a fleet: its federation, and any federation they were members of."""
+    touched = Q(members__cluster__in=[c.pk for c in clusters])
+    if fleet is not None:
+        touched |= Q(fleet=fleet)
+    for federation in Federation.objects.filter(touched).distinct():
+        _sync_on_commit(federation)
+
+
+@receiver(cluster_came_up, dispatch_uid="federation.member_came_up")
+def _member_came_up(sender, cluster, **kwargs):
+    if cluster.fleet_id:
+        for federation in Federation.objects.filter(fleet_id=cluster.fleet_id):
+            _sync_on_commit(federation)

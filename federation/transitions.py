@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from cceone.audit.services import record
 
+from . import signals
 from .models import Federation, FederationStatusChange
 
 
@@ -30,6 +31,7 @@ def change_status(federation: Federation, to: str, reason: str = "", params: dic
     change = FederationStatusChange.objects.create(federation=federation, from_status=previous or "", to_status=to,
                                                    at=at or timezone.now(), reason=reason[:500],
                                                    reason_params=params or {})
+    signals.status_changed.send(Federation, federation=federation, previous=previous, to=to)
     if audit:
         record(None, "federations:status", federation, account=federation.account,
                details={"from": previous, "to": str(to), "reason": change.display_reason})

@@ -32,10 +32,17 @@ class Forbidden(Exception):
 
 @dataclass(frozen=True)
 class Identity:
-    """Who a kubeconfig token stands for; becomes Impersonate-User/-Group."""
+    """Who a kubeconfig token stands for; becomes Impersonate-User/-Group.
+
+    `relays_impersonation`: the token belongs to a service that impersonates its own callers
+    (Karmada's aggregated API server for `clusters/<name>/proxy` sends `Impersonate-User/-Group`
+    with its impersonator token): such a request keeps the caller's headers instead of being
+    refused, and acts as `username` when it sends none. Only platform tokens, never a user's.
+    """
 
     username: str
     groups: tuple[str, ...] = ()
+    relays_impersonation: bool = False
 
 
 @dataclass(frozen=True)
@@ -219,11 +226,13 @@ class InMemoryDirectory(BaseDirectory):
             self._agent_tokens.pop(hash_token(agent_token), None)
 
     def add_user_token(
-        self, token: str, username: str, groups=(), tenant: str = "default", ttl: float | None = None
+        self, token: str, username: str, groups=(), tenant: str = "default", ttl: float | None = None,
+        relays_impersonation: bool = False,
     ) -> None:
         with self._lock:
             self._user_tokens[hash_token(token)] = _UserToken(
-                Identity(username, tuple(groups)), tenant, time.time() + ttl if ttl is not None else None
+                Identity(username, tuple(groups), relays_impersonation), tenant,
+                time.time() + ttl if ttl is not None else None,
             )
 
     def revoke_user_token(self, token: str) -> None:

@@ -125,7 +125,8 @@ async def kube_proxy(hub, request: web.Request) -> web.StreamResponse:
         return status_response(404, "NotFound", f'clusters "{cluster_id}" not found')
     except Forbidden as exc:
         return status_response(403, "Forbidden", str(exc) or f"access to cluster {cluster_id} is not allowed")
-    if any(k.lower().startswith("impersonate-") for k in request.headers):
+    relayed = [(k, v) for k, v in request.headers.items() if k.lower().startswith("impersonate-")]
+    if relayed and not identity.relays_impersonation:
         # Dropping the headers would run `kubectl --as=bob` silently as the caller:
         # say plainly that it is not honoured instead.
         return status_response(403, "Forbidden", IMPERSONATION_REFUSED)
@@ -139,9 +140,12 @@ async def kube_proxy(hub, request: web.Request) -> web.StreamResponse:
         for k, v in p.strip_hop_by_hop(request.headers.items())
         if not (k.lower() == "authorization" or k.lower().startswith("impersonate-"))
     ]
-    headers.append(("Impersonate-User", identity.username))
-    for g in identity.groups:
-        headers.append(("Impersonate-Group", g))
+    if relayed:
+        headers += relayed
+    else:
+        headers.append(("Impersonate-User", identity.username))
+        for g in identity.groups:
+            headers.append(("Impersonate-Group", g))
     # One authorisation path for both kinds of cluster: only where the bytes go differs.
     direct_upstream = getattr(hub.directory, "direct_upstream", None)
     upstream = await direct_upstream(cluster_id) if direct_upstream is not None else None

@@ -83,6 +83,11 @@ def system_client_for(target: KubeTarget, timeout=DEFAULT_TIMEOUT) -> DynamicCli
     return _dynamic(_api_client(target, timeout), target)
 
 
+def system_api_for(target: KubeTarget, timeout=DEFAULT_TIMEOUT) -> k8s.ApiClient:
+    """`system_client_for` as a plain ApiClient, for the typed APIs (no discovery needed)."""
+    return _api_client(target, timeout)
+
+
 def _dynamic(api, target) -> DynamicClient:
     try:
         return DynamicClient(api, cache_file=_discovery_cache(target.kube_endpoint().cache_key))

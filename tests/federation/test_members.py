@@ -1,0 +1,271 @@
+"""Members joined through the hub (R5.2, issue #14 item 4): join writes what `karmadactl join`
+writes, with the hub's proxy URL and platform tokens in place of the member's own endpoint and
+tokens; the sandbox Karmada then reaches the members only through the hub and their agents."""
+import base64
+import time
+
+import pytest
+import requests
+from kubernetes import client
+
+from clusters import connectivity
+from clusters.models import PlatformToken, RegisteredCluster
+from federation import members
+from federation.models import Federation, FederationMember, KarmadaControlPlane
+from sandbox.karmadasim import KarmadaServer, Settings
+from sandbox.kubesim.runner import EmulatorServer
+from sandbox.kubesim.testing import deployment_manifest
+from tests.factories import ClusterFactory, FleetFactory
+from tests.live import AgentProcess, wait_until
+
+CLUSTERS = members.CLUSTERS
+BINDINGS = ("work.karmada.io", "v1alpha2")
+ADMIN = "admin-token"
+
+
+@pytest.fixture
+def member_servers():
+    servers = [EmulatorServer(seed_files=["local-3node"]).start() for _ in range(2)]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def karmada():
+    with KarmadaServer(tls=True, settings=Settings(cluster_status_interval=0.3, cluster_failure_threshold=2,
+                                                   graceful_eviction_timeout=20)) as server:
+        yield server
+
+
+@pytest.fixture
+def federation_setup(tenant, live_hub, member_servers, karmada, tmp_path):
+    """Two running clusters of the tenant, each with its agent, in a fleet; a running
+    federation over that fleet whose control plane is the sandbox Karmada."""
+    fleet = FleetFactory(account=tenant.account, name="shop")
+    clusters, agents = [], []
+    for index, server in enumerate(member_servers):
+        cluster = ClusterFactory(account=tenant.account, status=RegisteredCluster.Status.PENDING_ACCESS,
+                                 name=f"edge-0{index + 1}", fleet=fleet)
+        token = connectivity.issue_agent_token(cluster)
+        kubeconfig = server.write_kubeconfig(tmp_path / f"member-{index}.yaml")
+        agents.append(AgentProcess(f"wss://127.0.0.1:{live_hub.public_port}", token, live_hub.ca_file,
+                                   kubeconfig, tmp_path / f"agent-{index}"))
+        clusters.append(cluster)
+    for cluster in clusters:
+        wait_until(lambda c=cluster: RegisteredCluster.objects.get(pk=c.pk).status == "running", timeout=20,
+                   what="the member's agent")
+    plane = KarmadaControlPlane(name="sandbox", source="sandbox", api_endpoint=karmada.url,
+                                ca_data=karmada.server.certificates.ca_pem.decode())
+    plane.token = ADMIN
+    plane.save()
+    federation = Federation.objects.create(account=tenant.account, name="fed-shop", region=clusters[0].region,
+                                           status=Federation.Status.RUNNING, control_plane=plane, fleet=fleet,
+                                           provisioner="sandbox", creator=tenant.main)
+    yield federation, clusters, agents
+    for agent in agents:
+        agent.kill()
+
+
+def karmada_api(karmada):
+    return karmada.api_client(ADMIN)
+
+
+def registered(karmada) -> dict[str, dict]:
+    with karmada_api(karmada) as api:
+        return {c["metadata"]["name"]: c for c in
+                client.CustomObjectsApi(api).list_cluster_custom_object(*CLUSTERS)["items"]}
+
+
+def decoded(secret) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+
+
+def hub_get(live_hub, cluster, token, path, **headers):
+    return requests.get(f"https://127.0.0.1:{live_hub.public_port}/k8s/clusters/{cluster.pk}{path}",
+                        headers={"Authorization": f"Bearer {token}", **headers}, verify=live_hub.ca_file, timeout=10)
+
+
+def test_join_writes_what_karmadactl_join_writes_with_the_hub_in_between(federation_setup, member_servers,
+                                                                          karmada, live_hub):
+    federation, clusters, _agents = federation_setup
+    assert members.sync(federation.pk)["joined"] == 2
+
+    for cluster, server in zip(clusters, member_servers):
+        name = cluster.name
+        with server.api_client() as api:
+            core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+            # In the member: karmada SPEC §4.2 step 4, every object labelled karmada.io/system.
+            assert core.read_namespace("karmada-cluster").metadata.labels["karmada.io/system"] == "true"
+            for account in ("karmada-impersonator", f"karmada-{name}"):
+                assert core.read_namespaced_service_account(account, "karmada-cluster").metadata.labels == \
+                    {"karmada.io/system": "true"}
+                secret = core.read_namespaced_secret(account, "karmada-cluster")
+                assert secret.type == "kubernetes.io/service-account-token"
+                assert secret.metadata.annotations["kubernetes.io/service-account.name"] == account
+            role = rbac.read_cluster_role(f"karmada-controller-manager:karmada-{name}")
+            assert api.sanitize_for_serialization(role.rules) == [
+                {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                {"nonResourceURLs": ["*"], "verbs": ["get"]}]
+            binding = rbac.read_cluster_role_binding(f"karmada-controller-manager:karmada-{name}")
+            assert binding.role_ref.name == role.metadata.name
+            assert [(s.kind, s.name, s.namespace) for s in binding.subjects] == [
+                ("ServiceAccount", f"karmada-{name}", "karmada-cluster")]
+            uid = core.read_namespace("kube-system").metadata.uid
+
+        # In Karmada: steps 5-7, with the hub's URL and platform tokens.
+        cluster_object = registered(karmada)[name]
+        spec = cluster_object["spec"]
+        assert spec["syncMode"] == "Push" and spec["id"] == uid
+        assert spec["apiEndpoint"] == f"https://127.0.0.1:{live_hub.public_port}/k8s/clusters/{cluster.pk}"
+        assert spec["secretRef"] == {"namespace": "karmada-cluster", "name": name}
+        assert spec["impersonatorSecretRef"] == {"namespace": "karmada-cluster", "name": f"{name}-impersonator"}
+        with karmada_api(karmada) as api:
+            core = client.CoreV1Api(api)
+            secret = core.read_namespaced_secret(name, "karmada-cluster")
+            impersonator = core.read_namespaced_secret(f"{name}-impersonator", "karmada-cluster")
+        for s in (secret, impersonator):
+            assert s.metadata.labels["karmada.io/system"] == "true"
+            (owner,) = s.metadata.owner_references
+            assert (owner.kind, owner.name, owner.uid, owner.controller) == (
+                "Cluster", name, cluster_object["metadata"]["uid"], True)
+        values = decoded(secret)
+        assert values["caBundle"] == open(live_hub.ca_file).read()
+        # The tokens are the platform's, stored hashed, and act in the member as join's accounts.
+        assert PlatformToken.objects.filter(cluster=cluster, holder=f"federation:{federation.pk}",
+                                            revoked_at__isnull=True).count() == 2
+        pods = hub_get(live_hub, cluster, values["token"], "/api/v1/namespaces/kube-system/pods")
+        assert pods.status_code == 200, pods.text
+        # The member token may not choose whom it acts as; the impersonator token relays.
+        refused = hub_get(live_hub, cluster, values["token"], "/api/v1/pods", **{"Impersonate-User": "alice"})
+        assert refused.status_code == 403
+        relayed = hub_get(live_hub, cluster, decoded(impersonator)["token"], "/api/v1/namespaces/default/pods",
+                          **{"Impersonate-User": "alice"})
+        assert relayed.status_code == 403 and 'User \\"alice\\"' in relayed.text  # alice's RBAC decides
+        # A platform token is for its own cluster only.
+        other = clusters[1] if cluster == clusters[0] else clusters[0]
+        assert hub_get(live_hub, other, values["token"], "/api/v1/pods").status_code == 401
+
+    # Karmada reaches both members through the hub: their Clusters go Ready, the members show connected.
+    wait_until(lambda: (members.refresh(federation) or True) and set(
+        FederationMember.objects.filter(federation=federation).values_list("status", flat=True)) == {"connected"},
+        timeout=30, what="both members connected")
+
+
+def test_a_name_or_id_registered_by_someone_else_is_refused(federation_setup, member_servers, karmada):
+    federation, clusters, _agents = federation_setup
+    with member_servers[1].api_client() as api:
+        uid = client.CoreV1Api(api).read_namespace("kube-system").metadata.uid
+    with karmada_api(karmada) as api:
+        custom = client.CustomObjectsApi(api)
+        for name, cluster_id in (("edge-01", "some-other-id"), ("elsewhere", uid)):
+            custom.create_cluster_custom_object(*CLUSTERS, {
+                "apiVersion": "cluster.karmada.io/v1alpha1", "kind": "Cluster", "metadata": {"name": name},
+                "spec": {"syncMode": "Push", "apiEndpoint": "https://10.0.0.1:6443", "id": cluster_id}})
+    members.sync(federation.pk)
+    rows = {m.name: m for m in FederationMember.objects.filter(federation=federation)}
+    assert rows["edge-01"].status == rows["edge-02"].status == "failed"
+    assert "edge-01 has been registered" in rows["edge-01"].reason
+    assert uid in rows["edge-02"].reason
+    # Nothing of ours was written over the other registrations, and no token is live.
+    assert registered(karmada)["edge-01"]["spec"]["apiEndpoint"] == "https://10.0.0.1:6443"
+    assert not PlatformToken.objects.filter(revoked_at__isnull=True).exists()
+
+
+def test_leaving_removes_everything_join_wrote_and_revokes_the_tokens(federation_setup, member_servers,
+                                                                       karmada, live_hub):
+    federation, clusters, _agents = federation_setup
+    members.sync(federation.pk)
+    with karmada_api(karmada) as api:
+        token = decoded(client.CoreV1Api(api).read_namespaced_secret("edge-01", "karmada-cluster"))["token"]
+    # edge-01 leaves the fleet: it leaves the federation.
+    RegisteredCluster.objects.filter(pk=clusters[0].pk).update(fleet=None)
+    members.sync(federation.pk)
+
+    assert set(registered(karmada)) == {"edge-02"}
+    with karmada_api(karmada) as api:
+        left = {s.metadata.name for s in client.CoreV1Api(api).list_namespaced_secret("karmada-cluster").items}
+    assert "edge-01" not in left and "edge-01-impersonator" not in left
+    with member_servers[0].api_client() as api:
+        core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+        for call, args in ((core.read_namespace, ("karmada-cluster",)),
+                           (rbac.read_cluster_role, ("karmada-controller-manager:karmada-edge-01",)),
+                           (rbac.read_cluster_role_binding, ("karmada-controller-manager:karmada-edge-01",))):
+            with pytest.raises(client.ApiException) as gone:
+                call(*args)
+            assert gone.value.status == 404
+    assert hub_get(live_hub, clusters[0], token, "/api/v1/pods").status_code == 401
+    assert list(FederationMember.objects.filter(federation=federation).values_list("name", flat=True)) == ["edge-02"]
+
+
+def test_freezing_cuts_karmada_off_and_thawing_joins_again(federation_setup, karmada, live_hub):
+    from federation.transitions import change_status
+
+    federation, clusters, _agents = federation_setup
+    members.sync(federation.pk)
+    with karmada_api(karmada) as api:
+        token = decoded(client.CoreV1Api(api).read_namespaced_secret("edge-02", "karmada-cluster"))["token"]
+    assert hub_get(live_hub, clusters[1], token, "/api/v1/pods").status_code == 200
+    change_status(federation, Federation.Status.FROZEN, "arrears")
+    assert hub_get(live_hub, clusters[1], token, "/api/v1/pods").status_code == 401
+    change_status(federation, Federation.Status.RUNNING, "balance restored")
+    members.sync(federation.pk)
+    with karmada_api(karmada) as api:
+        fresh = decoded(client.CoreV1Api(api).read_namespaced_secret("edge-02", "karmada-cluster"))["token"]
+    assert fresh != token
+    assert hub_get(live_hub, clusters[1], fresh, "/api/v1/pods").status_code == 200
+
+
+def _replicas(server, namespace, name):
+    with server.api_client() as api:
+        try:
+            return client.AppsV1Api(api).read_namespaced_deployment(name, namespace).spec.replicas
+        except client.ApiException as error:
+            assert error.status == 404
+            return None
+
+
+def test_a_deployment_split_1_to_2_lands_in_the_members_through_the_hub_and_fails_over(
+        federation_setup, member_servers, karmada):
+    federation, clusters, agents = federation_setup
+    members.sync(federation.pk)
+    wait_until(lambda: (members.refresh(federation) or True) and set(
+        FederationMember.objects.values_list("status", flat=True)) == {"connected"}, timeout=30,
+        what="members connected")
+    deployment = deployment_manifest("web", replicas=3)
+    placement = {"clusterAffinity": {"clusterNames": ["edge-01", "edge-02"]},
+                 "clusterTolerations": [{"key": "cluster.karmada.io/not-ready", "operator": "Exists",
+                                         "effect": "NoExecute", "tolerationSeconds": 1}],
+                 "replicaScheduling": {"replicaSchedulingType": "Divided", "replicaDivisionPreference": "Weighted",
+                                       "weightPreference": {"staticWeightList": [
+                                           {"targetCluster": {"clusterNames": ["edge-01"]}, "weight": 1},
+                                           {"targetCluster": {"clusterNames": ["edge-02"]}, "weight": 2}]}}}
+    with karmada_api(karmada) as api:
+        client.AppsV1Api(api).create_namespaced_deployment("default", deployment)
+        custom = client.CustomObjectsApi(api)
+        custom.create_namespaced_custom_object("policy.karmada.io", "v1alpha1", "default", "propagationpolicies", {
+            "apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy", "metadata": {"name": "web"},
+            "spec": {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+                     "placement": placement}})
+        custom.create_namespaced_custom_object("policy.karmada.io", "v1alpha1", "default", "overridepolicies", {
+            "apiVersion": "policy.karmada.io/v1alpha1", "kind": "OverridePolicy", "metadata": {"name": "web"},
+            "spec": {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+                     "overrideRules": [{"targetCluster": {"clusterNames": ["edge-02"]}, "overriders": {
+                         "imageOverrider": [{"component": "Registry", "operator": "replace",
+                                             "value": "mirror.example.com"}]}}]}})
+    wait_until(lambda: (_replicas(member_servers[0], "default", "web"),
+                        _replicas(member_servers[1], "default", "web")) == (1, 2), timeout=30,
+               what="the 1:2 split in the members")
+    with member_servers[1].api_client() as api:
+        image = client.AppsV1Api(api).read_namespaced_deployment("web", "default").spec.template.spec.containers[0].image
+    with member_servers[0].api_client() as api:
+        plain = client.AppsV1Api(api).read_namespaced_deployment("web", "default").spec.template.spec.containers[0].image
+    assert image.startswith("mirror.example.com/") and not plain.startswith("mirror.example.com/")
+
+    # edge-01 stops answering (its agent is gone): Karmada moves its replica to edge-02.
+    agents[0].kill()
+    wait_until(lambda: _replicas(member_servers[1], "default", "web") == 3, timeout=45,
+               what="edge-01's replica moved to edge-02")
+    members.refresh(federation)
+    edge01 = FederationMember.objects.get(name="edge-01")
+    assert edge01.status == "failed" and edge01.reason
