@@ -3,6 +3,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from cceone import api_routes as routes
@@ -15,9 +16,9 @@ from clusters.api import OperationLogSerializer
 from clusters.models import ApiServerSpec, SecurityGroup, Subnet, Vpc
 from fleets.models import Fleet
 
-from . import services
+from . import members, services
 from .filters import FederationFilterSet
-from .models import Federation
+from .models import Federation, FederationMember
 
 
 class FederationSerializer(serializers.ModelSerializer):
@@ -38,6 +39,19 @@ class FederationSerializer(serializers.ModelSerializer):
 
         return last_reason(federation) if federation.status in (Federation.Status.FAILED,
                                                                  Federation.Status.FROZEN) else ""
+
+
+class FederationMemberSerializer(serializers.ModelSerializer):
+    cluster = serializers.PrimaryKeyRelatedField(read_only=True)
+    cluster_name = serializers.CharField(source="cluster.name", read_only=True)
+
+    class Meta:
+        model = FederationMember
+        fields = ["id", "name", "cluster", "cluster_name", "status", "reason", "network", "cluster_uid", "updated_at"]
+
+
+class FederationMemberNetworkSerializer(serializers.Serializer):
+    network = serializers.ChoiceField(choices=FederationMember.Network.choices)
 
 
 class FederationOrderSerializer(serializers.Serializer):
@@ -88,7 +102,7 @@ class FederationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
         "list": "federations:list", "retrieve": "federations:get", "create": "federations:create",
         "precheck": "federations:create", "partial_update": "federations:update",
         "operation_logs": "federations:get", "unsubscribe_checks": "federations:delete", "fleet": "federations:update",
-        "unsubscribe": "federations:delete",
+        "unsubscribe": "federations:delete", "members": "federations:get", "member_network": "federations:update",
     }
 
     @extend_schema(request=FederationOrderSerializer, responses={201: FederationSerializer})
@@ -135,6 +149,27 @@ class FederationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
         services.set_fleet(request.user, federation, chosen)
         federation.refresh_from_db()
         return Response(FederationSerializer(federation).data)
+
+    @extend_schema(responses=FederationMemberSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def members(self, request, pk=None):
+        """Member clusters (R5.2): join status (joining, connected, failed with the reason), network type."""
+        federation = self.get_object()
+        return Response(FederationMemberSerializer(federation.members.select_related("cluster"), many=True).data)
+
+    @extend_schema(request=FederationMemberNetworkSerializer, responses=FederationMemberSerializer)
+    @action(detail=True, methods=["post"], url_path=r"members/(?P<member_id>\d+)/network")
+    def member_network(self, request, pk=None, member_id=None):
+        """Change how Karmada reaches the member (public or private); it joins again."""
+        federation = self.get_object()
+        member = federation.members.filter(pk=member_id).first()
+        if member is None:
+            raise NotFound()
+        body = FederationMemberNetworkSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        members.set_network(request.user, member, body.validated_data["network"])
+        member.refresh_from_db()
+        return Response(FederationMemberSerializer(member).data)
 
     @extend_schema(responses=OperationLogSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="operation-logs")

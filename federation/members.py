@@ -379,10 +379,14 @@ def set_network(actor, member: FederationMember, network: str) -> None:
     """Change how Karmada reaches the member (public or private hub address) and join again."""
     from cceone.iam.access import require
 
+    from . import signals
+
     require(actor, "federations:update", member.federation)
-    FederationMember.objects.filter(pk=member.pk).update(network=FederationMember.Network(network),
-                                                         status=Status.JOINING, reason="")
-    record(actor, "federations:update", member.federation, details={"member": member.name, "network": network})
+    with transaction.atomic():
+        FederationMember.objects.filter(pk=member.pk).update(network=FederationMember.Network(network),
+                                                             status=Status.JOINING, reason="")
+        record(actor, "federations:update", member.federation, details={"member": member.name, "network": network})
+        signals.members_stale.send(Federation, federation=member.federation)
 
 
 def revoke_all(federation: Federation) -> int:

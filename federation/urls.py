@@ -9,5 +9,6 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/protection/", views.deletion_protection, name="protection"),
     path("<int:pk>/fleet/", views.fleet, name="fleet"),
+    path("<int:pk>/members/<int:member_pk>/network/", views.member_network, name="member-network"),
     path("<int:pk>/unsubscribe/", views.unsubscribe, name="unsubscribe"),
 ]

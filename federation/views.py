@@ -3,7 +3,7 @@ write calls federation.services; lookups go through iam.access.get_or_deny."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,10 +16,10 @@ from cceone.iam.routes import iam_page
 from clusters.wizard import OrderWizard
 from fleets.models import Fleet
 
-from . import services, transitions
+from . import members, services, transitions
 from .filters import FederationFilterSet
 from .forms import FederationOrderForm
-from .models import Federation
+from .models import Federation, FederationMember
 from .tables import FederationTable
 
 Status = Federation.Status
@@ -110,7 +110,26 @@ def detail(request, pk):
         "free_fleets": restrict(Fleet.objects.filter(federation__isnull=True), user, "fleets:update")
         if federation.fleet_id is None else Fleet.objects.none(),
         "can_leave": federation.fleet_id is not None and can(user, "fleets:update", federation.fleet),
+        "members": federation.members.select_related("cluster"),
+        "networks": FederationMember.Network.choices,
     })
+
+
+@iam_page("federations:update")
+@login_required
+@require_POST
+def member_network(request, pk, member_pk):
+    """R5.2: how Karmada reaches a member (public or private hub address); saving joins it again."""
+    federation = _federation(request, pk, "federations:update")
+    member = get_object_or_404(FederationMember, pk=member_pk, federation=federation)
+    network = request.POST.get("network", "")
+    if network not in FederationMember.Network.values:
+        messages.error(request, _("Choose public or private."))
+    else:
+        members.set_network(request.user, member, network)
+        messages.success(request, _("Member %(name)s is joining again over the %(network)s network.")
+                         % {"name": member.name, "network": FederationMember.Network(network).label})
+    return redirect("federation:detail", pk=federation.pk)
 
 
 @iam_page("federations:update")

@@ -2,7 +2,6 @@
 writes, with the hub's proxy URL and platform tokens in place of the member's own endpoint and
 tokens; the sandbox Karmada then reaches the members only through the hub and their agents."""
 import base64
-import time
 
 import pytest
 import requests

@@ -127,6 +127,8 @@ ROUTES: dict[str, Route] = {
     "federation:unsubscribe": page("federations:get", "federations:delete", kwargs=lambda w: {"pk": w.federation.pk}),
     "federation:fleet": page("federations:get", "federations:update", method="post",
                              kwargs=lambda w: {"pk": w.federation.pk}),
+    "federation:member-network": page("federations:get", "federations:update", method="post",
+                                      kwargs=lambda w: {"pk": w.federation.pk, "member_pk": w.member.pk}),
     # Kubernetes permissions and their associations.
     "permissions:list": page("permissions:list"), "permissions:create": page("permissions:create"),
     "permissions:edit": page("permissions:update", kwargs=lambda w: {"pk": w.permission.pk}),
@@ -228,6 +230,9 @@ ROUTES.update({
     "api:federation-unsubscribe-checks": api("federations:delete", kwargs=federation),
     "api:federation-unsubscribe": api("federations:delete", kwargs=federation, method="post"),
     "api:federation-fleet": api("federations:update", kwargs=federation, method="post"),
+    "api:federation-members": api("federations:get", kwargs=federation),
+    "api:federation-member-network": api("federations:update", method="post",
+                                         kwargs=lambda w: {"pk": w.federation.pk, "member_id": w.member.pk}),
     **crud_api("fleet", "fleets", read="list", get="get", kwargs=lambda w: {"pk": w.fleet.pk}),
     "api:fleet-add-clusters": api("fleets:update", kwargs=lambda w: {"pk": w.fleet.pk}, method="post"),
     "api:fleet-remove-cluster": api("fleets:update", kwargs=lambda w: {"pk": w.fleet.pk}, method="post"),
@@ -453,6 +458,7 @@ class World:
     inspection: object = None
     schedule: object = None
     waiver: object = None
+    member: object = None
 
 
 def build_world() -> World:
@@ -514,6 +520,10 @@ def build_world() -> World:
         ledger_entry=LedgerEntry.objects.filter(account=account).first(), settlement=settlement,
         month=timezone.localtime(settlement.hour_start).strftime("%Y-%m"), granted=granted,
     )
+    from federation.models import FederationMember
+
+    world.member = FederationMember.objects.create(federation=world.federation, cluster=fleet_cluster,
+                                                   name="edge-02", status="connected")
     add_backups(world)
     return world
 
