@@ -1,6 +1,7 @@
 """The access hub's Directory backed by the database: agent and kubeconfig tokens,
 heartbeats and connection events (interface: cceone.hub.directory.Directory)."""
 import threading
+from typing import Protocol
 import time
 from datetime import datetime
 from datetime import timezone as dt_timezone
@@ -41,6 +42,32 @@ def _cluster_pk(cluster_id: str) -> int | None:
     return int(cluster_id) if str(cluster_id).isdigit() else None
 
 
+class HubTarget(Protocol):
+    """Another kind of target behind the kubeconfig proxy (a federation's Karmada API server),
+    known to the hub as `<prefix><pk>`. Plain functions, called in the directory's threads."""
+
+    def authenticate(self, pk: int, token: str) -> Identity:
+        """As `Directory.authenticate_kubeconfig` (Unauthorized, NotFound, Forbidden)."""
+
+    def upstream(self, pk: int) -> Upstream | None:
+        """Where the hub sends the target's requests (its API server, its credentials)."""
+
+
+_targets: dict[str, HubTarget] = {}
+
+
+def register_target(prefix: str, target: HubTarget) -> None:
+    """Called from an app's ready(): keys `<prefix><pk>` are this target's (e.g. "federation-")."""
+    _targets[prefix] = target
+
+
+def _target_of(key: str) -> tuple[HubTarget, int] | None:
+    for prefix, target in _targets.items():
+        if key.startswith(prefix) and key[len(prefix):].isdigit():
+            return target, int(key[len(prefix):])
+    return None
+
+
 @_db
 def _authenticate_agent(token: str) -> str | None:
     pk = connectivity.cluster_for_agent_token(hash_token(token))
@@ -72,6 +99,10 @@ class _IamCache:
 
 @_db
 def _authenticate_kubeconfig(cluster_id: str, token: str, iam: _IamCache) -> Identity:
+    other = _target_of(cluster_id)
+    if other is not None:
+        target, pk = other
+        return target.authenticate(pk, token)
     found = (KubeconfigToken.objects.select_related("user__account", "cluster")
              .filter(token_hash=hash_token(token)).first())
     if found is None:
@@ -137,6 +168,10 @@ def _is_frozen(cluster_id: str) -> bool:
 
 @_db
 def _direct_upstream(cluster_id: str) -> Upstream | None:
+    other = _target_of(cluster_id)
+    if other is not None:
+        target, pk = other
+        return target.upstream(pk)
     pk = _cluster_pk(cluster_id)
     cluster = (RegisteredCluster.objects.select_related("cloud_cluster")
                .filter(pk=pk, connection_mode=RegisteredCluster.ConnectionMode.DIRECT, cloud_cluster__isnull=False)

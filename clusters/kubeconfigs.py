@@ -26,18 +26,41 @@ Status = RegisteredCluster.Status
 
 
 def render(cluster: RegisteredCluster, user, token: str) -> str:
-    context = f"{cluster.name}-{user.get_username()}"
-    server = f"{settings.CCEONE_HUB_KUBECONFIG_URL.rstrip('/')}/k8s/clusters/{cluster.pk}"
+    return render_for(cluster.name, "clusters", cluster.pk, user, token)
+
+
+def render_for(name: str, kind: str, pk: int, user, token: str) -> str:
+    """A kubeconfig for the hub's kubeconfig proxy at `/k8s/<kind>/<pk>` (kind: clusters,
+    federations), trusting the hub's CA."""
+    context = f"{name}-{user.get_username()}"
+    server = f"{settings.CCEONE_HUB_KUBECONFIG_URL.rstrip('/')}/k8s/{kind}/{pk}"
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": cluster.name, "cluster": {
+        "clusters": [{"name": name, "cluster": {
             "server": server, "certificate-authority-data": base64.b64encode(hub_ca_pem()).decode()}}],
         "users": [{"name": user.get_username(), "user": {"token": token}}],
-        "contexts": [{"name": context, "context": {"cluster": cluster.name, "user": user.get_username()}}],
+        "contexts": [{"name": context, "context": {"cluster": name, "user": user.get_username()}}],
         "current-context": context,
     }
     return yaml.safe_dump(config, sort_keys=False)
+
+
+def check_validity(valid_for: timedelta | None) -> None:
+    """A temporary kubeconfig lasts 1 hour to CCEONE_KUBECONFIG_MAX_HOURS."""
+    if valid_for is not None:
+        cap = timedelta(hours=settings.CCEONE_KUBECONFIG_MAX_HOURS)
+        if not timedelta(hours=1) <= valid_for <= cap:
+            raise ValidationError(_("A temporary kubeconfig is valid for 1 to %(hours)d hours.")
+                                  % {"hours": settings.CCEONE_KUBECONFIG_MAX_HOURS})
+
+
+def new_token() -> str:
+    return "ckc_" + secrets.token_urlsafe(32)
+
+
+def expiry(valid_for: timedelta | None):
+    return timezone.now() + (valid_for or timedelta(days=settings.CCEONE_KUBECONFIG_DEFAULT_DAYS))
 
 
 @transaction.atomic
@@ -47,16 +70,10 @@ def issue(actor, cluster: RegisteredCluster, valid_for: timedelta | None = None)
     require(actor, "clusters:kubeconfig", cluster)
     if cluster.status in (Status.CREATING, Status.DESTROYING, Status.UNSUBSCRIBED):
         raise ValidationError(_("A kubeconfig can only be issued for a cluster that has been created and not unsubscribed."))
-    if valid_for is not None:
-        cap = timedelta(hours=settings.CCEONE_KUBECONFIG_MAX_HOURS)
-        if not timedelta(hours=1) <= valid_for <= cap:
-            raise ValidationError(_("A temporary kubeconfig is valid for 1 to %(hours)d hours.")
-                                  % {"hours": settings.CCEONE_KUBECONFIG_MAX_HOURS})
-    token = "ckc_" + secrets.token_urlsafe(32)
+    check_validity(valid_for)
+    token = new_token()
     issued = KubeconfigToken.objects.create(
-        cluster=cluster, user=actor, token_hash=hash_token(token), hint=token[:8],
-        expires_at=timezone.now() + (valid_for or timedelta(days=settings.CCEONE_KUBECONFIG_DEFAULT_DAYS)),
-    )
+        cluster=cluster, user=actor, token_hash=hash_token(token), hint=token[:8], expires_at=expiry(valid_for))
     record(actor, "clusters:kubeconfig-issue", cluster,
            details={"token": issued.hint, "expires_at": issued.expires_at.isoformat()})
     return issued, render(cluster, actor, token)

@@ -1,6 +1,6 @@
 """Federations over the API: the pages' twin, through the same services."""
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -12,13 +12,13 @@ from cceone.audit.models import OperationLog
 from cceone.iam.access import get_or_deny
 from cceone.iam.models import EnterpriseProject, Region
 from clusters import checks
-from clusters.api import OperationLogSerializer
+from clusters.api import IssueKubeconfigSerializer, OperationLogSerializer
 from clusters.models import ApiServerSpec, SecurityGroup, Subnet, Vpc
 from fleets.models import Fleet
 
-from . import members, services
+from . import kubeconfigs, members, services
 from .filters import FederationFilterSet
-from .models import Federation, FederationMember
+from .models import Federation, FederationKubeconfig, FederationMember
 
 
 class FederationSerializer(serializers.ModelSerializer):
@@ -48,6 +48,12 @@ class FederationMemberSerializer(serializers.ModelSerializer):
     class Meta:
         model = FederationMember
         fields = ["id", "name", "cluster", "cluster_name", "status", "reason", "network", "cluster_uid", "updated_at"]
+
+
+class FederationKubeconfigSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FederationKubeconfig
+        fields = ["id", "hint", "created_at", "expires_at", "revoked_at"]
 
 
 class FederationMemberNetworkSerializer(serializers.Serializer):
@@ -103,6 +109,8 @@ class FederationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
         "precheck": "federations:create", "partial_update": "federations:update",
         "operation_logs": "federations:get", "unsubscribe_checks": "federations:delete", "fleet": "federations:update",
         "unsubscribe": "federations:delete", "members": "federations:get", "member_network": "federations:update",
+        "bind_eip": "federations:update", "unbind_eip": "federations:update",
+        "kubeconfigs": "federations:kubeconfig", "revoke_kubeconfig": "federations:kubeconfig",
     }
 
     @extend_schema(request=FederationOrderSerializer, responses={201: FederationSerializer})
@@ -149,6 +157,56 @@ class FederationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
         services.set_fleet(request.user, federation, chosen)
         federation.refresh_from_db()
         return Response(FederationSerializer(federation).data)
+
+    @extend_schema(request=None, responses=FederationSerializer)
+    @action(detail=True, methods=["post"], url_path="bind-eip")
+    def bind_eip(self, request, pk=None):
+        """R5.4: expose the federation's API server with an EIP."""
+        federation = self.get_object()
+        services.bind_eip(request.user, federation)
+        federation.refresh_from_db()
+        return Response(FederationSerializer(federation).data)
+
+    @extend_schema(request=None, responses=FederationSerializer)
+    @action(detail=True, methods=["post"], url_path="unbind-eip")
+    def unbind_eip(self, request, pk=None):
+        federation = self.get_object()
+        services.unbind_eip(request.user, federation)
+        federation.refresh_from_db()
+        return Response(FederationSerializer(federation).data)
+
+    @extend_schema(methods=["get"], responses=FederationKubeconfigSerializer(many=True))
+    @extend_schema(methods=["post"], request=IssueKubeconfigSerializer, responses={201: inline_serializer(
+        "FederationKubeconfigIssued", {"id": serializers.IntegerField(),
+                                       "expires_at": serializers.DateTimeField(allow_null=True),
+                                       "kubeconfig": serializers.CharField()})})
+    @action(detail=True, methods=["get", "post"])
+    def kubeconfigs(self, request, pk=None):
+        """GET: your federation kubeconfigs. POST: issue one (temporary with `hours`): kubectl and Helm
+        reach the federation's Karmada API server through the hub, with your permissions."""
+        federation = self.get_object()
+        if request.method == "GET":
+            issued = FederationKubeconfig.objects.filter(federation=federation, user=request.user)
+            return Response(FederationKubeconfigSerializer(issued, many=True).data)
+        wanted = IssueKubeconfigSerializer(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        issued, config = kubeconfigs.issue(request.user, federation, wanted.valid_for())
+        return Response({"id": issued.pk, "expires_at": issued.expires_at, "kubeconfig": config},
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None}, parameters=[
+        OpenApiParameter("token_id", str, OpenApiParameter.PATH, description="kubeconfig id, or 'all'")])
+    @action(detail=True, methods=["delete"], url_path=r"kubeconfigs/(?P<token_id>\d+|all)")
+    def revoke_kubeconfig(self, request, pk=None, token_id=None):
+        federation = self.get_object()
+        if token_id == "all":
+            kubeconfigs.revoke_all(request.user, federation)
+        else:
+            issued = FederationKubeconfig.objects.filter(pk=token_id, federation=federation, user=request.user).first()
+            if issued is None:
+                raise NotFound()
+            kubeconfigs.revoke(request.user, issued)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses=FederationMemberSerializer(many=True))
     @action(detail=True, methods=["get"])

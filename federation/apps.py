@@ -16,6 +16,13 @@ class FederationConfig(AppConfig):
         from . import tasks  # noqa: F401 - sends provisioning and unsubscribing on the services' signals
         from .meters import FederationMeter
 
+        from cceone.iam.signals import credentials_revoked
+        from clusters.hub_directory import register_target
+
+        from . import kubeconfigs
+
+        register_target(kubeconfigs.HUB_PREFIX, kubeconfigs.HubFederations())
+        credentials_revoked.connect(kubeconfigs.revoke_for_user_signal, dispatch_uid="federation.revoke_kubeconfigs")
         api.register()
         metering.register(FederationMeter())
         navigation.register(navigation.Entry("fleets", _("Federation management"), "federation:list",

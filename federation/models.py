@@ -253,3 +253,23 @@ class FederationMember(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class FederationKubeconfig(models.Model):
+    """A user's credential for the federation's Karmada API server through the hub's kubeconfig
+    proxy (R5.4), as `clusters.KubeconfigToken` is for a cluster; only its SHA-256 is stored."""
+
+    federation = models.ForeignKey(Federation, on_delete=models.CASCADE, related_name="kubeconfigs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=12)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    iam_anchor_path = "federation"
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("kubeconfig")
+        verbose_name_plural = _("kubeconfigs")

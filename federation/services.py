@@ -298,6 +298,41 @@ def set_deletion_protection(actor, federation: Federation, enabled: bool) -> Non
     record(actor, "federations:update", federation, details={"deletion_protection": enabled})
 
 
+@transaction.atomic
+def bind_eip(actor, federation: Federation) -> None:
+    """R5.4: expose the federation's API server with an EIP (the cloud's EIP service is outside
+    this product: `clusters.services.fake_eip`, as for clusters)."""
+    federation = Federation.objects.select_for_update().get(pk=federation.pk)
+    require(actor, "federations:update", federation)
+    if federation.status != Status.RUNNING:
+        raise ValidationError(_("The EIP is bound or unbound on a running federation only."))
+    if federation.eip_address:
+        raise ValidationError(_("An EIP is already bound."))
+    federation.eip_address, federation.apiserver_eip = cluster_services.fake_eip(federation), True
+    federation.save(update_fields=["eip_address", "apiserver_eip"])
+    op = Operation.start(federation, OperationLog.Operation.CHANGE)
+    op.step(N_("Bind EIP"), federation.eip_address)
+    op.finish()
+    record(actor, "federations:update", federation, details={"eip": federation.eip_address})
+
+
+@transaction.atomic
+def unbind_eip(actor, federation: Federation) -> None:
+    federation = Federation.objects.select_for_update().get(pk=federation.pk)
+    require(actor, "federations:update", federation)
+    if federation.status != Status.RUNNING:
+        raise ValidationError(_("The EIP is bound or unbound on a running federation only."))
+    if not federation.eip_address:
+        raise ValidationError(_("No EIP is bound."))
+    previous = federation.eip_address
+    federation.eip_address, federation.apiserver_eip = None, False
+    federation.save(update_fields=["eip_address", "apiserver_eip"])
+    op = Operation.start(federation, OperationLog.Operation.CHANGE)
+    op.step(N_("Release EIP"), previous)
+    op.finish()
+    record(actor, "federations:update", federation, details={"eip": None, "previous_eip": previous})
+
+
 def fleet_errors(actor, federation: Federation | None, fleet: Fleet) -> list[str]:
     """Why `fleet` cannot join (a federation, or the one being ordered): it must be the
     account's, one the actor may change, and in no other federation (R4.5)."""

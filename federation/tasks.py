@@ -12,7 +12,11 @@ from cceone.audit.services import Operation
 from clusters.signals import cluster_came_up
 from fleets.signals import members_changed
 
-from . import members, services, signals
+from cceone.iam.signals import access_changed
+from cceone.kube.gateway import KubeError
+from permissions.signals import rbac_requested
+
+from . import members, rbac, services, signals
 from .models import Federation
 
 
@@ -68,6 +72,12 @@ def refresh_members() -> dict:
             status__in=(Federation.Status.RUNNING, Federation.Status.CHANGING, Federation.Status.UNSUBSCRIBING),
             members__isnull=False).values_list("pk", flat=True).distinct():
         done[federation_id] = members.sync(federation_id)
+    # RBAC too, now and then: associations of a fleet without clusters, namespaces created since.
+    for federation_id in Federation.objects.filter(status__in=rbac.SYNCABLE).values_list("pk", flat=True):
+        try:
+            rbac.apply(federation_id)
+        except KubeError:
+            pass  # audited; tried again next time
     return done
 
 
@@ -78,6 +88,7 @@ def _sync_on_commit(federation) -> None:
 @receiver(signals.members_stale, dispatch_uid="federation.sync_members")
 def _members_stale(sender, federation, **kwargs):
     _sync_on_commit(federation)
+    _rbac_on_commit(federation)  # a fleet joined or left: its associations apply, or no longer
 
 
 @receiver(signals.status_changed, dispatch_uid="federation.members_follow_status")
@@ -90,6 +101,7 @@ def _members_follow_status(sender, federation, previous, to, **kwargs):
             members.FederationMember.objects.filter(federation=federation).exclude(
                 status=members.Status.LEAVING).update(status=members.Status.JOINING, reason="")
         _sync_on_commit(federation)
+        _rbac_on_commit(federation)
 
 
 @receiver(members_changed, dispatch_uid="federation.fleet_members_changed")
@@ -107,3 +119,26 @@ def _member_came_up(sender, cluster, **kwargs):
     if cluster.fleet_id:
         for federation in Federation.objects.filter(fleet_id=cluster.fleet_id):
             _sync_on_commit(federation)
+
+
+@shared_task(acks_late=True, autoretry_for=(KubeError, ConnectionError), retry_backoff=True, max_retries=5)
+def sync_federation_rbac(federation_id: int) -> dict | None:
+    """Write the federation's RBAC into its Karmada API server (idempotent)."""
+    return rbac.apply(federation_id)
+
+
+def _rbac_on_commit(federation) -> None:
+    transaction.on_commit(lambda: sync_federation_rbac.delay(federation.pk))
+
+
+@receiver(rbac_requested, dispatch_uid="federation.rbac_requested")
+def _rbac_requested(sender, clusters, **kwargs):
+    fleets = {c.fleet_id for c in clusters if c.fleet_id}
+    for federation in Federation.objects.filter(fleet_id__in=fleets, status__in=rbac.SYNCABLE):
+        _rbac_on_commit(federation)
+
+
+@receiver(access_changed, dispatch_uid="federation.access_changed")
+def _access_changed(sender, account, users=None, **kwargs):
+    for federation in Federation.objects.filter(account=account, status__in=rbac.SYNCABLE):
+        _rbac_on_commit(federation)

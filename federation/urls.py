@@ -9,6 +9,8 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/protection/", views.deletion_protection, name="protection"),
     path("<int:pk>/fleet/", views.fleet, name="fleet"),
+    path("<int:pk>/access/", views.access, name="access"),
+    path("<int:pk>/access/<str:action>/", views.access_action, name="access-action"),
     path("<int:pk>/members/<int:member_pk>/network/", views.member_network, name="member-network"),
     path("<int:pk>/unsubscribe/", views.unsubscribe, name="unsubscribe"),
 ]

@@ -1,25 +1,32 @@
 """Federation pages (R5.1, R5.3): list, order wizard, overview, unsubscribe. Thin: every
 write calls federation.services; lookups go through iam.access.get_or_deny."""
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cceone.audit.models import OperationLog
+from cceone.console import show_once
 from cceone.console.views import ObjectListView
 from cceone.iam.access import annotate_can, can, get_or_deny, restrict
 from cceone.iam.routes import iam_page
+from clusters.forms import KubeconfigForm
 from clusters.wizard import OrderWizard
 from fleets.models import Fleet
 
-from . import members, services, transitions
+from . import kubeconfigs, members, services, transitions
 from .filters import FederationFilterSet
 from .forms import FederationOrderForm
-from .models import Federation, FederationMember
+from .models import Federation, FederationKubeconfig, FederationMember
 from .tables import FederationTable
 
 Status = Federation.Status
@@ -191,3 +198,67 @@ def unsubscribe(request, pk):
     return render(request, "federation/unsubscribe.html", {
         "federation": federation, "checks": checks, "ready": all(passed for _l, passed, _m in checks)
         and federation.status not in (Status.UNSUBSCRIBING, Status.UNSUBSCRIBED)})
+
+
+@iam_page("federations:get")
+@login_required
+def access(request, pk):
+    """Access configuration (R5.4): basic info (deletion protection, EIP) and connection info
+    (the user's federation kubeconfigs through the hub)."""
+    federation = _federation(request, pk)
+    context = {"federation": federation, "can_update": can(request.user, "federations:update", federation),
+               "can_kubeconfig": can(request.user, "federations:kubeconfig", federation),
+               **_connection_context(request, federation)}
+    issued = show_once.take(request, f"federation-kubeconfig-{federation.pk}")
+    if issued:
+        context.update(new_kubeconfig=issued["kubeconfig"],
+                       new_kubeconfig_expires_at=issued["expires_at"] and parse_datetime(issued["expires_at"]))
+    return render(request, "federation/access.html", context)
+
+
+def _connection_context(request, federation, **extra):
+    return {"issued": FederationKubeconfig.objects.filter(federation=federation, user=request.user),
+            "temp_form": KubeconfigForm(max_hours=settings.CCEONE_KUBECONFIG_MAX_HOURS), **extra}
+
+
+@iam_page("federations:get")
+@login_required
+@require_POST
+def access_action(request, pk, action):
+    """The writes of the access configuration page."""
+    federation = _federation(request, pk)
+    try:
+        if action == "bind-eip":
+            services.bind_eip(request.user, federation)
+            messages.success(request, _("The EIP is bound."))
+        elif action == "unbind-eip":
+            services.unbind_eip(request.user, federation)
+            messages.success(request, _("The EIP is unbound."))
+        elif action in ("kubeconfig", "temporary-kubeconfig"):
+            valid_for = None
+            if action == "temporary-kubeconfig":
+                form = KubeconfigForm(request.POST, max_hours=settings.CCEONE_KUBECONFIG_MAX_HOURS)
+                if not form.is_valid():
+                    return render(request, "federation/access.html", {
+                        "federation": federation, "can_kubeconfig": True,
+                        "can_update": can(request.user, "federations:update", federation),
+                        **_connection_context(request, federation, temp_form=form)})
+                valid_for = timedelta(hours=form.cleaned_data["hours"])
+            issued, config = kubeconfigs.issue(request.user, federation, valid_for)
+            # Shown once, after the redirect: a refresh neither issues another nor shows it again.
+            show_once.keep(request, f"federation-kubeconfig-{federation.pk}", {
+                "kubeconfig": config, "expires_at": issued.expires_at.isoformat() if issued.expires_at else None})
+        elif action == "revoke":
+            issued = get_object_or_404(FederationKubeconfig, pk=request.POST.get("token"), federation=federation,
+                                       user=request.user)
+            kubeconfigs.revoke(request.user, issued)
+            messages.success(request, _("Kubeconfig revoked."))
+        elif action == "revoke-all":
+            count = kubeconfigs.revoke_all(request.user, federation)
+            messages.success(request, _("%(count)d kubeconfig(s) revoked.") % {"count": count})
+        else:
+            raise Http404
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("federation:access", pk=federation.pk)

@@ -48,17 +48,23 @@ def bindings_of(target):
     return PermissionBinding.objects.filter(**{field: target}).select_related("user", "permission")
 
 
-def grants_for(cluster) -> list[Grant]:
-    """The cluster's effective grants, users in a stable order."""
+_OWN = object()
+
+
+def grants_for(cluster, *, source=_OWN, read_action: str = "clusters:get") -> list[Grant]:
+    """The cluster's effective grants, users in a stable order. Another target that takes a
+    fleet's permissions (a federation's Karmada API server, R2.3) passes that fleet as `source`
+    (None: no associations) and its own IAM read action."""
     explicit: dict[int, list[PermissionBinding]] = {}
-    for binding in bindings_of(source_of(cluster)):
+    source = source_of(cluster) if source is _OWN else source
+    for binding in bindings_of(source) if source is not None else ():
         explicit.setdefault(binding.user_id, []).append(binding)
     users = User.objects.filter(account_id=cluster.account_id, is_active=True).select_related("account")
     out = []
     for user in users.order_by("username"):
         if user.is_main_account:
             out.append(_preset(user, Preset.ADMIN))
-        elif not can(user, "clusters:get", cluster):
+        elif not can(user, read_action, cluster):
             continue  # R2.3: a grant needs IAM read on the instance
         elif user.pk == cluster.creator_id:
             out.append(_preset(user, Preset.ADMIN))

@@ -60,10 +60,10 @@ def _meta(name, namespace=None, annotations=None) -> dict:
     return meta
 
 
-def desired_objects(cluster, namespaces: set[str]) -> tuple[dict, list[str]]:
-    """{(kind, namespace, name): body} for the cluster, and the listed namespaces that do not
-    exist (yet)."""
-    grants = grants_for(cluster)
+def desired_objects(cluster, namespaces: set[str], grants=None) -> tuple[dict, list[str]]:
+    """{(kind, namespace, name): body} for the cluster (or for `grants` on another target), and
+    the listed namespaces that do not exist (yet)."""
+    grants = grants_for(cluster) if grants is None else grants
     objects = {}
     for preset in Preset:
         name = f"cceone:{preset.value}"
@@ -175,8 +175,9 @@ class _Writer:
         self.summary["deleted"] += 1
 
 
-def apply(cluster) -> dict:
-    """Make the cluster's labelled RBAC objects equal to its effective permissions."""
+def apply(cluster, grants=None) -> dict:
+    """Make the cluster's labelled RBAC objects equal to its effective permissions; any other
+    gateway target (a federation) passes its `grants` (`effective.grants_for`)."""
     try:
         client = system_client_for(cluster)
         namespace_api = client.resources.get(api_version="v1", kind="Namespace")
@@ -189,7 +190,7 @@ def apply(cluster) -> dict:
         raise
     except Exception as error:  # noqa: BLE001 - connection and API failures alike
         raise explain(error, cluster) from error
-    wanted, missing = desired_objects(cluster, namespaces)
+    wanted, missing = desired_objects(cluster, namespaces, grants)
     # Roles before the bindings that refer to them; stale bindings before their roles.
     for kind in KINDS:
         for key, body in sorted(wanted.items()):

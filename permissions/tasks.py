@@ -7,7 +7,7 @@ from django.db import OperationalError, transaction
 
 from cceone import queue
 
-from . import sync
+from . import signals, sync
 
 
 # The names they had in fleets: messages already queued (or kept unsent by cceone.queue,
@@ -43,5 +43,7 @@ def enqueue(cluster_id: int) -> None:
 
 def request_sync(clusters) -> None:
     """Mark the clusters' RBAC as pending and sync each once the transaction commits."""
+    clusters = list(clusters)
     for pk in sync.mark_pending(clusters):
         transaction.on_commit(lambda pk=pk: enqueue(pk))
+    signals.rbac_requested.send(sync.RegisteredCluster, clusters=clusters)

@@ -15,6 +15,9 @@ from .proxy import forward, readable_by_kubectl, split_cluster_path, status_resp
 log = logging.getLogger("cceone.hub")
 
 KUBE_PREFIX = "/k8s/clusters/"
+# Other targets behind the kubeconfig proxy (a federation's Karmada API server): the path
+# prefix and the key prefix the directory knows them by ("federation-12").
+TARGET_PREFIXES = {"/k8s/federations/": "federation-"}
 IMPERSONATION_REFUSED = (
     "impersonation (kubectl --as / --as-group, Impersonate-* headers) is not supported through the CCE One hub: "
     "requests always act as the kubeconfig's own user; drop --as and use a kubeconfig of the user you need"
@@ -43,6 +46,8 @@ def make_public_app(hub) -> web.Application:
     app.router.add_get("/agent/connect", connect)
     app.router.add_get("/healthz", healthz)
     app.router.add_route("*", KUBE_PREFIX + "{tail:.*}", proxy)
+    for prefix in TARGET_PREFIXES:
+        app.router.add_route("*", prefix + "{tail:.*}", proxy)
     return app
 
 
@@ -111,6 +116,9 @@ async def agent_connect(hub, request: web.Request) -> web.StreamResponse:
 
 async def kube_proxy(hub, request: web.Request) -> web.StreamResponse:
     parts = split_cluster_path(request.raw_path, KUBE_PREFIX)
+    for prefix, key in TARGET_PREFIXES.items():
+        if parts is None and (parts := split_cluster_path(request.raw_path, prefix)) is not None:
+            parts = (key + parts[0], parts[1])
     if parts is None:
         return status_response(404, "NotFound", "the server could not find the requested resource")
     cluster_id, path = parts

@@ -268,3 +268,74 @@ def test_a_deployment_split_1_to_2_lands_in_the_members_through_the_hub_and_fail
     members.refresh(federation)
     edge01 = FederationMember.objects.get(name="edge-01")
     assert edge01.status == "failed" and edge01.reason
+
+
+# --- the federation kubeconfig through the hub (R5.4, R5.9) -------------------------------
+
+def kubectl(config_text: str, tmp_path, *args, stdin: str | None = None):
+    import subprocess
+
+    path = tmp_path / "federation.kubeconfig"
+    path.write_text(config_text)
+    return subprocess.run(["kubectl", "--kubeconfig", str(path), "--request-timeout", "10s", *args],
+                          capture_output=True, text=True, timeout=30, input=stdin)
+
+
+APP = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: shop, namespace: default}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: shop}}
+  template:
+    metadata: {labels: {app: shop}}
+    spec: {containers: [{name: shop, image: "nginx:1.25"}]}
+---
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata: {name: shop, namespace: default}
+spec:
+  resourceSelectors: [{apiVersion: apps/v1, kind: Deployment, name: shop}]
+  placement:
+    clusterAffinity: {clusterNames: [edge-01, edge-02]}
+    replicaScheduling:
+      replicaSchedulingType: Divided
+      replicaDivisionPreference: Weighted
+      weightPreference:
+        staticWeightList:
+        - {targetCluster: {clusterNames: [edge-01]}, weight: 1}
+        - {targetCluster: {clusterNames: [edge-02]}, weight: 2}
+"""
+
+
+def test_kubectl_with_the_federation_kubeconfig_propagates_into_the_members_as_the_user(
+        federation_setup, member_servers, karmada, tenant, tmp_path):
+    from federation import kubeconfigs, rbac
+    from federation.transitions import change_status
+
+    federation, _clusters, _agents = federation_setup
+    members.sync(federation.pk)
+    rbac.apply(federation.pk)  # the fleet's permissions in Karmada: the main account administers
+    _issued, config = kubeconfigs.issue(tenant.main, federation)
+    applied = kubectl(config, tmp_path, "apply", "-f", "-", stdin=APP)
+    assert applied.returncode == 0, applied.stderr
+    listed = kubectl(config, tmp_path, "get", "propagationpolicies", "-n", "default", "-o", "name")
+    assert listed.stdout.strip() == "propagationpolicy.policy.karmada.io/shop", listed.stderr
+    wait_until(lambda: (_replicas(member_servers[0], "default", "shop"),
+                        _replicas(member_servers[1], "default", "shop")) == (1, 2), timeout=30,
+               what="the kubectl-applied Deployment split 1:2 in the members")
+
+    # A sub-account gets the fleet's default (restricted: read-only): it reads, it may not create.
+    _issued, restricted = kubeconfigs.issue(tenant.user, federation)
+    assert kubectl(restricted, tmp_path, "get", "deployments", "-n", "default").returncode == 0
+    refused = kubectl(restricted, tmp_path, "create", "deployment", "other", "--image=nginx", "-n", "default")
+    assert refused.returncode != 0 and "forbidden" in refused.stderr.lower()
+
+    # Revoked: 401 at once; frozen: refused with the reason.
+    kubeconfigs.revoke_all(tenant.user, federation)
+    gone = kubectl(restricted, tmp_path, "get", "deployments", "-n", "default")
+    assert gone.returncode != 0 and ("Unauthorized" in gone.stderr or "must be logged in" in gone.stderr)
+    change_status(federation, Federation.Status.FROZEN, "arrears")
+    frozen = kubectl(config, tmp_path, "get", "deployments", "-n", "default")
+    assert frozen.returncode != 0 and "frozen" in frozen.stderr
