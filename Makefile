@@ -28,6 +28,8 @@ prepare: install
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runhub --prepare
 
+# Federation orders in `make run` take the sandbox Karmadas that `manage.py runkarmada` serves.
+run: export CCEONE_FEDERATION_PROVISIONER ?= sandbox
 run: prepare
 	$(VENV)/bin/honcho start
 

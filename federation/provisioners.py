@@ -6,7 +6,8 @@ through the gateway, so the same code serves a production Karmada and the sandbo
 
 - `pre-registered`: operators add existing Karmada control planes (HTTPS endpoint, admin
   token, CA) in the admin; an order takes a free one of its region.
-- `sandbox`: the same, with the sandbox Karmada of `CCEONE_SANDBOX_KARMADA_URL`, labelled sandbox.
+- `sandbox`: the same, with sandbox Karmadas (`CCEONE_SANDBOX_KARMADA_URL`, or those `manage.py
+  runkarmada` records), labelled sandbox.
 - `karmada-operator`: an `operator.karmada.io/v1alpha1` `Karmada` object in the host cluster
   operators chose for the region; ready, its admin kubeconfig Secret is read and kept
   encrypted.
@@ -124,10 +125,10 @@ class Sandbox(PreRegistered):
         plane.save()
 
     def unavailable(self, region):
-        if not settings.CCEONE_SANDBOX_KARMADA_URL:
-            return _("The sandbox Karmada is not configured (CCEONE_SANDBOX_KARMADA_URL).")
         if not self.free(region).exists():
-            return _("The sandbox Karmada is in use by another federation.")
+            if not KarmadaControlPlane.objects.filter(source=Source.SANDBOX).exists():
+                return _("The sandbox Karmada is not configured (CCEONE_SANDBOX_KARMADA_URL, or `make run`).")
+            return _("Every sandbox Karmada is in use by another federation.")
         return None
 
 

@@ -109,7 +109,7 @@ def test_sandbox_provisioner_uses_the_sandbox_karmada_and_labels_it(orderable, i
         "billing_mode": "on_demand", "name": "fed-two", "enterprise_project": federation.enterprise_project.pk,
         "vpc": inventory["vpc"].pk, "subnet": inventory["subnet"].pk, "security_group": "auto",
         "apiserver_spec": inventory["apiserver_spec"].pk, "step": "configure"}).content.decode()
-    assert "The sandbox Karmada is in use by another federation." in confirm
+    assert "Every sandbox Karmada is in use by another federation." in confirm
 
 
 def test_the_sweep_resumes_provisioning_that_stopped_and_then_gives_up(orderable, inventory, karmada, settings,
