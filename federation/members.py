@@ -18,6 +18,7 @@ import re
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
@@ -304,6 +305,8 @@ def join(member: FederationMember) -> None:
                result=AuditEvent.Result.FAILED, details={"member": member.name, "cluster": member.cluster.name,
                                           "reason": str(error)})
         return
+    FederationMember.objects.filter(pk=member.pk).update(registered_at=timezone.now())
+    member.registered_at = timezone.now()
     if member.status != Status.CONNECTED:
         _set(member, Status.JOINING, "")
     record(None, "federations:member-join", federation, account=federation.account,
@@ -344,7 +347,7 @@ def sync(federation_id: int) -> dict:
     for member in FederationMember.objects.filter(federation=federation).select_related("cluster", "federation"):
         if member.status == Status.LEAVING:
             done["left" if leave(member) else "failed"] += 1
-        elif member.status in (Status.JOINING, Status.FAILED):
+        elif member.status == Status.FAILED or (member.status == Status.JOINING and member.registered_at is None):
             join(member)
             done["failed" if member.status == Status.FAILED else "joined"] += 1
     refresh(federation)
@@ -384,7 +387,7 @@ def set_network(actor, member: FederationMember, network: str) -> None:
     require(actor, "federations:update", member.federation)
     with transaction.atomic():
         FederationMember.objects.filter(pk=member.pk).update(network=FederationMember.Network(network),
-                                                             status=Status.JOINING, reason="")
+                                                             status=Status.JOINING, reason="", registered_at=None)
         record(actor, "federations:update", member.federation, details={"member": member.name, "network": network})
         signals.members_stale.send(Federation, federation=member.federation)
 

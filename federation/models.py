@@ -243,6 +243,9 @@ class FederationMember(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     network = models.CharField(_("network type"), max_length=8, choices=Network.choices, default=Network.PUBLIC)
     cluster_uid = models.CharField(_("cluster ID"), max_length=64, blank=True)
+    # When Karmada last got this member's Cluster and tokens: a joining member with it waits
+    # for Ready instead of being joined again (with new tokens) at every sync.
+    registered_at = models.DateTimeField(_("registered at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

@@ -205,6 +205,9 @@ def test_freezing_cuts_karmada_off_and_thawing_joins_again(federation_setup, kar
     with karmada_api(karmada) as api:
         token = decoded(client.CoreV1Api(api).read_namespaced_secret("edge-02", "karmada-cluster"))["token"]
     assert hub_get(live_hub, clusters[1], token, "/api/v1/pods").status_code == 200
+    members.sync(federation.pk)  # the sweep again: a registered member waits for Ready, keeps its tokens
+    with karmada_api(karmada) as api:
+        assert decoded(client.CoreV1Api(api).read_namespaced_secret("edge-02", "karmada-cluster"))["token"] == token
     change_status(federation, Federation.Status.FROZEN, "arrears")
     assert hub_get(live_hub, clusters[1], token, "/api/v1/pods").status_code == 401
     change_status(federation, Federation.Status.RUNNING, "balance restored")

@@ -93,8 +93,8 @@ def record_plane(name: str, server: KarmadaServer, token: str) -> KarmadaControl
 
 def rejoin_members(plane: KarmadaControlPlane) -> None:
     """A fresh control plane knows no member: the federation on it joins them all again."""
-    FederationMember.objects.filter(federation__control_plane=plane).update(status=FederationMember.Status.JOINING,
-                                                                           reason="")
+    FederationMember.objects.filter(federation__control_plane=plane).update(
+        status=FederationMember.Status.JOINING, reason="", registered_at=None)
 
 
 @transaction.atomic
