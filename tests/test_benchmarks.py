@@ -43,3 +43,13 @@ def test_the_inspection_benchmark_inspects_through_hub_and_agent_with_paged_list
     assert last.startswith("inspected ") and " objects in " in last and ", API calls: " in last
     # 600 pods are two pages of the pod list, not 600 calls.
     assert int(last.rsplit(": ", 1)[1]) < 20
+
+
+def test_the_federation_benchmark_propagates_through_hub_and_agents_into_every_member():
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")}
+    result = subprocess.run([sys.executable, "benchmarks/federation_propagation.py", "--deployments", "10",
+                             "--members", "2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "(through hub and agents)" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("propagated 10 in ")

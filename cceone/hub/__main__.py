@@ -54,7 +54,8 @@ def load_directory(path: str | None) -> InMemoryDirectory:
         for c in cfg.get("clusters") or []:
             d.add_cluster(str(c["id"]), c["agent_token"], c.get("tenant", "default"))
         for u in cfg.get("users") or []:
-            d.add_user_token(u["token"], u["username"], u.get("groups", ()), u.get("tenant", "default"))
+            d.add_user_token(u["token"], u["username"], u.get("groups", ()), u.get("tenant", "default"),
+                             relays_impersonation=bool(u.get("relays_impersonation")))
     return d
 
 
