@@ -138,7 +138,8 @@ def english_words(html: str, allowed: set[str]) -> dict[str, str]:
 NOT_PAGES = {
     "healthz", "favicon", "login", "logout", "set_language", "console:set-region",
     "iam:api-token-revoke", "clusters:access-action", "clusters:agent-yaml", "fleets:remove-cluster",
-    "fleets:protection", "federation:protection", "federation:fleet",
+    "fleets:protection", "federation:protection", "federation:fleet", "federation:access-action",
+    "federation:member-network",
     "permissions:sync-retry", "billing:usage-export", "resources:logs-stream", "resources:logs-download",
     "resources:drain-status", "backups:download", "backups:location-check", "backups:restore-apply",
     "resources:terminal-stream", "resources:terminal-input",
@@ -174,6 +175,10 @@ def world(connected_cluster, emulator, tenant):
     fleet = FleetFactory(account=tenant.account, name="fleet-a")
     fleet_cluster = ClusterFactory(account=tenant.account, name="edge-02", fleet=fleet)
     federation = FederationFactory(account=tenant.account, name="fed-a", fleet=fleet)
+    from federation.models import FederationMember
+
+    FederationMember.objects.create(federation=federation, cluster=fleet_cluster, name="edge-02", status="failed",
+                                    reason="the cluster is disconnected")
     permission = permissions.save_permission(tenant.main, None, name="reader", rules=[
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}])
     binding = permissions.associate(tenant.main, connected_cluster, user=tenant.user, preset="restricted")
@@ -196,7 +201,8 @@ def world(connected_cluster, emulator, tenant):
                                                   "clusters:unsubscribe", "permissions:cluster")},
         **{name: {"pk": fleet_pk} for name in ("fleets:detail", "fleets:edit", "fleets:add-clusters",
                                                 "fleets:permissions", "fleets:delete")},
-        **{name: {"pk": federation.pk} for name in ("federation:detail", "federation:unsubscribe")},
+        **{name: {"pk": federation.pk} for name in ("federation:detail", "federation:unsubscribe",
+                                                     "federation:access")},
         "fleet_cluster": fleet_cluster,
         "permissions:edit": {"pk": permission.pk}, "permissions:delete": {"pk": permission.pk},
         "permissions:association-edit": {"pk": binding.pk}, "permissions:association-delete": {"pk": binding.pk},
