@@ -177,8 +177,7 @@ def world(connected_cluster, emulator, tenant):
     federation = FederationFactory(account=tenant.account, name="fed-a", fleet=fleet)
     from federation.models import FederationMember
 
-    FederationMember.objects.create(federation=federation, cluster=fleet_cluster, name="edge-02", status="failed",
-                                    reason="the cluster is disconnected")
+    FederationMember.objects.create(federation=federation, cluster=fleet_cluster, name="edge-02", status="failed")
     permission = permissions.save_permission(tenant.main, None, name="reader", rules=[
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}])
     binding = permissions.associate(tenant.main, connected_cluster, user=tenant.user, preset="restricted")
