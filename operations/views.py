@@ -17,6 +17,7 @@ from cceone.console.views import add_validation_error
 from cceone.iam.access import can, get_or_deny, require, restrict
 from cceone.iam.routes import iam_page
 from clusters.models import RegisteredCluster
+from fleets.models import Fleet
 from resources import registry
 
 from . import forms, schedules, services, trends
@@ -64,6 +65,11 @@ class DiagnosisList(RunListMixin, generic.ObjectListView):
     title = gettext_lazy("Fault diagnosis")
     create_url_name = "operations:diagnosis-new"
     create_action = services.DIAGNOSE
+    create_label = gettext_lazy("New diagnosis")
+
+    def may_create(self) -> bool:
+        # A grant on one cluster opens the form too (it offers only that cluster).
+        return services.may_somewhere(self.request.user, services.DIAGNOSE)
 
     def get_context_extra(self):
         return {"tab": "diagnoses"}
@@ -76,15 +82,13 @@ class DiagnosisList(RunListMixin, generic.ObjectListView):
         return {"message": _("No diagnoses yet."), "links": []}
 
 
-def _clusters_for(user, action):
-    return restrict(RegisteredCluster.objects.filter(status="running"), user, action).order_by("name")
-
-
 @iam_page(services.DIAGNOSE)
 @login_required
 def diagnosis_new(request):
-    require(request.user, services.DIAGNOSE)
-    clusters = _clusters_for(request.user, services.DIAGNOSE)
+    # Whoever may diagnose some cluster (account-wide, or by a policy scoped to clusters)
+    # opens the form; it offers those clusters, and the chosen one is checked again.
+    services.require_somewhere(request.user, services.DIAGNOSE)
+    clusters = services.clusters_for(request.user, services.DIAGNOSE)
     if request.method == "POST":
         # The object page's button posts its query; the form posts its fields.
         data = request.GET.copy()
@@ -361,10 +365,46 @@ def waiver_revoke(request, pk):
 
 # --- trends -------------------------------------------------------------------------------------
 
+FLEETS = "fleets:list"
+
+
+def _fleet_series(user, fleets, limit=30):
+    """name -> [(time, score)] per fleet, from the runs of its clusters the user may list;
+    and name -> (clusters inspected, clusters) for the table."""
+    series, coverage = {}, {}
+    for fleet in fleets:
+        members = restrict(RegisteredCluster.objects.filter(fleet=fleet), user, LIST)
+        runs = list(Inspection.objects.filter(cluster__in=members, status="succeeded", score__isnull=False)
+                    .order_by("-finished_at").values_list("cluster_id", "finished_at", "score")[:limit * 10])
+        points = trends.fleet_scores([(c, timezone.localtime(when), score) for c, when, score in runs], limit)
+        if points:
+            series[fleet.name] = points
+            coverage[fleet.name] = (len({c for c, _when, _score in runs}), members.count())
+    return series, coverage
+
+
 @iam_page(LIST)
 @login_required
 def trend_chart(request):
     require(request.user, LIST)
-    clusters = restrict(RegisteredCluster.objects.all(), request.user, LIST).order_by("name")[:20]
+    fleets = restrict(Fleet.objects.all(), request.user, FLEETS).order_by("name")
+    clusters = restrict(RegisteredCluster.objects.all(), request.user, LIST).order_by("name")
+    chosen = None
+    if request.GET.get("fleet", "").isdigit():
+        chosen = fleets.filter(pk=request.GET["fleet"]).first()
+        if chosen is not None:
+            clusters = clusters.filter(fleet=chosen)
+    cluster_series = _series(clusters[:20])
+    fleet_series, coverage = _fleet_series(request.user, fleets[:20])
+    fleet_ids = {f.name: f.pk for f in fleets[:20]}
+    fleet_rows = [{**row, "covered": coverage[row["name"]][0], "members": coverage[row["name"]][1],
+                   "pk": fleet_ids[row["name"]]} for row in trends.summary(fleet_series)]
+    cluster_ids = {c.name: c.pk for c in clusters[:20]}
+    cluster_rows = [{**row, "pk": cluster_ids[row["name"]]} for row in trends.summary(cluster_series)]
     return render(request, "operations/trends.html", {
-        "tab": "trends", "chart": trends.chart(_series(clusters), _("No completed inspections yet."))})
+        "tab": "trends", "fleets": fleets, "chosen": chosen,
+        "fleet_chart": trends.chart(fleet_series, _("No fleet has a completed inspection yet."), "fleet-trend-chart",
+                                    "fleet"),
+        "fleet_rows": fleet_rows, "cluster_rows": cluster_rows,
+        "chart": trends.chart(cluster_series, _("No completed inspections yet."))})
+
