@@ -111,13 +111,24 @@ def diagnosis_new(request):
     return render(request, "operations/diagnosis_new.html", {"form": form, "tab": "diagnoses"}, status=status)
 
 
+def _log_url(diagnosis, params: dict | None) -> str | None:
+    """The log viewer at the container (and instance) a finding about logs quotes."""
+    if diagnosis.kind != Diagnosis.Kind.POD or not (params or {}).get("container") or "previous" not in params:
+        return None
+    url = reverse("resources:logs", kwargs={"target_type": "cluster", "target_id": diagnosis.cluster_id,
+                                            "kind": "pods", "namespace": diagnosis.namespace, "name": diagnosis.name})
+    query = {"container": params["container"], "tail": 100, **({"previous": "on"} if params["previous"] else {})}
+    return f"{url}?{urlencode(query)}"
+
+
 def _results(diagnosis):
     confirmations = {c.check_id: c for c in diagnosis.confirmations.all()}
     rows = []
     for entry in diagnosis.results:
         rows.append({**entry, "title_text": translate(entry["title"], None),
                      "remedy_text": translate(entry["remedy"], None),
-                     "messages": [{"text": translate(f["message"], f.get("params")), "evidence": f.get("evidence", [])}
+                     "messages": [{"text": translate(f["message"], f.get("params")), "evidence": f.get("evidence", []),
+                                   "log_url": _log_url(diagnosis, f.get("params"))}
                                   for f in entry.get("findings", [])],
                      "confirmation": confirmations.get(entry["check"])})
     order = {ABNORMAL: 0, "unknown": 1, "normal": 2}
