@@ -1,7 +1,7 @@
 """API twins of the operations pages (R8.2): the same services, the same checks."""
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -10,7 +10,7 @@ from cceone.api import RestrictedViewSet
 from cceone.iam.access import get_or_deny
 from clusters.models import RegisteredCluster
 
-from . import schedules, services
+from . import schedules, services, trends
 from .filters import DiagnosisFilterSet, InspectionFilterSet
 from .findings import translate
 from .models import Diagnosis, Inspection, InspectionSchedule, Waiver
@@ -221,8 +221,48 @@ class WaiverViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricted
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class TrendPointSerializer(serializers.Serializer):
+    time = serializers.DateTimeField()
+    score = serializers.IntegerField()
+
+
+class ClusterTrendSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    points = TrendPointSerializer(many=True)
+
+
+class FleetTrendSerializer(ClusterTrendSerializer):
+    covered = serializers.IntegerField(help_text="Clusters of the fleet with a completed inspection.")
+    members = serializers.IntegerField(help_text="Clusters of the fleet the caller may list.")
+
+
+class InspectionTrendsSerializer(serializers.Serializer):
+    clusters = ClusterTrendSerializer(many=True)
+    fleets = FleetTrendSerializer(many=True,
+                                  help_text="A fleet's score at each point is the mean of its clusters' latest scores.")
+
+
+class TrendViewSet(viewsets.ViewSet):
+    """Inspection scores over time per cluster and per fleet (the Score trends page)."""
+
+    iam_actions = {"list": LIST}
+
+    @extend_schema(responses=InspectionTrendsSerializer, parameters=[OpenApiParameter(
+        "fleet", int, description="Only the clusters of this fleet in `clusters`.")])
+    def list(self, request):
+        found = trends.scores(request.user, request.query_params.get("fleet", ""))
+
+        def points(line):
+            return {**line, "points": [{"time": when, "score": score} for when, score in line["points"]]}
+
+        return Response(InspectionTrendsSerializer({"clusters": [points(c) for c in found.clusters],
+                                                    "fleets": [points(f) for f in found.fleets]}).data)
+
+
 def register() -> None:
     routes.register("diagnoses", DiagnosisViewSet, "diagnosis")
     routes.register("inspections", InspectionViewSet, "inspection")
     routes.register("inspection-schedules", ScheduleViewSet, "inspection-schedule")
     routes.register("inspection-waivers", WaiverViewSet, "inspection-waiver")
+    routes.register("inspection-trends", TrendViewSet, "inspection-trend")

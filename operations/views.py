@@ -17,7 +17,6 @@ from cceone.console.views import add_validation_error
 from cceone.iam.access import can, get_or_deny, require, restrict
 from cceone.iam.routes import iam_page
 from clusters.models import RegisteredCluster
-from fleets.models import Fleet
 from resources import registry
 
 from . import forms, schedules, services, trends
@@ -242,16 +241,6 @@ def _cluster(request, pk, *actions):
     return get_or_deny(RegisteredCluster.objects.select_related("account"), request.user, pk, VIEW, *actions)
 
 
-def _series(clusters, limit=30):
-    series = {}
-    for cluster in clusters:
-        runs = list(Inspection.objects.filter(cluster=cluster, status="succeeded", score__isnull=False)
-                    .order_by("-finished_at").values_list("finished_at", "score")[:limit])
-        if runs:
-            series[cluster.name] = [(timezone.localtime(when), score) for when, score in reversed(runs)]
-    return series
-
-
 @iam_page(VIEW)
 @login_required
 def cluster_operations(request, pk):
@@ -263,7 +252,7 @@ def cluster_operations(request, pk):
         "schedule_words": schedules.describe(schedule) if schedule else "",
         "inspections": Inspection.objects.filter(cluster=cluster).select_related("requested_by")[:10],
         "waivers": Waiver.objects.filter(cluster=cluster).select_related("created_by")[:50], "now": now,
-        "chart": trends.chart(_series([cluster]), _("No completed inspections yet.")),
+        "chart": trends.chart(trends.cluster_series([cluster]), _("No completed inspections yet.")),
         "can_inspect": can(request.user, services.INSPECT, cluster),
         "can_configure": can(request.user, services.CONFIGURE, cluster)})
 
@@ -376,46 +365,20 @@ def waiver_revoke(request, pk):
 
 # --- trends -------------------------------------------------------------------------------------
 
-FLEETS = "fleets:list"
-
-
-def _fleet_series(user, fleets, limit=30):
-    """name -> [(time, score)] per fleet, from the runs of its clusters the user may list;
-    and name -> (clusters inspected, clusters) for the table."""
-    series, coverage = {}, {}
-    for fleet in fleets:
-        members = restrict(RegisteredCluster.objects.filter(fleet=fleet), user, LIST)
-        runs = list(Inspection.objects.filter(cluster__in=members, status="succeeded", score__isnull=False)
-                    .order_by("-finished_at").values_list("cluster_id", "finished_at", "score")[:limit * 10])
-        points = trends.fleet_scores([(c, timezone.localtime(when), score) for c, when, score in runs], limit)
-        if points:
-            series[fleet.name] = points
-            coverage[fleet.name] = (len({c for c, _when, _score in runs}), members.count())
-    return series, coverage
-
-
 @iam_page(LIST)
 @login_required
 def trend_chart(request):
     require(request.user, LIST)
-    fleets = restrict(Fleet.objects.all(), request.user, FLEETS).order_by("name")
-    clusters = restrict(RegisteredCluster.objects.all(), request.user, LIST).order_by("name")
-    chosen = None
-    if request.GET.get("fleet", "").isdigit():
-        chosen = fleets.filter(pk=request.GET["fleet"]).first()
-        if chosen is not None:
-            clusters = clusters.filter(fleet=chosen)
-    cluster_series = _series(clusters[:20])
-    fleet_series, coverage = _fleet_series(request.user, fleets[:20])
-    fleet_ids = {f.name: f.pk for f in fleets[:20]}
-    fleet_rows = [{**row, "covered": coverage[row["name"]][0], "members": coverage[row["name"]][1],
-                   "pk": fleet_ids[row["name"]]} for row in trends.summary(fleet_series)]
-    cluster_ids = {c.name: c.pk for c in clusters[:20]}
-    cluster_rows = [{**row, "pk": cluster_ids[row["name"]]} for row in trends.summary(cluster_series)]
+    scores = trends.scores(request.user, request.GET.get("fleet", ""))
+    cluster_series = {c["name"]: c["points"] for c in scores.clusters}
+    fleet_series = {f["name"]: f["points"] for f in scores.fleets}
+    fleet_rows = [{**next(f for f in scores.fleets if f["name"] == row["name"]), **row}
+                  for row in trends.summary(fleet_series)]
+    cluster_rows = [{**next(c for c in scores.clusters if c["name"] == row["name"]), **row}
+                    for row in trends.summary(cluster_series)]
     return render(request, "operations/trends.html", {
-        "tab": "trends", "fleets": fleets, "chosen": chosen,
+        "tab": "trends", "chosen": scores.fleet,
         "fleet_chart": trends.chart(fleet_series, _("No fleet has a completed inspection yet."), "fleet-trend-chart",
                                     "fleet"),
         "fleet_rows": fleet_rows, "cluster_rows": cluster_rows,
         "chart": trends.chart(cluster_series, _("No completed inspections yet."))})
-

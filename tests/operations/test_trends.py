@@ -62,6 +62,18 @@ def test_scores_per_fleet_and_per_cluster(tenant, other_tenant):
         assert "|60|" in row(page, "cluster", "alpha") and "|-20|" in row(page, "cluster", "alpha")
         assert "their-" not in page
 
+    # The API twin: the same lines and figures.
+    body = client_for(tenant.viewer).get("/api/v1/inspection-trends/").json()
+    fleets = {f["name"]: f for f in body["fleets"]}
+    assert set(fleets) == {"prod-fleet"}
+    assert [p["score"] for p in fleets["prod-fleet"]["points"]] == [80, 90, 80]
+    assert (fleets["prod-fleet"]["id"], fleets["prod-fleet"]["covered"], fleets["prod-fleet"]["members"]) == \
+        (fleet.pk, 2, 3)
+    assert {c["name"]: [p["score"] for p in c["points"]] for c in body["clusters"]} == {
+        "alpha": [80, 60], "beta": [100], "loner": [40]}
+    only = client_for(tenant.viewer).get(f"/api/v1/inspection-trends/?fleet={fleet.pk}").json()
+    assert {c["name"] for c in only["clusters"]} == {"alpha", "beta"}
+
     # One fleet's clusters alone.
     page = client_for(tenant.viewer).get(reverse("operations:trends") + f"?fleet={fleet.pk}").content.decode()
     assert "Per cluster of fleet prod-fleet" in page
