@@ -1,7 +1,7 @@
 """API twins of the operations pages (R8.2): the same services, the same checks."""
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -10,7 +10,7 @@ from cceone.api import RestrictedViewSet
 from cceone.iam.access import get_or_deny
 from clusters.models import RegisteredCluster
 
-from . import schedules, services
+from . import schedules, services, trends
 from .filters import DiagnosisFilterSet, InspectionFilterSet
 from .findings import translate
 from .models import Diagnosis, Inspection, InspectionSchedule, Waiver
@@ -20,6 +20,16 @@ LIST, VIEW = "clusters:list", "clusters:get"
 
 def _cluster(request, pk, action):
     return get_or_deny(RegisteredCluster.objects.all(), request.user, pk, action)
+
+
+# A create names its cluster in the body, so its gate cannot be the action asked about no
+# cluster (a grant scoped to clusters never answers that): the gate is reading clusters, then
+# the action on some cluster (403 before the body is read), then on the cluster named.
+CREATE_GATE = LIST
+
+
+def _require_somewhere(request, action):
+    services.require_somewhere(request.user, action)
 
 
 class DiagnosisSerializer(serializers.ModelSerializer):
@@ -59,9 +69,10 @@ class DiagnosisViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restric
     serializer_class = DiagnosisSerializer
     filterset_class = DiagnosisFilterSet
     read_action = LIST
-    iam_actions = {"list": LIST, "retrieve": VIEW, "create": services.DIAGNOSE, "confirm": services.DIAGNOSE}
+    iam_actions = {"list": LIST, "retrieve": VIEW, "create": CREATE_GATE, "confirm": services.DIAGNOSE}
 
     def create(self, request):
+        _require_somewhere(request, services.DIAGNOSE)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -104,10 +115,11 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
     serializer_class = InspectionSerializer
     filterset_class = InspectionFilterSet
     read_action = LIST
-    iam_actions = {"list": LIST, "retrieve": VIEW, "create": services.INSPECT}
+    iam_actions = {"list": LIST, "retrieve": VIEW, "create": CREATE_GATE}
 
     def create(self, request):
         """Run an inspection of the cluster now."""
+        _require_somewhere(request, services.INSPECT)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         cluster = _cluster(request, serializer.validated_data["cluster_id"], services.INSPECT)
@@ -133,7 +145,7 @@ class ScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restrict
     queryset = InspectionSchedule.objects.select_related("cluster")
     serializer_class = InspectionScheduleSerializer
     read_action = LIST
-    iam_actions = {"list": LIST, "retrieve": VIEW, "create": services.CONFIGURE, "update": services.CONFIGURE,
+    iam_actions = {"list": LIST, "retrieve": VIEW, "create": CREATE_GATE, "update": services.CONFIGURE,
                    "partial_update": services.CONFIGURE, "destroy": services.CONFIGURE}
 
     def _values(self, data, current=None):
@@ -142,6 +154,7 @@ class ScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restrict
                 (getattr(current, n) if current else InspectionSchedule._meta.get_field(n).default) for n in names}
 
     def create(self, request):
+        _require_somewhere(request, services.CONFIGURE)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -188,9 +201,10 @@ class WaiverViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricted
     queryset = Waiver.objects.select_related("cluster")
     serializer_class = WaiverSerializer
     read_action = LIST
-    iam_actions = {"list": LIST, "retrieve": VIEW, "create": services.CONFIGURE, "destroy": services.CONFIGURE}
+    iam_actions = {"list": LIST, "retrieve": VIEW, "create": CREATE_GATE, "destroy": services.CONFIGURE}
 
     def create(self, request):
+        _require_somewhere(request, services.CONFIGURE)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -207,8 +221,48 @@ class WaiverViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricted
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class TrendPointSerializer(serializers.Serializer):
+    time = serializers.DateTimeField()
+    score = serializers.IntegerField()
+
+
+class ClusterTrendSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    points = TrendPointSerializer(many=True)
+
+
+class FleetTrendSerializer(ClusterTrendSerializer):
+    covered = serializers.IntegerField(help_text="Clusters of the fleet with a completed inspection.")
+    members = serializers.IntegerField(help_text="Clusters of the fleet the caller may list.")
+
+
+class InspectionTrendsSerializer(serializers.Serializer):
+    clusters = ClusterTrendSerializer(many=True)
+    fleets = FleetTrendSerializer(many=True,
+                                  help_text="A fleet's score at each point is the mean of its clusters' latest scores.")
+
+
+class TrendViewSet(viewsets.ViewSet):
+    """Inspection scores over time per cluster and per fleet (the Score trends page)."""
+
+    iam_actions = {"list": LIST}
+
+    @extend_schema(responses=InspectionTrendsSerializer, parameters=[OpenApiParameter(
+        "fleet", int, description="Only the clusters of this fleet in `clusters`.")])
+    def list(self, request):
+        found = trends.scores(request.user, request.query_params.get("fleet", ""))
+
+        def points(line):
+            return {**line, "points": [{"time": when, "score": score} for when, score in line["points"]]}
+
+        return Response(InspectionTrendsSerializer({"clusters": [points(c) for c in found.clusters],
+                                                    "fleets": [points(f) for f in found.fleets]}).data)
+
+
 def register() -> None:
     routes.register("diagnoses", DiagnosisViewSet, "diagnosis")
     routes.register("inspections", InspectionViewSet, "inspection")
     routes.register("inspection-schedules", ScheduleViewSet, "inspection-schedule")
     routes.register("inspection-waivers", WaiverViewSet, "inspection-waiver")
+    routes.register("inspection-trends", TrendViewSet, "inspection-trend")

@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 
 from cceone.audit.services import record
-from cceone.iam.access import require
+from cceone.iam.access import can, require, restrict
 from cceone.kube.gateway import KubeError
 from cceone.queue import stale_before
+from clusters.models import RegisteredCluster
 from resources.targets import Unavailable, resolve
 
 from . import signals
@@ -24,6 +25,28 @@ from .reader import CountingSystemApi, CountingUserApi
 DIAGNOSE = "clusters:diagnose"
 INSPECT = "clusters:inspect"
 CONFIGURE = "clusters:configure-inspection"
+
+
+# --- where a user may act ----------------------------------------------------------------------
+
+def clusters_for(user, action: str, running_only: bool = True):
+    """The clusters `action` is granted on, account-wide or by a policy scoped to them."""
+    clusters = RegisteredCluster.objects.filter(status="running") if running_only else \
+        RegisteredCluster.objects.exclude(status="unsubscribed")
+    return restrict(clusters, user, action).order_by("name")
+
+
+def may_somewhere(user, action: str) -> bool:
+    """Whether the user may `action` on some cluster: what a form that picks the cluster
+    (a new diagnosis, an API call naming the cluster in its body) needs before it opens.
+    A grant scoped to one cluster counts; the chosen cluster is then checked itself."""
+    return can(user, action) or clusters_for(user, action, running_only=False).exists()
+
+
+def require_somewhere(user, action: str) -> None:
+    """403 (audited, through `require`) unless the user may `action` on some cluster."""
+    if not may_somewhere(user, action):
+        require(user, action)
 
 
 # --- running a run ------------------------------------------------------------------------------

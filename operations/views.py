@@ -64,6 +64,11 @@ class DiagnosisList(RunListMixin, generic.ObjectListView):
     title = gettext_lazy("Fault diagnosis")
     create_url_name = "operations:diagnosis-new"
     create_action = services.DIAGNOSE
+    create_label = gettext_lazy("New diagnosis")
+
+    def may_create(self) -> bool:
+        # A grant on one cluster opens the form too (it offers only that cluster).
+        return services.may_somewhere(self.request.user, services.DIAGNOSE)
 
     def get_context_extra(self):
         return {"tab": "diagnoses"}
@@ -76,15 +81,13 @@ class DiagnosisList(RunListMixin, generic.ObjectListView):
         return {"message": _("No diagnoses yet."), "links": []}
 
 
-def _clusters_for(user, action):
-    return restrict(RegisteredCluster.objects.filter(status="running"), user, action).order_by("name")
-
-
 @iam_page(services.DIAGNOSE)
 @login_required
 def diagnosis_new(request):
-    require(request.user, services.DIAGNOSE)
-    clusters = _clusters_for(request.user, services.DIAGNOSE)
+    # Whoever may diagnose some cluster (account-wide, or by a policy scoped to clusters)
+    # opens the form; it offers those clusters, and the chosen one is checked again.
+    services.require_somewhere(request.user, services.DIAGNOSE)
+    clusters = services.clusters_for(request.user, services.DIAGNOSE)
     if request.method == "POST":
         # The object page's button posts its query; the form posts its fields.
         data = request.GET.copy()
@@ -107,13 +110,24 @@ def diagnosis_new(request):
     return render(request, "operations/diagnosis_new.html", {"form": form, "tab": "diagnoses"}, status=status)
 
 
+def _log_url(diagnosis, params: dict | None) -> str | None:
+    """The log viewer at the container (and instance) a finding about logs quotes."""
+    if diagnosis.kind != Diagnosis.Kind.POD or not (params or {}).get("container") or "previous" not in params:
+        return None
+    url = reverse("resources:logs", kwargs={"target_type": "cluster", "target_id": diagnosis.cluster_id,
+                                            "kind": "pods", "namespace": diagnosis.namespace, "name": diagnosis.name})
+    query = {"container": params["container"], "tail": 100, **({"previous": "on"} if params["previous"] else {})}
+    return f"{url}?{urlencode(query)}"
+
+
 def _results(diagnosis):
     confirmations = {c.check_id: c for c in diagnosis.confirmations.all()}
     rows = []
     for entry in diagnosis.results:
         rows.append({**entry, "title_text": translate(entry["title"], None),
                      "remedy_text": translate(entry["remedy"], None),
-                     "messages": [{"text": translate(f["message"], f.get("params")), "evidence": f.get("evidence", [])}
+                     "messages": [{"text": translate(f["message"], f.get("params")), "evidence": f.get("evidence", []),
+                                   "log_url": _log_url(diagnosis, f.get("params"))}
                                   for f in entry.get("findings", [])],
                      "confirmation": confirmations.get(entry["check"])})
     order = {ABNORMAL: 0, "unknown": 1, "normal": 2}
@@ -227,16 +241,6 @@ def _cluster(request, pk, *actions):
     return get_or_deny(RegisteredCluster.objects.select_related("account"), request.user, pk, VIEW, *actions)
 
 
-def _series(clusters, limit=30):
-    series = {}
-    for cluster in clusters:
-        runs = list(Inspection.objects.filter(cluster=cluster, status="succeeded", score__isnull=False)
-                    .order_by("-finished_at").values_list("finished_at", "score")[:limit])
-        if runs:
-            series[cluster.name] = [(timezone.localtime(when), score) for when, score in reversed(runs)]
-    return series
-
-
 @iam_page(VIEW)
 @login_required
 def cluster_operations(request, pk):
@@ -248,7 +252,7 @@ def cluster_operations(request, pk):
         "schedule_words": schedules.describe(schedule) if schedule else "",
         "inspections": Inspection.objects.filter(cluster=cluster).select_related("requested_by")[:10],
         "waivers": Waiver.objects.filter(cluster=cluster).select_related("created_by")[:50], "now": now,
-        "chart": trends.chart(_series([cluster]), _("No completed inspections yet.")),
+        "chart": trends.chart(trends.cluster_series([cluster]), _("No completed inspections yet.")),
         "can_inspect": can(request.user, services.INSPECT, cluster),
         "can_configure": can(request.user, services.CONFIGURE, cluster)})
 
@@ -365,6 +369,16 @@ def waiver_revoke(request, pk):
 @login_required
 def trend_chart(request):
     require(request.user, LIST)
-    clusters = restrict(RegisteredCluster.objects.all(), request.user, LIST).order_by("name")[:20]
+    scores = trends.scores(request.user, request.GET.get("fleet", ""))
+    cluster_series = {c["name"]: c["points"] for c in scores.clusters}
+    fleet_series = {f["name"]: f["points"] for f in scores.fleets}
+    fleet_rows = [{**next(f for f in scores.fleets if f["name"] == row["name"]), **row}
+                  for row in trends.summary(fleet_series)]
+    cluster_rows = [{**next(c for c in scores.clusters if c["name"] == row["name"]), **row}
+                    for row in trends.summary(cluster_series)]
     return render(request, "operations/trends.html", {
-        "tab": "trends", "chart": trends.chart(_series(clusters), _("No completed inspections yet."))})
+        "tab": "trends", "chosen": scores.fleet,
+        "fleet_chart": trends.chart(fleet_series, _("No fleet has a completed inspection yet."), "fleet-trend-chart",
+                                    "fleet"),
+        "fleet_rows": fleet_rows, "cluster_rows": cluster_rows,
+        "chart": trends.chart(cluster_series, _("No completed inspections yet."))})

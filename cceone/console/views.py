@@ -67,6 +67,11 @@ class ObjectListView(ObjectMixin, View):
         """What an empty list says to do next: {"message", "links": [(label, url)]}."""
         return None
 
+    def may_create(self) -> bool:
+        """Whether the create button shows: `create_action` granted (a view whose form picks
+        the instance to act on may answer for grants on some instance)."""
+        return bool(self.create_action) and can(self.request.user, self.create_action)
+
     def get(self, request, *args, **kwargs):
         require(request.user, self.view_action)
         queryset = self.visible(self.get_queryset())
@@ -76,7 +81,7 @@ class ObjectListView(ObjectMixin, View):
             queryset = filterset.qs
         table = self.table_class(queryset, request=request)
         RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
-        can_create = bool(self.create_action) and can(request.user, self.create_action)
+        can_create = self.may_create()
         context = {
             "title": self.title,
             "table": table,

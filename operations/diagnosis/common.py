@@ -107,6 +107,24 @@ class Context:
                 raise
         return self.cached(("list", plural, namespace, tuple(sorted(selectors.items()))), read)
 
+    def container_log(self, container: str, previous: bool, lines: int) -> list[str] | None:
+        """The last `lines` lines of a container's log (its previous instance's with
+        `previous`), read as the user like the pod itself: None when there is no such log
+        (the container has not started, or never restarted)."""
+        def read():
+            try:
+                text = self.user_api.log(any_kind("pods"), self.namespace, self.name, container=container,
+                                         tail=lines, previous=previous)
+            except KubeError as error:
+                if error.status in (400, 404):
+                    return None  # "waiting to start", "previous terminated container … not found"
+                if error.status == 403:
+                    raise CannotVerify(N_("Cannot read the logs (RBAC): %(message)s"),
+                                       {"message": error.message}) from None
+                raise
+            return text.splitlines()
+        return self.cached(("log", container, previous, lines), read)
+
     @property
     def meta(self) -> dict:
         return self.obj.get("metadata") or {}

@@ -1,4 +1,6 @@
 """Pod diagnosis (DIAGNOSIS.md §1)."""
+import re
+
 from django.utils.translation import gettext_noop as N_
 
 from ..findings import Evidence, Finding
@@ -9,6 +11,10 @@ WAITING_ERRORS = {"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "ErrIm
                   "PreCreateHookError", "PreStartHookError"}
 RESTART_THRESHOLD = 5
 STUCK_MARGIN_SECONDS = 60
+# POD-LOG-ERRORS: k8sgpt's Log analyzer reads the last 100 lines and matches these words.
+LOG_LINES = 100
+LOG_PATTERN = re.compile(r"error|exception|fail", re.IGNORECASE)
+LOG_EVIDENCE_LINES = 20
 
 
 def _statuses(ctx, init=True):
@@ -310,3 +316,29 @@ def warning_events(ctx):
                     {"count": sum(e.get("count") or 1 for e in events), "reason": reason,
                      "message": events[0].get("message", "")}, [event_evidence(events[0])])
             for reason, events in grouped.items()]
+
+
+@check("pods", "POD-LOG-ERRORS", N_("Container logs"), "warning",
+       N_("Read the matching lines in context in the log viewer; the previous instance's log usually says why a "
+          "restarted container stopped."))
+def log_errors(ctx):
+    """The last lines of each container's log, and of its previous instance when it restarted,
+    scanned for error, exception and fail (k8sgpt's Log analyzer)."""
+    restarted = {s.get("name"): (s.get("restartCount") or 0) > 0 for s in ctx.status.get("containerStatuses") or []}
+    found = []
+    for container in ctx.spec.get("containers") or []:
+        name = container.get("name")
+        for previous in (False, True) if restarted.get(name) else (False,):
+            lines = ctx.container_log(name, previous, LOG_LINES)
+            matches = [line for line in lines or [] if LOG_PATTERN.search(line)]
+            if not matches:
+                continue
+            message = (N_("The previous instance of container %(container)s logged %(count)s lines matching error, "
+                          "exception or fail in its last %(lines)s lines") if previous else
+                       N_("Container %(container)s logged %(count)s lines matching error, exception or fail in its "
+                          "last %(lines)s lines"))
+            field = f"previous container logs [{name}]" if previous else f"container logs [{name}]"
+            found.append(Finding(message, {"container": name, "count": len(matches), "lines": len(lines),
+                                           "previous": previous},
+                                 [Evidence(field, "\n".join(matches[-LOG_EVIDENCE_LINES:]))]))
+    return found

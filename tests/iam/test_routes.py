@@ -278,6 +278,7 @@ ROUTES.update({
                                                 kwargs=lambda w: {"pk": w.schedule.pk}),
     "api:inspection-schedule-detail DELETE": api("clusters:configure-inspection", method="delete",
                                                  kwargs=lambda w: {"pk": w.schedule.pk}),
+    "api:inspection-trend-list": api("clusters:list"),
     "api:inspection-waiver-list": api("clusters:list"),
     "api:inspection-waiver-list POST": api("clusters:configure-inspection", method="post"),
     "api:inspection-waiver-detail": api("clusters:get", kwargs=lambda w: {"pk": w.waiver.pk}),

@@ -49,6 +49,19 @@ def test_broken_pods_nodes_services_and_ingresses_produce_their_documented_findi
     assert messages(diagnosis, "POD-WARNING-EVENTS") == [
         "42× BackOff: Back-off restarting failed container api in pod crasher_shop"]
     assert "same-named Deployment" not in page
+    # Its logs: the current instance is waiting (nothing to read); the previous one's matching lines, quoted,
+    # with a link to the log viewer at that instance.
+    assert messages(diagnosis, "POD-LOG-ERRORS") == [
+        "The previous instance of container api logged 2 lines matching error, exception or fail in its last 6 lines"]
+    evidence = item(diagnosis, "POD-LOG-ERRORS")["findings"][0]["evidence"]
+    assert evidence == [{"field": "previous container logs [api]",
+                         "value": "ERROR connect ECONNREFUSED 10.96.0.12:5432\n"
+                                  "Exception in main loop: database unavailable"}]
+    assert "container=api&amp;tail=100&amp;previous=on" in page and "Open the log" in page
+
+    # A running container whose log has nothing alarming.
+    diagnosis, _page = diagnose(client, cluster, "pods", "web-1")
+    assert item(diagnosis, "POD-LOG-ERRORS")["status"] == "normal"
 
     # OOMKilled.
     diagnosis, _page = diagnose(client, cluster, "pods", "memory-hog")
@@ -98,3 +111,4 @@ def test_broken_pods_nodes_services_and_ingresses_produce_their_documented_findi
         "Ingress uses the secret shop/shop-tls as a TLS certificate which does not exist."]
     assert item(diagnosis, "ING-CLASS-MISSING")["status"] == "normal"
     assert diagnosis.checks_done == diagnosis.checks_total == len(diagnosis.results)
+
