@@ -252,7 +252,7 @@ def backup_pages(tenant, cluster) -> dict:
                                              location=location, crontab="0 2 * * *", keep_last=3)
     # A migration after its dry run, waiting for the user (to a second cluster of the tenant).
     target = ClusterFactory(account=tenant.account, name="edge-3")
-    migration = Migration.objects.create(account=tenant.account, name="edge-move", source=cluster, target=target,
+    migration = Migration.objects.create(account=tenant.account, name="edge-9", source=cluster, target=target,
                                          location=location, backup=backup, dry_run=restore,
                                          namespace_mapping={"default": "prod"}, state="awaiting_confirmation")
     return {"backups:migration-detail": {"pk": migration.pk}, "backups:cluster": {"pk": cluster.pk},"backups:detail": {"pk": backup.pk}, "backups:delete": {"pk": backup.pk},
