@@ -127,7 +127,7 @@ class RestoreRequestSerializer(serializers.Serializer):
     included_kinds = serializers.ListField(child=serializers.CharField(), required=False)
     excluded_kinds = serializers.ListField(child=serializers.CharField(), required=False)
     cleansing_rules = CleansingRuleSerializer(many=True, required=False)
-    conflict_policy = serializers.ChoiceField(Restore.Policy.values, required=False)
+    conflict_policy = serializers.ChoiceField(Restore.Policy.choices, required=False)
 
 
 class RestoreSerializer(serializers.ModelSerializer):
@@ -282,7 +282,7 @@ class MigrationRequestSerializer(serializers.Serializer):
     namespace_mapping = serializers.DictField(child=serializers.CharField(), required=False,
                                               help_text="{source namespace: target namespace}")
     cleansing_rules = CleansingRuleSerializer(many=True, required=False)
-    conflict_policy = serializers.ChoiceField(Restore.Policy.values, required=False)
+    conflict_policy = serializers.ChoiceField(Restore.Policy.choices, required=False)
 
 
 class MigrationViewSet(ReadViewSet):

@@ -267,6 +267,7 @@ def import_backup(request):
     require(request.user, "backups:create")
     form = forms.ImportForm(request.POST or None, files=request.FILES or None, account=request.user.account,
                             user=request.user)
+    form.fields["cluster"].initial = request.GET.get("cluster")
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
