@@ -56,4 +56,6 @@ T = {
     "The backup is restored into the target with the namespace remapping and the data cleansing.":
         "按命名空间重映射和数据清洗规则将备份还原到目标集群。",
     "Start migration": "开始迁移",
+    "The target cannot take this backup, so nothing was restored: %(reasons)s Run a dry run for the details, or "
+    "exclude these kinds.": "目标集群无法接收此备份，因此未还原任何内容：%(reasons)s 请先演练查看详情，或排除这些资源类型。",
 }

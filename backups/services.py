@@ -491,6 +491,14 @@ def run_restore(restore_id: int, run: int) -> None:
         client = Client(item.target)
         results = []
         findings = preflight.check(client, plan, manifest) if item.dry_run else {}
+        if not item.dry_run:
+            _missing, unserved = preflight.api_findings(plan, manifest, client.served())
+            if unserved:  # a backup of a version the target cannot take: refused whole, before any write
+                _finish_restore(item, run, Phase.FAILED, _(
+                    "The target cannot take this backup, so nothing was restored: %(reasons)s Run a dry run "
+                    "for the details, or exclude these kinds.") % {
+                    "reasons": " ".join(f"{f['what']}: {f['detail']}" for f in unserved)})
+                return
         ready: set = set()
         total = max(1, len(plan.items))
         for index, planned in enumerate(plan.items):
