@@ -56,6 +56,8 @@ T = {
     "The backup is restored into the target with the namespace remapping and the data cleansing.":
         "按命名空间重映射和数据清洗规则将备份还原到目标集群。",
     "Start migration": "开始迁移",
+    "The pre-flight found %(counter)s problem that would make objects fail: fix it in the target, or start a "
+    "migration that excludes those kinds.": ("预检发现 %(counter)s 个会导致对象还原失败的问题：请在目标集群中修复，或新建一个排除这些资源类型的迁移。",),
     "The target cannot take this backup, so nothing was restored: %(reasons)s Run a dry run for the details, or "
     "exclude these kinds.": "目标集群无法接收此备份，因此未还原任何内容：%(reasons)s 请先演练查看详情，或排除这些资源类型。",
 }

@@ -62,6 +62,8 @@ def test_migrate_an_application_between_two_agent_clusters_through_the_wizard(
     assert step_states(page) == ["done", "done", "running", "waiting"]
     assert 'id="confirm-migration"' in page
     assert "<code>shop-edge</code>" in page  # the pre-flight: a namespace to create
+    # The claim's storage class "nfs" is not in the target: said before anything is written.
+    assert "<code>nfs</code>" in page and "The pre-flight found 1 problem that would make objects fail" in page
     assert "New: " in page  # the dry run's counts
     assert second_emulator.emulator.get_object("v1", "Namespace", "shop-edge") is None
 
