@@ -615,17 +615,20 @@ def start_migration(user, *, name: str, source: RegisteredCluster, target: Regis
     if Backup.objects.filter(account=user.account, name=backup_name).exists():
         raise ValidationError({"name": _("A backup named “%(name)s” exists: choose another name for the migration.")
                                % {"name": backup_name}})
-    with transaction.atomic():
-        migration = Migration.objects.create(
-            account=user.account, name=name, source=source, target=target, location=location,
-            namespaces=filters["namespaces"], excluded_kinds=filters["excluded_kinds"], namespace_mapping=mapping,
-            cleansing_rules=rules, conflict_policy=conflict_policy, creator=user)
-        record(user, MIGRATE, migration, details={"operation": "start", "source": source.name, "target": target.name,
-                                                  "namespaces": filters["namespaces"], "mapping": mapping,
-                                                  "rules": len(rules)})
-        migration.backup = start_backup(user, cluster=source, location=location, name=backup_name,
-                                        namespaces=filters["namespaces"], excluded_kinds=filters["excluded_kinds"])
-        migration.save(update_fields=["backup"])
+    try:
+        with transaction.atomic():
+            migration = Migration.objects.create(
+                account=user.account, name=name, source=source, target=target, location=location,
+                namespaces=filters["namespaces"], excluded_kinds=filters["excluded_kinds"],
+                namespace_mapping=mapping, cleansing_rules=rules, conflict_policy=conflict_policy, creator=user)
+            record(user, MIGRATE, migration, details={
+                "operation": "start", "source": source.name, "target": target.name,
+                "namespaces": filters["namespaces"], "mapping": mapping, "rules": len(rules)})
+            migration.backup = start_backup(user, cluster=source, location=location, name=backup_name,
+                                            namespaces=filters["namespaces"], excluded_kinds=filters["excluded_kinds"])
+            migration.save(update_fields=["backup"])
+    except IntegrityError:  # the same name, started at the same moment
+        raise ValidationError({"name": _("A migration with this name exists.")}) from None
     return migration
 
 
