@@ -14,7 +14,7 @@ from cceone.iam.api import AccountRelatedField
 from clusters.models import RegisteredCluster
 
 from . import services
-from .models import Backup, BackupSchedule, Restore, StorageLocation
+from .models import Backup, BackupSchedule, Migration, Restore, StorageLocation
 
 
 class ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
@@ -127,7 +127,7 @@ class RestoreRequestSerializer(serializers.Serializer):
     included_kinds = serializers.ListField(child=serializers.CharField(), required=False)
     excluded_kinds = serializers.ListField(child=serializers.CharField(), required=False)
     cleansing_rules = CleansingRuleSerializer(many=True, required=False)
-    conflict_policy = serializers.ChoiceField(Restore.Policy.values, required=False)
+    conflict_policy = serializers.ChoiceField(Restore.Policy.choices, required=False)
 
 
 class RestoreSerializer(serializers.ModelSerializer):
@@ -262,8 +262,75 @@ class ScheduleViewSet(ReadViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class MigrationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Migration
+        fields = ["id", "name", "source", "target", "location", "namespaces", "excluded_kinds", "namespace_mapping",
+                  "cleansing_rules", "conflict_policy", "state", "message", "backup", "dry_run", "restore",
+                  "created_at", "finished_at"]
+        read_only_fields = fields
+
+
+class MigrationRequestSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="2-40 characters: lowercase letters, digits and '-'.")
+    source = AccountRelatedField(queryset=RegisteredCluster.objects.all())
+    target = AccountRelatedField(queryset=RegisteredCluster.objects.all())
+    location = AccountRelatedField(queryset=StorageLocation.objects.all())
+    namespaces = serializers.ListField(child=serializers.CharField(), required=False,
+                                       help_text="Namespaces or patterns of the source; empty: all.")
+    excluded_kinds = serializers.ListField(child=serializers.CharField(), required=False)
+    namespace_mapping = serializers.DictField(child=serializers.CharField(), required=False,
+                                              help_text="{source namespace: target namespace}")
+    cleansing_rules = CleansingRuleSerializer(many=True, required=False)
+    conflict_policy = serializers.ChoiceField(Restore.Policy.choices, required=False)
+
+
+class MigrationViewSet(ReadViewSet):
+    """The migration wizard (R6.1): back up the source's namespaces, dry-run on the target,
+    then `confirm` restores (or `cancel` stops). `state` says where it is; the backup and the
+    restores are the usual resources."""
+
+    queryset = Migration.objects.select_related("source", "target")
+    serializer_class = MigrationSerializer
+    iam_actions = {"list": "backups:list", "retrieve": "backups:get", "create": "backups:migrate",
+                   "confirm": "backups:migrate", "cancel": "backups:migrate"}
+
+    @extend_schema(request=MigrationRequestSerializer, responses={201: MigrationSerializer})
+    def create(self, request):
+        data = MigrationRequestSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        source = get_or_deny(RegisteredCluster.objects.all(), request.user, values["source"].pk)
+        target = get_or_deny(RegisteredCluster.objects.all(), request.user, values["target"].pk)
+        migration = services.start_migration(
+            request.user, name=values["name"], source=source, target=target, location=values["location"],
+            namespaces=values.get("namespaces", []), excluded_kinds=values.get("excluded_kinds", []),
+            namespace_mapping=values.get("namespace_mapping", {}), cleansing_rules=values.get("cleansing_rules", []),
+            conflict_policy=values.get("conflict_policy", "skip"))
+        migration.refresh_from_db()
+        return Response(self.get_serializer(migration).data, status=status.HTTP_201_CREATED)
+
+    def _act(self, action_):
+        migration = action_(self.request.user, self.get_object())
+        migration.refresh_from_db()
+        return Response(self.get_serializer(migration).data)
+
+    @extend_schema(request=None, responses=MigrationSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        """After the dry run: restore into the target with the migration's settings."""
+        return self._act(services.confirm_migration)
+
+    @extend_schema(request=None, responses=MigrationSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """After the dry run: stop without restoring (the backup stays)."""
+        return self._act(services.cancel_migration)
+
+
 def register() -> None:
     routes.register("backup-locations", LocationViewSet, basename="backup-location")
     routes.register("backups", BackupViewSet, basename="backup")
     routes.register("backup-schedules", ScheduleViewSet, basename="backup-schedule")
     routes.register("restores", RestoreViewSet, basename="restore")
+    routes.register("backup-migrations", MigrationViewSet, basename="backup-migration")

@@ -18,6 +18,7 @@ class BackupsConfig(AppConfig):
             ("backups:download", Tier.WRITE, _("Download a backup (it holds the cluster's secrets)")),
             ("backups:delete", Tier.WRITE, _("Delete backups and backup schedules")),
             ("backups:restore", Tier.WRITE, _("Restore a backup into a cluster, or dry-run the restore")),
+            ("backups:migrate", Tier.WRITE, _("Migrate applications between clusters (back up, dry-run, restore)")),
             ("backups:locations", Tier.ADMIN, _("Manage storage locations")),
         ]:
             register(name, tier, label)

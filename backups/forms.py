@@ -72,24 +72,14 @@ class ScheduleForm(FiltersForm):
 RULE_ROWS = 3
 
 
-class RestoreForm(AccountForm):
-    """The manual's restore dialog: name, namespace remapping, and under "advanced" the data
-    cleansing rules (namespaces, kinds, label selector; attribute, old value, new value)."""
+class CleansingRulesForm(AccountForm):
+    """The manual's data-cleansing rows (namespaces, kinds, label selector; attribute, old
+    value, new value), shared by the restore dialog and the migration wizard."""
 
-    target = forms.ModelChoiceField(RegisteredCluster.objects.none(), label=_("Target cluster"))
-    name = forms.CharField(label=_("Name"), max_length=63, required=False,
-                           help_text=_("Lowercase letters, digits and '-'; empty: one is made up."))
-    namespace_mapping = forms.CharField(label=_("Namespace remapping"), required=False,
-                                        widget=forms.Textarea(attrs={"rows": 2}),
-                                        help_text=_("One per line: source namespace=target namespace"))
-    included_kinds = forms.CharField(label=_("Resource kinds to include"), required=False, help_text=KINDS_HELP)
-    excluded_kinds = forms.CharField(label=_("Resource kinds to exclude"), required=False, help_text=KINDS_HELP)
-    conflict_policy = forms.ChoiceField(label=_("Existing objects"), choices=Restore.Policy.choices,
-                                        initial="skip")
+    main_field_names: tuple[str, ...] = ()
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["target"].queryset = _clusters(user, "clusters:get")
         for i in range(RULE_ROWS):
             self.fields[f"rule{i}_namespaces"] = forms.CharField(
                 label=_("Namespaces"), required=False, help_text=_("Source namespaces, separated by commas"))
@@ -111,8 +101,7 @@ class RestoreForm(AccountForm):
                                                      "new", "mode")] for i in range(RULE_ROWS)]
 
     def main_fields(self):
-        return [self[name] for name in ("target", "name", "namespace_mapping", "included_kinds", "excluded_kinds",
-                                        "conflict_policy")]
+        return [self[name] for name in self.main_field_names]
 
     def rules(self) -> list[dict]:
         data, rules = self.cleaned_data, []
@@ -124,6 +113,55 @@ class RestoreForm(AccountForm):
                           "operations": [{"attribute": data[f"rule{i}_attribute"], "old": data[f"rule{i}_old"],
                                           "new": data[f"rule{i}_new"], "mode": data[f"rule{i}_mode"]}]})
         return rules
+
+
+class RestoreForm(CleansingRulesForm):
+    """The manual's restore dialog: name, namespace remapping, and under "advanced" the data
+    cleansing rules."""
+
+    target = forms.ModelChoiceField(RegisteredCluster.objects.none(), label=_("Target cluster"))
+    name = forms.CharField(label=_("Name"), max_length=63, required=False,
+                           help_text=_("Lowercase letters, digits and '-'; empty: one is made up."))
+    namespace_mapping = forms.CharField(label=_("Namespace remapping"), required=False,
+                                        widget=forms.Textarea(attrs={"rows": 2}),
+                                        help_text=_("One per line: source namespace=target namespace"))
+    included_kinds = forms.CharField(label=_("Resource kinds to include"), required=False, help_text=KINDS_HELP)
+    excluded_kinds = forms.CharField(label=_("Resource kinds to exclude"), required=False, help_text=KINDS_HELP)
+    conflict_policy = forms.ChoiceField(label=_("Existing objects"), choices=Restore.Policy.choices,
+                                        initial="skip")
+    main_field_names = ("target", "name", "namespace_mapping", "included_kinds", "excluded_kinds", "conflict_policy")
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = _clusters(user, "clusters:get")
+
+
+class MigrationForm(CleansingRulesForm):
+    """The migration wizard: source and target, what to move, how to rewrite it."""
+
+    name = forms.CharField(label=_("Name"), max_length=40, help_text=_("2-40 characters: lowercase letters, digits "
+                                                                       "and '-'."))
+    source = forms.ModelChoiceField(RegisteredCluster.objects.none(), label=_("Source cluster"))
+    target = forms.ModelChoiceField(RegisteredCluster.objects.none(), label=_("Target cluster"))
+    location = forms.ModelChoiceField(StorageLocation.objects.none(), label=_("Storage location"),
+                                      help_text=_("The backup made for the migration is kept here."))
+    namespaces = forms.CharField(label=_("Namespaces"), required=False,
+                                 help_text=_("Separated by commas; patterns such as team-* work. Empty: all "
+                                             "namespaces, and the cluster-scoped objects."))
+    excluded_kinds = forms.CharField(label=_("Resource kinds to exclude"), required=False, help_text=KINDS_HELP)
+    namespace_mapping = forms.CharField(label=_("Namespace remapping"), required=False,
+                                        widget=forms.Textarea(attrs={"rows": 2}),
+                                        help_text=_("One per line: source namespace=target namespace"))
+    conflict_policy = forms.ChoiceField(label=_("Existing objects"), choices=Restore.Policy.choices,
+                                        initial="skip")
+    main_field_names = ("name", "source", "target", "location", "namespaces", "excluded_kinds", "namespace_mapping",
+                        "conflict_policy")
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].queryset = _clusters(user, "backups:migrate")
+        self.fields["target"].queryset = _clusters(user, "clusters:update")
+        self.fields["location"].queryset = StorageLocation.objects.filter(account=self.account)
 
 
 def _list(text: str) -> list[str]:

@@ -210,3 +210,67 @@ class Restore(Work):
         from django.urls import reverse
 
         return reverse("backups:restore-detail", args=[self.pk])
+
+
+class Migration(models.Model):
+    """The full-migration wizard (R6.1): namespaces of a source cluster backed up, the backup
+    dry-run on the target (the diff and the pre-flight), and — once the user has seen them
+    and confirmed — restored there. The work is the backup's and the restores'; a migration
+    records which step the flow is at (`services.advance_migration` moves it on when one of
+    them finishes)."""
+
+    audit_type = "migration"
+    iam_anchor_path = "source"
+
+    class State(models.TextChoices):
+        BACKING_UP = "backing_up", _("Backing up the source")
+        DRY_RUNNING = "dry_running", _("Dry run on the target")
+        AWAITING_CONFIRMATION = "awaiting_confirmation", _("Awaiting confirmation")
+        RESTORING = "restoring", _("Restoring into the target")
+        COMPLETED = "completed", _("Completed")
+        PARTIALLY_FAILED = "partially_failed", _("Partially failed")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    account = models.ForeignKey("iam.Account", on_delete=models.CASCADE, related_name="migrations")
+    name = models.CharField(_("name"), max_length=40)
+    source = models.ForeignKey("clusters.RegisteredCluster", on_delete=models.PROTECT, related_name="migrations_out",
+                               verbose_name=_("source cluster"))
+    target = models.ForeignKey("clusters.RegisteredCluster", on_delete=models.PROTECT, related_name="migrations_in",
+                               verbose_name=_("target cluster"))
+    location = models.ForeignKey(StorageLocation, on_delete=models.PROTECT, related_name="migrations",
+                                 verbose_name=_("storage location"))
+    namespaces = models.JSONField(_("namespaces"), default=list, blank=True)  # [] = all
+    excluded_kinds = models.JSONField(_("excluded kinds"), default=list, blank=True)
+    namespace_mapping = models.JSONField(_("namespace mapping"), default=dict, blank=True)
+    cleansing_rules = models.JSONField(_("data cleansing"), default=list, blank=True)
+    conflict_policy = models.CharField(_("existing objects"), max_length=10, choices=Restore.Policy.choices,
+                                       default=Restore.Policy.SKIP)
+    state = models.CharField(_("status"), max_length=24, choices=State.choices, default=State.BACKING_UP)
+    message = models.TextField(_("message"), blank=True)
+    backup = models.ForeignKey(Backup, on_delete=models.SET_NULL, null=True, blank=True, related_name="migrations")
+    dry_run = models.ForeignKey(Restore, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    restore = models.ForeignKey(Restore, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    FINISHED = (State.COMPLETED, State.PARTIALLY_FAILED, State.FAILED, State.CANCELLED)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="uniq_migration_name")]
+        verbose_name = _("migration")
+        verbose_name_plural = _("migrations")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("backups:migration-detail", args=[self.pk])
+
+    @property
+    def finished(self) -> bool:
+        return self.state in self.FINISHED

@@ -48,9 +48,10 @@ def _pod_requests(obj: dict) -> dict:
     return {"requests.cpu": cpu * replicas, "requests.memory": memory * replicas, "pods": replicas}
 
 
-def check(client: Client, plan, manifest: dict) -> dict:
-    """Findings, each a list of {what, detail}; `blocking` counts those that make objects fail."""
-    served = client.served()
+def api_findings(plan, manifest: dict, served: set) -> tuple[list, list]:
+    """(missing CRDs, API versions the target does not serve) for what the restore writes:
+    a kind whose CRD the restore brings first is fine; one the target serves only at other
+    versions, or not at all, is a version the target cannot take."""
     served_groups = {group for group, _v, _r in served}
     restored_crds = {item.name for item in plan.items if item.resource.kind == "CustomResourceDefinition"}
     missing_crds, unserved = [], []
@@ -76,6 +77,13 @@ def check(client: Client, plan, manifest: dict) -> dict:
             missing_crds.append({"what": f"{resource}.{group}",
                                  "detail": _("No CustomResourceDefinition for %(kind)s in the target or in the "
                                              "backup: its objects would fail.") % {"kind": entry["kind"]}})
+    return missing_crds, unserved
+
+
+def check(client: Client, plan, manifest: dict) -> dict:
+    """Findings, each a list of {what, detail}; `blocking` counts those that make objects fail."""
+    served = client.served()
+    missing_crds, unserved = api_findings(plan, manifest, served)
     existing_ns = {ns["metadata"]["name"] for ns in client.list_all(_NS)}
     to_create = [{"what": ns, "detail": _("Created by the restore.")} for ns in plan.namespaces
                  if ns not in existing_ns]

@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,7 +28,7 @@ from clusters.models import RegisteredCluster
 
 from . import cleansing, collect, preflight, restore, signals, storage
 from .kube import Client
-from .models import FINISHED, Backup, BackupSchedule, Phase, Restore, StorageLocation
+from .models import FINISHED, Backup, BackupSchedule, Migration, Phase, Restore, StorageLocation
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 NAME_RULE = gettext_lazy("2-63 characters: lowercase letters, digits and '-', starting with a letter and ending "
@@ -209,6 +209,7 @@ def _finish_backup(backup: Backup, run: int, phase: str, message: str, **fields)
                result=AuditEvent.Result.SUCCESS if phase == Phase.COMPLETED else AuditEvent.Result.FAILED,
                details={"phase": phase, "message": message, "items": fields.get("item_count", 0),
                         "size": fields.get("size")})
+    _advance_migrations(backup=backup)
 
 
 def delete_backup(user, backup: Backup) -> None:
@@ -294,16 +295,26 @@ def apply_retention(schedule: BackupSchedule) -> int:
             doomed.append(backup)
         elif schedule.keep_days and backup.created_at < timezone.now() - timedelta(days=schedule.keep_days):
             doomed.append(backup)
+    deleted = 0
     for backup in doomed:
         try:
             storage.delete(backup.location, backup.object_key)
         except storage.StorageError:
-            continue  # kept, and tried again after the next backup
+            continue  # kept, and tried again by the next sweep
         with transaction.atomic():
             record(None, "backups:retention", backup, account=backup.account,
                    details={"schedule": schedule.name, "object": backup.object_key})
             backup.delete()
-    return len(doomed)
+        deleted += 1
+    return deleted
+
+
+def expire_backups() -> int:
+    """The retention sweep (beat, hourly): every schedule's retention applied again, so a
+    backup outlives its days by at most an hour even when no new backup comes (a schedule
+    paused or failing), and one its bucket refused to delete is tried again."""
+    return sum(apply_retention(schedule) for schedule in BackupSchedule.objects.exclude(
+        keep_last__isnull=True, keep_days__isnull=True).select_related("location"))
 
 
 # --- schedules --------------------------------------------------------------------------------
@@ -480,6 +491,14 @@ def run_restore(restore_id: int, run: int) -> None:
         client = Client(item.target)
         results = []
         findings = preflight.check(client, plan, manifest) if item.dry_run else {}
+        if not item.dry_run:
+            _missing, unserved = preflight.api_findings(plan, manifest, client.served())
+            if unserved:  # a backup of a version the target cannot take: refused whole, before any write
+                _finish_restore(item, run, Phase.FAILED, _(
+                    "The target cannot take this backup, so nothing was restored: %(reasons)s Run a dry run "
+                    "for the details, or exclude these kinds.") % {
+                    "reasons": " ".join(f"{f['what']}: {f['detail']}" for f in unserved)})
+                return
         ready: set = set()
         total = max(1, len(plan.items))
         for index, planned in enumerate(plan.items):
@@ -522,6 +541,7 @@ def _finish_restore(item: Restore, run: int, phase: str, message: str, **fields)
                result=AuditEvent.Result.FAILED if phase == Phase.FAILED else AuditEvent.Result.SUCCESS,
                details={"phase": phase, "message": message, "counts": fields.get("counts", {}),
                         "dry_run": item.dry_run})
+    _advance_migrations(restore=item)
 
 
 # --- recovering lost work ---------------------------------------------------------------------
@@ -548,6 +568,7 @@ def recover_stalled() -> dict:
                         % {"count": work.resumes})
                     record(None, f"backups:{argument}_lost", work, account=work.account,
                            result=AuditEvent.Result.FAILED, details={"resumes": work.resumes})
+                    _advance_migrations(**{argument: work})
                     counts["failed"] += 1
                     continue
                 model.objects.filter(pk=work.pk).update(
@@ -555,3 +576,155 @@ def recover_stalled() -> dict:
                 signal.send(model, **{argument: work})
                 counts["resumed"] += 1
     return counts
+
+
+# --- the migration wizard (R6.1) ----------------------------------------------------------------
+
+MIGRATE = "backups:migrate"
+MIGRATION_NAME_RULE = gettext_lazy("2-40 characters: lowercase letters, digits and '-', starting with a letter and "
+                                   "ending with a letter or digit.")
+
+
+def start_migration(user, *, name: str, source: RegisteredCluster, target: RegisteredCluster,
+                    location: StorageLocation, namespaces=(), excluded_kinds=(), namespace_mapping=None,
+                    cleansing_rules=(), conflict_policy: str = "skip") -> Migration:
+    """Move an application from one cluster to another: a backup of the source's namespaces,
+    then (by `advance_migration`) its dry run on the target; the restore waits for
+    `confirm_migration`. Every permission the three steps need is checked here, so a
+    migration the user may not finish does not start."""
+    require(user, MIGRATE, source)
+    require(user, "backups:create", source)
+    require(user, "backups:restore", source)
+    _require_cluster(user, source, "clusters:get")
+    _require_cluster(user, target, "clusters:update")
+    if source.pk == target.pk:
+        raise ValidationError({"target": _("Choose a target cluster other than the source.")})
+    if location.account_id != user.account_id:
+        raise ValidationError({"location": _("Choose one of your storage locations.")})
+    name = (name or "").strip()
+    if not NAME_RE.match(name) or len(name) > 40:
+        raise ValidationError({"name": MIGRATION_NAME_RULE})
+    if conflict_policy not in Restore.Policy.values:
+        raise ValidationError({"conflict_policy": _("Choose skip or update.")})
+    filters = validate_filters(namespaces, (), excluded_kinds, "")
+    mapping = parse_mapping(namespace_mapping or {})
+    rules = cleansing.validate(cleansing_rules)
+    if Migration.objects.filter(account=user.account, name=name).exists():
+        raise ValidationError({"name": _("A migration with this name exists.")})
+    backup_name = f"{name}-backup"
+    if Backup.objects.filter(account=user.account, name=backup_name).exists():
+        raise ValidationError({"name": _("A backup named “%(name)s” exists: choose another name for the migration.")
+                               % {"name": backup_name}})
+    try:
+        with transaction.atomic():
+            migration = Migration.objects.create(
+                account=user.account, name=name, source=source, target=target, location=location,
+                namespaces=filters["namespaces"], excluded_kinds=filters["excluded_kinds"],
+                namespace_mapping=mapping, cleansing_rules=rules, conflict_policy=conflict_policy, creator=user)
+            record(user, MIGRATE, migration, details={
+                "operation": "start", "source": source.name, "target": target.name,
+                "namespaces": filters["namespaces"], "mapping": mapping, "rules": len(rules)})
+            migration.backup = start_backup(user, cluster=source, location=location, name=backup_name,
+                                            namespaces=filters["namespaces"], excluded_kinds=filters["excluded_kinds"])
+            migration.save(update_fields=["backup"])
+    except IntegrityError:  # the same name, started at the same moment
+        raise ValidationError({"name": _("A migration with this name exists.")}) from None
+    return migration
+
+
+def _restore_options(migration: Migration) -> dict:
+    return {"target": migration.target, "namespace_mapping": migration.namespace_mapping,
+            "excluded_kinds": migration.excluded_kinds, "cleansing_rules": migration.cleansing_rules,
+            "conflict_policy": migration.conflict_policy}
+
+
+def _end_migration(migration: Migration, state: str, message: str = "") -> None:
+    migration.state, migration.message, migration.finished_at = state, message, timezone.now()
+    migration.save(update_fields=["state", "message", "finished_at"])
+    record(migration.creator, MIGRATE, migration, account=migration.account,
+           result=AuditEvent.Result.SUCCESS if state == Migration.State.COMPLETED else AuditEvent.Result.FAILED,
+           details={"operation": "finish", "state": state, "message": message})
+
+
+def advance_migration(migration_id: int) -> None:
+    """Move a migration on once its current step's backup or restore has finished: a
+    completed backup starts the dry run (as the migration's creator, who must still be
+    allowed), a finished dry run waits for confirmation, a finished restore ends it. A
+    step that failed ends the migration with its reason. Idempotent."""
+    from django.core.exceptions import PermissionDenied
+
+    State = Migration.State
+    with transaction.atomic():
+        migration = Migration.objects.select_for_update().filter(pk=migration_id).first()
+        if migration is None or migration.finished:
+            return
+        if migration.state == State.BACKING_UP:
+            backup = migration.backup
+            if backup is None:
+                _end_migration(migration, State.FAILED, _("The migration's backup was deleted."))
+            elif backup.phase == Phase.COMPLETED:
+                try:
+                    migration.dry_run = start_restore(migration.creator, backup, name=f"{migration.name}-dry-run",
+                                                      dry_run=True, **_restore_options(migration))
+                except (ValidationError, PermissionDenied) as error:
+                    _end_migration(migration, State.FAILED, _("The dry run could not start: %(reason)s")
+                                   % {"reason": " ".join(getattr(error, "messages", [str(error)]))})
+                    return
+                migration.state = State.DRY_RUNNING
+                migration.save(update_fields=["dry_run", "state"])
+            elif backup.finished:
+                _end_migration(migration, State.FAILED, _("The backup of the source failed: %(reason)s")
+                               % {"reason": backup.message})
+        elif migration.state == State.DRY_RUNNING:
+            dry = migration.dry_run
+            if dry is None or dry.phase == Phase.FAILED:
+                _end_migration(migration, State.FAILED, _("The dry run on the target failed: %(reason)s")
+                               % {"reason": dry.message if dry else "--"})
+            elif dry.finished:
+                migration.state = State.AWAITING_CONFIRMATION
+                migration.save(update_fields=["state"])
+        elif migration.state == State.RESTORING:
+            restore_ = migration.restore
+            if restore_ is None or restore_.finished:
+                phase = restore_.phase if restore_ else Phase.FAILED
+                state = {Phase.COMPLETED: State.COMPLETED, Phase.PARTIALLY_FAILED: State.PARTIALLY_FAILED}.get(
+                    phase, State.FAILED)
+                _end_migration(migration, state, restore_.message if restore_ else "")
+
+
+def _advance_migrations(backup: Backup | None = None, restore: Restore | None = None) -> None:
+    if backup is not None:
+        ids = Migration.objects.filter(backup=backup).values_list("pk", flat=True)
+    else:
+        ids = Migration.objects.filter(Q(dry_run=restore) | Q(restore=restore)).values_list("pk", flat=True)
+    for pk in list(ids):
+        advance_migration(pk)
+
+
+def confirm_migration(user, migration: Migration) -> Migration:
+    """The user has seen the dry run: restore into the target with the same settings."""
+    require(user, MIGRATE, migration)
+    with transaction.atomic():
+        if not Migration.objects.filter(pk=migration.pk, state=Migration.State.AWAITING_CONFIRMATION).update(
+                state=Migration.State.RESTORING):
+            raise ValidationError(_("Migration “%(name)s” is not waiting for confirmation.") % {"name": migration.name})
+        migration.refresh_from_db()
+        if migration.backup is None:
+            raise ValidationError(_("The migration's backup was deleted."))
+        migration.restore = start_restore(user, migration.backup, name=f"{migration.name}-restore",
+                                          **_restore_options(migration))
+        migration.save(update_fields=["restore"])
+        record(user, MIGRATE, migration, details={"operation": "confirm", "restore": migration.restore.name})
+    return migration
+
+
+def cancel_migration(user, migration: Migration) -> Migration:
+    """Stop after the dry run: nothing is restored; the backup stays in the backup list."""
+    require(user, MIGRATE, migration)
+    with transaction.atomic():
+        if not Migration.objects.filter(pk=migration.pk, state=Migration.State.AWAITING_CONFIRMATION).update(
+                state=Migration.State.CANCELLED, finished_at=timezone.now()):
+            raise ValidationError(_("Only a migration waiting for confirmation can be cancelled."))
+        record(user, MIGRATE, migration, details={"operation": "cancel"})
+    migration.refresh_from_db()
+    return migration

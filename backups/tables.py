@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cceone.console.tables import ConsoleTable
 
-from .models import Backup, BackupSchedule, Restore, StorageLocation
+from .models import Backup, BackupSchedule, Migration, Restore, StorageLocation
 
 
 class BackupTable(ConsoleTable):
@@ -66,3 +66,17 @@ class LocationTable(ConsoleTable):
         model = StorageLocation
         fields = ("name", "endpoint", "bucket", "prefix", "last_check_ok")
         attrs = {"class": "table table-hover align-middle", "id": "locations"}
+
+
+class MigrationTable(ConsoleTable):
+    name = tables.Column(verbose_name=_("Name"), linkify=("backups:migration-detail", [tables.A("pk")]))
+    source = tables.Column(verbose_name=_("Source cluster"))
+    target = tables.Column(verbose_name=_("Target cluster"))
+    state = tables.TemplateColumn(template_name="backups/partials/migration_state.html", verbose_name=_("Status"))
+    created_at = tables.DateTimeColumn(verbose_name=_("Created at"), format="Y-m-d H:i:s")
+
+    class Meta:
+        model = Migration
+        fields = ("name", "source", "target", "state", "created_at")
+        attrs = {"class": "table table-hover align-middle", "id": "migrations"}
+        order_by = ("-created_at",)

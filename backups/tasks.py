@@ -31,6 +31,12 @@ def recover_stalled() -> dict:
     return services.recover_stalled()
 
 
+@shared_task
+def expire_backups() -> int:
+    """Every hour (Celery beat): schedules' backups past their retention are deleted."""
+    return services.expire_backups()
+
+
 @receiver(signals.backup_due, dispatch_uid="backups.send_backup")
 def _send_backup(sender, backup, **kwargs):
     enqueue(run_backup, backup.pk, backup.run)

@@ -3,6 +3,7 @@ storage locations. Thin: every write calls backups.services."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,23 +12,30 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cceone.console import views as generic
-from cceone.iam.access import can, get_or_deny, require
+from cceone.iam.access import can, get_or_deny, require, restrict
 from cceone.iam.routes import iam_page
 from clusters.models import RegisteredCluster
 
 from . import forms, services
-from .models import Backup, BackupSchedule, Restore, StorageLocation
-from .tables import BackupTable, LocationTable, RestoreTable, ScheduleTable
+from .models import Backup, BackupSchedule, Migration, Restore, StorageLocation
+from .tables import BackupTable, LocationTable, MigrationTable, RestoreTable, ScheduleTable
 
 
 class TabbedList(generic.ObjectListView):
+    """The tabs of the backup pages: one list view each, told apart by attributes only."""
+
     template_name = "backups/list.html"
     view_action = "backups:list"
     tab = ""
+    needs_location = False  # an empty list first asks for a storage location
+    empty_message = ""  # an empty list, to whoever may create (or when there is nothing to create)
+    empty_links: tuple = ()  # (label, URL name)
+    empty_message_readonly = ""
 
     def get_context_extra(self):
         user = self.request.user
-        return {"tab": self.tab, "can_locations": can(user, "backups:locations")}
+        return {"tab": self.tab, "can_locations": can(user, "backups:locations"),
+                "can_migrate": can(user, services.MIGRATE)}
 
     def no_location(self) -> dict | None:
         user = self.request.user
@@ -39,6 +47,15 @@ class TabbedList(generic.ObjectListView):
         return {"message": _("Backups are stored in an S3-compatible bucket, and none is set up yet. Ask your "
                              "administrator to add a storage location."), "links": []}
 
+    def empty_state(self, filterset, can_create):
+        missing = self.no_location() if self.needs_location else None
+        if missing:
+            return missing
+        if can_create or not self.create_action:
+            return {"message": self.empty_message,
+                    "links": [(label, reverse(url_name)) for label, url_name in self.empty_links]}
+        return {"message": self.empty_message_readonly, "links": []}
+
 
 class BackupList(TabbedList):
     queryset = Backup.objects.select_related("cluster", "location")
@@ -47,18 +64,13 @@ class BackupList(TabbedList):
     create_url_name = "backups:create"
     create_action = "backups:create"
     tab = "backups"
-
-    def empty_state(self, filterset, can_create):
-        missing = self.no_location()
-        if missing:
-            return missing
-        if can_create:
-            return {"message": _("There are no backups yet. Back up the namespaces of a running cluster; you can "
-                                 "then restore them into the same or another cluster."),
-                    "links": [(_("Create backup"), reverse("backups:create")),
-                              (_("Create schedule"), reverse("backups:schedule-create"))]}
-        return {"message": _("There are no backups you can see yet. Ask your administrator for the permission to "
-                             "back up clusters."), "links": []}
+    needs_location = True
+    empty_message = gettext_lazy("There are no backups yet. Back up the namespaces of a running cluster; you can "
+                                 "then restore them into the same or another cluster.")
+    empty_links = ((gettext_lazy("Create backup"), "backups:create"),
+                   (gettext_lazy("Create schedule"), "backups:schedule-create"))
+    empty_message_readonly = gettext_lazy("There are no backups you can see yet. Ask your administrator for the "
+                                          "permission to back up clusters.")
 
 
 class RestoreList(TabbedList):
@@ -66,10 +78,9 @@ class RestoreList(TabbedList):
     table_class = RestoreTable
     title = gettext_lazy("Restores")
     tab = "restores"
-
-    def empty_state(self, filterset, can_create):
-        return {"message": _("There are no restores yet. Open a completed backup and choose Restore; a dry run "
-                             "first shows what would change."), "links": [(_("Backups"), reverse("backups:list"))]}
+    empty_message = gettext_lazy("There are no restores yet. Open a completed backup and choose Restore; a dry run "
+                                 "first shows what would change.")
+    empty_links = ((gettext_lazy("Backups"), "backups:list"),)
 
 
 class ScheduleList(TabbedList):
@@ -79,19 +90,29 @@ class ScheduleList(TabbedList):
     create_url_name = "backups:schedule-create"
     create_action = "backups:create"
     tab = "schedules"
-
-    def empty_state(self, filterset, can_create):
-        missing = self.no_location()
-        if missing:
-            return missing
-        if can_create:
-            return {"message": _("There are no schedules yet. A schedule backs up a cluster on a crontab and keeps "
-                                 "the newest backups."), "links": [(_("Create schedule"),
-                                                                    reverse("backups:schedule-create"))]}
-        return {"message": _("There are no schedules you can see yet."), "links": []}
+    needs_location = True
+    empty_message = gettext_lazy("There are no schedules yet. A schedule backs up a cluster on a crontab and keeps "
+                                 "the newest backups.")
+    empty_links = ((gettext_lazy("Create schedule"), "backups:schedule-create"),)
+    empty_message_readonly = gettext_lazy("There are no schedules you can see yet.")
 
     def get_context_extra(self):
         return {**super().get_context_extra(), "can_delete": can(self.request.user, "backups:delete")}
+
+
+class MigrationList(TabbedList):
+    queryset = Migration.objects.select_related("source", "target")
+    table_class = MigrationTable
+    title = gettext_lazy("Migrations")
+    create_url_name = "backups:migration-create"
+    create_action = services.MIGRATE
+    create_label = gettext_lazy("Migrate an application")
+    tab = "migrations"
+    needs_location = True
+    empty_message = gettext_lazy("There are no migrations yet. A migration backs up namespaces of one cluster, "
+                                 "shows the dry run on another and, once you confirm, restores them there.")
+    empty_links = ((gettext_lazy("Migrate an application"), "backups:migration-create"),)
+    empty_message_readonly = gettext_lazy("There are no migrations you can see yet.")
 
 
 class LocationList(TabbedList):
@@ -101,9 +122,36 @@ class LocationList(TabbedList):
     create_url_name = "backups:location-create"
     create_action = "backups:locations"
     tab = "locations"
+    needs_location = True
 
-    def empty_state(self, filterset, can_create):
-        return self.no_location()
+
+class ClusterBackups(BackupList):
+    """The backups of one cluster, in its console (the manual's 运维管理 → 备份): its backups,
+    the restores into it, its schedules and the migrations from or to it."""
+
+    template_name = "backups/cluster.html"
+    cluster_action = "clusters:get"
+    iam_action_attributes = ("view_action", "cluster_action")
+
+    def get(self, request, *args, **kwargs):
+        self.cluster = get_or_deny(RegisteredCluster.objects.select_related("region"), request.user,
+                                   self.kwargs["pk"], self.cluster_action)
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return super().get_queryset().filter(cluster=self.cluster)
+
+    def get_context_extra(self):
+        user, cluster = self.request.user, self.cluster
+        restores = restrict(Restore.objects.filter(target=cluster).select_related("backup"), user, "backups:list")
+        schedules = restrict(BackupSchedule.objects.filter(cluster=cluster), user, "backups:list")
+        migrations = restrict(Migration.objects.filter(Q(source=cluster) | Q(target=cluster)).select_related(
+            "source", "target"), user, "backups:list")
+        return {**super().get_context_extra(), "cluster": cluster, "page": "backups",
+                "create_url": f"{reverse('backups:create')}?cluster={cluster.pk}",
+                "restores": restores.order_by("-created_at")[:10], "schedules": schedules[:10],
+                "migrations": migrations.order_by("-created_at")[:10],
+                "migrate_url": f"{reverse('backups:migration-create')}?source={cluster.pk}"}
 
 
 class LocationMixin:
@@ -154,8 +202,13 @@ def check_location(request, pk):
 
 
 class FormWithUser:
+    """Forms whose choices depend on the user; `?cluster=<id>` (from a cluster's console)
+    preselects the cluster."""
+
     def get_form(self, obj, data=None):
-        return self.form_class(data, instance=obj, account=self.request.user.account, user=self.request.user)
+        form = self.form_class(data, instance=obj, account=self.request.user.account, user=self.request.user)
+        form.fields["cluster"].initial = self.request.GET.get("cluster")
+        return form
 
 
 class BackupCreate(FormWithUser, generic.ObjectFormView):
@@ -214,6 +267,7 @@ def import_backup(request):
     require(request.user, "backups:create")
     form = forms.ImportForm(request.POST or None, files=request.FILES or None, account=request.user.account,
                             user=request.user)
+    form.fields["cluster"].initial = request.GET.get("cluster")
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -286,24 +340,34 @@ def restore_form(request, pk):
     return render(request, "backups/restore_form.html", {"backup": backup, "form": form})
 
 
+def result_labels() -> dict[str, str]:
+    """A restore's per-object results (a dry run's: new, changed, unchanged)."""
+    return {"created": _("Created"), "updated": _("Updated"), "skipped": _("Skipped"), "failed": _("Failed"),
+            "new": _("New"), "changed": _("Changed"), "unchanged": _("Unchanged")}
+
+
+def preflight_sections() -> list[tuple[str, str]]:
+    """The dry run's pre-flight findings, in the order the pages show them."""
+    return [("missing_crds", _("Missing custom resource definitions")),
+            ("unserved_versions", _("API versions the target does not serve")),
+            ("namespaces_to_create", _("Namespaces to create")),
+            ("missing_storage_classes", _("Storage classes referenced but absent")),
+            ("new_registries", _("Image registries the target does not use yet")),
+            ("quotas_exceeded", _("Resource quotas that would be exceeded"))]
+
+
 @iam_page("backups:get")
 @login_required
 def restore_detail(request, pk):
     restore = get_or_deny(Restore.objects.select_related("backup", "target", "creator"), request.user, pk,
                           "backups:get")
-    labels = {"created": _("Created"), "updated": _("Updated"), "skipped": _("Skipped"), "failed": _("Failed"),
-              "new": _("New"), "changed": _("Changed"), "unchanged": _("Unchanged")}
+    labels = result_labels()
     shown = request.GET.get("result", "")
     rows = [{**row, "result_label": labels.get(row["result"], row["result"])} for row in restore.results
             if not shown or row["result"] == shown]
     counts = [(key, labels.get(key, key), value) for key, value in (restore.counts or {}).items()]
     preflight = restore.preflight or {}
-    sections = [(key, label, preflight.get(key) or []) for key, label in (
-        ("missing_crds", _("Missing custom resource definitions")), ("unserved_versions", _("API versions the target does not serve")),
-        ("namespaces_to_create", _("Namespaces to create")),
-        ("missing_storage_classes", _("Storage classes referenced but absent")),
-        ("new_registries", _("Image registries the target does not use yet")),
-        ("quotas_exceeded", _("Resource quotas that would be exceeded")))]
+    sections = [(key, label, preflight.get(key) or []) for key, label in preflight_sections()]
     can_apply = (restore.dry_run and restore.phase == "completed" and can(request.user, "backups:restore",
                                                                              restore.backup)
                  and can(request.user, "clusters:update", restore.target))
@@ -332,3 +396,97 @@ def apply_dry_run(request, pk):
             messages.error(request, message)
         return redirect("backups:restore-detail", pk=dry.pk)
     return redirect("backups:restore-detail", pk=restore.pk)
+
+
+# --- the migration wizard (R6.1) ----------------------------------------------------------------
+
+@iam_page(services.MIGRATE)
+@login_required
+def migration_create(request):
+    """Step 1 of the wizard: source, target, namespaces and cleansing rules; the backup and
+    the dry run then run on their own, and the detail page shows their progress."""
+    require(request.user, services.MIGRATE)
+    form = forms.MigrationForm(request.POST or None, account=request.user.account, user=request.user)
+    form.fields["source"].initial = request.GET.get("source")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            migration = services.start_migration(
+                request.user, name=data["name"], source=data["source"], target=data["target"],
+                location=data["location"], namespaces=data["namespaces"], excluded_kinds=data["excluded_kinds"],
+                namespace_mapping=data["namespace_mapping"], cleansing_rules=form.rules(),
+                conflict_policy=data["conflict_policy"])
+        except ValidationError as error:
+            generic.add_validation_error(form, error)
+        else:
+            return redirect("backups:migration-detail", pk=migration.pk)
+    return render(request, "backups/migration_form.html", {"form": form})
+
+
+def _migration(request, pk, *actions) -> Migration:
+    return get_or_deny(Migration.objects.select_related("source", "target", "location", "backup", "dry_run",
+                                                        "restore", "creator"), request.user, pk, "backups:get",
+                       *actions)
+
+
+def migration_steps(migration: Migration) -> list[dict]:
+    """The wizard's steps as the detail page shows them: waiting, running, done, warning
+    (partially failed), failed or skipped, with the backup or restore each step made."""
+    def state_of(work):
+        if work is None:
+            return "skipped" if migration.finished else "waiting"
+        if not work.finished:
+            return "running"
+        return {"completed": "done", "partially_failed": "warning"}.get(work.phase, "failed")
+
+    review = ("running" if migration.state == Migration.State.AWAITING_CONFIRMATION else
+              "done" if migration.restore_id else "skipped" if migration.finished else "waiting")
+    steps = [(_("Back up the source"), state_of(migration.backup), migration.backup, "backups:detail"),
+             (_("Dry run on the target"), state_of(migration.dry_run), migration.dry_run, "backups:restore-detail"),
+             (_("Review and confirm"), review, None, ""),
+             (_("Restore into the target"), state_of(migration.restore), migration.restore, "backups:restore-detail")]
+    labels = result_labels()
+    return [{"number": number, "label": label, "state": state, "work": work,
+             "url": reverse(url_name, args=[work.pk]) if work else "",
+             "counts": [(labels.get(key, key), value) for key, value in (getattr(work, "counts", None) or {}).items()]}
+            for number, (label, state, work, url_name) in enumerate(steps, start=1)]
+
+
+@iam_page("backups:get")
+@login_required
+def migration_detail(request, pk):
+    migration = _migration(request, pk)
+    dry = migration.dry_run
+    preflight = (dry.preflight or {}) if dry else {}
+    findings = [(key, label, preflight.get(key) or []) for key, label in preflight_sections()]
+    return render(request, "backups/migration_detail.html", {
+        "migration": migration, "steps": migration_steps(migration), "findings": findings,
+        "can_confirm": (migration.state == Migration.State.AWAITING_CONFIRMATION
+                        and can(request.user, services.MIGRATE, migration)),
+        "refresh": migration.state in (Migration.State.BACKING_UP, Migration.State.DRY_RUNNING,
+                                       Migration.State.RESTORING)})
+
+
+def _migration_action(request, pk, action):
+    migration = _migration(request, pk, services.MIGRATE)
+    try:
+        action(request.user, migration)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("backups:migration-detail", pk=migration.pk)
+
+
+@iam_page("backups:get", services.MIGRATE)
+@login_required
+@require_POST
+def migration_confirm(request, pk):
+    """Step 3: the user has seen the dry run; restore with the same settings."""
+    return _migration_action(request, pk, services.confirm_migration)
+
+
+@iam_page("backups:get", services.MIGRATE)
+@login_required
+@require_POST
+def migration_cancel(request, pk):
+    return _migration_action(request, pk, services.cancel_migration)

@@ -59,6 +59,14 @@ def objects(namespaces: int, per_namespace: int) -> list[dict]:
     return items
 
 
+def wait_file(path: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and path.stat().st_size):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{path} was not written within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
 def start(args: list[str], log: Path, env=None) -> subprocess.Popen:
     handle = open(log, "wb")
     return subprocess.Popen([sys.executable, *args], cwd=str(ROOT), stdout=handle, stderr=handle, env=env)
@@ -81,10 +89,16 @@ def main() -> None:
         source_port, target_port = free_port(), free_port()
         procs.append(start(["-m", "sandbox.kubesim", "--port", str(source_port), "--no-controllers",
                             "--seed", str(seed)], work / "source.log"))
-        procs.append(start(["-m", "sandbox.kubesim", "--port", str(target_port), "--no-controllers"],
-                           work / "target.log"))
-        for port in (source_port, target_port):
-            wait_http(f"http://127.0.0.1:{port}/version", {"Authorization": f"Bearer {TOKEN}"})
+        # The target is a cloud cluster, reached directly: over HTTPS, verified with its CA.
+        procs.append(start(["-m", "sandbox.kubesim", "--port", str(target_port), "--no-controllers", "--tls",
+                            "--kubeconfig", str(work / "target-kubeconfig.yaml")], work / "target.log"))
+        wait_http(f"http://127.0.0.1:{source_port}/version", {"Authorization": f"Bearer {TOKEN}"})
+        wait_file(work / "target-kubeconfig.yaml")
+        import base64
+
+        import yaml
+
+        target_cluster = yaml.safe_load((work / "target-kubeconfig.yaml").read_text())["clusters"][0]["cluster"]
 
         from moto.server import ThreadedMotoServer
 
@@ -117,7 +131,8 @@ def main() -> None:
                                                   region=Region.default(), enterprise_project=project,
                                                   status="running", creator=user)
         cloud = CloudProviderCluster(account=account, region=Region.default(), name="target-cloud",
-                                     edition="cce_managed", api_endpoint=f"http://127.0.0.1:{target_port}")
+                                     edition="cce_managed", api_endpoint=target_cluster["server"],
+                                     ca_data=base64.b64decode(target_cluster["certificate-authority-data"]).decode())
         cloud.token = TOKEN
         cloud.save()
         target = RegisteredCluster.objects.create(account=account, name="target", cluster_type="cloud",

@@ -202,6 +202,8 @@ CELERY_BEAT_SCHEDULE = {
     "billing-deliver-notices": {"task": "billing.tasks.deliver_notices", "schedule": 60.0},
     # Backups and restores whose worker was lost (backups.services.recover_stalled).
     "backups-recover-stalled": {"task": "backups.tasks.recover_stalled", "schedule": 60.0},
+    # Backups past their schedule's retention (backups.services.expire_backups).
+    "backups-expire": {"task": "backups.tasks.expire_backups", "schedule": 3600.0},
     # Recovery (docs/architecture.md, "Recovering lost work"): messages the broker refused,
     # and long work whose heartbeat stopped (a killed worker took its message with it).
     "queue-resend-unsent": {"task": "cceone.queue.tasks.resend_unsent", "schedule": 60.0},

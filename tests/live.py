@@ -110,9 +110,9 @@ def start_agent(live_hub, emulator, tmp_path):
     agents = []
     kubeconfig = emulator.write_kubeconfig(tmp_path / "agent-kubeconfig.yaml")
 
-    def start(token, hub_url=None, ca_file=None):
+    def start(token, hub_url=None, ca_file=None, kubeconfig_path=None):
         agent = AgentProcess(hub_url or f"wss://127.0.0.1:{live_hub.public_port}", token,
-                             ca_file or live_hub.ca_file, kubeconfig, tmp_path)
+                             ca_file or live_hub.ca_file, kubeconfig_path or kubeconfig, tmp_path)
         agents.append(agent)
         return agent
 
@@ -128,10 +128,15 @@ def cluster_status(cluster) -> str:
 @pytest.fixture
 def connected_cluster(tenant, start_agent):
     """A local cluster of the tenant whose agent is connected and reporting: running."""
-    cluster = ClusterFactory(account=tenant.account, status=RegisteredCluster.Status.PENDING_ACCESS,
-                             name="edge-01")
+    return connect_cluster(tenant.account, start_agent, "edge-01")
+
+
+def connect_cluster(account, start_agent, name: str, kubeconfig_path=None):
+    """A local cluster of `account` whose agent (serving `kubeconfig_path`: another emulator;
+    default the `emulator` fixture's) is connected and reporting: running."""
+    cluster = ClusterFactory(account=account, status=RegisteredCluster.Status.PENDING_ACCESS, name=name)
     token = connectivity.issue_agent_token(cluster)
-    agent = start_agent(token)
+    agent = start_agent(token, kubeconfig_path=kubeconfig_path)
     wait_until(lambda: cluster_status(cluster) == "running", what="the cluster to run")
     # Running triggers the platform's RBAC sync (fleets); wait for it so tests see a settled cluster.
     from permissions.models import ClusterPermissionSync

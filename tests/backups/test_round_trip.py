@@ -189,3 +189,27 @@ def test_a_large_backup_goes_up_in_parts_and_comes_back_whole(tenant, source, ta
     restore = restored(tenant.user, backup, target)
     assert restore.phase == "completed"
     assert target_server.emulator.get_object("v1", "ConfigMap", "big", "shop")["data"]["blob"] == blob
+
+
+def test_a_backup_of_a_version_the_target_cannot_take_is_refused_whole_and_nothing_is_written(
+        tenant, source, target, location, source_server, target_server):
+    import dataclasses
+
+    source_server.emulator.apply_object({
+        "apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "report", "namespace": "shop"},
+        "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "OnFailure", "containers": [{"name": "report", "image": "harbor.old/shop/report:1"}]}}}}}})
+    backup = backup_of(tenant.user, source, location, namespaces=["shop"])
+    registry = target_server.emulator.registry  # an older target: CronJobs only as batch/v1beta1 (Kubernetes 1.20)
+    registry.add(dataclasses.replace(registry.get("batch", "cronjobs"), versions=["v1beta1"]))
+    before = target_server.emulator.resource_version
+    dry = restored(tenant.user, backup, target, dry_run=True, excluded_kinds=["Widget"])
+    assert [(f["what"], f["detail"]) for f in dry.preflight["unserved_versions"]] == [
+        ("batch/v1", "The target serves CronJob only as v1beta1.")]
+    restore = restored(tenant.user, backup, target, excluded_kinds=["Widget"])
+    assert restore.phase == "failed" and restore.results == []
+    assert restore.message == ("The target cannot take this backup, so nothing was restored: batch/v1: The target "
+                               "serves CronJob only as v1beta1. Run a dry run for the details, or exclude these kinds.")
+    assert target_server.emulator.resource_version == before  # nothing half-written
+    without = restored(tenant.user, backup, target, excluded_kinds=["Widget", "CronJob"])
+    assert without.phase == "completed" and target_server.emulator.get_object("apps/v1", "Deployment", "web", "shop")

@@ -81,3 +81,25 @@ def test_a_worker_killed_mid_backup_leaves_nothing_complete_and_the_sweep_makes_
 
     assert hashlib.sha256(stored).hexdigest() == backup.checksum
     assert backup.manifest["resources"]["deployments.apps"]["count"] == 1
+
+
+def test_a_migration_moves_from_step_to_step_on_a_real_worker(tenant, source, target, target_server, location,
+                                                               broker_queue, tmp_path):
+    from backups.models import Migration
+
+    worker = Worker("migration", broker_queue, tmp_path)
+    try:
+        worker.wait_ready()
+        migration = services.start_migration(tenant.user, name="shop-move", source=source, target=target,
+                                             location=location, namespaces=["shop"], excluded_kinds=["Widget"],
+                                             namespace_mapping={"shop": "shop-cloud"})
+        wait_until(lambda: Migration.objects.get(pk=migration.pk).state == "awaiting_confirmation", timeout=60,
+                   what="the backup and the dry run")
+        assert target_server.emulator.get_object("v1", "Namespace", "shop-cloud") is None
+        services.confirm_migration(tenant.user, migration)
+        wait_until(lambda: Migration.objects.get(pk=migration.pk).finished, timeout=60, what="the restore")
+    finally:
+        worker.kill()
+    migration.refresh_from_db()
+    assert migration.state == "completed", (migration.message, worker.log()[-3000:])
+    assert target_server.emulator.get_object("apps/v1", "Deployment", "web", "shop-cloud") is not None

@@ -144,7 +144,7 @@ NOT_PAGES = {
     "resources:drain-status", "backups:download", "backups:location-check", "backups:restore-apply",
     "resources:terminal-stream", "resources:terminal-input",
     "operations:diagnosis-confirm", "operations:inspection-run", "operations:schedule-delete",
-    "operations:waiver-revoke",
+    "operations:waiver-revoke", "backups:migration-confirm", "backups:migration-cancel",
 }
 EXEMPT_NAMESPACES = {"admin", "api"}
 
@@ -239,7 +239,7 @@ def operations_pages(tenant, cluster) -> dict:
 
 def backup_pages(tenant, cluster) -> dict:
     """A storage location, a completed backup with its contents, a dry run with findings, a schedule."""
-    from backups.models import Backup, BackupSchedule, Restore, StorageLocation
+    from backups.models import Backup, BackupSchedule, Migration, Restore, StorageLocation
 
     location = StorageLocation.objects.create(account=tenant.account, name="s3-01", endpoint="http://127.0.0.1:9",
                                               bucket="backups", access_key="key", sandbox=True)
@@ -255,7 +255,12 @@ def backup_pages(tenant, cluster) -> dict:
                                      preflight={"namespaces_to_create": [{"what": "default", "detail": ""}]})
     schedule = BackupSchedule.objects.create(account=tenant.account, name="edge-2", cluster=cluster,
                                              location=location, crontab="0 2 * * *", keep_last=3)
-    return {"backups:detail": {"pk": backup.pk}, "backups:delete": {"pk": backup.pk},
+    # A migration after its dry run, waiting for the user (to a second cluster of the tenant).
+    target = ClusterFactory(account=tenant.account, name="edge-3")
+    migration = Migration.objects.create(account=tenant.account, name="edge-9", source=cluster, target=target,
+                                         location=location, backup=backup, dry_run=restore,
+                                         namespace_mapping={"default": "prod"}, state="awaiting_confirmation")
+    return {"backups:migration-detail": {"pk": migration.pk}, "backups:cluster": {"pk": cluster.pk},"backups:detail": {"pk": backup.pk}, "backups:delete": {"pk": backup.pk},
             "backups:restore": {"pk": backup.pk}, "backups:restore-detail": {"pk": restore.pk},
             "backups:schedule-delete": {"pk": schedule.pk}, "backups:location-edit": {"pk": location.pk},
             "backups:location-delete": {"pk": location.pk}}

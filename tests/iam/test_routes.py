@@ -338,6 +338,10 @@ def location(w):
     return {"pk": w.location.pk}
 
 
+def migration(w):
+    return {"pk": w.migration.pk}
+
+
 # Backups (R3.12): viewers list and look, users back up and restore, admins manage locations.
 ROUTES.update({
     "backups:list": page("backups:list"), "backups:restores": page("backups:list"),
@@ -377,6 +381,18 @@ ROUTES.update({
     "api:backup-schedule-detail": api("backups:get", kwargs=lambda w: {"pk": w.backup_schedule.pk}),
     "api:backup-schedule-detail DELETE": api("backups:delete", kwargs=lambda w: {"pk": w.backup_schedule.pk},
                                              method="delete"),
+    # A cluster's backups in its console; the migration wizard (R6.1).
+    "backups:cluster": page("backups:list", "clusters:get", kwargs=cluster),
+    "backups:migrations": page("backups:list"),
+    "backups:migration-create": page("backups:migrate"),
+    "backups:migration-detail": page("backups:get", kwargs=migration),
+    "backups:migration-confirm": page("backups:get", "backups:migrate", method="post", kwargs=migration),
+    "backups:migration-cancel": page("backups:get", "backups:migrate", method="post", kwargs=migration),
+    "api:backup-migration-list": api("backups:list"),
+    "api:backup-migration-list POST": api("backups:migrate", method="post"),
+    "api:backup-migration-detail": api("backups:get", kwargs=migration),
+    "api:backup-migration-confirm": api("backups:migrate", kwargs=migration, method="post"),
+    "api:backup-migration-cancel": api("backups:migrate", kwargs=migration, method="post"),
 })
 # An API row is one operation: its method is part of the key unless it is GET.
 ROUTES = {key if not route.api or route.method == "get" or " " in key else f"{key} {route.method.upper()}": route
@@ -542,7 +558,7 @@ def build_world() -> World:
 def add_backups(world: World) -> None:
     """A storage location (on an endpoint that does not answer: nothing is reached), a
     completed backup of the cluster, its dry run and a schedule."""
-    from backups.models import Backup, BackupSchedule, Restore, StorageLocation
+    from backups.models import Backup, BackupSchedule, Migration, Restore, StorageLocation
 
     account, cluster = world.account, world.cluster
     world.location = StorageLocation.objects.create(account=account, name="oss", endpoint="http://127.0.0.1:9",
@@ -554,6 +570,11 @@ def add_backups(world: World) -> None:
                                            dry_run=True, phase="completed")
     world.backup_schedule = BackupSchedule.objects.create(account=account, name="nightly", cluster=cluster,
                                                    location=world.location, crontab="0 2 * * *", keep_last=3)
+    # Waiting for confirmation after its dry run (confirming starts the restore on commit: never here).
+    world.migration = Migration.objects.create(account=account, name="edge-move", source=cluster,
+                                               target=world.protected, location=world.location,
+                                               backup=world.backup, dry_run=world.restore,
+                                               state=Migration.State.AWAITING_CONFIRMATION)
 
 
 @pytest.fixture(scope="module")
