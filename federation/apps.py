@@ -22,6 +22,11 @@ class FederationConfig(AppConfig):
         from . import kubeconfigs
 
         register_target(kubeconfigs.HUB_PREFIX, kubeconfigs.HubFederations())
+        from fleets import panels
+
+        from .fleet_panel import fleet_panel
+
+        panels.register(fleet_panel)
         credentials_revoked.connect(kubeconfigs.revoke_for_user_signal, dispatch_uid="federation.revoke_kubeconfigs")
         api.register()
         metering.register(FederationMeter())

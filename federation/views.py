@@ -262,3 +262,40 @@ def access_action(request, pk, action):
         for message in error.messages:
             messages.error(request, message)
     return redirect("federation:access", pk=federation.pk)
+
+
+@iam_page("fleets:update")
+@login_required
+@require_POST
+def join_fleet(request, fleet_pk):
+    """From the fleet's page (R4.5): the fleet joins the chosen federation."""
+    fleet = get_or_deny(Fleet.objects.all(), request.user, fleet_pk, "fleets:update")
+    raw = request.POST.get("federation", "")
+    federation = get_or_deny(Federation.objects.all(), request.user, int(raw) if raw.isdigit() else 0,
+                             "federations:update")
+    try:
+        services.set_fleet(request.user, federation, fleet)
+        messages.success(request, _("Fleet %(name)s joined the federation.") % {"name": fleet.name})
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("fleets:detail", pk=fleet.pk)
+
+
+@iam_page("fleets:update")
+@login_required
+@require_POST
+def leave_fleet(request, fleet_pk):
+    """From the fleet's page: the fleet leaves its federation."""
+    fleet = get_or_deny(Fleet.objects.all(), request.user, fleet_pk, "fleets:update")
+    federation = Federation.objects.filter(fleet=fleet).first()
+    if federation is None:
+        messages.error(request, _("The fleet is in no federation."))
+        return redirect("fleets:detail", pk=fleet.pk)
+    try:
+        services.set_fleet(request.user, federation, None)
+        messages.success(request, _("The fleet left the federation."))
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("fleets:detail", pk=fleet.pk)

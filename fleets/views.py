@@ -17,7 +17,7 @@ from cceone.iam.access import annotate_can, can, get_or_deny, require
 from cceone.iam.routes import iam_page
 from clusters.models import RegisteredCluster
 
-from . import forms, services
+from . import forms, panels, services
 from .filters import FleetFilterSet
 from .models import Fleet
 from .tables import FleetTable
@@ -155,6 +155,7 @@ def detail(request, pk):
         "can_list_permissions": can(user, "permissions:list"), "can_retry": can(user, "permissions:update"),
         "associations": fleet.permission_bindings.count(),
         "eip": getattr(services.federation_of(fleet), "eip_address", None),
+        "panels": panels.render_all(request, fleet),
     })
 
 

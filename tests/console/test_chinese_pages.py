@@ -139,7 +139,7 @@ NOT_PAGES = {
     "healthz", "favicon", "login", "logout", "set_language", "console:set-region",
     "iam:api-token-revoke", "clusters:access-action", "clusters:agent-yaml", "fleets:remove-cluster",
     "fleets:protection", "federation:protection", "federation:fleet", "federation:access-action",
-    "federation:member-network",
+    "federation:member-network", "federation:join-fleet", "federation:leave-fleet",
     "permissions:sync-retry", "billing:usage-export", "resources:logs-stream", "resources:logs-download",
     "resources:drain-status", "backups:download", "backups:location-check", "backups:restore-apply",
     "resources:terminal-stream", "resources:terminal-input",

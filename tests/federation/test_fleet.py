@@ -65,3 +65,33 @@ def test_a_viewer_cannot_change_the_fleet(tenant):
     assert client.post(reverse("federation:fleet", args=[federation.pk]), {"fleet": fleet.pk}).status_code == 403
     federation.refresh_from_db()
     assert federation.fleet is None
+
+
+def test_a_fleet_joins_and_leaves_a_federation_from_the_fleet_page(tenant, other_tenant):
+    federation = FederationFactory(account=tenant.account, name="fed-east")
+    FederationFactory(account=other_tenant.account, name="fed-theirs")
+    fleet = FleetFactory(account=tenant.account, name="fleet-east")
+    client = client_for(tenant.user)
+    page = client.get(reverse("fleets:detail", args=[fleet.pk])).content.decode()
+    assert 'id="fleet-join-federation"' in page and "fed-east" in page and "fed-theirs" not in page
+    response = client.post(reverse("federation:join-fleet", args=[fleet.pk]), {"federation": federation.pk},
+                           follow=True)
+    assert "Fleet fleet-east joined the federation." in response.content.decode()
+    assert Federation.objects.get(pk=federation.pk).fleet == fleet
+    page = client.get(reverse("fleets:detail", args=[fleet.pk])).content.decode()
+    assert 'id="fleet-leave-federation"' in page
+    # A reader sees the federation, not the buttons.
+    viewer = client_for(tenant.viewer).get(reverse("fleets:detail", args=[fleet.pk])).content.decode()
+    assert "fed-east" in viewer and 'id="fleet-leave-federation"' not in viewer
+    response = client.post(reverse("federation:leave-fleet", args=[fleet.pk]), follow=True)
+    assert "The fleet left the federation." in response.content.decode()
+    assert Federation.objects.get(pk=federation.pk).fleet is None
+
+
+def test_joining_another_tenants_federation_from_the_fleet_page_is_a_404(tenant, other_tenant):
+    theirs = FederationFactory(account=other_tenant.account, name="fed-theirs")
+    fleet = FleetFactory(account=tenant.account, name="fleet-east")
+    response = client_for(tenant.main).post(reverse("federation:join-fleet", args=[fleet.pk]),
+                                            {"federation": theirs.pk})
+    assert response.status_code == 404
+    assert Federation.objects.get(pk=theirs.pk).fleet is None

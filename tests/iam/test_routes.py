@@ -127,6 +127,8 @@ ROUTES: dict[str, Route] = {
     "federation:unsubscribe": page("federations:get", "federations:delete", kwargs=lambda w: {"pk": w.federation.pk}),
     "federation:fleet": page("federations:get", "federations:update", method="post",
                              kwargs=lambda w: {"pk": w.federation.pk}),
+    "federation:join-fleet": page("fleets:update", method="post", kwargs=lambda w: {"fleet_pk": w.fleet.pk}),
+    "federation:leave-fleet": page("fleets:update", method="post", kwargs=lambda w: {"fleet_pk": w.fleet.pk}),
     "federation:access": page("federations:get", kwargs=lambda w: {"pk": w.federation.pk}),
     "federation:access-action": page("federations:get", "federations:update", method="post",
                                      kwargs=lambda w: {"pk": w.federation.pk, "action": "unbind-eip"}),
