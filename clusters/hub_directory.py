@@ -18,7 +18,7 @@ from cceone.hub.directory import (BaseDirectory, ConnInfo, Forbidden, Identity, 
 from cceone.iam.access import can
 from cceone.kube.gateway import identity_for
 
-from . import connectivity, platform_tokens
+from . import connectivity, kube_requests, platform_tokens
 from .models import KubeconfigToken, RegisteredCluster
 
 
@@ -271,3 +271,6 @@ class DatabaseDirectory(BaseDirectory):
 
     async def pod_session(self, cluster_id: str, record: dict) -> None:
         await _pod_session(cluster_id, record)
+
+    async def kube_requests(self, records: list[dict], dropped: dict[str, int]) -> None:
+        await _db(kube_requests.record_requests)(records, dropped)
