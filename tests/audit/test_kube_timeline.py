@@ -43,7 +43,7 @@ def _requests(cluster, **details):
 
 
 def _one(cluster, what, **details):
-    return wait_until(lambda: _requests(cluster, **details), what=what)[-1]
+    return wait_until(lambda: _requests(cluster, **details), what=what)[0]
 
 
 def test_kubectl_calls_appear_in_the_timeline_with_verb_resource_and_status(connected_cluster, kubectl, tenant):
