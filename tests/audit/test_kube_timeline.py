@@ -176,3 +176,14 @@ def test_verbs_and_resources_are_derived_as_kubernetes_does(method, path, expect
 def test_non_resource_requests_keep_their_path(path):
     info = request_info("GET", path + "?timeout=32s")
     assert not info.resource_request and info.verb == "get" and info.path == path
+
+
+def test_the_timeline_reads_in_chinese(tenant):
+    AuditEvent.objects.create(
+        account=tenant.account, actor_name="acme-user", action="kubernetes:delete", target_type="cluster",
+        target_id="1", target_name="edge-01", details={"verb": "delete", "resource": "configmaps", "namespace": "default",
+                                                       "name": "notes", "status": 200, "latency_ms": 3.25})
+    page = client_for(tenant.main, "zh-hans").get(reverse("audit:list"), {"source": "kubernetes"})
+    html = page.content.decode()
+    assert page.status_code == 200 and "来源" in html and "控制台" in html  # the Source filter and its choices
+    assert "configmaps default/notes" in html and "kubernetes:delete" in html
