@@ -15,6 +15,8 @@ from django.utils import timezone
 from cceone.audit.models import AuditEvent
 from cceone.hub.audit import request_info
 from clusters import kubeconfigs
+from tests.clusters.test_cloud_clusters import cloud_cluster  # noqa: F401  (the fixture)
+from tests.clusters.test_connectivity import kubectl as kubectl_run
 from tests.conftest import client_for
 from tests.live import grant, wait_until
 
@@ -107,6 +109,17 @@ def test_a_watch_is_recorded_when_the_client_ends_it(connected_cluster, kubectl)
     watch = _one(connected_cluster, "the watch", verb="watch", resource="pods")
     assert watch.details["status"] == 200 and watch.result == AuditEvent.Result.SUCCESS
     assert watch.details["latency_ms"] >= 400  # how long it was open
+
+
+def test_a_cloud_clusters_requests_join_the_timeline_too(cloud_cluster, tenant, tmp_path):
+    """A cloud cluster's requests go to its API server from the hub itself, after the same checks."""
+    _issued, config = kubeconfigs.issue(tenant.user, cloud_cluster)
+    assert kubectl_run(config, tmp_path, "get", "pods", "-n", "prod", "-o", "name").returncode == 0
+    assert kubectl_run(config, tmp_path, "get", "nodes").returncode != 0
+    pods = _one(cloud_cluster, "the pod list", verb="list", resource="pods", namespace="prod")
+    assert pods.details["status"] == 200 and pods.actor == tenant.user
+    nodes = _one(cloud_cluster, "the refused node list", verb="list", resource="nodes")
+    assert nodes.details["status"] == 403 and nodes.result == AuditEvent.Result.DENIED
 
 
 def test_another_tenant_sees_none_of_it(connected_cluster, kubectl, other_tenant):
