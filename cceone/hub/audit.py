@@ -41,6 +41,7 @@ _GROUPLESS_PREFIXES = ("api",)
 _SPECIAL_VERBS = ("proxy", "watch")
 _SPECIAL_VERBS_NO_SUBRESOURCES = ("proxy",)
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
+_PARSE_SLICE = 64  # records parsed between two yields to the loop
 _METHOD_VERBS = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
@@ -149,16 +150,16 @@ class RequestAudit:
         seen = request.get(AUDIT_KEY)
         if seen is None:
             return
-        status = response.status if response is not None else request.get(STATUS_KEY, 0)
-        now = time.monotonic()
         cluster_id, user, path = seen
-        raw = (cluster_id, user, request.method, path, status, time.time(), now - started, request.remote or "",
-               request.headers.get("User-Agent", "")[:255])
         if len(self._buffer) >= self.capacity:
             self._dropped[cluster_id] = self._dropped.get(cluster_id, 0) + 1
             self.dropped_total += 1
             return
-        self._buffer.append(raw)
+        status = response.status if response is not None else request.get(STATUS_KEY, 0)
+        took = time.monotonic() - started
+        # Dated when it was received, as the API server's own audit does (a watch: when it began).
+        self._buffer.append((cluster_id, user, request.method, path, status, time.time() - took, took,
+                             request.remote or "", request.headers.get("User-Agent", "")[:255]))
         if len(self._buffer) >= self.batch and self._wake is not None:
             self._wake.set()
 
@@ -207,7 +208,11 @@ class RequestAudit:
         raws = [self._buffer.popleft() for _ in range(n)]
         dropped, self._dropped = self._dropped, {}
         try:
-            records = [record_of(raw) for raw in raws]
+            records = []
+            for i in range(0, len(raws), _PARSE_SLICE):
+                if i:
+                    await asyncio.sleep(0)  # let requests through: ~16 us a record, so ~1 ms a slice
+                records.extend(record_of(raw) for raw in raws[i:i + _PARSE_SLICE])
             await self.sink(records, dropped)
         except asyncio.CancelledError:
             raise
