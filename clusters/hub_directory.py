@@ -52,6 +52,10 @@ class HubTarget(Protocol):
     def upstream(self, pk: int) -> Upstream | None:
         """Where the hub sends the target's requests (its API server, its credentials)."""
 
+    def audit_target(self, pk: int):
+        """Optional: the instance the audit timeline files the target's requests under (a model
+        with `account_id`, `name`, `region` and `audit_type`), or None."""
+
 
 _targets: dict[str, HubTarget] = {}
 
@@ -66,6 +70,13 @@ def _target_of(key: str) -> tuple[HubTarget, int] | None:
         if key.startswith(prefix) and key[len(prefix):].isdigit():
             return target, int(key[len(prefix):])
     return None
+
+
+def _audit_target(key: str):
+    """The instance a request to another kind of target (`federation-12`) is filed under."""
+    other = _target_of(key)
+    lookup = getattr(other[0], "audit_target", None) if other is not None else None
+    return lookup(other[1]) if lookup is not None else None
 
 
 @_db
@@ -273,4 +284,4 @@ class DatabaseDirectory(BaseDirectory):
         await _pod_session(cluster_id, record)
 
     async def kube_requests(self, records: list[dict], dropped: dict[str, int]) -> None:
-        await _db(kube_requests.record_requests)(records, dropped)
+        await _db(kube_requests.record_requests)(records, dropped, _audit_target)

@@ -32,11 +32,20 @@ def _when(epoch) -> datetime:
     return datetime.fromtimestamp(float(epoch), tz=dt_timezone.utc)
 
 
-def record_requests(records: list[dict], dropped: dict[str, int]) -> int:
-    """Store one batch: three queries (clusters, users, one insert) whatever its size."""
-    pks = {int(r["cluster"]) for r in records if str(r.get("cluster", "")).isdigit()}
-    pks |= {int(c) for c in dropped if str(c).isdigit()}
+def _region(instance) -> str:
+    region = getattr(instance, "region", None)
+    return region.code if region is not None else ""
+
+
+def record_requests(records: list[dict], dropped: dict[str, int], other_target=lambda key: None) -> int:
+    """Store one batch: three queries (clusters, users, one insert) whatever its size, and one
+    per other target named (`other_target("federation-12")`: the hub directory's registry)."""
+    keys = {str(r.get("cluster", "")) for r in records} | {str(c) for c in dropped}
+    pks = {int(k) for k in keys if k.isdigit()}
     clusters = {str(c.pk): c for c in RegisteredCluster.objects.filter(pk__in=pks).select_related("region")}
+    for key in keys - set(clusters):
+        if not key.isdigit() and (target := other_target(key)) is not None:
+            clusters[key] = target
     names = {str(r.get("user", "")).removeprefix(USER_PREFIX) for r in records
              if str(r.get("user", "")).startswith(USER_PREFIX)}
     users = {(u.account_id, u.username): u for u in get_user_model().objects.filter(username__in=names)}
@@ -44,7 +53,7 @@ def record_requests(records: list[dict], dropped: dict[str, int]) -> int:
     for r in records:
         cluster = clusters.get(str(r.get("cluster")))
         if cluster is None:
-            continue  # unsubscribed and deleted meanwhile
+            continue  # deleted meanwhile
         kube_user = str(r.get("user", ""))
         actor = users.get((cluster.account_id, kube_user.removeprefix(USER_PREFIX))) if kube_user.startswith(
             USER_PREFIX) else None
@@ -54,7 +63,7 @@ def record_requests(records: list[dict], dropped: dict[str, int]) -> int:
             time=_when(r["time"]), account_id=cluster.account_id, actor=actor,
             actor_name=actor.get_username() if actor is not None else kube_user[:150],
             action=f"{KUBERNETES_PREFIX}{str(r.get('verb') or 'unknown')[:40]}", target_type=cluster.audit_type,
-            target_id=str(cluster.pk), target_name=cluster.name[:200], region=cluster.region.code,
+            target_id=str(cluster.pk), target_name=cluster.name[:200], region=_region(cluster),
             result=result_of(r.get("status")), source_ip=r.get("source_ip") or None,
             user_agent=str(r.get("user_agent", ""))[:255], details=details,
         ))
@@ -64,6 +73,6 @@ def record_requests(records: list[dict], dropped: dict[str, int]) -> int:
             events.append(AuditEvent(
                 account_id=cluster.account_id, action=f"{KUBERNETES_PREFIX}unrecorded",
                 target_type=cluster.audit_type, target_id=str(cluster.pk), target_name=cluster.name[:200],
-                region=cluster.region.code, result=AuditEvent.Result.FAILED, details={"count": int(count)}))
+                region=_region(cluster), result=AuditEvent.Result.FAILED, details={"count": int(count)}))
     record_many(events)
     return len(events)

@@ -18,6 +18,7 @@ from clusters import kubeconfigs
 from tests.clusters.test_cloud_clusters import cloud_cluster  # noqa: F401  (the fixture)
 from tests.clusters.test_connectivity import kubectl as kubectl_run
 from tests.conftest import client_for
+from tests.federation.test_members import federation_setup, karmada, member_servers  # noqa: F401  (fixtures)
 from tests.live import grant, wait_until
 
 API = "/api/v1/audit/events/"
@@ -120,6 +121,27 @@ def test_a_cloud_clusters_requests_join_the_timeline_too(cloud_cluster, tenant, 
     assert pods.details["status"] == 200 and pods.actor == tenant.user
     nodes = _one(cloud_cluster, "the refused node list", verb="list", resource="nodes")
     assert nodes.details["status"] == 403 and nodes.result == AuditEvent.Result.DENIED
+
+
+def test_a_federations_requests_join_the_timeline_on_the_federation(federation_setup, tenant, tmp_path):
+    """Through the federation's kubeconfig (Karmada's API server behind the hub): filed under the
+    federation; Karmada's own requests into the members are on the members' timelines."""
+    from federation import kubeconfigs, members, rbac
+
+    federation, clusters, _agents = federation_setup
+    members.sync(federation.pk)  # Karmada joins the members through the hub
+    rbac.apply(federation.pk)  # the main account administers the federation
+    _issued, config = kubeconfigs.issue(tenant.main, federation)
+    assert kubectl_run(config, tmp_path, "get", "propagationpolicies", "-n", "default").returncode == 0
+    listed = wait_until(lambda: AuditEvent.objects.filter(
+        action="kubernetes:list", target_type="federation", details__resource="propagationpolicies").first(),
+        what="the federation's list")
+    assert listed.target_id == str(federation.pk) and listed.target_name == "fed-shop"
+    assert listed.actor == tenant.main and listed.details["api_group"] == "policy.karmada.io"
+    assert listed.details["status"] == 200 and listed.account == tenant.account
+    wait_until(lambda: AuditEvent.objects.filter(action__startswith="kubernetes:", target_type="cluster",
+                                                 target_id=str(clusters[0].pk)).exists(),
+               what="Karmada's requests to a member")
 
 
 def test_another_tenant_sees_none_of_it(connected_cluster, kubectl, other_tenant):
