@@ -3,6 +3,7 @@
 events in one timeline (R1.3, issue 19): action `kubernetes:<verb>` on the cluster, by the
 console user the kubeconfig belongs to, with the request's attributes and answer in
 `details`. Kept `CCEONE_AUDIT_KUBE_REQUEST_RETENTION_DAYS` (`cceone.audit.tasks`)."""
+import ipaddress
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
@@ -30,6 +31,13 @@ def result_of(status) -> str:
 
 def _when(epoch) -> datetime:
     return datetime.fromtimestamp(float(epoch), tz=dt_timezone.utc)
+
+
+def _ip(value) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _region(instance) -> str:
@@ -64,7 +72,7 @@ def record_requests(records: list[dict], dropped: dict[str, int], other_target=l
             actor_name=actor.get_username() if actor is not None else kube_user[:150],
             action=f"{KUBERNETES_PREFIX}{str(r.get('verb') or 'unknown')[:40]}", target_type=cluster.audit_type,
             target_id=str(cluster.pk), target_name=cluster.name[:200], region=_region(cluster),
-            result=result_of(r.get("status")), source_ip=r.get("source_ip") or None,
+            result=result_of(r.get("status")), source_ip=_ip(r.get("source_ip")),
             user_agent=str(r.get("user_agent", ""))[:255], details=details,
         ))
     for cluster_id, count in dropped.items():
