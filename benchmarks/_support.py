@@ -54,3 +54,21 @@ def interleaved(first, second, n: int, warmup: int = 200) -> tuple[list[float], 
         a.append(t1 - t0)
         b.append(t2 - t1)
     return a, b
+
+
+def rotated(calls: list, n: int, warmup: int = 200) -> list[list[float]]:
+    """Seconds taken by each of `calls`, all called once per round for `n` rounds after
+    `warmup`; the order rotates every round so no side always runs first."""
+    k = len(calls)
+    for _ in range(warmup):
+        for call in calls:
+            call()
+    times: list[list[float]] = [[] for _ in calls]
+    clock = time.perf_counter
+    for i in range(n):
+        for j in range(k):
+            side = (i + j) % k
+            t0 = clock()
+            calls[side]()
+            times[side].append(clock() - t0)
+    return times

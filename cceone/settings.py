@@ -215,6 +215,9 @@ CELERY_BEAT_SCHEDULE = {
                                               "schedule": 60.0},
     "refresh-federation-versions": {"task": "federation.tasks.refresh_versions", "schedule": 300.0},
     "refresh-federation-members": {"task": "federation.tasks.refresh_members", "schedule": 60.0},
+    # The audit timeline: kubeconfig-proxy requests older than their retention (cceone/audit).
+    "audit-expire-kubernetes-requests": {"task": "cceone.audit.tasks.expire_kubernetes_requests",
+                                         "schedule": 3600.0},
 }
 # Long work without a heartbeat for this long is resent, at most this many times, then
 # failed with the reason where the user sees it.
@@ -310,6 +313,12 @@ CCEONE_HUB_HEARTBEAT_WINDOW = env.float("CCEONE_HUB_HEARTBEAT_WINDOW", default=3
 CCEONE_HUB_SESSION_IDLE_SECONDS = env.float("CCEONE_HUB_SESSION_IDLE_SECONDS", default=1800.0)
 # How long an agent token keeps working after it was rotated (time to apply the new YAML).
 CCEONE_AGENT_TOKEN_GRACE_MINUTES = env.int("CCEONE_AGENT_TOKEN_GRACE_MINUTES", default=60)
+# Requests through the kubeconfig proxy in the audit timeline are kept this many days.
+CCEONE_AUDIT_KUBE_REQUEST_RETENTION_DAYS = env.int("CCEONE_AUDIT_KUBE_REQUEST_RETENTION_DAYS", default=30)
+# The hub's request audit: the buffer's bound (more requests are dropped and counted), and
+# how often and in what batches it hands them to the database.
+CCEONE_HUB_AUDIT_CAPACITY = env.int("CCEONE_HUB_AUDIT_CAPACITY", default=20_000)
+CCEONE_HUB_AUDIT_INTERVAL_SECONDS = env.float("CCEONE_HUB_AUDIT_INTERVAL_SECONDS", default=1.0)
 # How long the hub trusts a kubeconfig user's IAM `clusters:get` before asking again.
 CCEONE_HUB_IAM_CACHE_SECONDS = env.float("CCEONE_HUB_IAM_CACHE_SECONDS", default=5.0)
 def _generated_fernet_key() -> str:

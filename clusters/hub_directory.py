@@ -18,7 +18,7 @@ from cceone.hub.directory import (BaseDirectory, ConnInfo, Forbidden, Identity, 
 from cceone.iam.access import can
 from cceone.kube.gateway import identity_for
 
-from . import connectivity, platform_tokens
+from . import connectivity, kube_requests, platform_tokens
 from .models import KubeconfigToken, RegisteredCluster
 
 
@@ -52,6 +52,10 @@ class HubTarget(Protocol):
     def upstream(self, pk: int) -> Upstream | None:
         """Where the hub sends the target's requests (its API server, its credentials)."""
 
+    def audit_target(self, pk: int):
+        """Optional: the instance the audit timeline files the target's requests under (a model
+        with `account_id`, `name`, `region` and `audit_type`), or None."""
+
 
 _targets: dict[str, HubTarget] = {}
 
@@ -66,6 +70,13 @@ def _target_of(key: str) -> tuple[HubTarget, int] | None:
         if key.startswith(prefix) and key[len(prefix):].isdigit():
             return target, int(key[len(prefix):])
     return None
+
+
+def _audit_target(key: str):
+    """The instance a request to another kind of target (`federation-12`) is filed under."""
+    other = _target_of(key)
+    lookup = getattr(other[0], "audit_target", None) if other is not None else None
+    return lookup(other[1]) if lookup is not None else None
 
 
 @_db
@@ -271,3 +282,6 @@ class DatabaseDirectory(BaseDirectory):
 
     async def pod_session(self, cluster_id: str, record: dict) -> None:
         await _pod_session(cluster_id, record)
+
+    async def kube_requests(self, records: list[dict], dropped: dict[str, int]) -> None:
+        await _db(kube_requests.record_requests)(records, dropped, _audit_target)

@@ -84,6 +84,10 @@ class HubFederations:
         who = identity_for(found.user)
         return Identity(who.username, who.groups)
 
+    def audit_target(self, pk: int) -> Federation | None:
+        """Requests through the federation's kubeconfig join the audit timeline on it."""
+        return Federation.objects.select_related("region").filter(pk=pk).first()
+
     def upstream(self, pk: int) -> Upstream | None:
         federation = Federation.objects.select_related("control_plane").filter(pk=pk).first()
         plane = federation.control_plane if federation else None

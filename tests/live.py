@@ -64,10 +64,22 @@ def cloud_inventory(account, server, name="cce-prod-01", token="admin-token", re
 
 
 @pytest.fixture
-def live_hub(transactional_db, settings, tmp_path):
+def hub_directory():
+    """The live hub's directory; a test module may override this fixture (e.g. to hold a call)."""
+    return DatabaseDirectory()
+
+
+@pytest.fixture
+def hub_options():
+    """Further `Hub` arguments of the live hub; a test module may override this fixture."""
+    return {}
+
+
+@pytest.fixture
+def live_hub(transactional_db, settings, tmp_path, hub_directory, hub_options):
     tls_dir = tmp_path / "hub-tls"
-    hub = HubThread(DatabaseDirectory(), heartbeat_window=WINDOW,
-                    tls=HubTLS.ensure(tls_dir, hostnames=["localhost", "127.0.0.1"]))
+    hub = HubThread(hub_directory, heartbeat_window=WINDOW,
+                    tls=HubTLS.ensure(tls_dir, hostnames=["localhost", "127.0.0.1"]), **hub_options)
     settings.CCEONE_HUB_TLS_DIR = str(tls_dir)
     settings.CCEONE_HUB_INTERNAL_URL = hub.internal_url
     settings.CCEONE_HUB_SECRET = hub.secret

@@ -2,11 +2,13 @@ import datetime
 
 import django_filters
 from django import forms
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from cceone.console.filters import ConsoleFilterSet
 
 from .models import AuditEvent
+from .services import KUBERNETES_PREFIX
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -33,10 +35,18 @@ class AuditEventFilterSet(ConsoleFilterSet):
     action = django_filters.CharFilter(field_name="action", lookup_expr="icontains", label=_("Action"))
     target = django_filters.CharFilter(field_name="target_name", lookup_expr="icontains", label=_("Instance"))
     result = django_filters.ChoiceFilter(choices=AuditEvent.Result.choices, label=_("Result"))
+    source = django_filters.ChoiceFilter(
+        choices=[("console", _("Console")), ("kubernetes", _("Kubernetes API (kubeconfig)"))], label=_("Source"),
+        method="filter_source")
 
     class Meta:
         model = AuditEvent
-        fields = ["since", "until", "user", "action", "target", "result"]
+        fields = ["since", "until", "user", "action", "target", "result", "source"]
+
+    def filter_source(self, queryset, name, value):
+        """The console's own events, or the requests that passed the hub's kubeconfig proxy."""
+        kubernetes = models.Q(action__startswith=KUBERNETES_PREFIX)
+        return queryset.filter(kubernetes) if value == "kubernetes" else queryset.exclude(kubernetes)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,4 +1,7 @@
 """The one audit writer and the operation-log writer."""
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import models
 from django.db.models import F
 from django.utils import timezone
@@ -46,6 +49,28 @@ def record(actor, action: str, target=None, *, result=AuditEvent.Result.SUCCESS,
         details=details or {},
         **_target_fields(target),
     )
+
+
+# Requests through the hub's kubeconfig proxy (clusters/kube_requests.py): `kubernetes:<verb>`.
+KUBERNETES_PREFIX = "kubernetes:"
+
+
+def record_many(events: list[AuditEvent]) -> None:
+    """Store events built by a caller that writes many at once (the hub's request batches)."""
+    AuditEvent.objects.bulk_create(events, batch_size=500)
+
+
+def expire_kubernetes_requests(chunk: int = 5000) -> int:
+    """Delete kubeconfig-proxy requests older than `CCEONE_AUDIT_KUBE_REQUEST_RETENTION_DAYS`
+    (the console's own events stay); in chunks, so a large backlog holds no long lock."""
+    before = timezone.now() - timedelta(days=settings.CCEONE_AUDIT_KUBE_REQUEST_RETENTION_DAYS)
+    old = AuditEvent.objects.filter(action__startswith=KUBERNETES_PREFIX, time__lt=before)
+    deleted = 0
+    while True:
+        pks = list(old.values_list("pk", flat=True)[:chunk])
+        if not pks:
+            return deleted
+        deleted += AuditEvent.objects.filter(pk__in=pks).delete()[0]
 
 
 class Operation:

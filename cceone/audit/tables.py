@@ -22,6 +22,9 @@ class AuditEventTable(ConsoleTable):
     target = tables.Column(verbose_name=_("Instance"), accessor="target_name", orderable=False)
     region = tables.Column(verbose_name=_("Region"))
     result = tables.TemplateColumn(template_name="audit/partials/result.html", verbose_name=_("Result"))
+    # What a kubeconfig-proxy request asked and how it was answered (empty for console events).
+    request = tables.TemplateColumn(template_name="audit/partials/request.html", verbose_name=_("Request"),
+                                    accessor="details", orderable=False)
     source_ip = tables.Column(verbose_name=_("Source IP"))
 
     def render_target(self, record):
@@ -30,5 +33,5 @@ class AuditEventTable(ConsoleTable):
 
     class Meta:
         model = AuditEvent
-        fields = ("time", "actor_name", "action", "target", "region", "result", "source_ip")
+        fields = ("time", "actor_name", "action", "target", "region", "result", "request", "source_ip")
         attrs = {"class": "table table-sm table-hover align-middle"}

@@ -44,10 +44,10 @@ def raise_fd_limit() -> int:
     return soft
 
 
-def load_directory(path: str | None) -> InMemoryDirectory:
+def load_directory(path: str | None, audit_log: str | None = None) -> InMemoryDirectory:
     # Heartbeat events are not kept: at thousands of agents the log would
     # grow without bound; the latest facts per cluster are.
-    d = InMemoryDirectory(keep_heartbeat_events=False)
+    d = InMemoryDirectory(keep_heartbeat_events=False, audit_log=audit_log)
     if path:
         with open(path) as f:
             cfg = yaml.safe_load(f) or {}
@@ -69,18 +69,22 @@ def main(argv=None) -> None:
     ap.add_argument("--hostname", action="append", default=[], help="extra name for the server certificate")
     ap.add_argument("--plain", action="store_true", help="no TLS on the public listener")
     ap.add_argument("--heartbeat-window", type=float, default=30.0)
+    ap.add_argument("--no-request-audit", action="store_true",
+                    help="do not record kubeconfig-proxy requests (audit.py)")
+    ap.add_argument("--audit-log", help="append the recorded kubeconfig-proxy requests to this file as JSON lines")
     ap.add_argument("--log-level", default="info")
     args = ap.parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     raise_fd_limit()
     tls = None if args.plain else HubTLS.ensure(args.tls_dir, hostnames=args.hostname or ["localhost"])
     hub = Hub(
-        load_directory(args.config),
+        load_directory(args.config, args.audit_log),
         public=args.public,
         internal=args.internal,
         secret=args.secret,
         tls=tls,
         heartbeat_window=args.heartbeat_window,
+        request_audit=not args.no_request_audit,
     )
     run_loop(_serve(hub, print_secret=args.secret is None))
 

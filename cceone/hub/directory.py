@@ -11,7 +11,10 @@ sync_to_async) so one slow query does not stall every tunnel.
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import hashlib
+import json
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -129,6 +132,15 @@ class Directory(Protocol):
         (client -> cluster) and bytes_out. Never the content.
         """
 
+    async def kube_requests(self, records: list[dict], dropped: dict[str, int]) -> None:
+        """Optional: kubeconfig-proxy requests that ended, in batches (audit.py); store them
+        without blocking the loop. A record: cluster, user (the impersonated Kubernetes
+        user), time (epoch seconds), verb, api_group, api_version, resource, subresource,
+        namespace, name, path (non-resource requests), status, latency_ms, source_ip,
+        user_agent. `dropped`: per cluster, requests the hub could not record since the last
+        batch (its buffer was full). A directory without this method records nothing.
+        """
+
 
 def frozen_message(cluster: str) -> str:
     """What kubectl prints for a frozen cluster: which one, why, and what to do."""
@@ -193,7 +205,7 @@ class InMemoryDirectory(BaseDirectory):
     hence the lock.
     """
 
-    def __init__(self, keep_heartbeat_events: bool = True):
+    def __init__(self, keep_heartbeat_events: bool = True, audit_log: str | None = None):
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self.cluster_tenant: dict[str, str] = {}
@@ -207,6 +219,9 @@ class InMemoryDirectory(BaseDirectory):
         self.heartbeats = 0
         self.refused_counts: dict[str, int] = {}  # remote ip -> refusals reported
         self._keep_hb = keep_heartbeat_events
+        self.requests: collections.deque = collections.deque(maxlen=10_000)  # the latest kube_requests
+        self.requests_dropped: dict[str, int] = {}
+        self._audit_log = audit_log  # kube_requests appended as JSON lines, from a worker thread
 
     # -- setup -------------------------------------------------------------
     def add_cluster(self, cluster_id: str, agent_token: str, tenant: str = "default") -> None:
@@ -287,6 +302,19 @@ class InMemoryDirectory(BaseDirectory):
 
     async def pod_session(self, cluster_id: str, record: dict) -> None:
         self._record("session", cluster_id, record)
+
+    async def kube_requests(self, records: list[dict], dropped: dict[str, int]) -> None:
+        if self._audit_log is not None:
+            await asyncio.to_thread(self._append_log, records)
+        with self._cond:
+            self.requests.extend(records)
+            for cluster_id, count in dropped.items():
+                self.requests_dropped[cluster_id] = self.requests_dropped.get(cluster_id, 0) + count
+            self._cond.notify_all()
+
+    def _append_log(self, records: list[dict]) -> None:
+        with open(self._audit_log, "a") as f:
+            f.write("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records))
 
     # -- inspection helpers (any thread) ------------------------------------
     def _record(self, kind: str, key: str, data=None) -> None:

@@ -80,6 +80,7 @@ def healthz(hub) -> dict:
         "connections": len(hub.connections),
         "clusters": sum(1 for cs in hub.registry.clusters.values() if cs.connected),
         "heartbeats": hub.registry.heartbeats_total,
+        "request_audit": hub.audit.stats() if hub.audit is not None else None,
     }
 
 

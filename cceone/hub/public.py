@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from aiohttp import web
 
 from cceone_tunnel import protocol as p
 
+from .audit import AUDIT_KEY, RequestAudit
 from .connection import AgentConnection
 from .directory import Forbidden, NotFound, Unauthorized, frozen_message, hash_token
 from .proxy import forward, readable_by_kubectl, split_cluster_path, status_response
+from .upgrade import upgrade_token
 
 log = logging.getLogger("cceone.hub")
 
@@ -39,15 +42,27 @@ def make_public_app(hub) -> web.Application:
     async def proxy(request):
         return readable_by_kubectl(request, await kube_proxy(hub, request))
 
+    async def audited_proxy(request):
+        # Every request joins the audit timeline (cceone/hub/audit.py): one append once it ends.
+        started, response = time.monotonic(), None
+        try:
+            response = readable_by_kubectl(request, await kube_proxy(hub, request))
+            return response
+        finally:
+            hub.audit.observe(request, response, started)
+
     async def healthz(request):
         return web.Response(text="ok")
 
     app = web.Application(client_max_size=0)
+    if hub.audit is not None:
+        app.on_response_prepare.append(RequestAudit.on_response_prepare)
     app.router.add_get("/agent/connect", connect)
     app.router.add_get("/healthz", healthz)
-    app.router.add_route("*", KUBE_PREFIX + "{tail:.*}", proxy)
+    handler = proxy if hub.audit is None else audited_proxy
+    app.router.add_route("*", KUBE_PREFIX + "{tail:.*}", handler)
     for prefix in TARGET_PREFIXES:
-        app.router.add_route("*", prefix + "{tail:.*}", proxy)
+        app.router.add_route("*", prefix + "{tail:.*}", handler)
     return app
 
 
@@ -114,6 +129,13 @@ async def agent_connect(hub, request: web.Request) -> web.StreamResponse:
     return ws
 
 
+def _audited_user(identity, relayed: list) -> str:
+    """Whom the request acts as: a relaying service's caller, else the token's own user."""
+    if relayed and identity.relays_impersonation:
+        return next((v for k, v in relayed if k.lower() == "impersonate-user"), identity.username)
+    return identity.username
+
+
 async def kube_proxy(hub, request: web.Request) -> web.StreamResponse:
     parts = split_cluster_path(request.raw_path, KUBE_PREFIX)
     for prefix, key in TARGET_PREFIXES.items():
@@ -134,6 +156,8 @@ async def kube_proxy(hub, request: web.Request) -> web.StreamResponse:
     except Forbidden as exc:
         return status_response(403, "Forbidden", str(exc) or f"access to cluster {cluster_id} is not allowed")
     relayed = [(k, v) for k, v in request.headers.items() if k.lower().startswith("impersonate-")]
+    if upgrade_token(request) is None:  # exec, attach, port-forward: audited as sessions (upgrade.py)
+        request[AUDIT_KEY] = (cluster_id, _audited_user(identity, relayed), path)
     if relayed and not identity.relays_impersonation:
         # Dropping the headers would run `kubectl --as=bob` silently as the caller:
         # say plainly that it is not honoured instead.

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from cceone_tunnel import protocol as p
 
+from .audit import RequestAudit
 from .certs import HubTLS
 from .connection import AgentConnection
 from .direct import DirectForwarder
@@ -90,6 +91,10 @@ class Hub:
                      source is answered 429 without a token lookup
     session_idle_timeout  seconds without a byte either way after which an
                      exec / attach / port-forward session is closed
+    request_audit    record every kubeconfig-proxy request through the directory's
+                     `kube_requests` (audit.py), if it has one; `audit_capacity`
+                     requests wait at most (more are dropped and counted), handed
+                     over every `audit_interval` seconds in batches of `audit_batch`
     """
 
     def __init__(
@@ -103,6 +108,10 @@ class Hub:
         window: int = p.DEFAULT_WINDOW,
         refusal_limit: int = 20,
         session_idle_timeout: float = IDLE_TIMEOUT,
+        request_audit: bool = True,
+        audit_capacity: int = 20_000,
+        audit_batch: int = 1000,
+        audit_interval: float = 1.0,
     ):
         self.directory = directory
         self.public = public
@@ -116,6 +125,9 @@ class Hub:
         self.sessions = Sessions(directory, session_idle_timeout)
         self.registry.tick_hooks.append(self.refusals.flush)
         self.connections: set[AgentConnection] = set()
+        sink = getattr(directory, "kube_requests", None) if request_audit else None
+        self.audit = (RequestAudit(sink, capacity=audit_capacity, batch=audit_batch, interval=audit_interval)
+                      if sink is not None else None)
         self.direct = DirectForwarder()  # kubeconfig requests to clusters reached without an agent
         self._runners: list[web.BaseRunner] = []
         self._reaper: asyncio.Task | None = None
@@ -134,6 +146,8 @@ class Hub:
         internal = web.Server(make_internal_handler(self), handler_cancellation=True, access_log=None)
         self.internal_port = await self._listen(internal, self.internal, None)
         self._reaper = asyncio.ensure_future(self.registry.reaper())
+        if self.audit is not None:
+            self.audit.start()
         log.info(
             "hub listening: public %s://%s:%s, internal http://%s:%s",
             self.public_scheme, self.public[0], self.public_port, self.internal[0], self.internal_port,
@@ -182,5 +196,7 @@ class Hub:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
+        if self.audit is not None:
+            await self.audit.stop()
         await self.direct.close()
         await self.registry.drain(timeout=5.0)

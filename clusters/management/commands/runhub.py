@@ -36,7 +36,9 @@ class Command(BaseCommand):
         raise_fd_limit()
         hub = Hub(DatabaseDirectory(), public=_addr(public), internal=_addr(internal),
                   secret=settings.CCEONE_HUB_SECRET, tls=hub_tls(), heartbeat_window=heartbeat_window,
-                  session_idle_timeout=settings.CCEONE_HUB_SESSION_IDLE_SECONDS)
+                  session_idle_timeout=settings.CCEONE_HUB_SESSION_IDLE_SECONDS,
+                  audit_capacity=settings.CCEONE_HUB_AUDIT_CAPACITY,
+                  audit_interval=settings.CCEONE_HUB_AUDIT_INTERVAL_SECONDS)
         run_loop(self._serve(hub))
 
     async def _serve(self, hub: Hub) -> None:
