@@ -300,6 +300,15 @@ CCEONE_HUB_TLS_DIR = env.str("CCEONE_HUB_TLS_DIR", default=str(VAR_DIR / "hub"))
 CCEONE_SANDBOX_DIR = env.str("CCEONE_SANDBOX_DIR", default=str(VAR_DIR / "sandbox"))
 CCEONE_HUB_HOSTNAMES = env.list("CCEONE_HUB_HOSTNAMES", default=["localhost", "127.0.0.1"])
 CCEONE_HUB_HEARTBEAT_WINDOW = env.float("CCEONE_HUB_HEARTBEAT_WINDOW", default=30.0)
+# Several hub replicas behind one address (docs/deploy.md): the routing directory's Redis
+# (empty: one hub, routing in its process), the key prefix, this replica's id (default: host
+# name and a random suffix) and the URL other replicas reach its internal listener at
+# (default: the address it listens on, the pod's IP for 0.0.0.0). SIGTERM drains for this long.
+CCEONE_HUB_REDIS_URL = env.str("CCEONE_HUB_REDIS_URL", default="")
+CCEONE_HUB_REDIS_PREFIX = env.str("CCEONE_HUB_REDIS_PREFIX", default="cceone:hub:")
+CCEONE_HUB_REPLICA_ID = env.str("CCEONE_HUB_REPLICA_ID", default="")
+CCEONE_HUB_ADVERTISE_URL = env.str("CCEONE_HUB_ADVERTISE_URL", default="")
+CCEONE_HUB_DRAIN_SECONDS = env.float("CCEONE_HUB_DRAIN_SECONDS", default=20.0)
 # kubectl exec / attach / port-forward through the hub: closed after this long without a byte.
 CCEONE_HUB_SESSION_IDLE_SECONDS = env.float("CCEONE_HUB_SESSION_IDLE_SECONDS", default=1800.0)
 # How long an agent token keeps working after it was rotated (time to apply the new YAML).

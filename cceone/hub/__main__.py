@@ -68,6 +68,10 @@ def main(argv=None) -> None:
     ap.add_argument("--hostname", action="append", default=[], help="extra name for the server certificate")
     ap.add_argument("--plain", action="store_true", help="no TLS on the public listener")
     ap.add_argument("--heartbeat-window", type=float, default=30.0)
+    ap.add_argument("--redis-url", help="routing directory shared by hub replicas (cceone/hub/replicas.py)")
+    ap.add_argument("--redis-prefix", default="cceone:hub:")
+    ap.add_argument("--replica-id")
+    ap.add_argument("--drain-seconds", type=float, default=0.0, help="on SIGTERM, drain for this long first")
     ap.add_argument("--log-level", default="info")
     args = ap.parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -80,11 +84,20 @@ def main(argv=None) -> None:
         secret=args.secret,
         tls=tls,
         heartbeat_window=args.heartbeat_window,
+        replicas=_replicas(args),
     )
-    run_loop(_serve(hub, print_secret=args.secret is None))
+    run_loop(_serve(hub, print_secret=args.secret is None, drain_seconds=args.drain_seconds))
 
 
-async def _serve(hub: Hub, print_secret: bool) -> None:
+def _replicas(args):
+    if not args.redis_url:
+        return None
+    from .replicas import Replicas
+
+    return Replicas(args.redis_url, replica_id=args.replica_id, prefix=args.redis_prefix)
+
+
+async def _serve(hub: Hub, print_secret: bool, drain_seconds: float = 0.0) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -93,6 +106,8 @@ async def _serve(hub: Hub, print_secret: bool) -> None:
     if print_secret:
         print(f"internal secret: {hub.secret}", flush=True)
     await stop.wait()
+    if drain_seconds > 0:
+        await hub.drain(drain_seconds)
     await hub.stop()
 
 

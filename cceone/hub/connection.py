@@ -35,6 +35,7 @@ log = logging.getLogger("cceone.hub")
 
 # Item kinds a HubStream yields to its consumer (the proxy handler).
 LOST = 0x100
+ENDED = 0x101  # the hub replica is draining: end the response here, cleanly if it can be
 
 _conn_ids = itertools.count(1)
 

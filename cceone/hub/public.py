@@ -10,7 +10,7 @@ from cceone_tunnel import protocol as p
 
 from .connection import AgentConnection
 from .directory import Forbidden, NotFound, Unauthorized, frozen_message, hash_token
-from .proxy import forward, readable_by_kubectl, split_cluster_path, status_response
+from .proxy import readable_by_kubectl, split_cluster_path, status_response
 
 log = logging.getLogger("cceone.hub")
 
@@ -39,15 +39,23 @@ def make_public_app(hub) -> web.Application:
     async def healthz(request):
         return web.Response(text="ok")
 
+    async def readyz(request):  # a draining replica leaves the load balancer's rotation
+        return web.Response(status=503 if hub.draining else 200, text="draining" if hub.draining else "ok")
+
     app = web.Application(client_max_size=0)
     app.router.add_get("/agent/connect", connect)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_route("*", KUBE_PREFIX + "{tail:.*}", proxy)
     return app
 
 
 async def agent_connect(hub, request: web.Request) -> web.StreamResponse:
     remote = request.remote or "?"
+    if hub.draining:  # this replica is stopping: the agent dials again and reaches another
+        response = status_response(503, "ServiceUnavailable", "this hub replica is shutting down")
+        response.headers["Retry-After"] = "1"
+        return response
     if hub.refusals.blocked(remote):
         await hub.refusals.refused(remote, "too many refused connections")
         response = status_response(429, "TooManyRequests", "too many refused agent connections from this address; "
@@ -147,4 +155,4 @@ async def kube_proxy(hub, request: web.Request) -> web.StreamResponse:
     upstream = await direct_upstream(cluster_id) if direct_upstream is not None else None
     if upstream is not None:
         return await hub.direct.forward(request, upstream, cluster_id, path, headers)
-    return await forward(request, hub.registry.pick(cluster_id), cluster_id, path, headers, hub.sessions)
+    return await hub.relay(request, cluster_id, path, headers)

@@ -22,6 +22,7 @@ from .certs import HubTLS
 from .connection import AgentConnection
 from .direct import DirectForwarder
 from .internal import make_internal_handler
+from .proxy import forward
 from .public import make_public_app
 from .refusals import Refusals
 from .registry import Registry
@@ -90,6 +91,8 @@ class Hub:
                      source is answered 429 without a token lookup
     session_idle_timeout  seconds without a byte either way after which an
                      exec / attach / port-forward session is closed
+    replicas         replicas.Replicas: this hub is one of several behind one address
+                     (routing directory in Redis, replica link); None: the only one
     """
 
     def __init__(
@@ -103,7 +106,12 @@ class Hub:
         window: int = p.DEFAULT_WINDOW,
         refusal_limit: int = 20,
         session_idle_timeout: float = IDLE_TIMEOUT,
+        replicas=None,
     ):
+        self.replicas = replicas
+        if replicas is not None:
+            directory = replicas.wrap(directory)
+        self.draining = False
         self.directory = directory
         self.public = public
         self.internal = internal
@@ -134,6 +142,8 @@ class Hub:
         internal = web.Server(make_internal_handler(self), handler_cancellation=True, access_log=None)
         self.internal_port = await self._listen(internal, self.internal, None)
         self._reaper = asyncio.ensure_future(self.registry.reaper())
+        if self.replicas is not None:
+            await self.replicas.start(self)
         log.info(
             "hub listening: public %s://%s:%s, internal http://%s:%s",
             self.public_scheme, self.public[0], self.public_port, self.internal[0], self.internal_port,
@@ -154,6 +164,27 @@ class Hub:
         await site.start()
         return runner.addresses[0][1]
 
+    async def relay(self, request: web.BaseRequest, cluster_id: str, path: str, headers: list) -> web.StreamResponse:
+        """Send an authorised request to the cluster: over a tunnel of this replica, or (several
+        replicas) through the replica link to the one holding it."""
+        conn = self.registry.pick(cluster_id)
+        if self.replicas is not None and (conn is None or self.draining):
+            return await self.replicas.relay(self, request, cluster_id, path, headers, conn)
+        return await forward(request, conn, cluster_id, path, headers, self.sessions)
+
+    async def disconnect_everywhere(self, cluster_id: str, credential: str | None = None,
+                                    hop: str | None = None) -> int:
+        """disconnect_cluster on whichever replica holds the cluster's tunnels (every live one)."""
+        if self.replicas is None:
+            return await self.disconnect_cluster(cluster_id, credential=credential)
+        return await self.replicas.disconnect(self, cluster_id, credential, hop)
+
+    async def drain(self, deadline: float) -> None:
+        """Graceful restart (SIGTERM): see drain.py."""
+        from .drain import drain
+
+        await drain(self, deadline)
+
     async def disconnect_cluster(self, cluster_id: str, code: int = 4003, reason: str = "revoked",
                                  credential: str | None = None) -> int:
         """Close every agent connection of a cluster now (or only those that authenticated
@@ -172,6 +203,8 @@ class Hub:
         return len(conns)
 
     async def stop(self) -> None:
+        if self.replicas is not None:
+            await self.replicas.stop(self)
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None
