@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "axes",
     "django_celery_beat",
     "django_celery_results",
+    "django_prometheus",
     "cceone.iam",
     "cceone.audit",
     "cceone.console",
@@ -69,6 +70,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "cceone.logs.RequestIdMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -83,6 +86,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "cceone.console.middleware.RegionMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "cceone.urls"
@@ -115,6 +119,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     })
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Query counts, latency and errors per database in /metrics: django-prometheus's wrappers of
+# the same engines (`connection.vendor` is unchanged).
+_METERED_ENGINES = {"django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+                    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql"}
+if env.bool("CCEONE_DB_METRICS", default=True):
+    DATABASES["default"]["ENGINE"] = _METERED_ENGINES.get(DATABASES["default"]["ENGINE"],
+                                                          DATABASES["default"]["ENGINE"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "iam.User"
@@ -392,11 +403,19 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# CCEONE_LOG_FORMAT=json (the container images): one JSON object per line with the request id.
+CCEONE_LOG_FORMAT = env.str("CCEONE_LOG_FORMAT", default="text")
+# /metrics (Prometheus) answers only with `Authorization: Bearer <this>`; empty: 404.
+CCEONE_METRICS_TOKEN = env.str("CCEONE_METRICS_TOKEN", default="")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"refusals_without_traceback": {"()": "cceone.logs.RefusalsWithoutTraceback"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"refusals_without_traceback": {"()": "cceone.logs.RefusalsWithoutTraceback"},
+                "request_id": {"()": "cceone.logs.RequestIdFilter"}},
+    "formatters": {"json": {"()": "cceone.logs.json_formatter"},
+                   "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                             "formatter": "json" if CCEONE_LOG_FORMAT == "json" else "text"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "django.request": {"filters": ["refusals_without_traceback"]}},
 }

@@ -362,6 +362,8 @@ class _Tunnel:
                 resp = await self.pool.request(method, path, headers, data)
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
                 msg = f"agent cannot reach the Kubernetes API server: {_describe(exc)}"
+                log.warning("%s %s: %s", method, path.split("?")[0], msg,
+                            extra={"request_id": _request_id(headers)})
                 await self.send(p.head_frame(p.RESPONSE, sid, _status_head(), _status_body(502, msg), end=True))
                 return
             try:
@@ -489,6 +491,11 @@ class _Tunnel:
         except ConnectionError:
             pass
         await self.ws.close(code=1000, message=b"agent shutting down")
+
+
+def _request_id(headers: list) -> str:
+    """The console's (or the hub's) id of a tunnelled request: X-Request-ID."""
+    return next((v for k, v in headers if k.lower() == "x-request-id"), "")
 
 
 def _status_head() -> dict:

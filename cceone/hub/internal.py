@@ -36,11 +36,16 @@ def make_internal_handler(hub):
         raw = request.raw_path  # no URL object built: this runs for every request
         if raw == "/healthz" or raw.startswith("/healthz?"):
             return web.json_response(healthz(hub))
+        if raw == "/metrics":  # Prometheus (cceone/hub/metrics.py)
+            from .metrics import CONTENT_TYPE
+
+            return web.Response(body=hub.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
         given = request.headers.get(SECRET_HEADER)
         if given is None:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
             given = token.strip() if scheme.lower() == "bearer" else ""
         if not hmac.compare_digest(given.encode(), expected):
+            hub.metrics.auth_failure("internal", 401)
             return status_response(401, "Unauthorized", "missing or wrong hub secret")
         if request.version >= (1, 1) and request.headers.get("Expect", "").strip().lower() == "100-continue":
             # What web.Application's router does for the public listener: the

@@ -10,7 +10,7 @@ from cceone_tunnel import protocol as p
 
 from .connection import AgentConnection
 from .directory import Forbidden, NotFound, Unauthorized, frozen_message, hash_token
-from .proxy import readable_by_kubectl, split_cluster_path, status_response
+from .proxy import STATUS_MESSAGE, readable_by_kubectl, split_cluster_path, status_response
 
 log = logging.getLogger("cceone.hub")
 
@@ -31,10 +31,16 @@ def bearer(request: web.BaseRequest) -> str | None:
 
 def make_public_app(hub) -> web.Application:
     async def connect(request):
-        return await agent_connect(hub, request)
+        response = await agent_connect(hub, request)
+        if response.status in (401, 429):
+            hub.metrics.auth_failure("agent", response.status)
+        return response
 
     async def proxy(request):
-        return readable_by_kubectl(request, await kube_proxy(hub, request))
+        response = await kube_proxy(hub, request)
+        if response.status in (401, 403) and STATUS_MESSAGE in response:  # the hub's refusal, not the cluster's
+            hub.metrics.auth_failure("public", response.status)
+        return readable_by_kubectl(request, response)
 
     async def healthz(request):
         return web.Response(text="ok")
@@ -113,6 +119,7 @@ async def agent_connect(hub, request: web.Request) -> web.StreamResponse:
     finally:
         hub.registry.remove(conn)
         hub.connections.discard(conn)
+        hub.metrics.retire(conn)
         log.info("agent %s disconnected", conn.conn_id)
     return ws
 

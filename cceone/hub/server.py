@@ -22,6 +22,7 @@ from .certs import HubTLS
 from .connection import AgentConnection
 from .direct import DirectForwarder
 from .internal import make_internal_handler
+from .metrics import HubMetrics
 from .proxy import forward
 from .public import make_public_app
 from .refusals import Refusals
@@ -124,6 +125,7 @@ class Hub:
         self.sessions = Sessions(directory, session_idle_timeout)
         self.registry.tick_hooks.append(self.refusals.flush)
         self.connections: set[AgentConnection] = set()
+        self.metrics = HubMetrics(self)
         self.direct = DirectForwarder()  # kubeconfig requests to clusters reached without an agent
         self._runners: list[web.BaseRunner] = []
         self._reaper: asyncio.Task | None = None
@@ -167,6 +169,11 @@ class Hub:
     async def relay(self, request: web.BaseRequest, cluster_id: str, path: str, headers: list) -> web.StreamResponse:
         """Send an authorised request to the cluster: over a tunnel of this replica, or (several
         replicas) through the replica link to the one holding it."""
+        self.metrics.request(cluster_id, "internal" if request.raw_path.startswith("/clusters/") else "public")
+        if not any(k.lower() == "x-request-id" for k, _ in headers):
+            # The console's gateway sends its request's id; a kubeconfig's request gets one here,
+            # and the agent (and the API server) see it as well.
+            headers = [*headers, ("X-Request-ID", secrets.token_hex(16))]
         conn = self.registry.pick(cluster_id)
         if self.replicas is not None and (conn is None or self.draining):
             return await self.replicas.relay(self, request, cluster_id, path, headers, conn)

@@ -3,6 +3,7 @@ load-balanced address, with one Redis as their routing directory; real agent pro
 the balancer. Requests go to every replica; one replica is drained with SIGTERM, another
 killed with SIGKILL."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -163,6 +164,14 @@ def test_three_replicas_route_every_cluster_drain_and_survive_a_kill(replicas, t
                 response = get(hub, cluster, tokens[cluster.pk])
                 assert response.status_code == 200, (hub.name, holders[cluster.pk], response.text)
                 assert any(ns["metadata"]["name"] == "default" for ns in response.json()["items"])
+        # Each replica's /metrics: its agents, and the requests it forwarded to the holders.
+        forwarded = 0
+        for hub in hubs:
+            text = requests.get(f"{hub.internal_url}/metrics", timeout=5).text
+            assert f"cceone_hub_agent_connections {float(list(holders.values()).count(hub.name))}" in text
+            assert f'cceone_hub_replica_info{{replica="{hub.name}"}} 1.0' in text
+            forwarded += float(re.search(r"^cceone_hub_forwarded_requests_total (\S+)", text, re.M).group(1))
+        assert forwarded == len(clusters) * 2  # each cluster asked once through each of the two others
         # ... and through the gateway, as the console reaches it (the internal address).
         from cceone.kube.gateway import client_for
 
