@@ -48,6 +48,11 @@ from .upgrade import upgrade_token
 log = logging.getLogger("cceone.hub")
 
 HOP_HEADER = "X-CCEOne-Replica-Hop"
+# A forwarded request reached a replica that does not hold the cluster (the route moved):
+# the forwarding replica looks the route up again and tries the new holder once.
+NOT_HOLDER_HEADER = "X-CCEOne-Not-Holder"
+ROUTE_CACHE_SECONDS = 1.0
+SMALL_BODY = 1 << 20
 SECRET_HEADER = "X-Hub-Secret"
 RETRY_AFTER_SECONDS = 2
 ROUTE_TTL_WINDOWS = 3
@@ -214,10 +219,12 @@ class RoutedDirectory:
         await self._inner.agent_lost(cluster_id)
 
 
-def retry_later(cluster_id: str, message: str | None = None) -> web.Response:
+def retry_later(cluster_id: str, message: str | None = None, not_holder: bool = False) -> web.Response:
     response = status_response(503, "ServiceUnavailable",
                                message or f"cluster {cluster_id} is disconnected (no agent connected)")
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if not_holder:
+        response.headers[NOT_HOLDER_HEADER] = "1"
     return response
 
 
@@ -238,7 +245,9 @@ class Replicas:
         self.secret = ""
         self.forwarded_total = 0
         self.forwarding = 0  # requests being relayed to another replica now
-        self._ending: asyncio.Event | None = None  # set when a drain ends forwarded streams
+        self._ending = False  # a drain's deadline ended the streams relayed from others
+        self._relaying: set = set()  # upstream responses being relayed now
+        self._cache: dict[str, tuple[Route, float]] = {}  # cluster -> (route, until): a hot path
         self._session: aiohttp.ClientSession | None = None
         self._announcer: asyncio.Task | None = None
         self._interval = 10.0
@@ -255,7 +264,6 @@ class Replicas:
             host = os.environ.get("POD_IP") or socket.gethostbyname(socket.gethostname())
         self.routes.address = (self.advertise or f"http://{host}:{hub.internal_port}").rstrip("/")
         self._interval = max(0.2, hub.heartbeat_window / 2)
-        self._ending = asyncio.Event()
         await self.routes.announce()
         self._announcer = asyncio.ensure_future(self._announce_loop())
         log.info("hub replica %s in the routing directory, reachable at %s", self.replica_id, self.routes.address)
@@ -286,28 +294,46 @@ class Replicas:
 
     def end_forwarded(self) -> None:
         """Drain deadline: end the streams this replica relays from others cleanly."""
-        if self._ending is not None:
-            self._ending.set()
+        self._ending = True
+        for upstream in list(self._relaying):
+            upstream.close()
 
     # -- requests ------------------------------------------------------------------------
     async def relay(self, hub, request: web.BaseRequest, cluster_id: str, path: str, headers: list, local):
         """A request this replica cannot (or, draining, should not) serve over its own tunnel."""
-        if request.headers.get(HOP_HEADER) is None:
-            try:
-                route = await self.routes.lookup(cluster_id)
-            except Exception as exc:
-                log.warning("routing directory: lookup of %s failed: %s", cluster_id, exc)
-                route = None
+        hop = request.headers.get(HOP_HEADER)
+        if hop is None:
+            route = await self._lookup(cluster_id)
             if route is not None and route.replica != self.replica_id:
-                if upgrade_token(request) is not None and local is None:
-                    return retry_later(cluster_id, UPGRADE_NOT_FORWARDED.format(cluster=cluster_id))
-                if upgrade_token(request) is None:
+                if upgrade_token(request) is not None:
+                    if local is None:
+                        return retry_later(cluster_id, UPGRADE_NOT_FORWARDED.format(cluster=cluster_id))
+                else:
                     response = await self._forward(request, route, cluster_id, path, headers)
                     if response is not None:
                         return response
         if local is not None:
             return await forward(request, local, cluster_id, path, headers, hub.sessions)
-        return retry_later(cluster_id)
+        return retry_later(cluster_id, not_holder=hop is not None)
+
+    async def _lookup(self, cluster_id: str, fresh: bool = False) -> Route | None:
+        now = time.monotonic()
+        if not fresh:
+            cached = self._cache.get(cluster_id)
+            if cached is not None and cached[1] > now:
+                return cached[0]
+        try:
+            route = await self.routes.lookup(cluster_id)
+        except Exception as exc:
+            log.warning("routing directory: lookup of %s failed: %s", cluster_id, exc)
+            return None
+        if route is None:
+            self._cache.pop(cluster_id, None)
+        else:
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[cluster_id] = (route, now + ROUTE_CACHE_SECONDS)
+        return route
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -328,58 +354,73 @@ class Replicas:
             body = request.content
         else:
             headers = [h for h in headers if h[0].lower() != "content-length"]
-        url = URL(f"{route.address}/clusters/{cluster_id}{path}", encoded=True)
         self.forwarding += 1
         try:
-            try:
-                upstream = await self._client().request(request.method, url, headers=headers, data=body,
-                                                        allow_redirects=False)
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                log.info("cluster %s: replica %s (%s) unreachable: %s", cluster_id, route.replica, route.address, exc)
-                return None
-            self.forwarded_total += 1
-            try:
-                return await self._relay(request, upstream)
-            finally:
-                upstream.release()
+            for attempt in (1, 2):
+                url = URL(f"{route.address}/clusters/{cluster_id}{path}", encoded=True)
+                try:
+                    upstream = await self._client().request(request.method, url, headers=headers, data=body,
+                                                            allow_redirects=False)
+                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                    log.info("cluster %s: replica %s (%s) unreachable: %s", cluster_id, route.replica,
+                             route.address, exc)
+                    self._cache.pop(cluster_id, None)
+                    return None
+                if upstream.status == 503 and NOT_HOLDER_HEADER in upstream.headers and attempt == 1 and body is None:
+                    # The route moved since we read it: once more with the fresh one.
+                    upstream.release()
+                    fresh = await self._lookup(cluster_id, fresh=True)
+                    if fresh is not None and fresh.replica not in (route.replica, self.replica_id):
+                        route = fresh
+                        continue
+                    return None
+                self.forwarded_total += 1
+                try:
+                    return await self._relay(request, upstream)
+                finally:
+                    upstream.release()
         finally:
             self.forwarding -= 1
 
     async def _relay(self, request: web.BaseRequest, upstream: aiohttp.ClientResponse) -> web.StreamResponse:
-        response = web.StreamResponse(status=upstream.status, headers=p.strip_hop_by_hop(upstream.headers.items()))
+        headers = p.strip_hop_by_hop(upstream.headers.items())
+        length = upstream.content_length
+        bodyless = request.method == "HEAD" or upstream.status in (204, 304)
+        if length is not None and length <= SMALL_BODY and not bodyless:
+            # The usual answer (a GET of an object or a page of a list): whole, as it came.
+            body = await upstream.read()
+            response = web.Response(status=upstream.status, body=body,
+                                    headers=[h for h in headers if h[0].lower() != "content-length"])
+            if _offers_h2c(request):
+                response.force_close()
+            return response
+        response = web.StreamResponse(status=upstream.status, headers=headers)
         if _offers_h2c(request):
             response.force_close()
         await response.prepare(request)
-        if request.method == "HEAD" or upstream.status in (204, 304):
+        if bodyless:
             return response
-        ending = self._ending
-        stop = asyncio.ensure_future(ending.wait()) if ending is not None else None
+        self._relaying.add(upstream)
         try:
             while True:
-                read = asyncio.ensure_future(upstream.content.readany())
-                waits = {read} if stop is None else {read, stop}
-                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-                if not read.done():
-                    # This replica's drain deadline: end a chunked stream (a watch) cleanly, so the
-                    # client starts it again through another replica; cut one of stated length.
-                    read.cancel()
-                    upstream.close()
-                    if response.content_length is None:
-                        await response.write_eof()
-                    elif request.transport is not None:
-                        request.transport.abort()
-                    return response
-                chunk = read.result()
+                # readany: whatever arrived, at once (a watch event must not wait for a full buffer).
+                chunk = await upstream.content.readany()
                 if not chunk:
                     break
                 await response.write(chunk)
         except (aiohttp.ClientError, asyncio.TimeoutError):
+            if not (self._ending and response.content_length is None):
+                if request.transport is not None:
+                    request.transport.abort()
+                return response
+            # This replica's drain deadline: a chunked stream (a watch) ends cleanly, so its
+            # client starts it again through another replica.
+        finally:
+            self._relaying.discard(upstream)
+        if self._ending and response.content_length is not None and upstream.content.at_eof() is False:
             if request.transport is not None:
                 request.transport.abort()
             return response
-        finally:
-            if stop is not None:
-                stop.cancel()
         await response.write_eof()
         return response
 
