@@ -48,14 +48,18 @@ class Balancer:
 
         def check(url: str) -> bool:
             try:
-                with urllib.request.urlopen(url, timeout=1, context=unverified) as response:
+                with urllib.request.urlopen(url, timeout=3, context=unverified) as response:
                     return response.status == 200
             except Exception:
                 return False
 
+        failures = [0] * len(self.ready_urls)
         while True:
             results = await asyncio.gather(*(loop.run_in_executor(None, check, u) for u in self.ready_urls))
-            self.ready = list(results)
+            # Out of the rotation after two failed probes in a row (one slow answer on a busy
+            # machine is not a draining replica), back in after one good one.
+            failures = [0 if ok else n + 1 for ok, n in zip(results, failures)]
+            self.ready = [n < 2 for n in failures]
             await asyncio.sleep(self.probe_every)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -47,6 +47,8 @@ def test_a_request_id_is_answered_and_kept_on_the_audit_events_it_wrote(tenant):
     assert response["X-Request-ID"] == "console-req-12345"
     event = AuditEvent.objects.get(action="iam:create", target_name="auditors")
     assert event.request_id == "console-req-12345"
+    listed = client.get("/api/v1/audit/events/", {"action": "iam:create"}).json()
+    assert [e["request_id"] for e in listed["results"] if e["target_name"] == "auditors"] == ["console-req-12345"]
     # Without one (or with one not well formed) the console makes its own.
     response = client.get(reverse("iam:group-list"), HTTP_X_REQUEST_ID="bad id\r\n")
     assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])

@@ -1,0 +1,3 @@
+T = {
+    "request id": "请求 ID",
+}
