@@ -52,15 +52,13 @@ HOP_HEADER = "X-CCEOne-Replica-Hop"
 # the forwarding replica looks the route up again and tries the new holder once.
 NOT_HOLDER_HEADER = "X-CCEOne-Not-Holder"
 ROUTE_CACHE_SECONDS = 1.0
+MOVE_WAIT = 3.0  # how long a request waits for an agent moving between replicas
 SMALL_BODY = 1 << 20
 SECRET_HEADER = "X-Hub-Secret"
 RETRY_AFTER_SECONDS = 2
 ROUTE_TTL_WINDOWS = 3
 CONNECT_TIMEOUT = 2.0
 _AUTO = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
-UPGRADE_NOT_FORWARDED = (
-    "cluster {cluster}: exec, attach and port-forward are not yet carried between hub replicas, and its agent "
-    "is connected to another replica; retry (the load balancer may pick the replica holding it)")
 
 # Claim the route now (an agent connected here): a new epoch, this replica, the TTL.
 _CLAIM = """
@@ -305,13 +303,14 @@ class Replicas:
         if hop is None:
             route = await self._lookup(cluster_id)
             if route is not None and route.replica != self.replica_id:
-                if upgrade_token(request) is not None:
-                    if local is None:
-                        return retry_later(cluster_id, UPGRADE_NOT_FORWARDED.format(cluster=cluster_id))
+                token = upgrade_token(request)
+                if token is not None:
+                    response = await self._forward_upgrade(request, route, cluster_id, path, headers, token)
                 else:
                     response = await self._forward(request, route, cluster_id, path, headers)
-                    if response is not None:
-                        return response
+                if response is not None:
+                    return response
+                local = local or hub.registry.pick(cluster_id)
         if local is not None:
             return await forward(request, local, cluster_id, path, headers, hub.sessions)
         return retry_later(cluster_id, not_holder=hop is not None)
@@ -347,38 +346,50 @@ class Replicas:
         return self._session
 
     async def _forward(self, request, route: Route, cluster_id: str, path: str, headers: list):
-        """Relay to the holder's internal listener; None when it cannot be reached."""
+        """Relay to the holder's internal listener. A stale route (the holder is gone, or says
+        the cluster left it) is read again for up to MOVE_WAIT seconds while the agent
+        reconnects, for a request without a body; None: no holder to send it to."""
         headers = [*headers, (SECRET_HEADER, self.secret), (HOP_HEADER, self.replica_id)]
         body = None
         if request.body_exists:
             body = request.content
         else:
             headers = [h for h in headers if h[0].lower() != "content-length"]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + MOVE_WAIT
         self.forwarding += 1
         try:
-            for attempt in (1, 2):
+            while True:
                 url = URL(f"{route.address}/clusters/{cluster_id}{path}", encoded=True)
+                upstream = None
                 try:
                     upstream = await self._client().request(request.method, url, headers=headers, data=body,
                                                             allow_redirects=False)
                 except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                     log.info("cluster %s: replica %s (%s) unreachable: %s", cluster_id, route.replica,
                              route.address, exc)
-                    self._cache.pop(cluster_id, None)
-                    return None
-                if upstream.status == 503 and NOT_HOLDER_HEADER in upstream.headers and attempt == 1 and body is None:
-                    # The route moved since we read it: once more with the fresh one.
+                if upstream is not None and not (upstream.status == 503 and NOT_HOLDER_HEADER in upstream.headers):
+                    self.forwarded_total += 1
+                    try:
+                        return await self._relay(request, upstream)
+                    finally:
+                        upstream.release()
+                if upstream is not None:
                     upstream.release()
+                self._cache.pop(cluster_id, None)
+                if body is not None:
+                    return None
+                stale = route.replica
+                while True:  # the agent is reconnecting: wait for its new route
+                    if loop.time() > deadline:
+                        return None
+                    await asyncio.sleep(0.1)
                     fresh = await self._lookup(cluster_id, fresh=True)
-                    if fresh is not None and fresh.replica not in (route.replica, self.replica_id):
+                    if fresh is not None and fresh.replica == self.replica_id:
+                        return None  # it came to us: the caller serves it over the local tunnel
+                    if fresh is not None and fresh.replica != stale:
                         route = fresh
-                        continue
-                    return None
-                self.forwarded_total += 1
-                try:
-                    return await self._relay(request, upstream)
-                finally:
-                    upstream.release()
+                        break
         finally:
             self.forwarding -= 1
 
@@ -424,6 +435,60 @@ class Replicas:
         await response.write_eof()
         return response
 
+    async def _forward_upgrade(self, request, route: Route, cluster_id: str, path: str, headers: list,
+                               token: str):
+        """exec / attach / port-forward held by another replica: the same request to its internal
+        listener over a connection of its own; on 101, the two connections spliced byte for byte
+        (the holder audits the session and applies its idle limit). None: holder unreachable."""
+        from .upgrade import _ClientBytes
+
+        target = URL(route.address)
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(target.host, target.port),
+                                                    CONNECT_TIMEOUT)
+        except (OSError, asyncio.TimeoutError) as exc:
+            log.info("cluster %s: replica %s unreachable for an upgrade: %s", cluster_id, route.replica, exc)
+            self._cache.pop(cluster_id, None)
+            return None
+        self.forwarding += 1
+        try:
+            client = _ClientBytes(request.transport, p.UPGRADE_WINDOW)
+            request.protocol.set_parser(client)  # the client's bytes are ours from here on
+            lines = [f"{request.method} /clusters/{cluster_id}{path} HTTP/1.1", f"Host: {target.host}:{target.port}"]
+            for k, v in [*headers, (SECRET_HEADER, self.secret), (HOP_HEADER, self.replica_id),
+                         ("Connection", "Upgrade"), ("Upgrade", token)]:
+                if k.lower() not in ("host", "content-length", "transfer-encoding"):
+                    lines.append(f"{k}: {v}")
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 60)
+            status_line, *header_lines = head.decode("latin-1").split("\r\n")
+            status = int(status_line.split(" ", 2)[1])
+            answered = [tuple(x.strip() for x in line.split(":", 1)) for line in header_lines if ":" in line]
+            self.forwarded_total += 1
+            if status != 101:
+                body = await _read_body(reader, answered)
+                response = web.Response(status=status, body=body, headers=[
+                    (k, v) for k, v in p.strip_hop_by_hop(answered) if k.lower() != "content-length"])
+                response.force_close()
+                return response
+            switched = [(k, v) for k, v in p.strip_hop_by_hop(answered)
+                        if k.lower() not in ("content-length", "content-type", "date", "server")]
+            response = web.StreamResponse(status=101, headers=[*switched, ("Connection", "Upgrade"),
+                                                               ("Upgrade", token)])
+            response.force_close()
+            await response.prepare(request)
+            await _splice_sockets(request, client, reader, writer)
+            return response
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
+            log.info("cluster %s: upgrade through replica %s failed: %s", cluster_id, route.replica, exc)
+            response = status_response(502, "InternalError", f"cluster {cluster_id}: the hub replica holding "
+                                       "its agent broke off the session")
+            response.force_close()
+            return response
+        finally:
+            self.forwarding -= 1
+            writer.close()
+
     # -- commands --------------------------------------------------------------------------
     async def disconnect(self, hub, cluster_id: str, credential: str | None, hop: str | None) -> int:
         """Close the cluster's agent connections on every live replica (this one too); how many."""
@@ -449,3 +514,59 @@ class Replicas:
 
         results = await asyncio.gather(*(one(r, a) for r, a in peers))
         return closed + sum(results)
+
+
+async def _read_body(reader: asyncio.StreamReader, headers: list) -> bytes:
+    """The body of a refused upgrade (the holder closes the connection after it)."""
+    named = {k.lower(): v for k, v in headers}
+    if "content-length" in named:
+        return await reader.readexactly(int(named["content-length"]))
+    raw = await asyncio.wait_for(reader.read(), 30)
+    if "chunked" not in named.get("transfer-encoding", "").lower():
+        return raw
+    body, rest = b"", raw
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            break
+        body, rest = body + rest[:size], rest[size + 2:]
+    return body
+
+
+async def _splice_sockets(request: web.BaseRequest, client, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter) -> None:
+    """Bytes both ways between the client's upgraded connection and the holder's, until either ends."""
+    transport = request.transport
+
+    async def upload():
+        while True:
+            chunk = await client.read()
+            if not chunk:
+                if writer.can_write_eof():
+                    writer.write_eof()
+                return
+            writer.write(chunk)
+            await writer.drain()
+
+    async def download():
+        while True:
+            chunk = await reader.read(65536)
+            if not chunk or transport is None or transport.is_closing():
+                return
+            transport.write(chunk)
+            if transport.get_write_buffer_size() > 256 * 1024:
+                await request.writer.drain()
+
+    up = asyncio.ensure_future(upload())
+    down = asyncio.ensure_future(download())
+    try:
+        await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
+        if up.done() and not down.done():  # the client finished sending: let the answer finish
+            await asyncio.wait({down}, timeout=None)
+    finally:
+        for task in (up, down):
+            task.cancel()
+        await asyncio.gather(up, down, return_exceptions=True)
+        if transport is not None:
+            transport.close()

@@ -210,8 +210,6 @@ class Hub:
         return len(conns)
 
     async def stop(self) -> None:
-        if self.replicas is not None:
-            await self.replicas.stop(self)
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None
@@ -219,6 +217,8 @@ class Hub:
         conns = list(self.connections)
         if conns:
             await asyncio.gather(*(c.close(1001, "hub shutting down") for c in conns), return_exceptions=True)
+        if self.replicas is not None:
+            await self.replicas.stop(self)
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()

@@ -22,6 +22,7 @@ from cceone.hub.certs import HubTLS
 from clusters import connectivity, kubeconfigs
 from clusters.models import RegisteredCluster
 from sandbox.balancer import BalancerThread
+from tests.clusters.test_pod_sessions import POD
 from tests.factories import ClusterFactory
 from tests.live import AgentProcess, cluster_status, grant, wait_until
 
@@ -184,6 +185,23 @@ def test_three_replicas_route_every_cluster_drain_and_survive_a_kill(replicas, t
             names = [n.metadata.name for n in client_for(cluster, tenant.main).resources.get(
                 api_version="v1", kind="Namespace").get().items]
             assert "default" in names
+
+        # kubectl exec through every replica: the upgraded connection is spliced to the holder.
+        emulator.emulator.put_object({"apiVersion": "v1", "kind": "ConfigMap",
+                                      "metadata": {"name": "web-config", "namespace": "default"},
+                                      "data": {"MODE": "demo", "app.conf": "listen 8080\n"}})
+        emulator.emulator.put_object(POD)
+        grant(emulator, tenant.main, "edit", namespace="default")
+        _issued, config = kubeconfigs.issue(tenant.main, clusters[1])
+        for hub in hubs:
+            document = yaml.safe_load(config)
+            document["clusters"][0]["cluster"]["server"] = f"{hub.public_url}/k8s/clusters/{clusters[1].pk}"
+            path = tmp_path / f"exec-{hub.name}.yaml"
+            path.write_text(yaml.safe_dump(document))
+            ran = subprocess.run(["kubectl", "--kubeconfig", str(path), "--request-timeout", "20s", "exec", "web",
+                                  "--", "sh", "-c", "echo $GREETING from $MODE"],
+                                 capture_output=True, text=True, timeout=60, env={**os.environ, "HOME": str(tmp_path)})
+            assert ran.returncode == 0 and ran.stdout.strip() == "hello from demo", (hub.name, ran.stderr)
 
         # A revoked kubeconfig is refused on every replica.
         kubeconfigs.revoke(tenant.main, issued_first)
