@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "axes",
     "django_celery_beat",
     "django_celery_results",
+    "django_prometheus",
     "cceone.iam",
     "cceone.audit",
     "cceone.console",
@@ -69,6 +70,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "cceone.logs.RequestIdMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -83,6 +86,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "cceone.console.middleware.RegionMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "cceone.urls"
@@ -115,6 +119,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     })
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Query counts, latency and errors per database in /metrics: django-prometheus's wrappers of
+# the same engines (`connection.vendor` is unchanged).
+_METERED_ENGINES = {"django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+                    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql"}
+if env.bool("CCEONE_DB_METRICS", default=True):
+    DATABASES["default"]["ENGINE"] = _METERED_ENGINES.get(DATABASES["default"]["ENGINE"],
+                                                          DATABASES["default"]["ENGINE"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "iam.User"
@@ -309,6 +320,15 @@ CCEONE_HUB_TLS_DIR = env.str("CCEONE_HUB_TLS_DIR", default=str(VAR_DIR / "hub"))
 CCEONE_SANDBOX_DIR = env.str("CCEONE_SANDBOX_DIR", default=str(VAR_DIR / "sandbox"))
 CCEONE_HUB_HOSTNAMES = env.list("CCEONE_HUB_HOSTNAMES", default=["localhost", "127.0.0.1"])
 CCEONE_HUB_HEARTBEAT_WINDOW = env.float("CCEONE_HUB_HEARTBEAT_WINDOW", default=30.0)
+# Several hub replicas behind one address (docs/deploy.md): the routing directory's Redis
+# (empty: one hub, routing in its process), the key prefix, this replica's id (default: host
+# name and a random suffix) and the URL other replicas reach its internal listener at
+# (default: the address it listens on, the pod's IP for 0.0.0.0). SIGTERM drains for this long.
+CCEONE_HUB_REDIS_URL = env.str("CCEONE_HUB_REDIS_URL", default="")
+CCEONE_HUB_REDIS_PREFIX = env.str("CCEONE_HUB_REDIS_PREFIX", default="cceone:hub:")
+CCEONE_HUB_REPLICA_ID = env.str("CCEONE_HUB_REPLICA_ID", default="")
+CCEONE_HUB_ADVERTISE_URL = env.str("CCEONE_HUB_ADVERTISE_URL", default="")
+CCEONE_HUB_DRAIN_SECONDS = env.float("CCEONE_HUB_DRAIN_SECONDS", default=20.0)
 # kubectl exec / attach / port-forward through the hub: closed after this long without a byte.
 CCEONE_HUB_SESSION_IDLE_SECONDS = env.float("CCEONE_HUB_SESSION_IDLE_SECONDS", default=1800.0)
 # How long an agent token keeps working after it was rotated (time to apply the new YAML).
@@ -398,11 +418,19 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# CCEONE_LOG_FORMAT=json (the container images): one JSON object per line with the request id.
+CCEONE_LOG_FORMAT = env.str("CCEONE_LOG_FORMAT", default="text")
+# /metrics (Prometheus) answers only with `Authorization: Bearer <this>`; empty: 404.
+CCEONE_METRICS_TOKEN = env.str("CCEONE_METRICS_TOKEN", default="")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"refusals_without_traceback": {"()": "cceone.logs.RefusalsWithoutTraceback"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"refusals_without_traceback": {"()": "cceone.logs.RefusalsWithoutTraceback"},
+                "request_id": {"()": "cceone.logs.RequestIdFilter"}},
+    "formatters": {"json": {"()": "cceone.logs.json_formatter"},
+                   "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                             "formatter": "json" if CCEONE_LOG_FORMAT == "json" else "text"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "django.request": {"filters": ["refusals_without_traceback"]}},
 }

@@ -17,7 +17,7 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 # and reads what the test wrote (transactional tests) through its own connection. One file
 # per test run (several runs may share a checkout); a process started by a test (a Celery
 # worker) is pointed at the same file with CCEONE_TEST_DB.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"].endswith(".sqlite3"):
     DATABASES["default"]["TEST"] = {
         "NAME": os.environ.get("CCEONE_TEST_DB") or str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from cceone import metrics
 from cceone.console import pages
 from cceone.iam.routes import iam_exempt
 
@@ -14,6 +15,8 @@ public = iam_exempt("public: sign-in and out, language, health check, the API's 
 
 urlpatterns = [
     path("healthz", public(pages.healthz), name="healthz"),
+    path("metrics", iam_exempt("Prometheus: no tenant data; a bearer token of its own (CCEONE_METRICS_TOKEN)")(
+        metrics.metrics), name="metrics"),
     path("favicon.ico", public(pages.favicon), name="favicon"),
     path("login/", public(auth_views.LoginView.as_view(redirect_authenticated_user=True)), name="login"),
     path("logout/", public(auth_views.LogoutView.as_view()), name="logout"),

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from cceone.audit.models import AuditEvent
 from cceone.audit.services import record
+from cceone.logs import bind_request_id, unbind_request_id
 from cceone.hub.directory import (BaseDirectory, ConnInfo, Forbidden, Identity, NotFound, Unauthorized, Upstream,
                                   frozen_message, hash_token)
 from cceone.iam.access import can
@@ -245,7 +246,12 @@ def _pod_session(cluster_id: str, session: dict) -> None:
         "bytes_out": int(session.get("bytes_out") or 0),
     }
     result = AuditEvent.Result.SUCCESS if session.get("status") == 101 else AuditEvent.Result.DENIED
-    record(actor, f"clusters:pod-{kind}", cluster, account=cluster.account, result=result, details=details)
+    bound = bind_request_id(str(session.get("request_id") or "")) if session.get("request_id") else None
+    try:
+        record(actor, f"clusters:pod-{kind}", cluster, account=cluster.account, result=result, details=details)
+    finally:
+        if bound is not None:
+            unbind_request_id(bound)
 
 
 class DatabaseDirectory(BaseDirectory):

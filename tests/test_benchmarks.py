@@ -68,3 +68,15 @@ def test_the_tunnel_benchmark_compares_the_kubeconfig_proxy_with_and_without_req
     last = result.stdout.splitlines()[-1]
     assert last.startswith("kubeconfig proxy/direct median ratio: plain ")
     assert float(last.rsplit("audited/plain ", 1)[1].rstrip(")")) < 1.25
+
+
+def test_the_hub_replicas_benchmark_forwards_between_three_replicas():
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")}
+    result = subprocess.run([sys.executable, "benchmarks/hub_replicas.py", "--agents", "60", "--samples", "12",
+                             "--repeat", "1", "--heartbeat-interval", "5"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "60 agents connected" in result.stdout and "60 routes in Redis" in result.stdout
+    assert "0 failed), 12 forwarded" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("agents: 60, forwarded/direct median ratio: ")

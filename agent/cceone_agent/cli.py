@@ -43,17 +43,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve GET /healthz and /readyz on HOST:PORT (':8080' = all interfaces; env CCEONE_HEALTH_ADDR); default off",
     )
     ap.add_argument("--log-level", default=os.environ.get("CCEONE_LOG_LEVEL", "info"))
+    ap.add_argument("--log-format", choices=("text", "json"), default=os.environ.get("CCEONE_LOG_FORMAT", "text"),
+                    help="json: one object per line, with the request_id of a tunnelled request (env CCEONE_LOG_FORMAT)")
     ap.add_argument("--version", action="version", version=f"cceone-agent {__version__}")
     return ap
 
 
+class JsonFormatter(logging.Formatter):
+    """The console's JSON log shape (cceone/logs.py) without its dependencies: the agent ships alone."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import datetime
+        import json
+
+        line = {"timestamp": datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc).isoformat(),
+                "level": record.levelname.lower(), "logger": record.name, "event": record.getMessage()}
+        if getattr(record, "request_id", ""):
+            line["request_id"] = record.request_id
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if args.log_format == "json" else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO), handlers=[handler])
     if not args.hub or not args.token_file:
         sys.exit("cceone-agent: --hub and --token-file are required")
     if args.health_addr:

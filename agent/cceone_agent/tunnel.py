@@ -76,6 +76,8 @@ class Agent:
         self._stopping: asyncio.Event | None = None
         self.connected: asyncio.Event | None = None  # set while a tunnel is up
         self.connections = 0  # successful connections so far
+        self._live = 0  # tunnels serving (two while a drained one finishes its streams)
+        self._retiring: set[asyncio.Task] = set()  # drained connections finishing their streams
 
     # -- lifecycle -------------------------------------------------------------------
     async def run(self) -> None:
@@ -107,6 +109,8 @@ class Agent:
                 except asyncio.TimeoutError:
                     pass
         finally:
+            if self._retiring:
+                await asyncio.wait(set(self._retiring), timeout=self.shutdown_grace + 5)
             await hub_session.close()
             await self._kube.close()
 
@@ -137,6 +141,7 @@ class Agent:
             if exc.status in (400, 401, 403):
                 raise HubRefused(f"HTTP {exc.status} {exc.message}") from None
             raise
+        handed_over = False
         try:
             if ws.protocol != p.SUBPROTOCOL:
                 raise HubRefused(f"hub does not speak {p.SUBPROTOCOL}")
@@ -149,12 +154,47 @@ class Agent:
             settings = p.parse_json(payload)
             self.connections += 1
             log.info("connected to hub as %s", settings.get("connection_id"))
-            self.connected.set()
+            tunnel = _Tunnel(self, ws, settings)
+            serving = asyncio.ensure_future(self._serve(tunnel))
+            drained = asyncio.ensure_future(tunnel.drained.wait())
             try:
-                await _Tunnel(self, ws, settings).serve()
+                await asyncio.wait((serving, drained), return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                serving.cancel()
+                raise
             finally:
-                self.connected.clear()
+                drained.cancel()
+            if serving.done():
+                serving.result()
+                return True
+            # The hub replica is draining: dial again now (the load balancer sends us to another
+            # replica) while this connection finishes its streams until the hub closes it.
+            log.info("hub replica draining: connecting again; %d stream(s) finish on the old connection",
+                     len(tunnel.streams))
+            handed_over = True
+            retiring = asyncio.ensure_future(self._retire(serving, ws))
+            self._retiring.add(retiring)
+            retiring.add_done_callback(self._retiring.discard)
             return True
+        finally:
+            if not handed_over and not ws.closed:
+                await ws.close()
+
+    async def _serve(self, tunnel: "_Tunnel") -> None:
+        self._live += 1
+        self.connected.set()
+        try:
+            await tunnel.serve()
+        finally:
+            self._live -= 1
+            if not self._live:
+                self.connected.clear()
+
+    async def _retire(self, serving: asyncio.Task, ws) -> None:
+        try:
+            await serving
+        except Exception as exc:
+            log.info("drained connection ended: %s", _describe(exc))
         finally:
             if not ws.closed:
                 await ws.close()
@@ -174,6 +214,7 @@ class _Tunnel:
         self.idle_timeout = 3 * float(settings.get("ping_interval", hub_hb / 2)) + 1
         self.streams: dict[int, _Stream] = {}
         self.received = 0  # messages from the hub, for the idle watchdog
+        self.drained = asyncio.Event()  # the hub replica asked us to connect elsewhere (DRAIN)
         self._idle_expired = False
 
     # -- sending -----------------------------------------------------------------------
@@ -290,6 +331,8 @@ class _Tunnel:
             pass
         elif ftype == p.SETTINGS:
             pass  # only the first one matters in v1
+        elif ftype == p.DRAIN:
+            self.drained.set()
         elif not flags & p.FLAG_IGNORABLE:
             raise p.ProtocolError(f"unexpected frame type {ftype:#04x}")
 
@@ -319,6 +362,8 @@ class _Tunnel:
                 resp = await self.pool.request(method, path, headers, data)
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
                 msg = f"agent cannot reach the Kubernetes API server: {_describe(exc)}"
+                log.warning("%s %s: %s", method, path.split("?")[0], msg,
+                            extra={"request_id": _request_id(headers)})
                 await self.send(p.head_frame(p.RESPONSE, sid, _status_head(), _status_body(502, msg), end=True))
                 return
             try:
@@ -446,6 +491,11 @@ class _Tunnel:
         except ConnectionError:
             pass
         await self.ws.close(code=1000, message=b"agent shutting down")
+
+
+def _request_id(headers: list) -> str:
+    """The console's (or the hub's) id of a tunnelled request: X-Request-ID."""
+    return next((v for k, v in headers if k.lower() == "x-request-id"), "")
 
 
 def _status_head() -> dict:

@@ -35,6 +35,10 @@ HEARTBEAT = 0x07  # agent -> hub, stream 0, JSON facts
 PING = 0x08  # either way, stream 0, opaque payload (<= 64 bytes)
 PONG = 0x09  # answer to PING, same payload
 GOAWAY = 0x0A  # agent -> hub, stream 0: send no new streams on this connection
+# hub -> agent, stream 0, JSON {"reason", "deadline"}, sent IGNORABLE: this hub replica is
+# shutting down; connect again (through the load balancer: to another replica) now, and keep
+# serving the streams already open here until the hub closes this connection.
+DRAIN = 0x0B
 
 FLAG_END = 0x01
 # Lets a future version add frame types that old peers may skip; a frame of an

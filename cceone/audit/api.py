@@ -10,7 +10,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = ["id", "time", "actor_name", "action", "target_type", "target_id", "target_name", "region",
-                  "result", "source_ip", "user_agent", "details"]
+                  "result", "source_ip", "user_agent", "details", "request_id"]
 
 
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):

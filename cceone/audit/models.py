@@ -28,6 +28,9 @@ class AuditEvent(models.Model):
     source_ip = models.GenericIPAddressField(_("source IP"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
+    # The console request (X-Request-ID) it happened in: the same id is in the JSON logs of
+    # web, hub and agent for that request (cceone/logs.py).
+    request_id = models.CharField(_("request id"), max_length=128, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-time", "-id"]

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import F
 from django.utils import timezone
 
+from cceone.logs import current_request_id
+
 from . import context
 from .models import AuditEvent, OperationLog, OperationStep
 
@@ -47,6 +49,7 @@ def record(actor, action: str, target=None, *, result=AuditEvent.Result.SUCCESS,
         source_ip=origin.source_ip,
         user_agent=origin.user_agent,
         details=details or {},
+        request_id=current_request_id(),  # the request it happened in, as the logs name it
         **_target_fields(target),
     )
 

@@ -72,6 +72,10 @@ def main(argv=None) -> None:
     ap.add_argument("--no-request-audit", action="store_true",
                     help="do not record kubeconfig-proxy requests (audit.py)")
     ap.add_argument("--audit-log", help="append the recorded kubeconfig-proxy requests to this file as JSON lines")
+    ap.add_argument("--redis-url", help="routing directory shared by hub replicas (cceone/hub/replicas.py)")
+    ap.add_argument("--redis-prefix", default="cceone:hub:")
+    ap.add_argument("--replica-id")
+    ap.add_argument("--drain-seconds", type=float, default=0.0, help="on SIGTERM, drain for this long first")
     ap.add_argument("--log-level", default="info")
     args = ap.parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -85,11 +89,20 @@ def main(argv=None) -> None:
         tls=tls,
         heartbeat_window=args.heartbeat_window,
         request_audit=not args.no_request_audit,
+        replicas=_replicas(args),
     )
-    run_loop(_serve(hub, print_secret=args.secret is None))
+    run_loop(_serve(hub, print_secret=args.secret is None, drain_seconds=args.drain_seconds))
 
 
-async def _serve(hub: Hub, print_secret: bool) -> None:
+def _replicas(args):
+    if not args.redis_url:
+        return None
+    from .replicas import Replicas
+
+    return Replicas(args.redis_url, replica_id=args.replica_id, prefix=args.redis_prefix)
+
+
+async def _serve(hub: Hub, print_secret: bool, drain_seconds: float = 0.0) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -98,6 +111,8 @@ async def _serve(hub: Hub, print_secret: bool) -> None:
     if print_secret:
         print(f"internal secret: {hub.secret}", flush=True)
     await stop.wait()
+    if drain_seconds > 0:
+        await hub.drain(drain_seconds)
     await hub.stop()
 
 

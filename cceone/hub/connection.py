@@ -35,6 +35,7 @@ log = logging.getLogger("cceone.hub")
 
 # Item kinds a HubStream yields to its consumer (the proxy handler).
 LOST = 0x100
+ENDED = 0x101  # the hub replica is draining: end the response here, cleanly if it can be
 
 _conn_ids = itertools.count(1)
 
@@ -102,6 +103,8 @@ class AgentConnection:
         "draining",
         "closed",
         "credential",
+        "bytes_in",
+        "bytes_out",
     )
 
     def __init__(
@@ -130,6 +133,8 @@ class AgentConnection:
         self.draining = False
         self.closed = False
         self.credential = ""  # hash of the agent token it authenticated with (see Hub.disconnect_cluster)
+        self.bytes_in = 0  # frame bytes from / to the agent (metrics.py)
+        self.bytes_out = 0
 
     # -- sending ------------------------------------------------------------------
     def write(self, data) -> None:
@@ -137,6 +142,7 @@ class AgentConnection:
         t = self.transport
         if self.closed or self.ws.closed or t is None or t.is_closing():
             raise StreamBroken("agent connection lost")
+        self.bytes_out += len(data)
         t.write(ws_binary_frame(data))
 
     async def send(self, data) -> None:
@@ -207,6 +213,7 @@ class AgentConnection:
                 t = msg.type
                 if t is WSMsgType.BINARY:
                     self.last_seen = time.monotonic()
+                    self.bytes_in += len(msg.data)
                     try:
                         self._dispatch(msg.data, registry)
                     except p.ProtocolError as exc:

@@ -22,11 +22,11 @@ from aiohttp import web
 
 from cceone_tunnel import protocol as p
 
-from .proxy import forward, split_cluster_path, status_response
+from .proxy import split_cluster_path, status_response
 
 CLUSTER_PREFIX = "/clusters/"
 SECRET_HEADER = "X-Hub-Secret"
-_NOT_FORWARDED = frozenset({"authorization", "x-hub-secret"})
+_NOT_FORWARDED = frozenset({"authorization", "x-hub-secret", "x-cceone-replica-hop"})
 
 
 def make_internal_handler(hub):
@@ -36,11 +36,16 @@ def make_internal_handler(hub):
         raw = request.raw_path  # no URL object built: this runs for every request
         if raw == "/healthz" or raw.startswith("/healthz?"):
             return web.json_response(healthz(hub))
+        if raw == "/metrics":  # Prometheus (cceone/hub/metrics.py)
+            from .metrics import CONTENT_TYPE
+
+            return web.Response(body=hub.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
         given = request.headers.get(SECRET_HEADER)
         if given is None:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
             given = token.strip() if scheme.lower() == "bearer" else ""
         if not hmac.compare_digest(given.encode(), expected):
+            hub.metrics.auth_failure("internal", 401)
             return status_response(401, "Unauthorized", "missing or wrong hub secret")
         if request.version >= (1, 1) and request.headers.get("Expect", "").strip().lower() == "100-continue":
             # What web.Application's router does for the public listener: the
@@ -66,12 +71,13 @@ async def cluster_route(hub, request: web.BaseRequest) -> web.StreamResponse:
         credential = (query.get("credential") or [None])[0]
         try:
             # Shielded: the disconnect goes on if the client leaves.
-            closed = await asyncio.shield(hub.disconnect_cluster(cluster_id, credential=credential))
+            closed = await asyncio.shield(hub.disconnect_everywhere(
+                cluster_id, credential=credential, hop=request.headers.get("X-CCEOne-Replica-Hop")))
         except Exception as exc:
             return status_response(500, "InternalError", f"disconnecting cluster {cluster_id} failed: {exc}")
         return web.json_response({"closed": closed})
     headers = p.strip_hop_by_hop(request.headers.items(), _NOT_FORWARDED)
-    return await forward(request, hub.registry.pick(cluster_id), cluster_id, path, headers, hub.sessions)
+    return await hub.relay(request, cluster_id, path, headers)
 
 
 def healthz(hub) -> dict:

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from cceone_tunnel import protocol as p
 
-from .connection import LOST, AgentConnection, HubStream, StreamBroken
+from .connection import ENDED, LOST, AgentConnection, HubStream, StreamBroken
 from .upgrade import Sessions, forward_upgrade, upgrade_token
 
 # Response headers aiohttp computes itself for a complete body.
@@ -140,6 +140,10 @@ async def _relay_response(request, conn: AgentConnection, st: HubStream, cluster
     kind = item[0]
     if kind == LOST:
         return status_response(502, "InternalError", f"cluster {cluster_id}: {item[1]}")
+    if kind == ENDED:
+        response = status_response(503, "ServiceUnavailable", f"cluster {cluster_id}: {item[1]}")
+        response.headers["Retry-After"] = "1"
+        return response
     if kind == p.RESET:
         return status_response(502, "InternalError", f"cluster {cluster_id}: agent reset the request ({item[1]}: {item[2]})")
     if kind != p.RESPONSE:
@@ -165,6 +169,8 @@ async def _relay_response(request, conn: AgentConnection, st: HubStream, cluster
     while not end:
         item = await st.get()
         kind = item[0]
+        if kind == ENDED and owed is None:
+            return resp  # a drain: a clean end of a chunked body, so a watch's client watches again
         if kind != p.DATA:
             return _cut(request, resp)
         data, end = item[1], item[2]

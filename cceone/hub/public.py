@@ -12,7 +12,7 @@ from cceone_tunnel import protocol as p
 from .audit import AUDIT_KEY, RequestAudit
 from .connection import AgentConnection
 from .directory import Forbidden, NotFound, Unauthorized, frozen_message, hash_token
-from .proxy import forward, readable_by_kubectl, split_cluster_path, status_response
+from .proxy import STATUS_MESSAGE, readable_by_kubectl, split_cluster_path, status_response
 from .upgrade import upgrade_token
 
 log = logging.getLogger("cceone.hub")
@@ -37,16 +37,22 @@ def bearer(request: web.BaseRequest) -> str | None:
 
 def make_public_app(hub) -> web.Application:
     async def connect(request):
-        return await agent_connect(hub, request)
+        response = await agent_connect(hub, request)
+        if response.status in (401, 429):
+            hub.metrics.auth_failure("agent", response.status)
+        return response
 
     async def proxy(request):
-        return readable_by_kubectl(request, await kube_proxy(hub, request))
+        response = await kube_proxy(hub, request)
+        if response.status in (401, 403) and STATUS_MESSAGE in response:  # the hub's refusal, not the cluster's
+            hub.metrics.auth_failure("public", response.status)
+        return readable_by_kubectl(request, response)
 
     async def audited_proxy(request):
         # Every request joins the audit timeline (cceone/hub/audit.py): one append once it ends.
         started, response = time.monotonic(), None
         try:
-            response = readable_by_kubectl(request, await kube_proxy(hub, request))
+            response = await proxy(request)
             return response
         finally:
             hub.audit.observe(request, response, started)
@@ -54,11 +60,15 @@ def make_public_app(hub) -> web.Application:
     async def healthz(request):
         return web.Response(text="ok")
 
+    async def readyz(request):  # a draining replica leaves the load balancer's rotation
+        return web.Response(status=503 if hub.draining else 200, text="draining" if hub.draining else "ok")
+
     app = web.Application(client_max_size=0)
     if hub.audit is not None:
         app.on_response_prepare.append(RequestAudit.on_response_prepare)
     app.router.add_get("/agent/connect", connect)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     handler = proxy if hub.audit is None else audited_proxy
     app.router.add_route("*", KUBE_PREFIX + "{tail:.*}", handler)
     for prefix in TARGET_PREFIXES:
@@ -68,6 +78,10 @@ def make_public_app(hub) -> web.Application:
 
 async def agent_connect(hub, request: web.Request) -> web.StreamResponse:
     remote = request.remote or "?"
+    if hub.draining:  # this replica is stopping: the agent dials again and reaches another
+        response = status_response(503, "ServiceUnavailable", "this hub replica is shutting down")
+        response.headers["Retry-After"] = "1"
+        return response
     if hub.refusals.blocked(remote):
         await hub.refusals.refused(remote, "too many refused connections")
         response = status_response(429, "TooManyRequests", "too many refused agent connections from this address; "
@@ -125,6 +139,7 @@ async def agent_connect(hub, request: web.Request) -> web.StreamResponse:
     finally:
         hub.registry.remove(conn)
         hub.connections.discard(conn)
+        hub.metrics.retire(conn)
         log.info("agent %s disconnected", conn.conn_id)
     return ws
 
@@ -183,4 +198,4 @@ async def kube_proxy(hub, request: web.Request) -> web.StreamResponse:
     upstream = await direct_upstream(cluster_id) if direct_upstream is not None else None
     if upstream is not None:
         return await hub.direct.forward(request, upstream, cluster_id, path, headers)
-    return await forward(request, hub.registry.pick(cluster_id), cluster_id, path, headers, hub.sessions)
+    return await hub.relay(request, cluster_id, path, headers)

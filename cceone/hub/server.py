@@ -23,6 +23,8 @@ from .certs import HubTLS
 from .connection import AgentConnection
 from .direct import DirectForwarder
 from .internal import make_internal_handler
+from .metrics import HubMetrics
+from .proxy import forward
 from .public import make_public_app
 from .refusals import Refusals
 from .registry import Registry
@@ -95,6 +97,8 @@ class Hub:
                      `kube_requests` (audit.py), if it has one; `audit_capacity`
                      requests wait at most (more are dropped and counted), handed
                      over every `audit_interval` seconds in batches of `audit_batch`
+    replicas         replicas.Replicas: this hub is one of several behind one address
+                     (routing directory in Redis, replica link); None: the only one
     """
 
     def __init__(
@@ -112,7 +116,12 @@ class Hub:
         audit_capacity: int = 20_000,
         audit_batch: int = 1000,
         audit_interval: float = 1.0,
+        replicas=None,
     ):
+        self.replicas = replicas
+        if replicas is not None:
+            directory = replicas.wrap(directory)
+        self.draining = False
         self.directory = directory
         self.public = public
         self.internal = internal
@@ -128,6 +137,7 @@ class Hub:
         sink = getattr(directory, "kube_requests", None) if request_audit else None
         self.audit = (RequestAudit(sink, capacity=audit_capacity, batch=audit_batch, interval=audit_interval)
                       if sink is not None else None)
+        self.metrics = HubMetrics(self)
         self.direct = DirectForwarder()  # kubeconfig requests to clusters reached without an agent
         self._runners: list[web.BaseRunner] = []
         self._reaper: asyncio.Task | None = None
@@ -148,6 +158,8 @@ class Hub:
         self._reaper = asyncio.ensure_future(self.registry.reaper())
         if self.audit is not None:
             self.audit.start()
+        if self.replicas is not None:
+            await self.replicas.start(self)
         log.info(
             "hub listening: public %s://%s:%s, internal http://%s:%s",
             self.public_scheme, self.public[0], self.public_port, self.internal[0], self.internal_port,
@@ -167,6 +179,32 @@ class Hub:
         site = web.TCPSite(runner, addr[0], addr[1], ssl_context=ssl_ctx, backlog=2048, reuse_address=True)
         await site.start()
         return runner.addresses[0][1]
+
+    async def relay(self, request: web.BaseRequest, cluster_id: str, path: str, headers: list) -> web.StreamResponse:
+        """Send an authorised request to the cluster: over a tunnel of this replica, or (several
+        replicas) through the replica link to the one holding it."""
+        self.metrics.request(cluster_id, "internal" if request.raw_path.startswith("/clusters/") else "public")
+        if not any(k.lower() == "x-request-id" for k, _ in headers):
+            # The console's gateway sends its request's id; a kubeconfig's request gets one here,
+            # and the agent (and the API server) see it as well.
+            headers = [*headers, ("X-Request-ID", secrets.token_hex(16))]
+        conn = self.registry.pick(cluster_id)
+        if self.replicas is not None and (conn is None or self.draining):
+            return await self.replicas.relay(self, request, cluster_id, path, headers, conn)
+        return await forward(request, conn, cluster_id, path, headers, self.sessions)
+
+    async def disconnect_everywhere(self, cluster_id: str, credential: str | None = None,
+                                    hop: str | None = None) -> int:
+        """disconnect_cluster on whichever replica holds the cluster's tunnels (every live one)."""
+        if self.replicas is None:
+            return await self.disconnect_cluster(cluster_id, credential=credential)
+        return await self.replicas.disconnect(self, cluster_id, credential, hop)
+
+    async def drain(self, deadline: float) -> None:
+        """Graceful restart (SIGTERM): see drain.py."""
+        from .drain import drain
+
+        await drain(self, deadline)
 
     async def disconnect_cluster(self, cluster_id: str, code: int = 4003, reason: str = "revoked",
                                  credential: str | None = None) -> int:
@@ -193,6 +231,8 @@ class Hub:
         conns = list(self.connections)
         if conns:
             await asyncio.gather(*(c.close(1001, "hub shutting down") for c in conns), return_exceptions=True)
+        if self.replicas is not None:
+            await self.replicas.stop(self)
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()

@@ -84,6 +84,7 @@ def describe(path: str, headers: list) -> dict:
     record["command"] = query.get("command", [])
     record["ports"] = [port for value in query.get("ports", []) for port in value.split(",") if port]
     record["user"] = next((v for k, v in headers if k.lower() == "impersonate-user"), "")
+    record["request_id"] = next((v for k, v in headers if k.lower() == "x-request-id"), "")
     return record
 
 

@@ -12,6 +12,8 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError
 
+from cceone.logs import REQUEST_ID_HEADER, current_request_id
+
 from .targets import KubeTarget
 
 DEFAULT_TIMEOUT = (5, 30)  # connect, read (seconds); watches and log follows pass their own
@@ -62,6 +64,9 @@ def _api_client(target: KubeTarget, timeout) -> _ApiClient:
     api = _ApiClient(configuration, timeout)
     for name, value in endpoint.headers.items():
         api.set_default_header(name, value)
+    request_id = current_request_id()
+    if request_id:  # the hub passes it on to the agent (cceone/logs.py)
+        api.set_default_header(REQUEST_ID_HEADER, request_id)
     return api
 
 

@@ -67,7 +67,7 @@ NODE = {"name": "node-1"}
 
 ROUTES: dict[str, Route] = {
     # Public and operators' routes: opted out by name.
-    "healthz": Route((EXEMPT,)), "favicon": Route((EXEMPT,)), "login": Route((EXEMPT,)), "logout": Route((EXEMPT,)),
+    "healthz": Route((EXEMPT,)), "metrics": Route((EXEMPT,)), "favicon": Route((EXEMPT,)), "login": Route((EXEMPT,)), "logout": Route((EXEMPT,)),
     "set_language": Route((EXEMPT,)), "api-schema": Route((EXEMPT,)), "api-docs": Route((EXEMPT,)),
     "admin:*": Route((EXEMPT,)),
     "console:agreement": Route((EXEMPT,), kwargs=lambda w: {"name": "service"}),
