@@ -37,7 +37,7 @@ def bar_chart(title, series, rows, *, stacked=False, percent=False, chart_id="ch
     if percent:
         peak = 100
     else:
-        peak = max([sum(values) if stacked else max(values, default=0) for _label, values in rows] + [1])
+        peak = float(max([sum(values) if stacked else max(values, default=0) for _label, values in rows] + [1]))
     out, y = [], 0
     for label, values in rows:
         height = len(series) * SUB_BAR + 8 if grouped else ROW
