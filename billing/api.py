@@ -155,6 +155,7 @@ class ShowbackRowSerializer(serializers.Serializer):
     amount = serializers.DecimalField(**MONEY)
 
 
+@extend_schema_serializer(many=False)  # the `list` answers one showback, not an array
 class ShowbackSerializer(serializers.Serializer):
     month = serializers.CharField()
     by = serializers.ChoiceField(choices=["namespace", "cluster", "fleet", "project"])
@@ -199,7 +200,7 @@ class ShowbackViewSet(GenericViewSet):
         require(request.user, "billing:showback")
         return self._result()
 
-    @extend_schema(responses=ShowbackSerializer, parameters=[
+    @extend_schema(responses={200: ShowbackSerializer, 400: OpenApiTypes.OBJECT}, parameters=[
         OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="a registered cluster's id"),
         *SHOWBACK_PARAMETERS])
     def retrieve(self, request, pk=None):

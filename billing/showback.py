@@ -67,7 +67,10 @@ def showback(settlements, month: str, by: str = "namespace", period: str = "mont
         raise ValidationError({"by": _("Group by namespace, cluster, fleet or project.")})
     if period not in PERIODS:
         raise ValidationError({"period": _("Show by day or by month.")})
-    start, end = month_range(month)
+    try:
+        start, end = month_range(month)
+    except (ValueError, OverflowError):  # a year past 9999
+        raise ValidationError({"month": _("Give the month as YYYY-MM.")}) from None
     billed = settlements.filter(hour_start__gte=start, hour_start__lt=end, billable=True)
     if by == "namespace":
         # Hours settled before showback existed have no parts: their whole charge is "not attributed".
