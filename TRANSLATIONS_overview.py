@@ -38,7 +38,7 @@ T = {
     "to its bill.": "每笔金额都来自账单的小时话单（vCPU × 单价 × 小时数），因此每月合计等于当月账单。",
     "A cluster-hour's charge is split among its namespaces by their CPU requests, as the cluster's agent last reported "
     "them in that hour; an hour without reported requests is shown as not attributed.":
-        "集群每小时的费用按该小时内 Agent 最后一次上报的各命名空间 CPU 请求量分摊；未上报请求量的小时显示为未分摊。",
+        "集群每小时的费用按该小时内集群代理最后一次上报的各命名空间 CPU 请求量分摊；未上报请求量的小时显示为未分摊。",
     "Fleets and enterprise projects are those the cluster was in when the hour was settled.":
         "容器舰队和企业项目以该小时结算时集群所属的为准。",
     "fleet id": "容器舰队 ID",
