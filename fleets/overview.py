@@ -1,6 +1,6 @@
 """Fleets on the console's overview (R1.1, R1.2): counted as instances (they belong to no
 region), and a statistics view over the clusters of the fleets the user may list."""
-from django.db.models import Value
+from django.db.models import IntegerField, Value
 from django.utils.translation import gettext_lazy as _
 
 from cceone.console.overview import Instances, StatisticsView
@@ -16,7 +16,7 @@ def listable(user):
 
 
 def instances(user):
-    return listable(user).annotate(kind=Value("fleet"), region_pk=Value(None))
+    return listable(user).annotate(kind=Value("fleet"), region_pk=Value(None, output_field=IntegerField()))
 
 
 INSTANCES = Instances("fleets", {"fleet": _("Fleets")}, instances, position=20, regional=False)

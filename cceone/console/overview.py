@@ -9,8 +9,9 @@ register. The core knows no product: each app registers, from its AppConfig.read
 - `register_statistics(StatisticsView(...))`: a view of the resource statistics (its
   `queryset(user)` is a one-row aggregate with the `STATISTICS` columns).
 
-The charts are unions of those querysets, so the page costs the same few queries however
-many instances the tenant has."""
+The charts are unions of those querysets (one query for the instance counts of both
+"by type" and "by region", one for the statistics), so the page costs the same few queries
+however many instances the tenant has."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -90,20 +91,19 @@ def kinds() -> list[tuple[str, str]]:
     return [(kind, label) for source in _sources() for kind, label in source.labels.items()]
 
 
-def instances_by_type(user) -> dict[str, int]:
-    """kind → count of the instances the user may list: one query."""
-    rows = _union(source.queryset(user).values("kind").annotate(n=Count("pk")).order_by() for source in _sources())
-    counts = {kind: 0 for kind, _label in kinds()}
-    for row in rows:
-        counts[row["kind"]] = counts.get(row["kind"], 0) + row["n"]
-    return counts
-
-
-def instances_by_region(user) -> dict[tuple[int, str], int]:
-    """(region id, kind) → count: one query."""
+def instance_counts(user) -> dict[tuple[int | None, str], int]:
+    """(region id, kind) → count of the instances the user may list (region None: a kind that
+    belongs to no region), for both charts: one query."""
     rows = _union(source.queryset(user).values("region_pk", "kind").annotate(n=Count("pk")).order_by()
-                  for source in _sources() if source.regional)
+                  for source in _sources())
     return {(row["region_pk"], row["kind"]): row["n"] for row in rows}
+
+
+def instances_by_type(counts) -> dict[str, int]:
+    by_type = {kind: 0 for kind, _label in kinds()}
+    for (_region, kind), n in counts.items():
+        by_type[kind] = by_type.get(kind, 0) + n
+    return by_type
 
 
 def statistics(user) -> list[dict]:
@@ -128,15 +128,15 @@ def statistics(user) -> list[dict]:
 def charts_for(user, regions) -> dict:
     """The overview's charts and their tables: instances by type, by region, and the
     resource statistics per view. `regions` is [(pk, label)]."""
-    by_type = instances_by_type(user)
+    counts = instance_counts(user)
+    by_type = instances_by_type(counts)
     kind_list = kinds()
     type_chart = charts.bar_chart(_("Instances by type"), [_("Instances")],
                                   [(label, [by_type.get(kind, 0)]) for kind, label in kind_list], chart_id="chart-types")
-    by_region = instances_by_region(user)
     regional = [(kind, label) for source in _sources() if source.regional for kind, label in source.labels.items()]
     region_chart = charts.bar_chart(
         _("Instances by region"), [label for _kind, label in regional],
-        [(label, [by_region.get((pk, kind), 0) for kind, _l in regional]) for pk, label in regions],
+        [(label, [counts.get((pk, kind), 0) for kind, _l in regional]) for pk, label in regions],
         stacked=True, chart_id="chart-regions")
     stats = statistics(user)
     rate_chart = charts.bar_chart(
