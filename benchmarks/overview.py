@@ -162,7 +162,7 @@ def measure_engine(args):
                     nodes_ready, vcpu, cpu_requested, cpu_allocatable, memory_requested, memory_allocatable,
                     namespace_cpu)
                 SELECT c.id, {moment}, 'running', 'v1.31.4', 3, 3, 12, 4000 + (c.id % 7) * 1000, 11400,
-                       (2 + c.id % 5) * 1073741824, 45 * 1073741824, '{{"default": 1000, "shop": 3000}}'
+                       CAST(2 + c.id % 5 AS BIGINT) * 1073741824, {45 * 2**30}, '{{"default": 1000, "shop": 3000}}'
                 FROM h CROSS JOIN clusters_registeredcluster c WHERE {where}""")
 
     def latest_heartbeats():
