@@ -146,6 +146,70 @@ class BillViewSet(GenericViewSet):
         return Response(BillSerializer(bill).data)
 
 
+class ShowbackRowSerializer(serializers.Serializer):
+    period = serializers.CharField(help_text="YYYY-MM, or YYYY-MM-DD per day (UTC+8)")
+    key = serializers.CharField(help_text="the group: kind|id|name, fleet id|name, project id|name, or kind|id|name|namespace")
+    label = serializers.CharField()
+    cluster = serializers.CharField(help_text="the instance's name (per cluster and per namespace)")
+    namespace = serializers.CharField(help_text='per namespace; "" where no CPU requests were reported')
+    amount = serializers.DecimalField(**MONEY)
+
+
+@extend_schema_serializer(many=False)  # the `list` answers one showback, not an array
+class ShowbackSerializer(serializers.Serializer):
+    month = serializers.CharField()
+    by = serializers.ChoiceField(choices=["namespace", "cluster", "fleet", "project"])
+    period = serializers.ChoiceField(choices=["month", "day"])
+    total = serializers.DecimalField(**MONEY, help_text="equals the month's bill (of the cluster, when one is named)")
+    rows = ShowbackRowSerializer(many=True)
+
+
+SHOWBACK_PARAMETERS = [
+    OpenApiParameter("month", OpenApiTypes.STR, description="YYYY-MM (UTC+8); the current month by default"),
+    OpenApiParameter("by", OpenApiTypes.STR, enum=["namespace", "cluster", "fleet", "project"],
+                     description="group by (namespace by default)"),
+    OpenApiParameter("period", OpenApiTypes.STR, enum=["month", "day"], description="per month (default) or per day"),
+]
+
+
+class ShowbackViewSet(GenericViewSet):
+    """Showback: the month's billed amounts per namespace, cluster, fleet or enterprise project,
+    per day or per month; of the account, or of one registered cluster (its id)."""
+
+    iam_actions = {"list": "billing:showback", "retrieve": "billing:showback"}
+    queryset = Settlement.objects.all()
+    serializer_class = ShowbackSerializer
+    pagination_class = None
+    filter_backends = []
+
+    def _result(self, cluster=None):
+        from . import showback
+
+        usage = restrict(Settlement.objects.all(), self.request.user, "billing:showback")
+        if cluster is not None:
+            usage = usage.filter(instance_kind="cluster", instance_id=cluster.pk)
+        params = self.request.query_params
+        result = showback.showback(usage, params.get("month") or services.current_month(),
+                                   params.get("by") or "namespace", params.get("period") or "month")
+        for row in result.rows:
+            row["period"] = str(row["period"])
+        return Response(ShowbackSerializer(result).data)
+
+    @extend_schema(responses=ShowbackSerializer, parameters=SHOWBACK_PARAMETERS)
+    def list(self, request):
+        require(request.user, "billing:showback")
+        return self._result()
+
+    @extend_schema(responses={200: ShowbackSerializer, 400: OpenApiTypes.OBJECT}, parameters=[
+        OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="a registered cluster's id"),
+        *SHOWBACK_PARAMETERS])
+    def retrieve(self, request, pk=None):
+        from cceone.iam.access import get_or_deny
+        from clusters.models import RegisteredCluster
+
+        return self._result(get_or_deny(RegisteredCluster.objects.all(), request.user, pk, "billing:showback"))
+
+
 # --- operators --------------------------------------------------------------------------
 
 class IsOperator(permissions.BasePermission):
@@ -216,5 +280,6 @@ def register() -> None:
     routes.register("billing/ledger", LedgerEntryViewSet, basename="billing-ledger")
     routes.register("billing/usage", UsageRecordViewSet, basename="billing-usage")
     routes.register("billing/bills", BillViewSet, basename="billing-bill")
+    routes.register("billing/showback", ShowbackViewSet, basename="billing-showback")
     routes.register("billing/operator/top-ups", OperatorTopUpViewSet, basename="billing-operator-topup")
     routes.register("billing/operator/accounts", OperatorAccountViewSet, basename="billing-operator-account")

@@ -10,6 +10,7 @@ class BillingConfig(AppConfig):
         # How the app plugs into the core and into clusters (docs/architecture.md).
         from cceone.console import navigation
         from cceone.console.signals import demo_seeded
+        from cceone.iam import actions
         from clusters import pricing
 
         from . import api, demo, metering
@@ -20,6 +21,8 @@ class BillingConfig(AppConfig):
         from .models import price_in_force
 
         api.register()
+        actions.register("billing:showback", actions.Tier.READ,
+                         _("View showback: costs per namespace, cluster, fleet and enterprise project"))
         metering.register(RegisteredClusterMeter())
         pricing.register(price_in_force)
         demo_seeded.connect(demo.credit, dispatch_uid="billing.demo_credit")

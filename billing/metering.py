@@ -50,6 +50,12 @@ class HourUsage:
     instance_type: str  # billing.models.InstanceType: the price to apply
     hour_start: datetime
     vcpu: Decimal | None  # None: not billable during this hour
+    # Showback (optional): where the instance is, and its CPU requests per namespace in the hour.
+    fleet_id: int | None = None
+    fleet_name: str = ""
+    project_id: int | None = None
+    project_name: str = ""
+    namespace_cpu: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ The rule, also written on the bills page:
 - the vCPU billed for an hour is the largest value observed while billable in that hour
   (heartbeats carry the R7.2 count: capacity CPU of Ready nodes, virtual-kubelet nodes
   excluded).
+
+For showback each hour also carries the cluster's fleet and enterprise project and the CPU
+requests per namespace reported by the last billable heartbeat of the hour.
 """
 from collections import defaultdict
 from datetime import datetime
@@ -42,7 +45,8 @@ class RegisteredClusterMeter(BillableKind):
             .filter(Q(last__isnull=True) | Q(last__lt=cutoff - HOUR))
             # Unsubscribed: only while the hour it ended in is still unsettled.
             .filter(Q(unsubscribed_at__isnull=True) | Q(last__isnull=True) | Q(last__lte=F("unsubscribed_at") - HOUR))
-            .values("pk", "account_id", "name", "cluster_type", "first_running_at", "unsubscribed_at", "last")
+            .values("pk", "account_id", "name", "cluster_type", "first_running_at", "unsubscribed_at", "last",
+                    "fleet_id", "fleet__name", "enterprise_project_id", "enterprise_project__name")
         )
         windows = {}
         for c in clusters:
@@ -52,7 +56,7 @@ class RegisteredClusterMeter(BillableKind):
                 windows[c["pk"]] = (start, end)
         if not windows:
             return []
-        observed = self._billable_maxima(windows, cutoff)
+        observed, requests = self._billable_maxima(windows, cutoff)
         out = []
         for c in clusters:
             if c["pk"] not in windows:
@@ -60,17 +64,31 @@ class RegisteredClusterMeter(BillableKind):
             start, end = windows[c["pk"]]
             for hour in hours_between(start, end):
                 out.append(HourUsage(self.kind, c["pk"], c["account_id"], c["name"], c["cluster_type"], hour,
-                                     observed.get((c["pk"], hour))))
+                                     observed.get((c["pk"], hour)), fleet_id=c["fleet_id"],
+                                     fleet_name=c["fleet__name"] or "", project_id=c["enterprise_project_id"],
+                                     project_name=c["enterprise_project__name"] or "",
+                                     namespace_cpu=requests.get((c["pk"], hour))))
         return out
 
-    def _billable_maxima(self, windows, cutoff) -> dict:
-        """(cluster id, hour) → the largest vCPU of the heartbeats recorded in a billable status."""
+    def _billable_maxima(self, windows, cutoff) -> tuple[dict, dict]:
+        """(cluster id, hour) → the largest vCPU of the heartbeats recorded in a billable status,
+        and → the CPU requests per namespace of the last of them (showback's weights)."""
         since = min(start for start, _end in windows.values())
         rows = (ClusterHeartbeat.objects
                 .filter(cluster_id__in=list(windows), time__gte=since, time__lt=cutoff, status__in=BILLABLE)
                 .annotate(hour=TruncHour("time", tzinfo=BILLING_TZ))
-                .values("cluster_id", "hour").annotate(vcpu=Max("vcpu")).order_by())
-        return {(r["cluster_id"], r["hour"].astimezone(BILLING_TZ)): r["vcpu"] for r in rows}
+                .values("cluster_id", "hour").annotate(vcpu=Max("vcpu"), last=Max("id")).order_by())
+        maxima, last = {}, {}
+        for r in rows:
+            key = (r["cluster_id"], r["hour"].astimezone(BILLING_TZ))
+            maxima[key], last[r["last"]] = r["vcpu"], key
+        requests = {}
+        ids = list(last)
+        for chunk in range(0, len(ids), 5000):
+            for pk, namespace_cpu in (ClusterHeartbeat.objects.filter(pk__in=ids[chunk:chunk + 5000])
+                                      .exclude(namespace_cpu={}).values_list("pk", "namespace_cpu")):
+                requests[last[pk]] = namespace_cpu
+        return maxima, requests
 
     def current_vcpu(self, account_ids):
         # Only what the next hour would bill: a disconnected, frozen or not yet connected

@@ -160,6 +160,12 @@ class Settlement(models.Model):
     unit_price = models.DecimalField(_("unit price (¥/vCPU/hour)"), max_digits=10, decimal_places=4)
     amount = models.DecimalField(_("amount (¥)"), **MONEY)
     created_at = models.DateTimeField(_("settled at"), default=timezone.now)
+    # Where the instance was when the hour was settled, for showback (kept as written: a
+    # fleet or a project deleted later still names last month's costs).
+    fleet_id = models.BigIntegerField(_("fleet id"), null=True, blank=True)
+    fleet_name = models.CharField(_("fleet"), max_length=64, blank=True)
+    project_id = models.BigIntegerField(_("enterprise project id"), null=True, blank=True)
+    project_name = models.CharField(_("enterprise project"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["-hour_start", "instance_name", "-id"]
@@ -175,6 +181,25 @@ class Settlement(models.Model):
     @property
     def instance_ref(self) -> str:
         return f"{self.instance_kind}:{self.instance_id}"
+
+
+class SettlementShare(models.Model):
+    """A namespace's part of a billed hour's charge (showback): the charge split by the CPU
+    requests of the namespaces in the hour, to the ten-thousandth of a yuan, so the parts add
+    up to the charge exactly. An hour without reported requests is one part, namespace ""."""
+
+    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="shares")
+    namespace = models.CharField(_("namespace"), max_length=253, blank=True)
+    cpu_millicores = models.BigIntegerField(_("CPU requests (millicores)"), default=0)
+    amount = models.DecimalField(_("amount (¥)"), **MONEY)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["settlement", "namespace"], name="uniq_share_namespace")]
+        verbose_name = _("namespace share")
+        verbose_name_plural = _("namespace shares")
+
+    def __str__(self):
+        return f"{self.settlement} {self.namespace or '-'}"
 
 
 class FrozenInstance(models.Model):

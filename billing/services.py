@@ -21,7 +21,7 @@ from cceone.audit.services import record
 from cceone.iam.models import Account
 
 from . import metering, notices
-from .models import BillingAccount, FrozenInstance, InstanceType, LedgerEntry, Price, Settlement
+from .models import BillingAccount, FrozenInstance, InstanceType, LedgerEntry, Price, Settlement, SettlementShare
 
 PRECISION = Decimal("0.0001")  # ¥ amounts are kept to the four decimals of the prices
 MINIMUM_BALANCE = Decimal("100")  # R7.5: an order needs at least ¥100
@@ -226,7 +226,7 @@ def _settle_account(account_id, usages, book: PriceBook, hourly: Decimal, run: S
         done = set(Settlement.objects.filter(
             account_id=account_id, hour_start__gte=usages[0].hour_start, hour_start__lte=usages[-1].hour_start,
         ).values_list("instance_kind", "instance_id", "hour_start"))
-        rows = []
+        rows, weights = [], {}
         for u in usages:
             if (u.kind, u.instance_id, u.hour_start) in done:
                 continue
@@ -236,10 +236,15 @@ def _settle_account(account_id, usages, book: PriceBook, hourly: Decimal, run: S
                 account_id=account_id, instance_kind=u.kind, instance_id=u.instance_id, instance_name=u.name[:64],
                 instance_type=u.instance_type, hour_start=u.hour_start, billable=u.vcpu is not None, vcpu=vcpu,
                 unit_price=unit_price, amount=charge_for(vcpu, unit_price) if u.vcpu is not None else Decimal("0"),
-                created_at=now))
+                created_at=now, fleet_id=u.fleet_id, fleet_name=u.fleet_name[:64], project_id=u.project_id,
+                project_name=u.project_name[:64]))
+            weights[len(rows) - 1] = u.namespace_cpu
         if not rows:
             return
         Settlement.objects.bulk_create(rows)
+        SettlementShare.objects.bulk_create(
+            [share for i, s in enumerate(rows) if s.amount > 0 for share in namespace_shares(s, weights.get(i))],
+            batch_size=2000)
         current = balance(account_id)
         entries = []
         for s in rows:
@@ -255,6 +260,24 @@ def _settle_account(account_id, usages, book: PriceBook, hourly: Decimal, run: S
         run.accounts += 1
         if _after_balance_change(state, current, hourly, trigger="settlement"):
             run.frozen.append(account_id)
+
+
+def namespace_shares(settlement: Settlement, namespace_cpu: dict | None) -> list[SettlementShare]:
+    """The hour's charge split by the namespaces' CPU requests, in ten-thousandths of a yuan by
+    largest remainder (ties to the namespace first by name), so the parts add up to the charge
+    exactly; without requests, one part for namespace "" (not attributed)."""
+    weights = {ns: int(m) for ns, m in (namespace_cpu or {}).items() if int(m) > 0}
+    total = sum(weights.values())
+    if not total:
+        return [SettlementShare(settlement=settlement, namespace="", cpu_millicores=0, amount=settlement.amount)]
+    units = int(settlement.amount / PRECISION)
+    parts = {ns: divmod(units * w, total) for ns, w in weights.items()}
+    left = units - sum(q for q, _r in parts.values())
+    order = sorted(parts, key=lambda ns: (-parts[ns][1], ns))
+    extra = set(order[:left])
+    return [SettlementShare(settlement=settlement, namespace=ns, cpu_millicores=weights[ns],
+                            amount=(parts[ns][0] + (ns in extra)) * PRECISION)
+            for ns in sorted(parts)]
 
 
 # --- arrears and warnings (R7.6) --------------------------------------------------------

@@ -122,3 +122,95 @@ def bills(request):
     prices = [(label, price_in_force(value)) for value, label in InstanceType.choices]
     return render(request, "billing/bills.html", {"title": _("Bills"), "tab": "bills", "bill": bill,
                                                   "months": months, "month": month, "prices": prices})
+
+
+# --- showback ----------------------------------------------------------------------------
+
+SHOWBACK = "billing:showback"
+
+
+def _showback_for(request, cluster=None):
+    """The showback the query string asks for (month, by, period), of the account or of
+    one cluster; 404 for a malformed month, like the bills."""
+    from . import showback
+
+    usage = restrict(Settlement.objects.all(), request.user, SHOWBACK)
+    if cluster is not None:
+        usage = usage.filter(instance_kind="cluster", instance_id=cluster.pk)
+    month = request.GET.get("month") or services.current_month()
+    by = request.GET.get("by") or "namespace"
+    period = request.GET.get("period") or "month"
+    try:
+        return showback.showback(usage, month, by, period), usage
+    except ValidationError:
+        raise Http404 from None
+
+
+def _showback_cluster(request, pk):
+    from cceone.iam.access import get_or_deny
+    from clusters.models import RegisteredCluster
+
+    return get_or_deny(RegisteredCluster.objects.all(), request.user, pk, SHOWBACK)
+
+
+def _showback_page(request, cluster=None):
+    from cceone.console import charts
+
+    from . import showback
+
+    require(request.user, SHOWBACK)
+    result, usage = _showback_for(request, cluster)
+    months = services.bill_months(usage)
+    if result.month not in {m["month"] for m in months}:
+        months = sorted([*months, {"month": result.month}], key=lambda m: m["month"], reverse=True)
+    dimension = showback.DIMENSIONS[result.by]
+    chart = charts.bar_chart(_("Cost by %(dimension)s, %(month)s (¥)") % {"dimension": str(dimension).lower(),
+                                                                           "month": result.month},
+                             [_("Amount (¥)")], showback.chart_rows(result), chart_id="showback-chart")
+    daily = None
+    if result.period == "day":
+        daily = charts.bar_chart(_("Cost per day, %(month)s (¥)") % {"month": result.month}, [_("Amount (¥)")],
+                                 [(d["day"].isoformat(), [d["amount"].quantize(services.PRECISION * 100)])
+                                  for d in result.days], chart_id="showback-daily")
+    return render(request, "billing/showback.html", {
+        "title": _("Showback"), "tab": "showback", "result": result, "chart": chart, "daily": daily,
+        "months": months, "dimensions": showback.DIMENSIONS.items(), "periods": showback.PERIODS.items(),
+        "cluster": cluster, "export_query": request.GET.urlencode(),
+    })
+
+
+@iam_page(SHOWBACK)
+@login_required
+def showback_page(request):
+    """Cost per namespace, cluster, fleet or enterprise project, by day or month, as a chart and a table."""
+    return _showback_page(request)
+
+
+@iam_page(SHOWBACK)
+@login_required
+def showback_cluster(request, pk):
+    """One cluster's showback (its namespaces by default)."""
+    return _showback_page(request, _showback_cluster(request, pk))
+
+
+@iam_page(SHOWBACK)
+@login_required
+def showback_export(request):
+    """The showback the page shows, as CSV."""
+    require(request.user, SHOWBACK)
+    cluster = _showback_cluster(request, request.GET["cluster"]) if request.GET.get("cluster") else None
+    result, _usage = _showback_for(request, cluster)
+    writer = csv.writer(Echo())
+    from . import showback
+
+    header = [_("Period (UTC+8)"), str(showback.DIMENSIONS[result.by]), _("Cluster"), _("Namespace"), _("Amount (¥)")]
+
+    def rows():
+        yield "\ufeff" + writer.writerow(header)
+        for r in result.rows:
+            yield writer.writerow([str(r["period"]), r["label"], r["cluster"], r["namespace"], r["amount"]])
+        yield writer.writerow([result.month, _("Total"), "", "", result.total])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="showback-{result.month}-{result.by}-{result.period}.csv"'
+    return response

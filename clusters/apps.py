@@ -14,10 +14,11 @@ class ClustersConfig(AppConfig):
 
         from . import api, demo, kubeconfigs
         from . import tasks  # noqa: F401  sends the work the services' signals ask for
-        from .overview import CARD
+        from .overview import INSTANCES, STATISTICS
 
         api.register()
-        overview.register(CARD)
+        overview.register_instances(INSTANCES)
+        overview.register_statistics(STATISTICS)
         credentials_revoked.connect(kubeconfigs.revoke_for_user_signal, dispatch_uid="clusters.revoke_kubeconfigs")
         demo_seeded.connect(demo.seed_inventory, dispatch_uid="clusters.demo_inventory")
         navigation.register(navigation.Entry(

@@ -151,11 +151,15 @@ def _record_heartbeat(cluster_id: int, reported: dict, reason: str = N_("agent h
         if cluster.first_running_at is None:
             cluster.first_running_at = now
             fields.append("first_running_at")
-    cluster.save(update_fields=fields)
     ready, total = facts_mod.node_counts(reported)
-    ClusterHeartbeat.objects.create(cluster=cluster, time=now, status=cluster.status,
-                                    kubernetes_version=version, nodes_total=total, nodes_ready=ready,
-                                    vcpu=facts_mod.billable_vcpu(reported))
+    allocation = facts_mod.allocation(reported)
+    cluster.latest_heartbeat = ClusterHeartbeat.objects.create(
+        cluster=cluster, time=now, status=cluster.status, kubernetes_version=version, nodes_total=total,
+        nodes_ready=ready, vcpu=facts_mod.billable_vcpu(reported),
+        cpu_requested=allocation["cpu_requested_millicores"], cpu_allocatable=allocation["cpu_allocatable_millicores"],
+        memory_requested=allocation["memory_requested_bytes"],
+        memory_allocatable=allocation["memory_allocatable_bytes"], namespace_cpu=facts_mod.namespace_cpu(reported))
+    cluster.save(update_fields=[*fields, "latest_heartbeat"])
 
 
 @transaction.atomic

@@ -67,5 +67,20 @@ def allocation(facts: dict) -> dict:
     }
 
 
+def namespace_cpu(facts: dict) -> dict[str, int]:
+    """CPU requests per namespace in millicores, as the agent reports them
+    (`pod_requests.per_namespace`); namespaces requesting nothing are left out."""
+    per_namespace = ((facts.get("pod_requests") or {}).get("per_namespace")) or {}
+    out = {}
+    for namespace, bucket in per_namespace.items():
+        try:
+            millicores = int((bucket or {}).get("cpu_millicores") or 0)
+        except (TypeError, ValueError, AttributeError):
+            continue
+        if millicores > 0 and isinstance(namespace, str) and namespace:
+            out[namespace[:253]] = millicores
+    return out
+
+
 def kubernetes_version(facts: dict) -> str:
     return ((facts.get("kubernetes") or {}).get("gitVersion")) or ""

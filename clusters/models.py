@@ -215,6 +215,10 @@ class RegisteredCluster(models.Model):
     # Clusters reached directly are polled instead (connectivity.poll_direct): failed polls
     # in a row; the second one disconnects the cluster, a successful one resets it.
     failed_polls = models.PositiveSmallIntegerField(default=0, editable=False)
+    # The heartbeat that recorded the facts above: the overview sums these rows' figures in
+    # one query (R1.2), never the JSON facts nor the whole history.
+    latest_heartbeat = models.ForeignKey("ClusterHeartbeat", on_delete=models.SET_NULL, null=True, blank=True,
+                                         related_name="+", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -281,6 +285,14 @@ class ClusterHeartbeat(models.Model):
     nodes_total = models.PositiveIntegerField(default=0)
     nodes_ready = models.PositiveIntegerField(default=0)
     vcpu = models.DecimalField(max_digits=12, decimal_places=3, default=0)
+    # R1.2 allocation: pod requests against the allocatable of Ready nodes (clusters.facts.allocation).
+    cpu_requested = models.BigIntegerField(default=0)  # millicores
+    cpu_allocatable = models.BigIntegerField(default=0)  # millicores
+    memory_requested = models.BigIntegerField(default=0)  # bytes
+    memory_allocatable = models.BigIntegerField(default=0)  # bytes
+    # CPU requests per namespace in millicores ({"shop": 1500}); what showback weighs a
+    # cluster-hour's charge by. Empty when the agent did not report them (or no agent).
+    namespace_cpu = models.JSONField(default=dict, blank=True)
 
     iam_anchor_path = "cluster"
 

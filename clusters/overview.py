@@ -1,24 +1,45 @@
-"""The clusters' card on the console's overview (R1.1): the instances the user may list, by
-type and by region. Registered with `cceone.console.overview` when the app is ready."""
-from django.db.models import Count
+"""Registered clusters on the console's overview (R1.1, R1.2): the clusters the user may list
+as instances by type and region, and the statistics views' aggregate over the clusters'
+latest heartbeats (`RegisteredCluster.latest_heartbeat`: one join, not the history). Fleets
+and federations build their views with `statistics_of`."""
+from decimal import Decimal
 
-from cceone.console.overview import Card
+from django.db.models import Count, DecimalField, F, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from cceone.console.overview import Instances, StatisticsView
 from cceone.iam.access import restrict
-from cceone.iam.models import Region
 
 from .models import RegisteredCluster
 
 
-def context(request) -> dict:
-    clusters = restrict(RegisteredCluster.objects.all(), request.user, "clusters:list").exclude(
-        status=RegisteredCluster.Status.UNSUBSCRIBED
-    )
-    by_type = dict(clusters.values_list("cluster_type").annotate(n=Count("pk")))
-    types = [{"label": label, "count": by_type.get(value, 0)} for value, label in RegisteredCluster.Type.choices]
-    by_region = dict(clusters.values_list("region_id").annotate(n=Count("pk")))
-    regions = [{"label": r.display_name, "count": by_region.get(r.pk, 0)} for r in Region.objects.all()]
-    peak = max([t["count"] for t in types] + [r["count"] for r in regions] + [1])
-    return {"types": types, "regions": regions, "peak": peak, "total": sum(by_type.values())}
+
+def listable(user):
+    return restrict(RegisteredCluster.objects.all(), user, "clusters:list").exclude(
+        status=RegisteredCluster.Status.UNSUBSCRIBED)
 
 
-CARD = Card("clusters", "clusters/partials/overview_card.html", context, position=10)
+def instances(user):
+    return listable(user).annotate(kind=F("cluster_type"), region_pk=F("region_id"))
+
+
+def statistics_of(clusters, view: str):
+    """The one-row aggregate of a statistics view (`cceone.console.overview.STATISTICS`) over
+    `clusters` (unsubscribed ones left out): the figures of each cluster's latest heartbeat."""
+    zero = Value(0)
+    return (clusters.exclude(status=RegisteredCluster.Status.UNSUBSCRIBED).order_by()
+            .annotate(view=Value(view)).values("view")
+            .annotate(clusters=Count("pk"),
+                      nodes=Coalesce(Sum("latest_heartbeat__nodes_total"), zero),
+                      vcpu=Coalesce(Sum("latest_heartbeat__vcpu"), Value(Decimal(0)),
+                                    output_field=DecimalField(max_digits=18, decimal_places=3)),
+                      cpu_requested=Coalesce(Sum("latest_heartbeat__cpu_requested"), zero),
+                      cpu_allocatable=Coalesce(Sum("latest_heartbeat__cpu_allocatable"), zero),
+                      memory_requested=Coalesce(Sum("latest_heartbeat__memory_requested"), zero),
+                      memory_allocatable=Coalesce(Sum("latest_heartbeat__memory_allocatable"), zero)))
+
+
+INSTANCES = Instances("clusters", dict(RegisteredCluster.Type.choices), instances, position=10)
+STATISTICS = StatisticsView("clusters", _("Registered clusters"),
+                            lambda user: statistics_of(listable(user), "clusters"), position=10)

@@ -9,7 +9,7 @@ class FederationConfig(AppConfig):
     def ready(self):
         # How the app plugs into the core and the apps below it (docs/architecture.md).
         from billing import metering
-        from cceone.console import navigation
+        from cceone.console import navigation, overview
 
         from . import api
         from . import checks  # noqa: F401 - registers the quota and control-plane checks (clusters' registry)
@@ -29,6 +29,10 @@ class FederationConfig(AppConfig):
         panels.register(fleet_panel)
         credentials_revoked.connect(kubeconfigs.revoke_for_user_signal, dispatch_uid="federation.revoke_kubeconfigs")
         api.register()
+        from .overview import INSTANCES, STATISTICS
+
+        overview.register_instances(INSTANCES)
+        overview.register_statistics(STATISTICS)
         metering.register(FederationMeter())
         navigation.register(navigation.Entry("fleets", _("Federation management"), "federation:list",
                                              "federations:list", match="federation:", position=50))

@@ -10,13 +10,17 @@ class FleetsConfig(AppConfig):
         # How the app plugs into the core and into clusters (docs/architecture.md).
         from django.utils.translation import gettext_noop as N_
 
-        from cceone.console import navigation
+        from cceone.console import navigation, overview
         from clusters import changes, checks, order_fields
         from clusters import signals as cluster_signals
 
         from . import api, order_field, services
 
         api.register()
+        from .overview import INSTANCES, STATISTICS
+
+        overview.register_instances(INSTANCES)
+        overview.register_statistics(STATISTICS)
         checks.register_unsubscribe_effect("fleet", services.unsubscribe_effect)
         order_fields.register(order_field.FLEET)
         changes.register(changes.Change("fleet", N_("Change fleet"), N_("fleet change"),

@@ -1,5 +1,6 @@
 """The page benchmarks run from a fresh checkout: each prepares what it needs."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,16 @@ def test_the_hub_replicas_benchmark_forwards_between_three_replicas():
     assert "60 agents connected" in result.stdout and "60 routes in Redis" in result.stdout
     assert "0 failed), 12 forwarded" in result.stdout
     assert result.stdout.splitlines()[-1].startswith("agents: 60, forwarded/direct median ratio: ")
+
+
+def test_the_overview_benchmark_reads_latest_heartbeats_with_a_constant_query_count():
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")}
+    result = subprocess.run([sys.executable, "benchmarks/overview.py", "--clusters", "300", "--reachable", "60",
+                             "--requests", "3", "--engines", "sqlite", "--days", "2", "--history-clusters", "20"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "300 clusters; the sub-account reaches 60 in 6 fleets and 1 federations" in result.stdout
+    assert "history: 2 days of hourly heartbeats for 15 clusters" in result.stdout
+    assert "query count grew" not in result.stdout
+    assert re.fullmatch(r"overview p95 ms: [\d.]+, queries: \d+", result.stdout.splitlines()[-1])

@@ -94,17 +94,19 @@ def summarize_pods(pods) -> dict:
     def bucket():
         return {"cpu_millicores": 0, "memory_bytes": 0, "pods": 0}
 
-    total, unscheduled, per_node = bucket(), bucket(), {}
+    total, unscheduled, per_node, per_namespace = bucket(), bucket(), {}, {}
     for pod in pods:
         if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             continue  # client-side filter when the server ignored the selector
         cpu, mem = pod_requests(pod)
         node = (pod.get("spec") or {}).get("nodeName")
-        for b in (total, per_node.setdefault(node, bucket()) if node else unscheduled):
+        namespace = (pod.get("metadata") or {}).get("namespace") or ""
+        for b in (total, per_node.setdefault(node, bucket()) if node else unscheduled,
+                  per_namespace.setdefault(namespace, bucket())):
             b["cpu_millicores"] += cpu
             b["memory_bytes"] += mem
             b["pods"] += 1
-    return {"total": total, "per_node": per_node, "unscheduled": unscheduled}
+    return {"total": total, "per_node": per_node, "unscheduled": unscheduled, "per_namespace": per_namespace}
 
 
 class _ApiError(Exception):

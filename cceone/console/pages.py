@@ -48,11 +48,14 @@ def agreement(request, name):
 @iam_page(AUTHENTICATED_ONLY)
 @login_required
 def overview(request):
-    """R1.1: the tenant's instances, one card per app that registered one (`overview.py`); a
+    """R1.1, R1.2: the tenant's instances by type and by region and the resource statistics
+    per view, as charts (`overview.py`), then one card per app that registered one; a
     sub-account without any policy is told whom to ask (#13 item 19)."""
     g = grants(request.user)
     no_policy = not request.user.is_main_account and not (g.account_wide or g.scoped)
-    return render(request, "console/overview.html", {"cards": cards.cards_for(request), "no_policy": no_policy})
+    regions = [(region.pk, region.display_name) for region in Region.objects.all()]
+    return render(request, "console/overview.html", {"cards": cards.cards_for(request), "no_policy": no_policy,
+                                                     "charts": cards.charts_for(request.user, regions)})
 
 
 @iam_page(AUTHENTICATED_ONLY)

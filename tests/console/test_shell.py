@@ -74,5 +74,11 @@ def test_overview_counts_clusters_by_type_and_region(tenant, other_tenant):
     ClusterFactory(account=tenant.account, cluster_type="cloud", region=Region.objects.get(code="cn-south-1"))
     ClusterFactory.create_batch(5, account=other_tenant.account)
     page = client_for(tenant.viewer).get(reverse("console:overview")).content.decode()
-    assert 'id="cluster-total">3<' in page
-    assert 'value="2"' in page and 'value="1"' in page
+    assert 'id="instance-total">3<' in page
+    # The charts' tables: 2 local and 1 cloud cluster; 2 in the default region, 1 in cn-south-1.
+    types = page.split('id="chart-types"')[1].split("</tbody>")[0]
+    assert '<th scope="row">Local cluster</th><td class="text-end num">2</td>' in types
+    assert '<th scope="row">Cloud cluster</th><td class="text-end num">1</td>' in types
+    south = Region.objects.get(code="cn-south-1").name
+    regions = page.split('id="chart-regions"')[1].split("</tbody>")[0]
+    assert f'<th scope="row">{south}</th><td class="text-end num">1</td><td class="text-end num">0</td>' in regions

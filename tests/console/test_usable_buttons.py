@@ -71,7 +71,7 @@ def pages(world, persona):
     for key, route in sorted(table.ROUTES.items()):
         if route.api or route.method != "get" or table.EXEMPT in route.needs or key.startswith("resources:"):
             continue
-        if key in ("clusters:agent-yaml", "billing:usage-export"):
+        if key in ("clusters:agent-yaml", "billing:usage-export", "billing:showback-export"):
             continue  # downloads
         if table.allowed(world, route, persona):
             yield key, route

@@ -36,6 +36,8 @@ def test_heartbeat_facts_reach_directory(agent, directory, fake_api):
     assert pr["total"] == {"cpu_millicores": 300, "memory_bytes": 3 * 64 * 2**20, "pods": 3}
     assert pr["per_node"]["node-a"] == {"cpu_millicores": 200, "memory_bytes": 2 * 64 * 2**20, "pods": 2}
     assert pr["per_node"]["node-b"]["cpu_millicores"] == 100
+    # Per namespace too, what showback weighs a cluster-hour's charge by.
+    assert pr["per_namespace"] == {"default": {"cpu_millicores": 300, "memory_bytes": 3 * 64 * 2**20, "pods": 3}}
     # The agent asked the API server to filter server-side.
     assert any(
         "fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed" in path for _, path, _ in fake_api.api.requests

@@ -194,6 +194,7 @@ def test_pod_requests_follow_scheduler_rules():
     assert s["total"] == {"cpu_millicores": 2010, "memory_bytes": 171 * 2**20 + 2**30, "pods": 2}
     assert s["per_node"] == {"n1": {"cpu_millicores": 1010, "memory_bytes": 171 * 2**20, "pods": 1}}
     assert s["unscheduled"]["pods"] == 1
+    assert s["per_namespace"] == {"": {"cpu_millicores": 2010, "memory_bytes": 171 * 2**20 + 2**30, "pods": 2}}
 
 
 def test_kubeconfig_loading(tmp_path):

@@ -167,6 +167,8 @@ ROUTES: dict[str, Route] = {
     "billing:overview": page("billing:list"), "billing:ledger": page("billing:list"),
     "billing:usage": page("billing:list"), "billing:usage-export": page("billing:list"),
     "billing:bills": page("billing:list"),
+    "billing:showback": page("billing:showback"), "billing:showback-export": page("billing:showback"),
+    "billing:showback-cluster": page("billing:showback", kwargs=cluster),
     # A cluster's Kubernetes resources: opening its console is clusters:get; the rest is RBAC.
     "resources:summary": page("clusters:get", kwargs=lambda w: {"target_type": "cluster",
                                                                  "target_id": str(w.cluster.pk)}),
@@ -261,6 +263,8 @@ ROUTES.update({
     "api:billing-usage-detail": api("billing:list", kwargs=lambda w: {"pk": w.settlement.pk}),
     "api:billing-bill-list": api("billing:list"),
     "api:billing-bill-detail": api("billing:list", kwargs=lambda w: {"month": w.month}, own_object=False),
+    "api:billing-showback-list": api("billing:showback"),
+    "api:billing-showback-detail": api("billing:showback", kwargs=cluster),
     "api:kubernetes-endpoint-list": api("clusters:list"),
     "api:kubernetes-endpoint-detail": api("clusters:get", kwargs=cluster),
     "api:billing-operator-topup-list POST": Route((EXEMPT,), method="post", api=True),
