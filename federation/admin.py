@@ -6,26 +6,37 @@ from .models import Federation, FederationQuota, KarmadaControlPlane, KarmadaOpe
 
 
 class KarmadaControlPlaneForm(forms.ModelForm):
-    """A pre-registered Karmada control plane: HTTPS endpoint, admin token, CA."""
+    """A pre-registered Karmada control plane: HTTPS endpoint, CA, and an admin token or an
+    admin client certificate with its key (what karmada-operator's admin kubeconfig holds)."""
 
     api_endpoint = forms.URLField(label=_("API endpoint"), assume_scheme="https")  # https only: the model's rule
     token = forms.CharField(label=_("Admin token"), required=False, widget=forms.PasswordInput(render_value=False),
                             help_text=_("Stored encrypted. Leave empty to keep the current token."))
+    client_key = forms.CharField(label=_("Client key (PEM)"), required=False,
+                                 widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+                                 help_text=_("With the client certificate, instead of a token. Stored encrypted; "
+                                             "never shown again. Leave empty to keep the current key."))
 
     class Meta:
         model = KarmadaControlPlane
-        fields = ("name", "source", "region", "api_endpoint", "ca_data")
+        fields = ("name", "source", "region", "api_endpoint", "ca_data", "client_cert")
 
     def clean(self):
         data = super().clean()
-        if not self.instance.credentials_encrypted and not data.get("token"):
-            self.add_error("token", _("Enter the control plane's admin token."))
+        has_token = self.instance.credentials_encrypted or data.get("token")
+        has_key = self.instance.client_key_encrypted or data.get("client_key")
+        if data.get("client_key") and not data.get("client_cert"):
+            self.add_error("client_cert", _("A client key needs its client certificate."))
+        elif not has_token and not (data.get("client_cert") and has_key):
+            self.add_error("token", _("Enter the control plane's admin token, or its client certificate and key."))
         return data
 
     def save(self, commit=True):
         instance = super().save(commit=False)
         if self.cleaned_data.get("token"):
             instance.token = self.cleaned_data["token"]
+        if self.cleaned_data.get("client_key"):
+            instance.client_key = self.cleaned_data["client_key"]
         if commit:
             instance.save()
         return instance

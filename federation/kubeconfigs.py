@@ -93,4 +93,5 @@ class HubFederations:
         plane = federation.control_plane if federation else None
         if plane is None or not plane.api_endpoint:
             return None
-        return Upstream(url=plane.api_endpoint, token=plane.token, ca_pem=plane.ca_data)
+        return Upstream(url=plane.api_endpoint, token=plane.token, ca_pem=plane.ca_data,
+                        client_cert_pem=plane.client_cert, client_key_pem=plane.client_key)

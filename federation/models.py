@@ -30,6 +30,9 @@ class KarmadaControlPlane(models.Model):
     api_endpoint = models.URLField(_("API endpoint"), blank=True, validators=[https_only])
     credentials_encrypted = models.TextField(editable=False, blank=True)
     ca_data = models.TextField(_("CA certificate (PEM)"), blank=True)
+    # Or a client certificate (karmada-operator's admin kubeconfig authenticates with one).
+    client_cert = models.TextField(_("client certificate (PEM)"), blank=True)
+    client_key_encrypted = models.TextField(editable=False, blank=True)
     # karmada-operator: the `Karmada` object in a host cluster that runs this control plane.
     host_cluster = models.ForeignKey("clusters.RegisteredCluster", on_delete=models.PROTECT, null=True, blank=True,
                                      related_name="+", verbose_name=_("host cluster"))
@@ -55,6 +58,18 @@ class KarmadaControlPlane(models.Model):
         from cceone.crypto import encrypt
 
         self.credentials_encrypted = encrypt(value)
+
+    @property
+    def client_key(self) -> str:
+        from cceone.crypto import decrypt
+
+        return decrypt(self.client_key_encrypted) if self.client_key_encrypted else ""
+
+    @client_key.setter
+    def client_key(self, value: str) -> None:
+        from cceone.crypto import encrypt
+
+        self.client_key_encrypted = encrypt(value) if value else ""
 
 
 class KarmadaOperatorHost(models.Model):
@@ -158,7 +173,7 @@ class Federation(models.Model):
 
     def kube_endpoint(self):
         from cceone.kube.gateway import KubeError
-        from cceone.kube.targets import Endpoint, ca_file
+        from cceone.kube.targets import Endpoint, ca_file, client_files
 
         plane = self.control_plane
         if plane is None or not plane.api_endpoint:
@@ -171,8 +186,9 @@ class Federation(models.Model):
                                     "sent over plain HTTP.") % {"name": self.name}, None, "InsecureEndpoint")
         # Discovery is cached per endpoint: another control plane never answers from this one's cache.
         endpoint_hash = hashlib.sha256(plane.api_endpoint.encode()).hexdigest()[:12]
+        cert, key = client_files(plane.client_cert, plane.client_key)
         return Endpoint(host=plane.api_endpoint.rstrip("/"), cache_key=f"federation-{self.pk}-{endpoint_hash}",
-                        token=plane.token or None, ca_file=ca_file(plane.ca_data))
+                        token=plane.token or None, ca_file=ca_file(plane.ca_data), cert_file=cert, key_file=key)
 
     def unreachable_message(self, *, answered: bool = True) -> str:
         from django.utils.translation import gettext

@@ -217,13 +217,14 @@ class KarmadaOperator(Provisioner):
         data = secret.get("data") or {}
         raw = data.get("karmada.config") or data.get("kubeconfig") or data.get("config")
         try:
-            server, token, ca = parse_kubeconfig(base64.b64decode(raw or "").decode())
+            server, token, ca, cert, key = parse_kubeconfig(base64.b64decode(raw or "").decode())
         except (ValueError, KeyError, TypeError, yaml.YAMLError):
             raise ProvisionError(N_("The admin kubeconfig Secret of %(name)s holds no usable kubeconfig."),
                                  {"name": plane.name})
-        plane.api_endpoint, plane.ca_data = server, ca
-        plane.token = token
-        plane.save(update_fields=["api_endpoint", "ca_data", "credentials_encrypted"])
+        plane.api_endpoint, plane.ca_data, plane.client_cert = server, ca, cert
+        plane.token, plane.client_key = token, key
+        plane.save(update_fields=["api_endpoint", "ca_data", "credentials_encrypted", "client_cert",
+                                  "client_key_encrypted"])
         op.step(N_("Karmada control plane ready"), N_("API server %(endpoint)s; its admin credentials are kept "
                                                       "encrypted."), {"endpoint": server})
         return None
@@ -255,20 +256,26 @@ class KarmadaOperator(Provisioner):
                 {"name": plane.name})
 
 
-def parse_kubeconfig(text: str) -> tuple[str, str, str]:
-    """(server, bearer token, CA PEM) of a kubeconfig's current context. Only token users
-    are supported: the gateway authenticates with bearer tokens."""
+def parse_kubeconfig(text: str) -> tuple[str, str, str, str, str]:
+    """(server, bearer token, CA PEM, client certificate PEM, client key PEM) of a kubeconfig's
+    current context: a token user or a client-certificate user (karmada-operator writes the
+    latter); the server must be HTTPS."""
     config = yaml.safe_load(text)
     contexts = {c["name"]: c["context"] for c in config.get("contexts") or []}
     context = contexts.get(config.get("current-context")) or next(iter(contexts.values()))
     cluster = {c["name"]: c["cluster"] for c in config["clusters"]}[context["cluster"]]
     user = {u["name"]: u["user"] for u in config["users"]}[context["user"]]
     server = cluster["server"]
-    if not server.startswith("https://") or not user.get("token"):
-        raise ValueError("an HTTPS server and a token are required")
+
+    def pem(key):
+        return base64.b64decode(user[key]).decode() if user.get(key) else ""
+
+    cert, key = pem("client-certificate-data"), pem("client-key-data")
+    if not server.startswith("https://") or not (user.get("token") or (cert and key)):
+        raise ValueError("an HTTPS server and a token or a client certificate are required")
     ca = base64.b64decode(cluster["certificate-authority-data"]).decode() if cluster.get(
         "certificate-authority-data") else ""
-    return server, user["token"], ca
+    return server, user.get("token", ""), ca, cert, key
 
 
 PROVISIONERS = {p.key: p for p in (PreRegistered(), Sandbox(), KarmadaOperator())}

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import ssl
+import tempfile
 
 import aiohttp
 from aiohttp import web
@@ -57,11 +59,13 @@ class DirectForwarder:
             )
         return self._session
 
-    def _ssl(self, ca_pem: str) -> ssl.SSLContext:
-        key = hashlib.sha256(ca_pem.encode()).hexdigest()
+    def _ssl(self, ca_pem: str, cert_pem: str = "", key_pem: str = "") -> ssl.SSLContext:
+        key = hashlib.sha256("\0".join((ca_pem, cert_pem, key_pem)).encode()).hexdigest()
         context = self._contexts.get(key)
         if context is None:
             context = ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
+            if cert_pem and key_pem:
+                _load_client_certificate(context, cert_pem, key_pem)
             if len(self._contexts) > 1000:
                 self._contexts.clear()
             self._contexts[key] = context
@@ -78,7 +82,8 @@ class DirectForwarder:
             return status_response(502, "InternalError", PLAIN_HTTP_REFUSED.format(cluster=cluster_id))
         if upgrade_token(request) is not None:
             return status_response(400, "BadRequest", UPGRADE_REFUSED)
-        headers = [*headers, ("Authorization", f"Bearer {upstream.token}")]
+        if upstream.token:
+            headers = [*headers, ("Authorization", f"Bearer {upstream.token}")]
         body = None
         if request.body_exists:
             # Streamed as it comes; a Content-Length the client stated is kept.
@@ -87,11 +92,11 @@ class DirectForwarder:
             headers = [h for h in headers if h[0].lower() != "content-length"]
         url = URL(upstream.url.rstrip("/") + path, encoded=True)
         try:
-            context = self._ssl(upstream.ca_pem)
+            context = self._ssl(upstream.ca_pem, upstream.client_cert_pem, upstream.client_key_pem)
         except (ssl.SSLError, ValueError) as exc:
-            log.warning("cluster %s: unusable CA: %s", cluster_id, exc)
-            return status_response(502, "InternalError", f"cluster {cluster_id}: the CA certificate kept for its API "
-                                   "server is not a valid PEM certificate")
+            log.warning("cluster %s: unusable CA or client certificate: %s", cluster_id, exc)
+            return status_response(502, "InternalError", f"cluster {cluster_id}: the CA certificate or client "
+                                   "certificate kept for its API server is not valid PEM")
         try:
             upstream_response = await self._client().request(
                 request.method, url, headers=headers, data=body, allow_redirects=False, ssl=context)
@@ -107,6 +112,17 @@ class DirectForwarder:
             return await _relay(request, upstream_response)
         finally:
             upstream_response.release()
+
+
+def _load_client_certificate(context: ssl.SSLContext, cert_pem: str, key_pem: str) -> None:
+    """ssl loads a certificate chain from files only: write them privately, load, remove."""
+    with tempfile.TemporaryDirectory(prefix="cceone-hub-client-") as tmp:
+        cert, key = os.path.join(tmp, "tls.crt"), os.path.join(tmp, "tls.key")
+        for path, content in ((cert, cert_pem), (key, key_pem)):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(content)
+        context.load_cert_chain(cert, key)
 
 
 async def _relay(request: web.BaseRequest, upstream: aiohttp.ClientResponse) -> web.StreamResponse:

@@ -57,6 +57,10 @@ class Upstream:
     url: str
     token: str = field(repr=False)
     ca_pem: str = ""
+    # Or a client certificate and its key (PEM), for x509 client auth (a Karmada control plane
+    # karmada-operator made).
+    client_cert_pem: str = ""
+    client_key_pem: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

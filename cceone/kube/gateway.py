@@ -57,6 +57,7 @@ def _api_client(target: KubeTarget, timeout) -> _ApiClient:
     configuration = k8s.Configuration(host=endpoint.host)
     configuration.verify_ssl = endpoint.verify_ssl
     configuration.ssl_ca_cert = endpoint.ca_file
+    configuration.cert_file, configuration.key_file = endpoint.cert_file, endpoint.key_file
     configuration.retries = urllib3.Retry(total=0, connect=1, read=0, redirect=0)
     if endpoint.token:
         configuration.api_key = {"authorization": endpoint.token}

@@ -13,6 +13,8 @@ class Endpoint:
     headers: dict[str, str] = field(default_factory=dict)  # e.g. the hub's shared secret
     ca_file: str | None = None
     verify_ssl: bool = True
+    cert_file: str | None = None  # a client certificate and its key, for x509 client auth
+    key_file: str | None = None
 
 
 class KubeTarget(Protocol):
@@ -39,3 +41,27 @@ def ca_file(pem: str) -> str | None:
     if not path.exists():
         path.write_text(pem)
     return str(path)
+
+
+def client_files(cert_pem: str, key_pem: str) -> tuple[str | None, str | None]:
+    """A client certificate and its key as files (the Kubernetes client wants paths), readable by
+    this process's user only; named by their hash. (None, None) without both."""
+    if not cert_pem or not key_pem:
+        return None, None
+    import os
+
+    from django.conf import settings
+
+    directory = Path(settings.VAR_DIR) / "kube-client-certs"
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    digest = hashlib.sha256((cert_pem + key_pem).encode()).hexdigest()[:16]
+    paths = directory / f"{digest}.crt", directory / f"{digest}.key"
+    for path, content in zip(paths, (cert_pem, key_pem)):
+        if not path.exists():
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue  # another thread wrote the same content
+            with os.fdopen(fd, "w") as f:
+                f.write(content)
+    return str(paths[0]), str(paths[1])

@@ -181,7 +181,19 @@ class ApiServer:
             user = self.emu.tokens.get(token.strip())
             if user is not None:
                 return user.authenticated()
-        return None
+        return self._client_certificate(request)
+
+    @staticmethod
+    def _client_certificate(request: web.Request) -> User | None:
+        """x509 client auth: a certificate the serving CA signed is user CN in groups O."""
+        transport = request.transport
+        cert = transport.get_extra_info("peercert") if transport is not None else None
+        if not cert:
+            return None
+        fields = [item for rdn in cert.get("subject", ()) for item in rdn]
+        name = next((v for k, v in fields if k == "commonName"), "")
+        groups = tuple(v for k, v in fields if k == "organizationName")
+        return User(name, groups).authenticated() if name else None
 
     def _impersonate(self, request: web.Request, user: User) -> User:
         name = request.headers.get("Impersonate-User")

@@ -25,9 +25,30 @@ class Certificates:
     ca_pem: bytes
     cert_pem: bytes
     key_pem: bytes
+    ca_key: object = None
+
+    def client_certificate(self, user: str, groups: tuple[str, ...] = ()) -> tuple[bytes, bytes]:
+        """(certificate PEM, key PEM) of a client certificate the server accepts as `user` in
+        `groups` (CN and O, as kube-apiserver reads them), like karmada-operator's admin kubeconfig."""
+        now = dt.datetime.now(dt.timezone.utc)
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, user)]
+                            + [x509.NameAttribute(NameOID.ORGANIZATION_NAME, g) for g in groups])
+        ca = x509.load_pem_x509_certificate(self.ca_pem)
+        cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca.subject)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=365))
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+                .sign(self.ca_key, hashes.SHA256()))
+        return (cert.public_bytes(serialization.Encoding.PEM),
+                key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
 
     def server_context(self) -> ssl.SSLContext:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        # Client certificates signed by the CA authenticate (x509 client auth); none is needed.
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.load_verify_locations(cadata=self.ca_pem.decode())
         # ssl wants files; write them privately and remove them straight after loading.
         with tempfile.TemporaryDirectory(prefix="kubesim-tls-") as tmp:
             cert, key = os.path.join(tmp, "tls.crt"), os.path.join(tmp, "tls.key")
@@ -72,4 +93,5 @@ def generate(hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> Certificate
         cert_pem=cert.public_bytes(serialization.Encoding.PEM),
         key_pem=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                   serialization.NoEncryption()),
+        ca_key=ca_key,
     )

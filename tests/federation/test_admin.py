@@ -26,9 +26,20 @@ def test_an_operator_adds_a_control_plane_with_its_token_encrypted():
 
 @pytest.mark.parametrize("overrides, message", [
     ({"api_endpoint": "http://karmada.example:6443"}, "Use an https:// API endpoint"),
-    ({"token": ""}, "Enter the control plane&#x27;s admin token."),
+    ({"token": ""}, "Enter the control plane&#x27;s admin token, or its client certificate and key."),
+    ({"token": "", "client_key": "-----BEGIN PRIVATE KEY-----"}, "A client key needs its client certificate."),
 ])
 def test_plain_http_and_a_missing_token_are_refused(overrides, message):
     response = add(client_for(operator()), **overrides)
     assert response.status_code == 200 and message in response.content.decode()
     assert not KarmadaControlPlane.objects.exists()
+
+
+def test_an_operator_adds_a_control_plane_with_a_client_certificate_and_its_key_encrypted():
+    from sandbox.kubesim import tls
+
+    cert, key = tls.generate().client_certificate("system:admin", ("system:masters",))
+    assert add(client_for(operator()), token="", client_cert=cert.decode(), client_key=key.decode()).status_code == 302
+    plane = KarmadaControlPlane.objects.get(name="karmada-a")
+    assert plane.client_key.strip() == key.decode().strip() and "PRIVATE KEY" not in plane.client_key_encrypted
+    assert plane.client_cert.strip() == cert.decode().strip() and plane.token == ""

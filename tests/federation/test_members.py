@@ -342,3 +342,23 @@ def test_kubectl_with_the_federation_kubeconfig_propagates_into_the_members_as_t
     change_status(federation, Federation.Status.FROZEN, "arrears")
     frozen = kubectl(config, tmp_path, "get", "deployments", "-n", "default")
     assert frozen.returncode != 0 and "frozen" in frozen.stderr
+
+
+def test_a_control_plane_reached_with_a_client_certificate_serves_members_and_kubeconfigs(
+        federation_setup, karmada, tenant, tmp_path):
+    """karmada-operator's admin kubeconfig authenticates with a client certificate, not a token:
+    the console (joining members) and the hub (federation kubeconfigs) both use it."""
+    from federation import kubeconfigs, rbac
+
+    federation, _clusters, _agents = federation_setup
+    plane = federation.control_plane
+    cert, key = karmada.server.certificates.client_certificate("system:admin", ("system:masters",))
+    plane.token, plane.client_cert, plane.client_key = "", cert.decode(), key.decode()
+    plane.save()
+    federation.refresh_from_db()
+    assert members.sync(federation.pk)["joined"] == 2
+    rbac.apply(federation.pk)
+    _issued, config = kubeconfigs.issue(tenant.main, federation)
+    listed = kubectl(config, tmp_path, "get", "clusters", "-o", "name")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == ["cluster.cluster.karmada.io/edge-01", "cluster.cluster.karmada.io/edge-02"]

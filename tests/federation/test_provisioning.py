@@ -177,8 +177,12 @@ def host_cluster(tenant):
 
 def act_as_karmada_operator(host, karmada, name):
     """What karmada-operator does for a Karmada object: the control plane comes up, the admin
-    kubeconfig is written to a Secret, the object's status says Ready and names the Secret."""
+    kubeconfig is written to a Secret (with a client certificate in system:masters, as
+    karmada-operator writes it), the object's status says Ready and names the Secret."""
     kubeconfig = karmada.kubeconfig("admin-token")
+    cert, key = karmada.certificates.client_certificate("system:admin", ("system:masters",))
+    kubeconfig["users"][0]["user"] = {"client-certificate-data": base64.b64encode(cert).decode(),
+                                      "client-key-data": base64.b64encode(key).decode()}
     host.emulator.put_object({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                               "metadata": {"name": f"{name}-admin-config", "namespace": "karmada-system"},
                               "data": {"karmada.config": base64.b64encode(yaml.safe_dump(kubeconfig).encode()).decode()}})
@@ -211,7 +215,8 @@ def test_karmada_operator_creates_the_object_waits_for_ready_and_keeps_the_kubec
     assert federation.status == Status.RUNNING and federation.karmada_version == KARMADA_VERSION
     plane = federation.control_plane
     assert plane.source == "karmada_operator" and plane.api_endpoint == karmada.url
-    assert plane.token == "admin-token" and "admin-token" not in plane.credentials_encrypted
+    assert plane.token == "" and plane.client_cert.startswith("-----BEGIN CERTIFICATE-----")
+    assert "PRIVATE KEY" in plane.client_key and "PRIVATE KEY" not in plane.client_key_encrypted
     names = list(create_log(federation).steps.values_list("name", flat=True))
     assert names[-3:] == ["Create the Karmada object", "Karmada control plane ready",
                           "Connect to the Karmada API server"]
