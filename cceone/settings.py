@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "resources",
     "operations",
     "backups",
+    "monitoring",
+    "addons",
 ]
 
 MIDDLEWARE = [
@@ -202,6 +204,8 @@ CELERY_BEAT_SCHEDULE = {
     "billing-deliver-notices": {"task": "billing.tasks.deliver_notices", "schedule": 60.0},
     # Backups and restores whose worker was lost (backups.services.recover_stalled).
     "backups-recover-stalled": {"task": "backups.tasks.recover_stalled", "schedule": 60.0},
+    # Add-on operations whose worker was lost (addons.services.recover_stalled).
+    "addons-recover-stalled": {"task": "addons.tasks.recover_stalled", "schedule": 60.0},
     # Recovery (docs/architecture.md, "Recovering lost work"): messages the broker refused,
     # and long work whose heartbeat stopped (a killed worker took its message with it).
     "queue-resend-unsent": {"task": "cceone.queue.tasks.resend_unsent", "schedule": 60.0},

@@ -173,6 +173,8 @@ class SandboxPrometheus:
             return []
         if q.startswith(("sum", "topk(")):
             rows = self._sum(rows, labels)
+        if ">0" in q:
+            rows = [r for r in rows if any(v > 0 for v in r[1])]
         if top:
             rows = sorted(rows, key=lambda r: -max(r[1] or [0]))[:int(top.group(1))]
         return rows
