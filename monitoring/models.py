@@ -35,7 +35,7 @@ class PrometheusEndpoint(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey("iam.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     checked_at = models.DateTimeField(null=True, blank=True)
-    check_ok = models.BooleanField(null=True)
+    check_ok = models.BooleanField(null=True, blank=True)
     check_message = models.TextField(blank=True)
 
     audit_type = "cluster"
