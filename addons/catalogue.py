@@ -143,7 +143,7 @@ ADDONS = {a.name: a for a in (
         ("2.12.0", "2.13.0"), (
             _replicas(),
             Parameter("metric_labels_allowlist", gettext_lazy("Labels exported as metrics"), "string", "pods=[app]",
-                      gettext_lazy("kube-state-metrics' --metric-labels-allowlist, e.g. pods=[app,team]."),
+                      gettext_lazy("Which labels of which kinds become metric labels, e.g. pods=[app,team]."),
                       pattern=re.compile(r"^([a-z]+=\[[A-Za-z0-9_.,*/-]*\])?(,[a-z]+=\[[A-Za-z0-9_.,*/-]*\])*$"),
                       pattern_message=gettext_lazy("Use resource=[label,…] pairs, such as pods=[app,team].")),
             _registry("registry.k8s.io"))),
@@ -168,7 +168,7 @@ ADDONS = {a.name: a for a in (
                       pattern=re.compile(r"^[0-9]{1,4}[kmg]?$"),
                       pattern_message=gettext_lazy("A size such as 1m, 512k or 1g.")),
             _registry("registry.k8s.io"))),
-    Addon("backup-agent", "CCE One backup agent", gettext_lazy(
+    Addon("backup-agent", gettext_lazy("CCE One backup agent"), gettext_lazy(
         "Runs scheduled backups inside the cluster; the node agent adds volume data."),
         ("1.0.0", "1.1.0"), (
             Parameter("log_level", gettext_lazy("Log level"), "choice", "info", choices=("info", "debug", "warning")),

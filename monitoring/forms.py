@@ -11,6 +11,8 @@ class EndpointForm(forms.ModelForm):
                             help_text=_("Sent as Authorization: Bearer to an external https:// URL. Leave blank "
                                         "to keep the stored one."))
     clear_token = forms.BooleanField(label=_("Remove the stored token"), required=False)
+    url = forms.URLField(label=_("URL"), max_length=500, required=False, assume_scheme="https",
+                         help_text=_("For an external Prometheus, e.g. https://prometheus.example.com."))
 
     class Meta:
         model = PrometheusEndpoint
@@ -18,7 +20,7 @@ class EndpointForm(forms.ModelForm):
         widgets = {"mode": forms.RadioSelect}
         help_texts = {
             "namespace": _("For a service in the cluster, e.g. monitoring."),
-            "service": _("e.g. prometheus-k8s (kube-prometheus) or prometheus-server (the Helm chart)."),
+            "service": _("e.g. prometheus-k8s."),
             "port": _("The service's port number or name, e.g. 9090 or web; blank for its only port."),
             "path_prefix": _("If Prometheus runs with --web.route-prefix, e.g. /prometheus."),
             "url": _("For an external Prometheus, e.g. https://prometheus.example.com."),
