@@ -150,3 +150,27 @@ def test_an_object_the_addon_did_not_install_is_never_taken_over(connected_clust
                 content_type="application/json")
     assert installation(connected_cluster, "metrics-server").status == "uninstalled"
     assert emulator.emulator.get_object("v1", "ServiceAccount", "metrics-server", "kube-system") is not None
+
+
+def test_an_install_whose_worker_was_lost_is_resent_by_the_sweep_and_completes(connected_cluster, emulator, tenant,
+                                                                               broker_queue, settings):
+    """The message is sent to a queue no worker reads (the worker was lost): the beat sweep
+    finds the silent operation and sends it again; run eagerly here, it installs everything."""
+    from datetime import timedelta
+
+    from celery import current_app
+    from django.utils import timezone
+
+    from addons import services
+    from cceone.audit.models import OperationLog
+
+    installation = services.install(tenant.main, connected_cluster, "node-exporter", "1.8.2", {})
+    assert installation.status == "installing" and labelled(emulator, "node-exporter") == []
+    OperationLog.objects.filter(pk=installation.operation_id).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.CCEONE_RECOVERY_STALE_SECONDS + 1))
+    current_app.conf.task_always_eager = True  # the resent message runs here
+    assert services.recover_stalled() == {"resumed": 1, "failed": 0}
+    installation.refresh_from_db()
+    assert installation.status == "installed" and installation.version == "1.8.2"
+    assert ("DaemonSet", "kube-system", "node-exporter") in labelled(emulator, "node-exporter")
+    assert OperationLog.objects.get(pk=installation.operation_id).resumes == 1
