@@ -78,7 +78,7 @@ def _status(cluster) -> dict:
         addon, inst = row["addon"], row["installation"]
         ws = workloads.get(addon.name, [])
         out.append({
-            "addon": addon.name, "title": addon.title, "description": str(addon.description),
+            "addon": addon.name, "title": str(addon.title), "description": str(addon.description),
             "versions": list(addon.versions),
             "parameters": [{"name": p.name, "label": str(p.label), "kind": p.kind, "default": p.default,
                             "choices": list(p.choices), "minimum": p.minimum, "maximum": p.maximum}

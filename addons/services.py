@@ -60,15 +60,15 @@ def install(user, cluster, name: str, version: str, values: dict) -> AddonInstal
             cluster=cluster, addon=addon.name, defaults={"status": Status.UNINSTALLED})
         if installation.busy:
             raise ValidationError(_("%(addon)s is %(status)s: wait for it to finish.")
-                                  % {"addon": addon.title, "status": installation.get_status_display().lower()})
+                                  % {"addon": str(addon.title), "status": installation.get_status_display().lower()})
         if installation.version:
             raise ValidationError(_("%(addon)s %(version)s is already installed: upgrade or uninstall it.")
-                                  % {"addon": addon.title, "version": installation.version})
+                                  % {"addon": str(addon.title), "version": installation.version})
         installation.status = Status.INSTALLING
         installation.target_version, installation.target_parameters = version or addon.latest, parameters
         return _start(user, installation, OperationLog.Operation.CREATE, N_("Installation requested"),
                       N_("%(user)s asked for %(addon)s %(version)s."),
-                      {"user": user.get_username(), "addon": addon.title, "version": installation.target_version},
+                      {"user": user.get_username(), "addon": str(addon.title), "version": installation.target_version},
                       INSTALL)
 
 
@@ -91,7 +91,7 @@ def upgrade(user, installation: AddonInstallation, version: str, values: dict) -
         installation.target_version, installation.target_parameters = version, parameters
         return _start(user, installation, OperationLog.Operation.UPGRADE, N_("Upgrade requested"),
                       N_("%(user)s asked for %(addon)s %(from)s → %(version)s."),
-                      {"user": user.get_username(), "addon": addon.title, "from": installation.version,
+                      {"user": user.get_username(), "addon": str(addon.title), "from": installation.version,
                        "version": version}, UPGRADE)
 
 
@@ -107,7 +107,7 @@ def uninstall(user, installation: AddonInstallation) -> AddonInstallation:
         installation.target_version, installation.target_parameters = "", {}
         return _start(user, installation, OperationLog.Operation.CHANGE, N_("Uninstall requested"),
                       N_("%(user)s asked to uninstall %(addon)s."),
-                      {"user": user.get_username(), "addon": installation.spec.title}, UNINSTALL)
+                      {"user": user.get_username(), "addon": str(installation.spec.title)}, UNINSTALL)
 
 
 # --- the work (a Celery task each: addons.tasks.run_addon) -----------------------------------------
@@ -164,7 +164,7 @@ def _apply(installation, op, kube) -> None:
         if live is not None and owner != addon.name:
             raise _Conflict(_("%(kind)s %(name)s already exists and was not installed by %(addon)s: remove it or "
                               "rename it first.") % {"kind": obj["kind"], "name": "/".join(_key(obj)[1:]).lstrip("/"),
-                                                     "addon": addon.title})
+                                                     "addon": str(addon.title)})
     for done, obj in enumerate(objects, 1):
         kube.apply(obj)
         _progress(installation, done)
@@ -177,9 +177,9 @@ def _apply(installation, op, kube) -> None:
                 op.step(N_("Prune"), N_("%(kind)s %(name)s removed: version %(version)s no longer has it."),
                         {"kind": kind, "name": "/".join(_key(live)[1:]).lstrip("/"), "version": version})
     done = N_("%(addon)s %(version)s installed.")
-    _finish(installation, Status.INSTALLED, done, {"addon": addon.title, "version": version},
+    _finish(installation, Status.INSTALLED, done, {"addon": str(addon.title), "version": version},
             version=version, parameters=installation.target_parameters)
-    op.step(N_("Installed"), done, {"addon": addon.title, "version": version})
+    op.step(N_("Installed"), done, {"addon": str(addon.title), "version": version})
     op.finish()
 
 
@@ -193,9 +193,9 @@ def _uninstall(installation, op, kube) -> None:
                     {"kind": live["kind"], "name": "/".join(_key(live)[1:]).lstrip("/")})
         _progress(installation, done)
     done = N_("%(addon)s uninstalled: %(count)s objects deleted.")
-    _finish(installation, Status.UNINSTALLED, done, {"addon": addon.title, "count": len(found)}, version="",
+    _finish(installation, Status.UNINSTALLED, done, {"addon": str(addon.title), "count": len(found)}, version="",
             parameters={})
-    op.step(N_("Uninstalled"), done, {"addon": addon.title, "count": len(found)})
+    op.step(N_("Uninstalled"), done, {"addon": str(addon.title), "count": len(found)})
     op.finish()
 
 
@@ -246,6 +246,8 @@ def workloads(cluster) -> tuple[dict, str]:
         kube = Cluster(cluster)
         for api_version, kind in WORKLOAD_KINDS:
             res = kube.resource(api_version, kind)
+            if res is None:
+                continue
             items = kube._call(res.get, label_selector=catalogue.LABEL_NAME).to_dict().get("items", [])
             for item in items:
                 meta, spec, status = item["metadata"], item.get("spec") or {}, item.get("status") or {}
