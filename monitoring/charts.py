@@ -58,7 +58,8 @@ def chart(key: str, title: str, unit: str, series: list[dict], start: float, end
              f'style="max-width:{WIDTH}px"><title id="{label_id}">{escape(title)}</title>']
     for i in range(5):
         level = top * i / 4
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(level):.1f}" y2="{y(level):.1f}" stroke="#e5e5e5"/>'
+        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(level):.1f}" y2="{y(level):.1f}" '
+                     f'stroke="#e5e5e5"/>'
                      f'<text x="{LEFT - 6}" y="{y(level) + 4:.1f}" font-size="10" text-anchor="end">'
                      f'{escape(format_value(level, unit))}</text>')
     for i in range(5):

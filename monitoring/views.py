@@ -15,6 +15,7 @@ from . import charts, panels, services
 from .forms import EndpointForm
 
 VIEW, CONFIGURE = services.VIEW, services.CONFIGURE
+SANDBOX_PROMETHEUS = {"mode": "in_cluster", "namespace": "monitoring", "service": "prometheus", "port": "9090"}
 
 
 def _cluster(request, pk, *actions):
@@ -72,7 +73,9 @@ def configure(request, pk):
             except ValidationError as error:
                 add_validation_error(form, error)
     else:
-        form = EndpointForm(instance=endpoint)
+        # A sandbox cluster's emulated Prometheus is offered as it is (the README's demo).
+        initial = SANDBOX_PROMETHEUS if endpoint is None and cluster.is_sandbox else None
+        form = EndpointForm(instance=endpoint, initial=initial)
     return render(request, "monitoring/configure.html", {"cluster": cluster, "form": form, "endpoint": endpoint,
                                                          "result": result})
 

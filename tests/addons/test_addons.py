@@ -65,7 +65,8 @@ def test_install_upgrade_uninstall_through_hub_and_agent(connected_cluster, emul
     wait_until(lambda: "2/2" in _row(client, connected_cluster, "ingress-nginx"), timeout=20,
                what="the controller's replicas to be ready")
     row = _row(client, connected_cluster, "ingress-nginx")
-    assert 'data-status="installed"' in row and "1.10.1" in row and "Deployment ingress-nginx/ingress-nginx-controller" in row
+    assert 'data-status="installed"' in row and "1.10.1" in row
+    assert "Deployment ingress-nginx/ingress-nginx-controller" in row
 
     # Upgrade to the next version with one replica: the objects change in place.
     response = client.post(reverse("addons:upgrade", args=[connected_cluster.pk, "ingress-nginx"]), {

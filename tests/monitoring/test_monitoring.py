@@ -65,7 +65,8 @@ def test_panels_draw_the_clusters_series_through_hub_and_agent(prometheus_cluste
     assert {point[1] for point in cpu["allocatable"]["points"]} == {allocatable}
     assert 0 < max(p[1] for p in cpu["used"]["points"]) < allocatable
     assert sorted(s["name"] for s in panels["nodes"]["series"]) == nodes
-    pods = {f'{p["metadata"]["namespace"]}/{p["metadata"]["name"]}' for p in emulator.emulator.list_objects("v1", "Pod")}
+    pods = {f'{p["metadata"]["namespace"]}/{p["metadata"]["name"]}'
+            for p in emulator.emulator.list_objects("v1", "Pod")}
     assert panels["workloads"]["series"] and {s["name"] for s in panels["workloads"]["series"]} <= pods
     assert len(panels["workloads"]["series"]) <= 5
     step = api["step"]
@@ -166,7 +167,8 @@ def test_the_form_says_what_is_missing(prometheus_cluster, tenant):
     response = client.post(reverse("monitoring:configure", args=[prometheus_cluster.pk]),
                            {"mode": "in_cluster", "namespace": "", "service": "", "scheme": "http", "action": "save"})
     html = response.content.decode()
-    assert "Enter the namespace of the Prometheus service." in html and "Enter the name of the Prometheus service." in html
+    assert "Enter the namespace of the Prometheus service." in html
+    assert "Enter the name of the Prometheus service." in html
     api = client.put(f"/api/v1/monitoring/clusters/{prometheus_cluster.pk}/",
                      {"mode": "external", "url": "http://prometheus.example.com", "token": "secret"},
                      content_type="application/json")
@@ -176,3 +178,13 @@ def test_the_form_says_what_is_missing(prometheus_cluster, tenant):
 def test_the_guide_shows_servicemonitor_and_podmonitor(tenant, db):
     html = client_for(tenant.user).get(reverse("monitoring:guide")).content.decode()
     assert "kind: ServiceMonitor" in html and "kind: PodMonitor" in html
+
+
+def test_a_sandbox_cluster_is_offered_its_emulated_prometheus(prometheus_cluster, tenant):
+    type(prometheus_cluster).objects.filter(pk=prometheus_cluster.pk).update(is_sandbox=True)
+    client = client_for(tenant.main)
+    form = client.get(reverse("monitoring:configure", args=[prometheus_cluster.pk])).content.decode()
+    assert 'name="service" value="prometheus"' in form and 'name="namespace" value="monitoring"' in form
+    _save(client, prometheus_cluster)
+    html = client.get(reverse("monitoring:cluster", args=[prometheus_cluster.pk])).content.decode()
+    assert 'id="sandbox-note"' in html and "This sandbox cluster's Prometheus is emulated" in html
