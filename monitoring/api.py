@@ -1,4 +1,5 @@
 """API twins of the monitoring pages: the endpoint (read, set, remove), its test and the panels."""
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -85,7 +86,7 @@ class MonitoringViewSet(RestrictedViewSet):
         cluster = self.get_object()
         endpoint = services.endpoint_of(cluster)
         if endpoint is None:
-            return Response({"detail": "No Prometheus endpoint is configured for this cluster."},
+            return Response({"detail": _("No Prometheus endpoint is configured for this cluster.")},
                             status=status.HTTP_404_NOT_FOUND)
         return Response(EndpointSerializer(endpoint).data)
 
@@ -125,7 +126,7 @@ class MonitoringViewSet(RestrictedViewSet):
         cluster = self.get_object()
         data = services.panel_data(request.user, cluster, request.query_params.get("range", panels.DEFAULT_RANGE))
         if data is None:
-            return Response({"detail": "No Prometheus endpoint is configured for this cluster."},
+            return Response({"detail": _("No Prometheus endpoint is configured for this cluster.")},
                             status=status.HTTP_404_NOT_FOUND)
         return Response({"range": data["range"], "start": data["start"], "end": data["end"], "step": data["step"],
                          "panels": [{"key": p["panel"].key, "title": str(p["panel"].title), "unit": p["panel"].unit,

@@ -175,3 +175,19 @@ def test_an_install_whose_worker_was_lost_is_resent_by_the_sweep_and_completes(c
     assert installation.status == "installed" and installation.version == "1.8.2"
     assert ("DaemonSet", "kube-system", "node-exporter") in labelled(emulator, "node-exporter")
     assert OperationLog.objects.get(pk=installation.operation_id).resumes == 1
+
+
+def test_the_create_or_replace_path_installs_and_upgrades_the_same(connected_cluster, emulator, tenant, monkeypatch):
+    """For an API server without server-side apply: create, else replace, with our field manager."""
+    from addons import kube, services
+
+    monkeypatch.setattr(kube, "APPLY_MODE", "replace")
+    services.install(tenant.main, connected_cluster, "metrics-server", "0.7.1", {"replicas": 2})
+    assert installation(connected_cluster, "metrics-server").status == "installed"
+    services.upgrade(tenant.main, installation(connected_cluster, "metrics-server"), "0.7.2", {"replicas": 3})
+    assert installation(connected_cluster, "metrics-server").version == "0.7.2"
+    deployment = emulator.emulator.get_object("apps/v1", "Deployment", "metrics-server", "kube-system")
+    assert deployment["spec"]["replicas"] == 3
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":v0.7.2")
+    services.uninstall(tenant.main, installation(connected_cluster, "metrics-server"))
+    assert labelled(emulator, "metrics-server") == []
