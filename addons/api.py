@@ -2,7 +2,8 @@
 install, upgrade, uninstall. The same services, the same checks."""
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from django.db.models import Prefetch
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -92,13 +93,34 @@ def _status(cluster) -> dict:
     return {"cluster": cluster.pk, "field_manager": catalogue.FIELD_MANAGER, "workload_error": error, "addons": out}
 
 
-class ClusterAddonsViewSet(RestrictedViewSet):
-    """A cluster's add-ons, at /addons/clusters/<cluster id>/."""
+class InstalledSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text="installing, installed, upgrading, uninstalling, failed")
 
-    queryset = RegisteredCluster.objects.all()
+    class Meta:
+        model = AddonInstallation
+        fields = ("addon", "status", "version", "target_version")
+
+
+class ClusterInstallationsSerializer(serializers.ModelSerializer):
+    addons = InstalledSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = RegisteredCluster
+        fields = ("id", "name", "addons")
+
+
+class ClusterAddonsViewSet(mixins.ListModelMixin, RestrictedViewSet):
+    """A cluster's add-ons, at /addons/clusters/<cluster id>/; the list shows what each cluster the
+    user may list has installed (or is installing)."""
+
+    queryset = RegisteredCluster.objects.prefetch_related(
+        Prefetch("addons", AddonInstallation.objects.exclude(status="uninstalled"))).order_by("name", "pk")
     serializer_class = ClusterAddonsSerializer
-    read_action = VIEW
-    iam_actions = {"retrieve": VIEW, "install": INSTALL, "upgrade": UPGRADE, "uninstall": UNINSTALL}
+    read_action = "clusters:list"
+    iam_actions = {"list": "clusters:list", "retrieve": VIEW, "install": INSTALL, "upgrade": UPGRADE, "uninstall": UNINSTALL}
+
+    def get_serializer_class(self):
+        return ClusterInstallationsSerializer if self.action == "list" else ClusterAddonsSerializer
 
     @extend_schema(responses=ClusterAddonsSerializer, operation_id="addons_cluster_retrieve",
                    summary="The catalogue with this cluster's installed versions, operations and workloads ready")

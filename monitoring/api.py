@@ -1,7 +1,7 @@
 """API twins of the monitoring pages: the endpoint (read, set, remove), its test and the panels."""
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -72,13 +72,29 @@ class PanelsSerializer(serializers.Serializer):
     panels = PanelSerializer(many=True)
 
 
-class MonitoringViewSet(RestrictedViewSet):
-    """A cluster's Prometheus endpoint and its preset panels, at /monitoring/clusters/<cluster id>/."""
+class ClusterEndpointSerializer(serializers.ModelSerializer):
+    endpoint = serializers.SerializerMethodField()
 
-    queryset = RegisteredCluster.objects.all()
+    class Meta:
+        model = RegisteredCluster
+        fields = ("id", "name", "endpoint")
+
+    def get_endpoint(self, obj) -> EndpointSerializer(allow_null=True):
+        endpoint = getattr(obj, "prometheus_endpoint", None)
+        return EndpointSerializer(endpoint).data if endpoint else None
+
+
+class MonitoringViewSet(mixins.ListModelMixin, RestrictedViewSet):
+    """A cluster's Prometheus endpoint and its preset panels, at /monitoring/clusters/<cluster id>/;
+    the list shows each cluster the user may list with its endpoint (or none)."""
+
+    queryset = RegisteredCluster.objects.select_related("prometheus_endpoint").order_by("name", "pk")
     serializer_class = EndpointSerializer
-    read_action = VIEW
-    iam_actions = {"retrieve": VIEW, "update": CONFIGURE, "destroy": CONFIGURE, "test": CONFIGURE, "panels": VIEW}
+    read_action = "clusters:list"
+    iam_actions = {"list": "clusters:list", "retrieve": VIEW, "update": CONFIGURE, "destroy": CONFIGURE, "test": CONFIGURE, "panels": VIEW}
+
+    def get_serializer_class(self):
+        return ClusterEndpointSerializer if self.action == "list" else EndpointSerializer
 
     @extend_schema(responses=EndpointSerializer, operation_id="monitoring_endpoint_retrieve",
                    summary="The cluster's Prometheus endpoint (404 when none is configured)")

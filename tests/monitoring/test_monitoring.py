@@ -188,3 +188,5 @@ def test_a_sandbox_cluster_is_offered_its_emulated_prometheus(prometheus_cluster
     _save(client, prometheus_cluster)
     html = client.get(reverse("monitoring:cluster", args=[prometheus_cluster.pk])).content.decode()
     assert 'id="sandbox-note"' in html and "This sandbox cluster's Prometheus is emulated" in html
+    listed = client.get("/api/v1/monitoring/clusters/").json()["results"]
+    assert [(c["id"], c["endpoint"]["service"]) for c in listed] == [(prometheus_cluster.pk, "prometheus")]
