@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "resources",
     "operations",
     "backups",
+    "monitoring",
+    "addons",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +217,8 @@ CELERY_BEAT_SCHEDULE = {
     "backups-recover-stalled": {"task": "backups.tasks.recover_stalled", "schedule": 60.0},
     # Backups past their schedule's retention (backups.services.expire_backups).
     "backups-expire": {"task": "backups.tasks.expire_backups", "schedule": 3600.0},
+    # Add-on operations whose worker was lost (addons.services.recover_stalled).
+    "addons-recover-stalled": {"task": "addons.tasks.recover_stalled", "schedule": 60.0},
     # Recovery (docs/architecture.md, "Recovering lost work"): messages the broker refused,
     # and long work whose heartbeat stopped (a killed worker took its message with it).
     "queue-resend-unsent": {"task": "cceone.queue.tasks.resend_unsent", "schedule": 60.0},

@@ -35,6 +35,8 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("k8s/", include("resources.urls")),
     path("operations/", include("operations.urls")),
+    path("monitoring/", include("monitoring.urls")),
+    path("addons/", include("addons.urls")),
     path("", include("cceone.console.urls")),
 ]
 

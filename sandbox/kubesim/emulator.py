@@ -21,6 +21,7 @@ from .controllers import Controllers
 from .errors import ApiError
 from .logs import LogStore
 from .operations import NAMESPACES, Operations
+from .prometheus import SandboxPrometheus
 from .rbac import Authorizer, User, bootstrap_policy
 from .registry import Registry, builtin_types
 from .server import ApiServer
@@ -92,6 +93,8 @@ class Emulator:
         # Connect subresources (``clusters/<name>/proxy``): (group, plural, subresource) →
         # ``async handler(request, obj, path, user) -> aiohttp response``.
         self.connectors: dict[tuple[str, str, str], Any] = {}
+        # A Service labelled as the sandbox's Prometheus answers the monitoring panels (prometheus.py).
+        self.connectors[("", "services", "proxy")] = SandboxPrometheus(self)
         if bootstrap:
             for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
                 self.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})

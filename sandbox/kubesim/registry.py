@@ -91,7 +91,7 @@ def builtin_types() -> list[ResourceType]:
         _rt("", "v1", "Pod", "pods", short_names=("po",), categories=("all",),
             subresources=("status", "log", "eviction", "exec", "attach", "portforward"), field_labels=_POD_FIELDS),
         _rt("", "v1", "Service", "services", short_names=("svc",), categories=("all",),
-            subresources=("status",), name_rule="label1035",
+            subresources=("status", "proxy"), name_rule="label1035",
             verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")),
         _rt("", "v1", "Endpoints", "endpoints", short_names=("ep",)),
         _rt("", "v1", "ConfigMap", "configmaps", short_names=("cm",)),

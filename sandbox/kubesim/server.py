@@ -412,7 +412,10 @@ class ApiServer:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         connector = self.emu.connectors.get((rt.group, rt.plural, sub))
         if connector is not None:
-            return await connector(request, self.ops.get(rt, ns, info.name), info.connect_path, user)
+            # A proxy names its target `[scheme:]name[:port]` (Kubernetes' SplitSchemeNamePort).
+            parts = info.name.split(":")
+            name = parts[1] if len(parts) == 3 else parts[0]
+            return await connector(request, self.ops.get(rt, ns, name), info.connect_path, user)
         dry_run = request.query.get("dryRun") == "All"
         field_validation = request.query.get("fieldValidation") or "Warn"
         if sub == "status":

@@ -115,6 +115,7 @@ def world(django_db_setup, django_db_blocker):
             v1 + "audit/events/": AuditEvent.objects.filter(account=tenant.account).first().pk,
             v1 + "billing/ledger/": LedgerEntry.objects.filter(account=tenant.account).first().pk,
             v1 + "billing/showback/": cluster.pk,
+            v1 + "monitoring/clusters/": cluster.pk, v1 + "addons/clusters/": cluster.pk,
         }
         yield tenant, existing
         transaction.set_rollback(True)

@@ -145,7 +145,7 @@ NOT_PAGES = {
     "resources:drain-status", "backups:download", "backups:location-check", "backups:restore-apply",
     "resources:terminal-stream", "resources:terminal-input",
     "operations:diagnosis-confirm", "operations:inspection-run", "operations:schedule-delete",
-    "operations:waiver-revoke", "backups:migration-confirm", "backups:migration-cancel",
+    "operations:waiver-revoke", "backups:migration-confirm", "backups:migration-cancel", "monitoring:test",
 }
 EXEMPT_NAMESPACES = {"admin", "api"}
 
@@ -208,8 +208,32 @@ def world(connected_cluster, emulator, tenant):
         "permissions:edit": {"pk": permission.pk}, "permissions:delete": {"pk": permission.pk},
         "permissions:association-edit": {"pk": binding.pk}, "permissions:association-delete": {"pk": binding.pk},
         "tenant": tenant, "cluster": connected_cluster, **backup_pages(tenant, connected_cluster),
-        **operations_pages(tenant, connected_cluster),
+        **operations_pages(tenant, connected_cluster), **addon_pages(connected_cluster),
     }
+
+
+def addon_pages(cluster) -> dict:
+    """The monitoring pages and the add-on pages, with metrics-server installed."""
+    from addons.models import AddonInstallation
+
+    AddonInstallation.objects.create(cluster=cluster, addon="metrics-server", version="0.7.1", status="installed")
+    return {"monitoring:cluster": {"pk": cluster.pk}, "monitoring:configure": {"pk": cluster.pk},
+            "addons:cluster": {"pk": cluster.pk},
+            **{name: {"pk": cluster.pk, "addon": "metrics-server"} for name in ("addons:upgrade", "addons:uninstall")},
+            "addons:install": {"pk": cluster.pk, "addon": "kube-state-metrics"}}
+
+
+def addon_words() -> set[str]:
+    """The add-ons' names and proper titles, versions and parameter choices, as the catalogue
+    shows them, and the names monitoring shows as they are (Prometheus, its monitor kinds)."""
+    from addons import catalogue
+
+    text = " ".join(f"{a.name} {a.title} {' '.join(c for p in a.parameters for c in p.choices)}"
+                    for a in catalogue.ADDONS.values())
+    return set(re.findall(r"[A-Za-z]{3,}", text)) | {"Prometheus", "ServiceMonitor", "PodMonitor", "NGINX",
+                                                     "HorizontalPodAutoscaler", "FederatedHPA", "Operator",
+                                                     "prometheus", "monitoring", "Bearer", "Status", "Targets", "cube",
+                                                     *catalogue.FIELD_MANAGER.split("-")}
 
 
 def operations_pages(tenant, cluster) -> dict:
@@ -298,7 +322,8 @@ def test_every_page_reads_in_chinese(world, emulator):
     grant(emulator, tenant.viewer, "view")
     # What the fixtures named: users (the operator who tops up too), the token, the policy.
     names = " ".join([*User.objects.values_list("username", flat=True), tenant.account.name, "script"])
-    allowed = ALLOWED | data_words() | kubernetes_words() | check_ids() | set(re.findall(r"[A-Za-z]{3,}", names))
+    allowed = (ALLOWED | data_words() | kubernetes_words() | check_ids() | addon_words()
+               | set(re.findall(r"[A-Za-z]{3,}", names)))
     untranslated: dict[str, dict[str, str]] = {}
     rendered = 0
     for persona in ("main", "viewer"):

@@ -399,6 +399,35 @@ ROUTES.update({
     "api:backup-migration-detail": api("backups:get", kwargs=migration),
     "api:backup-migration-confirm": api("backups:migrate", kwargs=migration, method="post"),
     "api:backup-migration-cancel": api("backups:migrate", kwargs=migration, method="post"),
+    # Monitoring (R3.9).
+    "monitoring:guide": page(AUTHENTICATED_ONLY),
+    "monitoring:cluster": page("clusters:get", kwargs=cluster),
+    "monitoring:configure": page("clusters:get", "monitoring:configure", kwargs=cluster),
+    "monitoring:test": page("clusters:get", "monitoring:configure", kwargs=cluster, method="post"),
+    "api:monitoring-list": api("clusters:list"),
+    "api:monitoring-detail": api("clusters:get", kwargs=cluster),
+    "api:monitoring-detail PUT": api("monitoring:configure", kwargs=cluster, method="put",
+                                     data=lambda w: {"mode": "in_cluster", "namespace": "monitoring",
+                                                     "service": "prometheus", "port": "9090"}),
+    "api:monitoring-detail DELETE": api("monitoring:configure", kwargs=cluster, method="delete"),
+    "api:monitoring-test": api("monitoring:configure", kwargs=cluster, method="post"),
+    "api:monitoring-panels": api("clusters:get", kwargs=cluster),
+    # Add-ons (R3.9): metrics-server is installed on the world's cluster, kube-state-metrics is not.
+    "addons:cluster": page("clusters:get", kwargs=cluster),
+    "addons:install": page("clusters:get", "addons:install",
+                           kwargs=lambda w: {"pk": w.cluster.pk, "addon": "kube-state-metrics"}),
+    "addons:upgrade": page("clusters:get", "addons:upgrade",
+                           kwargs=lambda w: {"pk": w.cluster.pk, "addon": "metrics-server"}),
+    "addons:uninstall": page("clusters:get", "addons:uninstall",
+                             kwargs=lambda w: {"pk": w.cluster.pk, "addon": "metrics-server"}),
+    "api:addons-list": api("clusters:list"),
+    "api:addons-detail": api("clusters:get", kwargs=cluster),
+    "api:addons-install": api("addons:install", kwargs=cluster, method="post",
+                              data=lambda w: {"addon": "kube-state-metrics"}),
+    "api:addons-upgrade": api("addons:upgrade", kwargs=cluster, method="post",
+                              data=lambda w: {"addon": "metrics-server", "version": "0.7.2"}),
+    "api:addons-uninstall": api("addons:uninstall", kwargs=cluster, method="post",
+                                data=lambda w: {"addon": "metrics-server"}),
 })
 # An API row is one operation: its method is part of the key unless it is GET.
 ROUTES = {key if not route.api or route.method == "get" or " " in key else f"{key} {route.method.upper()}": route
@@ -558,7 +587,15 @@ def build_world() -> World:
     world.member = FederationMember.objects.create(federation=world.federation, cluster=fleet_cluster,
                                                    name="edge-02", status="connected")
     add_backups(world)
+    add_addon(world)
     return world
+
+
+def add_addon(world: World) -> None:
+    from addons.models import AddonInstallation
+
+    AddonInstallation.objects.create(cluster=world.cluster, addon="metrics-server", version="0.7.1",
+                                     status="installed")
 
 
 def add_backups(world: World) -> None:

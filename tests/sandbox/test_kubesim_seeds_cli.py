@@ -17,8 +17,8 @@ from sandbox.kubesim.selectors import LabelSelector
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_three_seeds_are_shipped() -> None:
-    assert shipped_seeds() == ["cloud", "local-3node", "thirdparty-5node"]
+def test_three_clusters_and_the_sandbox_prometheus_are_shipped() -> None:
+    assert shipped_seeds() == ["cloud", "local-3node", "sandbox-prometheus", "thirdparty-5node"]
 
 
 @pytest.mark.parametrize("seed", ["local-3node", "thirdparty-5node", "cloud"])

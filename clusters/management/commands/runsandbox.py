@@ -117,7 +117,7 @@ class Command(BaseCommand):
 
         try:
             for name, cluster_type, provider, seed in SANDBOXES:
-                server = EmulatorServer(seed_files=[seed], live_logs=5.0).start()
+                server = EmulatorServer(seed_files=[seed, "sandbox-prometheus"], live_logs=5.0).start()
                 servers.append(server)
                 cluster, token = self._register(account, name, cluster_type, provider)
                 token_file = workdir / f"{name}.token"
@@ -150,7 +150,7 @@ class Command(BaseCommand):
     def _cloud_inventory(self, account, say) -> EmulatorServer:
         """A cluster of the "cloud's container service" the demo tenant can order as a cloud
         registered cluster (reached directly, no agent): an emulator the inventory points at."""
-        server = EmulatorServer(seed_files=["cloud"], tls=True, live_logs=5.0).start()
+        server = EmulatorServer(seed_files=["cloud", "sandbox-prometheus"], tls=True, live_logs=5.0).start()
         cloud, _created = CloudProviderCluster.objects.update_or_create(
             account=account, name="cce-sandbox-managed",
             defaults={"region": Region.default(), "edition": CloudProviderCluster.Edition.MANAGED,
@@ -167,7 +167,7 @@ class Command(BaseCommand):
         if cluster is None or not cluster.agent_token_encrypted:
             return None
         name = f"cluster-{cluster.pk}"
-        server = EmulatorServer(seed_files=["local-3node"], live_logs=5.0).start()
+        server = EmulatorServer(seed_files=["local-3node", "sandbox-prometheus"], live_logs=5.0).start()
         token_file = workdir / f"{name}.token"
         token_file.write_text(crypto.decrypt(cluster.agent_token_encrypted))
         token_file.chmod(0o600)
