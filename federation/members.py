@@ -275,9 +275,10 @@ def plan(federation: Federation) -> None:
             wanted = {c.pk: c for c in RegisteredCluster.objects.filter(fleet_id=federation.fleet_id,
                                                                         status__in=JOINABLE)}
         current = {m.cluster_id: m for m in FederationMember.objects.filter(federation=federation)}
+        gone = (RegisteredCluster.Status.DESTROYING, RegisteredCluster.Status.UNSUBSCRIBED)
         for cluster_id, member in current.items():
             in_fleet = federation.fleet_id and member.cluster.fleet_id == federation.fleet_id
-            if not in_fleet and member.status != Status.LEAVING:
+            if (not in_fleet or member.cluster.status in gone) and member.status != Status.LEAVING:
                 _set(member, Status.LEAVING)
         taken = set(FederationMember.objects.filter(federation=federation).values_list("name", flat=True))
         for cluster_id, cluster in wanted.items():
@@ -324,12 +325,16 @@ def leave(member: FederationMember) -> bool:
             _set(member, Status.LEAVING, str(error))
             return False
     platform_tokens.revoke(holder(federation), cluster=member.cluster)
-    if member.cluster.status not in (RegisteredCluster.Status.UNSUBSCRIBED, RegisteredCluster.Status.DESTROYING):
+    if member.cluster.status != RegisteredCluster.Status.UNSUBSCRIBED:
         try:
+            # Also while the cluster is being unsubscribed (its agent may still answer): a
+            # service account that may do anything must not stay behind in someone's cluster.
             _clean_member(member)
         except JoinError as error:
-            _set(member, Status.LEAVING, str(error))
-            return False
+            if member.cluster.status != RegisteredCluster.Status.DESTROYING:
+                _set(member, Status.LEAVING, str(error))
+                return False
+            log.warning("federation %s: %s left without cleaning it up: %s", federation.pk, member.name, error)
     member.delete()
     record(None, "federations:member-leave", federation, account=federation.account,
            details={"member": member.name, "cluster": member.cluster.name})

@@ -9,7 +9,7 @@ from django.dispatch import receiver
 from cceone.audit.models import OperationLog
 from cceone.audit.services import Operation
 
-from clusters.signals import cluster_came_up
+from clusters.signals import cluster_came_up, cluster_unsubscribed
 from fleets.signals import members_changed
 
 from cceone.iam.signals import access_changed
@@ -142,3 +142,10 @@ def _rbac_requested(sender, clusters, **kwargs):
 def _access_changed(sender, account, users=None, **kwargs):
     for federation in Federation.objects.filter(account=account, status__in=rbac.SYNCABLE):
         _rbac_on_commit(federation)
+
+
+@receiver(cluster_unsubscribed, dispatch_uid="federation.member_unsubscribed")
+def _member_unsubscribed(sender, cluster, **kwargs):
+    """An unsubscribed cluster leaves its federation (Karmada forgets it; its tokens are revoked)."""
+    for federation in Federation.objects.filter(members__cluster=cluster).distinct():
+        _sync_on_commit(federation)

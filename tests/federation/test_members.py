@@ -362,3 +362,17 @@ def test_a_control_plane_reached_with_a_client_certificate_serves_members_and_ku
     listed = kubectl(config, tmp_path, "get", "clusters", "-o", "name")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.split() == ["cluster.cluster.karmada.io/edge-01", "cluster.cluster.karmada.io/edge-02"]
+
+
+def test_an_unsubscribed_member_leaves_and_its_cluster_is_cleaned_while_the_agent_answers(
+        federation_setup, member_servers, karmada):
+    federation, clusters, _agents = federation_setup
+    members.sync(federation.pk)
+    RegisteredCluster.objects.filter(pk=clusters[1].pk).update(status=RegisteredCluster.Status.DESTROYING)
+    members.sync(federation.pk)
+    assert set(registered(karmada)) == {"edge-01"}
+    with member_servers[1].api_client() as api:
+        with pytest.raises(client.ApiException) as gone:
+            client.RbacAuthorizationV1Api(api).read_cluster_role("karmada-controller-manager:karmada-edge-02")
+    assert gone.value.status == 404
+    assert not PlatformToken.objects.filter(cluster=clusters[1], revoked_at__isnull=True).exists()
