@@ -547,7 +547,7 @@ class Operations:
 
     # ------------------------------------------------------------ eviction
 
-    def evict(self, namespace: str, name: str, body: Any) -> dict[str, Any]:
+    def evict(self, namespace: str, name: str, body: Any, *, dry_run: bool = False) -> dict[str, Any]:
         pods = self.registry.get(*PODS)
         with self.transaction():
             pod = self.get(pods, namespace, name)
@@ -567,7 +567,8 @@ class Operations:
                     status["currentHealthy"] < status["desiredHealthy"]
                 pdb_rt = self.registry.get(*PDBS)
                 if blocked:
-                    self._replace(pdb_rt, pdb, {**pdb, "status": status}, subresource="status", system=True)
+                    if not dry_run:
+                        self._replace(pdb_rt, pdb, {**pdb, "status": status}, subresource="status", system=True)
                     raise ApiError(
                         429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.",
                         causes=[{"reason": "DisruptionBudget",
@@ -577,8 +578,9 @@ class Operations:
                 if healthy_pod:
                     status = {**status, "disruptionsAllowed": status["disruptionsAllowed"] - 1,
                               "disruptedPods": {**(status.get("disruptedPods") or {}), name: timestamp()}}
-                self._replace(pdb_rt, pdb, {**pdb, "status": status}, subresource="status", system=True)
-            self.delete(pods, namespace, name, options)
+                if not dry_run:
+                    self._replace(pdb_rt, pdb, {**pdb, "status": status}, subresource="status", system=True)
+            self.delete(pods, namespace, name, options, dry_run=dry_run)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
     # ------------------------------------------------------------ seeding (no API rules)

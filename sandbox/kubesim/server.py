@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from aiohttp import web
 
-from . import discovery, tables
+from . import discovery, protobuf, tables
 from .errors import ApiError, bad_request, internal, method_not_allowed, unauthorized
 from .logs import now, rfc3339nano
 from .operations import APPLY, JSON_PATCH, MERGE, STRATEGIC, WARNINGS
@@ -280,7 +280,7 @@ class ApiServer:
             return await self._subresource(request, rt, info, ns, user)
         method = request.method
         q = request.query
-        dry_run = q.get("dryRun") == "All"
+        dry_run = _dry_run(q.getall("dryRun", []))
         field_validation = q.get("fieldValidation") or "Warn"
         if info.verb not in rt.verbs and info.verb != "watch":
             raise method_not_allowed()
@@ -318,6 +318,7 @@ class ApiServer:
             return _json(self._convert(rt, info.version, obj), 201 if created else 200)
         if method == "DELETE":
             options = await self._delete_options(request)
+            dry_run = dry_run or _dry_run(options.get("dryRun") or [])
             if info.name:
                 obj = self.ops.delete(rt, ns, info.name, options, dry_run=dry_run)
                 return _json(self._convert(rt, info.version, obj))
@@ -356,6 +357,8 @@ class ApiServer:
         raw = await request.read()
         if not raw.strip():
             raise bad_request("the request body is empty")
+        if protobuf.is_protobuf(request.content_type):
+            return protobuf.decode(raw)
         try:
             if "yaml" in request.content_type:
                 return yaml.load(raw, Loader=_SAFE_LOADER)
@@ -377,7 +380,9 @@ class ApiServer:
     async def _delete_options(self, request: web.Request) -> dict[str, Any]:
         raw = await request.read()
         options: dict[str, Any] = {}
-        if raw.strip():
+        if raw.strip() and protobuf.is_protobuf(request.content_type):
+            options = protobuf.decode(raw)
+        elif raw.strip():
             try:
                 options = json.loads(raw) or {}
             except ValueError as e:
@@ -401,7 +406,7 @@ class ApiServer:
         connector = self.emu.connectors.get((rt.group, rt.plural, sub))
         if connector is not None:
             return await connector(request, self.ops.get(rt, ns, info.name), info.connect_path, user)
-        dry_run = request.query.get("dryRun") == "All"
+        dry_run = _dry_run(request.query.getall("dryRun", []))
         field_validation = request.query.get("fieldValidation") or "Warn"
         if sub == "status":
             if method == "GET":
@@ -428,7 +433,9 @@ class ApiServer:
                 return _json(self.ops.update_scale(rt, ns, info.name, patch, patch_type=patch_type,
                                                    dry_run=dry_run))
         elif sub == "eviction" and method == "POST":
-            return _json(self.ops.evict(ns, info.name, await self._body(request)), 201)
+            body = await self._body(request)
+            in_body = ((body or {}).get("deleteOptions") or {}).get("dryRun") or [] if isinstance(body, dict) else []
+            return _json(self.ops.evict(ns, info.name, body, dry_run=dry_run or _dry_run(in_body)), 201)
         elif sub == "log" and method == "GET":
             return await self._log(request, rt, ns, info.name)
         elif sub in STREAMING_SUBRESOURCES and method in ("GET", "POST"):
@@ -616,6 +623,15 @@ class ApiServer:
         with contextlib.suppress(ConnectionResetError, RuntimeError):
             await response.write_eof()
         return response
+
+
+def _dry_run(values: Any) -> bool:
+    """``dryRun`` of a write (query parameters or DeleteOptions): only ``All`` exists."""
+    values = [values] if isinstance(values, str) else list(values)
+    for value in values:
+        if value != "All":
+            raise ApiError(400, "BadRequest", f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    return bool(values)
 
 
 def _int(query: Any, key: str, default: Any = 0) -> Any:

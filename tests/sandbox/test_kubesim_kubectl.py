@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -36,11 +37,19 @@ data: {greeting: hello}
 """
 
 
-@pytest.fixture(scope="module")
-def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+def kubectl_binary(version: str | None = None) -> str:
+    """Stock kubectl; ``version`` ("1.33") picks that release beside the SDK's dispatcher."""
     binary = shutil.which("kubectl")
     assert binary, "kubectl is required for this test (apt-get install kubernetes-client)"
-    home = tmp_path_factory.mktemp("kubectl-home")
+    if version is None:
+        return binary
+    exact = os.path.join(os.path.dirname(os.path.realpath(binary)), f"kubectl.{version}")
+    assert os.access(exact, os.X_OK), f"kubectl {version} is required for this test ({exact})"
+    return exact
+
+
+@contextlib.contextmanager
+def kubectl_on_emulator(binary: str, home) -> Iterator:
     with EmulatorServer(tls=True, seed_files=["local-3node"]) as srv:
         config = srv.write_kubeconfig(home / "config")
         env = {**os.environ, "HOME": str(home), "KUBECONFIG": config}
@@ -52,6 +61,19 @@ def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
                 assert result.returncode == 0, f"kubectl {' '.join(args)} failed: {result.stderr}"
             return result
 
+        yield run
+
+
+@pytest.fixture(scope="module")
+def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    with kubectl_on_emulator(kubectl_binary(), tmp_path_factory.mktemp("kubectl-home")) as run:
+        yield run
+
+
+@pytest.fixture(scope="module")
+def kubectl133(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """kubectl 1.33: client-go sends built-in kinds in protobuf."""
+    with kubectl_on_emulator(kubectl_binary("1.33"), tmp_path_factory.mktemp("kubectl133-home")) as run:
         yield run
 
 
@@ -98,3 +120,50 @@ def test_auth_can_i_with_impersonation(kubectl) -> None:
     forbidden = kubectl("get", "nodes", "--as", "nobody", check=False)
     assert 'nodes is forbidden: User "nobody" cannot list resource "nodes" in API group "" at the cluster scope' \
         in forbidden.stderr
+
+
+def test_kubectl_133_writes_built_in_kinds_in_protobuf(kubectl133) -> None:
+    verbose = kubectl133("create", "ns", "proto", "-v=8").stderr
+    assert "Content-Type: application/vnd.kubernetes.protobuf" in verbose  # what this test is about
+    namespace = yaml.safe_load(kubectl133("get", "ns", "proto", "-o", "yaml").stdout)
+    assert namespace["status"]["phase"] == "Active" and namespace["spec"]["finalizers"] == ["kubernetes"]
+
+    kubectl133("create", "deployment", "idle", "--image=nginx:1.25", "--replicas=0", "--port=80", "-n", "proto")
+    spec = yaml.safe_load(kubectl133("get", "deploy", "idle", "-n", "proto", "-o", "yaml").stdout)["spec"]
+    assert spec["replicas"] == 0  # a pointer set to zero is kept
+    assert spec["strategy"]["type"] == "RollingUpdate"  # zero-valued structs are absent, so defaulted
+    assert spec["template"]["spec"]["containers"][0]["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+    assert "creationTimestamp" not in spec["template"]["metadata"]
+
+    kubectl133("create", "secret", "generic", "token", "--from-literal=key=s3cret", "-n", "proto")
+    assert kubectl133("get", "secret", "token", "-n", "proto", "-o", "jsonpath={.data.key}").stdout == "czNjcmV0"
+    kubectl133("create", "configmap", "settings", "--from-literal=mode=demo", "-n", "proto")
+    assert kubectl133("get", "cm", "settings", "-n", "proto", "-o", "jsonpath={.data.mode}").stdout == "demo"
+    assert kubectl133("auth", "can-i", "delete", "nodes").stdout.strip() == "yes"
+    kubectl133("create", "role", "reader", "--verb=get,list", "--resource=pods", "-n", "proto")
+    rules = yaml.safe_load(kubectl133("get", "role", "reader", "-n", "proto", "-o", "yaml").stdout)["rules"]
+    assert rules == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]
+
+
+def test_server_dry_run_changes_nothing(kubectl133) -> None:
+    before = kubectl133("get", "pods", "-A", "--field-selector", "spec.nodeName=worker-1", "-o", "name").stdout
+    drained = kubectl133("drain", "worker-1", "--dry-run=server", "--ignore-daemonsets", "--force",
+                         "--delete-emptydir-data")
+    assert "evicting pod prod/postgres-0 (server dry run)" in drained.stderr + drained.stdout
+    assert "node/worker-1 drained (server dry run)" in drained.stdout
+    after = kubectl133("get", "pods", "-A", "--field-selector", "spec.nodeName=worker-1", "-o", "name").stdout
+    assert after == before and "pod/postgres-0" in after
+    assert kubectl133("get", "node", "worker-1", "-o", "jsonpath={.spec.unschedulable}").stdout == ""
+
+    kubectl133("create", "ns", "keep")
+    assert "(server dry run)" in kubectl133("delete", "ns", "keep", "--dry-run=server").stdout
+    kubectl133("create", "configmap", "kept", "-n", "keep", "--from-literal=a=b")
+    assert "(server dry run)" in kubectl133("delete", "configmap", "kept", "-n", "keep", "--dry-run=server").stdout
+    assert "(server dry run)" in kubectl133("label", "cm", "kept", "-n", "keep", "team=x", "--dry-run=server").stdout
+    kubectl133("create", "configmap", "never", "-n", "keep", "--from-literal=a=b", "--dry-run=server")
+    replicas = kubectl133("get", "deploy", "web", "-n", "prod", "-o", "jsonpath={.spec.replicas}").stdout
+    kubectl133("scale", "deploy", "web", "-n", "prod", "--replicas=9", "--dry-run=server")
+    assert kubectl133("get", "deploy", "web", "-n", "prod", "-o", "jsonpath={.spec.replicas}").stdout == replicas
+    assert kubectl133("get", "ns", "keep", "-o", "jsonpath={.status.phase}").stdout == "Active"
+    assert kubectl133("get", "cm", "-n", "keep", "-o", "name").stdout.split() == ["configmap/kept"]
+    assert kubectl133("get", "cm", "kept", "-n", "keep", "-o", "jsonpath={.metadata.labels}").stdout == ""
