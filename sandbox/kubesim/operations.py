@@ -22,7 +22,7 @@ import copy
 import json
 from typing import Any, Iterator
 
-from . import disruption, kinds, schema
+from . import disruption, kinds, openapi, schema
 from .errors import (ApiError, already_exists, bad_request, conflict, forbidden, internal, invalid, not_found,
                      unsupported_media_type)
 from .logs import LogStore, seed_annotations
@@ -123,13 +123,22 @@ class Operations:
             obj["metadata"] = {}
         return obj
 
-    def _prune(self, rt: ResourceType, obj: dict[str, Any], version: str | None, field_validation: str) -> None:
-        """Drop fields a CRD's schema does not declare: a warning, or 400 with ``fieldValidation=Strict``."""
+    def _prune(self, rt: ResourceType, obj: dict[str, Any], version: str | None, field_validation: str,
+               system: bool = False) -> None:
+        """Drop fields the kind does not declare (a CRD's schema, a built-in kind's Go type): a
+        warning, or 400 with ``fieldValidation=Strict``; a built-in field of the wrong type is a 400."""
         if field_validation not in FIELD_VALIDATION:
             raise bad_request(f'fieldValidation must be one of "Ignore", "Warn", or "Strict", got "{field_validation}"')
-        if not rt.custom or not rt.schema:
+        if rt.custom and rt.schema:
+            unknown = schema.prune(rt.schema, obj)
+        elif not rt.custom and not system:
+            try:
+                unknown = openapi.decode(rt.api_version(version), rt.kind, obj) or []
+            except openapi.DecodeError as e:
+                raise bad_request(f'{rt.kind} in version "{version or rt.version}" cannot be handled as a '
+                                  f"{rt.kind}: {e}") from None
+        else:
             return
-        unknown = schema.prune(rt.schema, obj)
         if not unknown or field_validation == "Ignore":
             return
         if field_validation == "Strict":
@@ -204,7 +213,7 @@ class Operations:
                dry_run: bool = False, system: bool = False, field_validation: str = "Warn") -> dict[str, Any]:
         """POST. ``system`` is for controllers: they may set status, like a controller's follow-up write."""
         obj = self._decode(rt, body, version)
-        self._prune(rt, obj, version, field_validation)
+        self._prune(rt, obj, version, field_validation, system)
         ns = self._namespace_for(rt, namespace, obj)
         m = obj["metadata"]
         if m.get("resourceVersion"):
@@ -255,7 +264,7 @@ class Operations:
                field_validation: str = "Warn") -> dict[str, Any]:
         """PUT of the object or of its ``status``."""
         obj = self._decode(rt, body, version)
-        self._prune(rt, obj, version, field_validation)
+        self._prune(rt, obj, version, field_validation, system)
         in_body = obj["metadata"].get("name")
         if in_body and in_body != name:
             raise bad_request(f"the name of the object ({in_body}) does not match the name on the URL ({name})")
@@ -286,7 +295,7 @@ class Operations:
             if not isinstance(new, dict):
                 raise bad_request("the patch produced something that is not an object")
             new = self._decode(rt, {**new, "apiVersion": old["apiVersion"], "kind": old["kind"]}, None)
-            self._prune(rt, new, version, field_validation)
+            self._prune(rt, new, version, field_validation, system)
             return self._replace(rt, old, new, subresource=subresource, dry_run=dry_run, system=system), False
 
     def apply_patch(self, rt: ResourceType, base: dict[str, Any], patch_type: str, patch: Any) -> Any:

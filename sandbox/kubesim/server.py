@@ -253,7 +253,10 @@ class ApiServer:
         elif parts[:1] == ["apis"] and len(parts) == 3:
             doc = discovery.resource_list(self.registry, parts[1], parts[2])
         elif path == "/openapi/v2":
-            return web.Response(body=b"", headers={"Content-Type": discovery.OPENAPI_V2_CONTENT_TYPE})
+            accept = request.headers.get("Accept", "")
+            if "protobuf" in accept.split(",")[0]:  # kubectl: an empty document is a valid empty message
+                return web.Response(body=b"", headers={"Content-Type": discovery.OPENAPI_V2_CONTENT_TYPE})
+            doc = discovery.openapi_v2(self.registry, self.emu.version)
         elif path == "/openapi/v3":
             doc = discovery.openapi_v3_root(self.registry, self.emu.version)
         elif parts[:2] == ["openapi", "v3"] and len(parts) in (4, 5):

@@ -167,3 +167,72 @@ def test_server_dry_run_changes_nothing(kubectl133) -> None:
     assert kubectl133("get", "ns", "keep", "-o", "jsonpath={.status.phase}").stdout == "Active"
     assert kubectl133("get", "cm", "-n", "keep", "-o", "name").stdout.split() == ["configmap/kept"]
     assert kubectl133("get", "cm", "kept", "-n", "keep", "-o", "jsonpath={.metadata.labels}").stdout == ""
+
+
+BAD_REPLICAS = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: typo, namespace: default}
+spec:
+  replicas: REPLICAS
+  selector: {matchLabels: {app: typo}}
+  template:
+    metadata: {labels: {app: typo}}
+    spec:
+      containers: [{name: c, image: "nginx:1.25"}]
+"""
+
+
+def test_built_in_kinds_are_decoded_strictly(kubectl133) -> None:
+    wrong_type = kubectl133("apply", "-f", "-", stdin=BAD_REPLICAS.replace("REPLICAS", '"two"'), check=False)
+    assert wrong_type.returncode == 1
+    assert ('Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go '
+            'struct field DeploymentSpec.spec.replicas of type int32') in wrong_type.stderr
+    nested = BAD_REPLICAS.replace("REPLICAS", "2").replace('image: "nginx:1.25"', 'image: "nginx:1.25", tty: "yes"')
+    assert ("cannot unmarshal string into Go struct field Container.spec.template.spec.containers.tty of type bool"
+            in kubectl133("apply", "-f", "-", stdin=nested, check=False).stderr)
+
+    unknown = BAD_REPLICAS.replace("REPLICAS", "2\n  colour: blue")
+    strict = kubectl133("apply", "-f", "-", stdin=unknown, check=False)  # kubectl asks for Strict by default
+    assert 'strict decoding error: unknown field "spec.colour"' in strict.stderr
+    assert kubectl133("get", "deploy", "-n", "default", "-o", "name").stdout.count("typo") == 0
+    warned = kubectl133("apply", "-f", "-", "--validate=warn", stdin=unknown)
+    assert 'Warning: unknown field "spec.colour"' in warned.stderr
+    stored = yaml.safe_load(kubectl133("get", "deploy", "typo", "-n", "default", "-o", "yaml").stdout)
+    assert stored["spec"]["replicas"] == 2 and "colour" not in stored["spec"]
+    quiet = kubectl133("apply", "-f", "-", "--validate=false", stdin=unknown.replace("blue", "red"))
+    assert "Warning" not in quiet.stderr
+
+
+def test_explain_reads_the_openapi_documents(kubectl133, kubectl) -> None:
+    replicas = kubectl133("explain", "deployment.spec.replicas").stdout
+    assert "FIELD: replicas <integer>" in replicas and "Number of desired pods" in replicas
+    containers = kubectl("explain", "pods.spec.containers").stdout
+    assert "FIELD: containers <[]Container>" in containers
+    assert "imagePullPolicy\t<string>" in containers and "Container image name" in containers
+    kubectl133("apply", "-f", "-", stdin=CRD)
+    widget = kubectl133("explain", "widgets.spec").stdout
+    assert "GROUP:      example.com" in widget and "size\t<integer>" in widget and "How big it is" in widget
+
+
+CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer, description: How big it is}
+"""
