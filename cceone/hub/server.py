@@ -116,7 +116,7 @@ class Hub:
         self.sessions = Sessions(directory, session_idle_timeout)
         self.registry.tick_hooks.append(self.refusals.flush)
         self.connections: set[AgentConnection] = set()
-        self.direct = DirectForwarder()  # kubeconfig requests to clusters reached without an agent
+        self.direct = DirectForwarder(self.sessions)  # kubeconfig requests to clusters reached without an agent
         self._runners: list[web.BaseRunner] = []
         self._reaper: asyncio.Task | None = None
         self.public_port: int | None = None
