@@ -22,7 +22,7 @@ import copy
 import json
 from typing import Any, Iterator
 
-from . import disruption, kinds, openapi, schema
+from . import disruption, kinds, managed, openapi, schema
 from .errors import (ApiError, already_exists, bad_request, conflict, forbidden, internal, invalid, not_found,
                      unsupported_media_type)
 from .logs import LogStore, seed_annotations
@@ -57,6 +57,11 @@ def _without_rv(obj: dict[str, Any]) -> dict[str, Any]:
     m.pop("resourceVersion", None)
     m.pop("managedFields", None)
     return {**obj, "metadata": m}
+
+
+def _ownership(obj: dict[str, Any]) -> list[Any]:
+    """Who owns which fields, without the times: a change of it is a change of the object."""
+    return [{k: v for k, v in e.items() if k != "time"} for e in meta(obj).get("managedFields") or []]
 
 
 def _spec_part(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
@@ -210,7 +215,8 @@ class Operations:
     # ------------------------------------------------------------ create
 
     def create(self, rt: ResourceType, namespace: str | None, body: Any, *, version: str | None = None,
-               dry_run: bool = False, system: bool = False, field_validation: str = "Warn") -> dict[str, Any]:
+               dry_run: bool = False, system: bool = False, field_validation: str = "Warn",
+               operation: str = "Update") -> dict[str, Any]:
         """POST. ``system`` is for controllers: they may set status, like a controller's follow-up write."""
         obj = self._decode(rt, body, version)
         self._prune(rt, obj, version, field_validation, system)
@@ -252,6 +258,9 @@ class Operations:
                     obj.pop("status", None)
                 else:
                     obj["status"] = status
+            if not system:
+                applied = self._decode(rt, body, version) if operation == "Apply" else None
+                managed.track_create(obj, rt.api_version(version), not rt.has("status"), operation, applied)
             if dry_run:
                 return obj
             stored = self.store.put(rt.key, obj)
@@ -278,8 +287,10 @@ class Operations:
 
     def patch(self, rt: ResourceType, namespace: str | None, name: str, patch_type: str, patch: Any, *,
               subresource: str = "", version: str | None = None, dry_run: bool = False,
-              system: bool = False, field_validation: str = "Warn") -> tuple[dict[str, Any], bool]:
-        """PATCH; returns ``(object, created)`` (server-side apply may create)."""
+              system: bool = False, field_validation: str = "Warn", force: bool = False
+              ) -> tuple[dict[str, Any], bool]:
+        """PATCH; returns ``(object, created)`` (server-side apply may create; ``force`` takes over
+        the fields of other managers instead of a conflict)."""
         ns = namespace if rt.namespaced else ""
         with self.transaction():
             old = self.store.get(rt.key, ns or "", name)
@@ -289,14 +300,20 @@ class Operations:
                     if isinstance(body, dict):
                         body["metadata"] = {**(body.get("metadata") or {}), "name": name}
                     return self.create(rt, ns, body, version=version, dry_run=dry_run,
-                                       field_validation=field_validation), True
+                                       field_validation=field_validation, operation="Apply"), True
                 raise not_found(rt.plural, rt.group, name)
             new = self.apply_patch(rt, old, patch_type, patch)
             if not isinstance(new, dict):
                 raise bad_request("the patch produced something that is not an object")
+            tracked = patch_type == APPLY and not subresource and not system
+            if tracked:
+                config = self._decode(rt, {**patch, "apiVersion": old["apiVersion"], "kind": old["kind"]}, None)
+                self._prune(rt, config, version, "Ignore")
+                new = managed.apply(old, config, new, rt.api_version(version), not rt.has("status"), force)
             new = self._decode(rt, {**new, "apiVersion": old["apiVersion"], "kind": old["kind"]}, None)
             self._prune(rt, new, version, field_validation, system)
-            return self._replace(rt, old, new, subresource=subresource, dry_run=dry_run, system=system), False
+            return self._replace(rt, old, new, subresource=subresource, dry_run=dry_run, system=system,
+                                 tracked=tracked), False
 
     def apply_patch(self, rt: ResourceType, base: dict[str, Any], patch_type: str, patch: Any) -> Any:
         if patch_type == JSON_PATCH:
@@ -315,7 +332,7 @@ class Operations:
         raise unsupported_media_type([JSON_PATCH, MERGE, STRATEGIC, APPLY])
 
     def _replace(self, rt: ResourceType, old: dict[str, Any], new: dict[str, Any], *, subresource: str = "",
-                 dry_run: bool = False, system: bool = False) -> dict[str, Any]:
+                 dry_run: bool = False, system: bool = False, tracked: bool = False) -> dict[str, Any]:
         """Write ``new`` over ``old`` with the API server's rules (caller holds the transaction)."""
         name = meta(old)["name"]
         rv = meta(new).get("resourceVersion")
@@ -353,7 +370,13 @@ class Operations:
             self._admit("validate", "UPDATE", rt, result, old)
             if _spec_part(rt, result) != _spec_part(rt, old):
                 m["generation"] = int(meta(old).get("generation") or 1) + 1
-        if _without_rv(result) == _without_rv(old):
+            if system and not tracked:
+                m.pop("managedFields", None)
+                if meta(old).get("managedFields"):
+                    m["managedFields"] = meta(old)["managedFields"]
+            elif not tracked:
+                managed.track_update(old, result, rt.api_version(), not rt.has("status"))
+        if _without_rv(result) == _without_rv(old) and _ownership(result) == _ownership(old):
             return old  # a no-op write changes nothing, not even the resourceVersion
         if dry_run:
             return result
@@ -551,7 +574,8 @@ class Operations:
                                                               "equal to 0")])
             new = set_path(obj, rt.scale_spec_path, replicas)
             new["metadata"] = {k: v for k, v in meta(obj).items() if k != "resourceVersion"}
-            stored = self._replace(rt, obj, new, dry_run=dry_run, system=True)
+            managed.track_update(obj, new, rt.api_version(), not rt.has("status"))  # the scaler owns the replicas
+            stored = self._replace(rt, obj, new, dry_run=dry_run, system=True, tracked=True)
             return self.scale_of(rt, stored)
 
     # ------------------------------------------------------------ eviction

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from aiohttp import web
 
-from . import discovery, protobuf, tables
+from . import discovery, managed, protobuf, tables
 from .errors import ApiError, bad_request, internal, method_not_allowed, unauthorized
 from .logs import now, rfc3339nano
 from .operations import APPLY, JSON_PATCH, MERGE, STRATEGIC, WARNINGS
@@ -156,6 +156,9 @@ class ApiServer:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         warnings: list[str] = []
         WARNINGS.set(warnings)
+        # Like the API server: the fieldManager asked for, else the client's name from its User-Agent.
+        managed.MANAGER.set(request.query.get("fieldManager")
+                            or request.headers.get("User-Agent", "unknown").split("/")[0].strip() or "unknown")
         try:
             response = await self._handle(request)
         except ApiError as e:
@@ -317,7 +320,8 @@ class ApiServer:
                 raise method_not_allowed()
             patch_type, patch = await self._patch_body(request)
             obj, created = self.ops.patch(rt, ns, info.name, patch_type, patch, version=info.version,
-                                          dry_run=dry_run, field_validation=field_validation)
+                                          dry_run=dry_run, field_validation=field_validation,
+                                          force=q.get("force") in _TRUE)
             return _json(self._convert(rt, info.version, obj), 201 if created else 200)
         if method == "DELETE":
             options = await self._delete_options(request)

@@ -236,3 +236,59 @@ spec:
             properties:
               size: {type: integer, description: How big it is}
 """
+
+
+APPLIED = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: owned, namespace: default, labels: LABELS}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: owned}}
+  template:
+    metadata: {labels: {app: owned}}
+    spec:
+      containers:
+      - {name: web, image: "nginx:1.25", env: ENV}
+"""
+
+
+def _applied(labels: str, env: str) -> str:
+    return APPLIED.replace("LABELS", labels).replace("ENV", env)
+
+
+def test_server_side_apply_owns_fields(kubectl133) -> None:
+    full = _applied("{team: a, tier: web}", '[{name: A, value: "1"}, {name: B, value: "2"}]')
+    assert "serverside-applied" in kubectl133("apply", "--server-side", "--field-manager=ci", "-f", "-",
+                                              stdin=full).stdout
+    got = yaml.safe_load(kubectl133("get", "deploy", "owned", "-n", "default", "-o", "yaml",
+                                    "--show-managed-fields").stdout)
+    (entry,) = got["metadata"]["managedFields"]
+    assert entry["manager"] == "ci" and entry["operation"] == "Apply" and entry["fieldsType"] == "FieldsV1"
+    containers = entry["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+    assert containers['k:{"name":"web"}']["f:env"]['k:{"name":"B"}'] == {".": {}, "f:name": {}, "f:value": {}}
+    assert "f:revisionHistoryLimit" not in entry["fieldsV1"]["f:spec"]  # defaults belong to no one
+
+    # Another manager changes a field the applier owns: the next apply conflicts, unless forced.
+    kubectl133("scale", "deploy", "owned", "-n", "default", "--replicas=3")
+    kubectl133("label", "deploy", "owned", "-n", "default", "extra=yes")
+    clash = kubectl133("apply", "--server-side", "--field-manager=ci", "-f", "-", stdin=full, check=False)
+    assert clash.returncode == 1
+    assert 'Apply failed with 1 conflict: conflict with "kubectl.1.33" using apps/v1: .spec.replicas' in clash.stderr
+    assert kubectl133("get", "deploy", "owned", "-n", "default", "-o", "jsonpath={.spec.replicas}").stdout == "3"
+    kubectl133("apply", "--server-side", "--field-manager=ci", "--force-conflicts", "-f", "-", stdin=full)
+    assert kubectl133("get", "deploy", "owned", "-n", "default", "-o", "jsonpath={.spec.replicas}").stdout == "2"
+
+    # Fields the applier stops setting are removed; those someone else set stay.
+    kubectl133("apply", "--server-side", "--field-manager=ci", "-f", "-",
+               stdin=_applied("{team: a}", '[{name: A, value: "1"}]'))
+    got = yaml.safe_load(kubectl133("get", "deploy", "owned", "-n", "default", "-o", "yaml",
+                                    "--show-managed-fields").stdout)
+    assert got["metadata"]["labels"] == {"team": "a", "extra": "yes"}
+    assert got["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "A", "value": "1"}]
+    managers = {(e["manager"], e["operation"]) for e in got["metadata"]["managedFields"]}
+    assert {("ci", "Apply"), ("kubectl-label", "Update")} <= managers
+    dry = kubectl133("apply", "--server-side", "--field-manager=ci", "--dry-run=server", "-f", "-",
+                     stdin=_applied("{team: b}", '[{name: A, value: "1"}]'))
+    assert "(server dry run)" in dry.stdout
+    assert kubectl133("get", "deploy", "owned", "-n", "default", "-o", "jsonpath={.metadata.labels.team}").stdout == "a"
