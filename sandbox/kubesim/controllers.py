@@ -49,6 +49,11 @@ PDBS = ("policy", "poddisruptionbudgets")
 STORAGECLASSES = ("storage.k8s.io", "storageclasses")
 SECRETS = ("", "secrets")
 SERVICEACCOUNTS = ("", "serviceaccounts")
+CONFIGMAPS = ("", "configmaps")
+ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
+ROOT_CA_DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
+                       "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
+                       "guaranteed across distributions of Kubernetes clusters.")
 SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
 SA_NAME_ANNOTATION = "kubernetes.io/service-account.name"
 SA_UID_ANNOTATION = "kubernetes.io/service-account.uid"
@@ -172,7 +177,11 @@ class Controllers:
             self._enqueue("budgets", ns)
         elif ev.rkey == SECRETS and ev.obj.get("type") == SA_TOKEN_TYPE:
             self._enqueue("token", ns, name)
+        elif ev.rkey == NAMESPACES and ev.type == "ADDED":
+            self._enqueue("namespace", name)
         elif ev.rkey == SERVICEACCOUNTS:
+            if ev.type == "DELETED" and name == "default":
+                self._enqueue("namespace", ns)
             for secret in self.store.iter(SECRETS, ns):
                 if secret.get("type") == SA_TOKEN_TYPE and \
                         (meta(secret).get("annotations") or {}).get(SA_NAME_ANNOTATION) == name:
@@ -223,6 +232,23 @@ class Controllers:
             if e.code != 404:
                 raise
 
+    # ------------------------------------------------------------ new namespaces
+
+    def _sync_namespace(self, name: str) -> None:
+        """The service account controller and the root CA publisher: every namespace has a
+        ``default`` ServiceAccount and the ``kube-root-ca.crt`` ConfigMap."""
+        if not self._namespace_alive(name):
+            return
+        wanted = [(SERVICEACCOUNTS, {"apiVersion": "v1", "kind": "ServiceAccount",
+                                     "metadata": {"name": "default", "namespace": name}}),
+                  (CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap",
+                                "metadata": {"name": ROOT_CA_CONFIGMAP, "namespace": name,
+                                             "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION}},
+                                "data": {"ca.crt": self.ops.ca_pem}})]
+        for rkey, obj in wanted:
+            if self.store.get(rkey, name, obj["metadata"]["name"]) is None:
+                self.ops.create(self._rt(rkey), name, obj, system=True)
+
     # ------------------------------------------------------------ service account tokens
 
     def _sync_token(self, ns: str, name: str) -> None:
@@ -246,7 +272,7 @@ class Controllers:
             token = base64.b64decode(token_b64).decode()
         else:
             token = secrets.token_urlsafe(32)
-            ca = b"-----BEGIN CERTIFICATE-----\nkubesim\n-----END CERTIFICATE-----\n"
+            ca = self.ops.ca_pem.encode()
             data = {**data, "token": base64.b64encode(token.encode()).decode(),
                     "ca.crt": base64.b64encode(ca).decode(), "namespace": base64.b64encode(ns.encode()).decode()}
             new = {**secret, "data": data}

@@ -20,6 +20,7 @@ from .registry import Registry, ResourceType
 _SUBRESOURCE_KINDS = {
     "scale": ("autoscaling", "v1", "Scale", ["get", "patch", "update"]),
     "eviction": ("policy", "v1", "Eviction", ["create"]),
+    "token": ("authentication.k8s.io", "v1", "TokenRequest", ["create"]),
 }
 
 

@@ -19,7 +19,9 @@ import binascii
 import contextlib
 import contextvars
 import copy
+import datetime
 import json
+import secrets
 from typing import Any, Iterator
 
 from . import disruption, kinds, managed, openapi, schema
@@ -27,6 +29,7 @@ from .errors import (ApiError, already_exists, bad_request, conflict, forbidden,
                      unsupported_media_type)
 from .logs import LogStore, seed_annotations
 from .patch import json_patch, merge_patch, strategic_merge_patch
+from .rbac import User
 from .registry import Registry, ResourceType, type_from_crd
 from .selectors import FieldSelector, LabelSelector, make_filter
 from .store import Store
@@ -85,6 +88,8 @@ class Operations:
         self.admission: list[Any] = []
         self.tokens: dict[str, Any] = {}  # the emulator's bearer tokens (the token controller adds some)
         self.secret_tokens: dict[str, tuple[str, str]] = {}  # token → the Secret (ns, name) that holds it
+        # What pods trust the API server with (kube-root-ca.crt, token Secrets): the serving CA under TLS.
+        self.ca_pem = "-----BEGIN CERTIFICATE-----\nkubesim\n-----END CERTIFICATE-----\n"
 
     # ------------------------------------------------------------ plumbing
 
@@ -615,6 +620,28 @@ class Operations:
                     self._replace(pdb_rt, pdb, {**pdb, "status": status}, subresource="status", system=True)
             self.delete(pods, namespace, name, options, dry_run=dry_run)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+    # ------------------------------------------------------------ service account tokens
+
+    def request_token(self, namespace: str, name: str, body: Any, *, dry_run: bool = False) -> dict[str, Any]:
+        """``serviceaccounts/<name>/token`` (``kubectl create token``): a bearer token that signs in as
+        the account for ``spec.expirationSeconds`` (an hour by default, at least ten minutes)."""
+        sa = self.get(self.registry.get("", "serviceaccounts"), namespace, name)
+        spec = dict((body or {}).get("spec") or {}) if isinstance(body, dict) else {}
+        seconds = spec.get("expirationSeconds") or 3600
+        if not isinstance(seconds, int) or seconds < 600:
+            raise invalid("TokenRequest", "authentication.k8s.io", name, [(
+                "spec.expirationSeconds", "FieldValueInvalid",
+                f"Invalid value: {seconds}: may not specify a duration less than 10 minutes")])
+        spec.update(expirationSeconds=seconds, audiences=spec.get("audiences") or ["https://kubernetes.default.svc"])
+        token = "kubesim." + secrets.token_urlsafe(32)
+        expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+        if not dry_run:
+            self.tokens[token] = User.service_account(namespace, meta(sa)["name"])
+        return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                "metadata": {"name": name, "namespace": namespace, "creationTimestamp": None},
+                "spec": spec, "status": {"token": "" if dry_run else token,
+                                         "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}}
 
     # ------------------------------------------------------------ seeding (no API rules)
 

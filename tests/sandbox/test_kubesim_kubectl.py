@@ -165,7 +165,8 @@ def test_server_dry_run_changes_nothing(kubectl133) -> None:
     kubectl133("scale", "deploy", "web", "-n", "prod", "--replicas=9", "--dry-run=server")
     assert kubectl133("get", "deploy", "web", "-n", "prod", "-o", "jsonpath={.spec.replicas}").stdout == replicas
     assert kubectl133("get", "ns", "keep", "-o", "jsonpath={.status.phase}").stdout == "Active"
-    assert kubectl133("get", "cm", "-n", "keep", "-o", "name").stdout.split() == ["configmap/kept"]
+    assert kubectl133("get", "cm", "-n", "keep", "-o", "name").stdout.split() == ["configmap/kept",
+                                                                               "configmap/kube-root-ca.crt"]
     assert kubectl133("get", "cm", "kept", "-n", "keep", "-o", "jsonpath={.metadata.labels}").stdout == ""
 
 
@@ -292,3 +293,38 @@ def test_server_side_apply_owns_fields(kubectl133) -> None:
                      stdin=_applied("{team: b}", '[{name: A, value: "1"}]'))
     assert "(server dry run)" in dry.stdout
     assert kubectl133("get", "deploy", "owned", "-n", "default", "-o", "jsonpath={.metadata.labels.team}").stdout == "a"
+
+
+def test_new_namespaces_service_account_tokens_and_more_api_groups(kubectl133) -> None:
+    kubectl133("create", "ns", "fresh")
+    assert kubectl133("get", "sa", "-n", "fresh", "-o", "name").stdout.split() == ["serviceaccount/default"]
+    ca = kubectl133("get", "cm", "kube-root-ca.crt", "-n", "fresh", "-o", "jsonpath={.data.ca\\.crt}").stdout
+    assert ca.startswith("-----BEGIN CERTIFICATE-----")  # the CA kubectl trusts for this server
+    token = kubectl133("create", "token", "default", "-n", "fresh").stdout.strip()
+    who = kubectl133("auth", "whoami", "--token", token).stdout
+    assert "system:serviceaccount:fresh:default" in who
+    short = kubectl133("create", "token", "default", "-n", "fresh", "--duration=1m", check=False)
+    assert "may not specify a duration less than 10 minutes" in short.stderr
+
+    resources = kubectl133("api-resources", "-o", "name").stdout.split()
+    for name in ("replicationcontrollers", "podtemplates", "events.events.k8s.io", "apiservices.apiregistration.k8s.io",
+                 "validatingwebhookconfigurations.admissionregistration.k8s.io",
+                 "mutatingwebhookconfigurations.admissionregistration.k8s.io"):
+        assert name in resources
+    kubectl133("create", "-f", "-", stdin=APISERVICE)
+    assert "v1alpha1.cluster.karmada.io" in kubectl133("get", "apiservices", "-o", "name").stdout
+    missing = kubectl133("get", "--raw", "/api/v1/namespaces/fresh/pods/nope", check=False)
+    assert 'pods "nope" not found' in missing.stderr
+
+
+APISERVICE = """
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1alpha1.cluster.karmada.io}
+spec:
+  group: cluster.karmada.io
+  version: v1alpha1
+  groupPriorityMinimum: 2000
+  versionPriority: 10
+  service: {name: karmada-aggregated-apiserver, namespace: karmada-system}
+"""
