@@ -78,7 +78,7 @@ class Operations:
         self.store = store
         self.registry = registry
         self.logs = logs
-        self.alloc = kinds.Allocator()
+        self.alloc = kinds.Allocator(self._service_addresses)
         self.controllers: Any = None  # controllers.Controllers, when enabled
         self.garbage_collect = True
         self.quiet = 0  # > 0 while seeding: controllers leave seeded objects as written
@@ -187,6 +187,15 @@ class Operations:
         if meta(ns).get("deletionTimestamp"):
             raise forbidden(rt.plural, rt.group, name,
                             f"unable to create new content in namespace {namespace} because it is being terminated")
+
+    def _service_addresses(self) -> tuple[set[str], set[int]]:
+        ips: set[str] = set()
+        ports: set[int] = set()
+        for svc in self.store.iter(("", "services")):
+            spec = svc.get("spec") or {}
+            ips.update(ip for ip in spec.get("clusterIPs") or [spec.get("clusterIP")] if ip and ip != "None")
+            ports.update(p["nodePort"] for p in spec.get("ports") or [] if isinstance(p, dict) and p.get("nodePort"))
+        return ips, ports
 
     # ------------------------------------------------------------ reads
 

@@ -337,6 +337,12 @@ class ApiServer:
                           "items": [self._convert(rt, info.version, o) for o in deleted]})
         raise method_not_allowed()
 
+    def _watched(self, rt: ResourceType, version: str, obj: dict[str, Any], as_table: str | None) -> dict[str, Any]:
+        obj = self._convert(rt, version, obj)
+        if as_table is None:
+            return obj
+        return tables.table(rt, [obj], {"resourceVersion": meta(obj).get("resourceVersion")}, as_table)
+
     def _convert(self, rt: ResourceType, version: str, obj: dict[str, Any]) -> dict[str, Any]:
         """Serve a custom resource at the requested version (all versions share one storage)."""
         if version == rt.version or "apiVersion" not in obj:
@@ -510,6 +516,8 @@ class ApiServer:
                 raise bad_request(f"invalid resource version: {rv!r}") from None
         timeout = _int(q, "timeoutSeconds") or self.emu.watch_timeout
         bookmarks = q.get("allowWatchBookmarks") in _TRUE
+        # `kubectl get -w` asks for Tables: each event's object is then a one-row Table.
+        as_table = q.get("includeObject", "Metadata") if "as=Table" in request.headers.get("Accept", "") else None
         loop = asyncio.get_running_loop()
         response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
         response.enable_chunked_encoding()
@@ -537,7 +545,7 @@ class ApiServer:
                 batch = [item]  # send what is already queued in one write
                 while batch[-1] is not None and not watcher.queue.empty():
                     batch.append(watcher.queue.get_nowait())
-                events = [json.dumps({"type": kind, "object": self._convert(rt, info.version, obj)},
+                events = [json.dumps({"type": kind, "object": self._watched(rt, info.version, obj, as_table)},
                                      separators=(",", ":")).encode() + b"\n"
                           for kind, obj in filter(None, batch)]
                 if events:

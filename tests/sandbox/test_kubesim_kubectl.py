@@ -61,7 +61,20 @@ def kubectl_on_emulator(binary: str, home) -> Iterator:
                 assert result.returncode == 0, f"kubectl {' '.join(args)} failed: {result.stderr}"
             return result
 
+        run.env = env
         yield run
+
+
+@pytest.fixture(scope="module")
+def kubectl133_popen(kubectl133) -> Iterator:
+    """Start kubectl 1.33 in the background against the same emulator as ``kubectl133``."""
+    env = kubectl133.env
+
+    def start(*args: str) -> subprocess.Popen:
+        return subprocess.Popen([kubectl_binary("1.33"), *args], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    yield start
 
 
 @pytest.fixture(scope="module")
@@ -328,3 +341,27 @@ spec:
   versionPriority: 10
   service: {name: karmada-aggregated-apiserver, namespace: karmada-system}
 """
+
+
+def test_watch_as_tables_and_cluster_ips_clear_of_seeded_ones(kubectl133, kubectl133_popen) -> None:
+    kubectl133("create", "ns", "watched")
+    watching = kubectl133_popen("get", "configmaps", "-n", "watched", "-w")
+    try:
+        assert watching.stdout.readline().split() == ["NAME", "DATA", "AGE"]  # the server's Table columns
+        kubectl133("create", "configmap", "seen", "-n", "watched", "--from-literal=a=1", "--from-literal=b=2")
+        while True:
+            line = watching.stdout.readline().split()
+            if line[:1] == ["seen"]:
+                break
+        assert line[:2] == ["seen", "2"]
+    finally:
+        watching.terminate()
+        _, err = watching.communicate(timeout=10)
+    assert "Unable to decode server response into a Table" not in err
+
+    seeded = kubectl133("get", "svc", "-A", "-o", "jsonpath={.items[*].spec.clusterIP}").stdout.split()
+    assert "10.96.0.10" in seeded  # kube-dns, as in the seed
+    for name in ("one", "two", "three"):
+        kubectl133("create", "service", "clusterip", name, "--tcp=80:80", "-n", "watched")
+    ips = kubectl133("get", "svc", "-A", "-o", "jsonpath={.items[*].spec.clusterIP}").stdout.split()
+    assert len([ip for ip in ips if ip != "None"]) == len(set(ip for ip in ips if ip != "None"))
