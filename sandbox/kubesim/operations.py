@@ -51,6 +51,7 @@ WARNINGS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("kub
 
 # Namespaces the real API refuses to delete.
 PROTECTED_NAMESPACES = {"default", "kube-system", "kube-public"}
+FOREGROUND = "foregroundDeletion"
 # Metadata the server owns: a client cannot change it with an update.
 _SERVER_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
 
@@ -83,6 +84,7 @@ class Operations:
         self.garbage_collect = True
         self.quiet = 0  # > 0 while seeding: controllers leave seeded objects as written
         self._depth = 0
+        self._sweeping: set[str] = set()  # namespaces being emptied (checked once at the end, not per object)
         # Admission webhooks of an emulated control plane: objects with ``mutate(operation, rt, obj, old)``
         # and/or ``validate(operation, rt, obj, old)`` (operation CREATE or UPDATE; raise ApiError to deny).
         self.admission: list[Any] = []
@@ -422,15 +424,43 @@ class Operations:
                 return old
             if rt.key == NAMESPACES:
                 return self._delete_namespace(old)
+            policy = options.get("propagationPolicy") or "Background"
+            if policy not in ("Background", "Foreground", "Orphan"):
+                raise invalid("DeleteOptions", "meta.k8s.io", "", [(
+                    "propagationPolicy", "FieldValueNotSupported",
+                    f'Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan", "nil"')])
+            if policy == "Foreground" and self.store.owned_by(uid) and self.garbage_collect:
+                # The garbage collector deletes the dependents first; the owner waits, marked.
+                marked = self._mark_deleted(rt, old, FOREGROUND)
+                self._collect_garbage(marked, "Foreground")
+                return self._finish_foreground(rt, marked)
             if meta(old).get("finalizers"):
                 if meta(old).get("deletionTimestamp"):
                     return old
-                marked = {**old, "metadata": {**meta(old), "deletionTimestamp": timestamp(),
-                                              "deletionGracePeriodSeconds": 0}}
-                return self.store.put(rt.key, marked)
+                return self._mark_deleted(rt, old)
             final = self._remove(rt, old)
-            self._collect_garbage(final, options.get("propagationPolicy") or "Background")
+            self._collect_garbage(final, policy)
             return final
+
+    def _mark_deleted(self, rt: ResourceType, obj: dict[str, Any], finalizer: str | None = None) -> dict[str, Any]:
+        m = meta(obj)
+        finalizers = list(m.get("finalizers") or [])
+        if finalizer and finalizer not in finalizers:
+            finalizers.append(finalizer)
+        marked = {**obj, "metadata": {**m, "finalizers": finalizers,
+                                      "deletionTimestamp": m.get("deletionTimestamp") or timestamp(),
+                                      "deletionGracePeriodSeconds": 0}}
+        return self.store.put(rt.key, marked)
+
+    def _finish_foreground(self, rt: ResourceType, owner: dict[str, Any]) -> dict[str, Any]:
+        """The owner of a foreground deletion goes once no dependent is left (and with it its other finalizers)."""
+        m = meta(owner)
+        if FOREGROUND not in (m.get("finalizers") or []) or self.store.owned_by(m.get("uid")):
+            return owner
+        rest = [f for f in m["finalizers"] if f != FOREGROUND]
+        if rest:
+            return self.store.put(rt.key, {**owner, "metadata": {**m, "finalizers": rest}})
+        return self._remove(rt, owner)
 
     def delete_collection(self, rt: ResourceType, namespace: str | None, *, label_selector: str = "",
                           field_selector: str = "", options: dict[str, Any] | None = None,
@@ -454,25 +484,94 @@ class Operations:
             self.logs.forget_pod(m.get("namespace") or "", m["name"])
         elif rt.key == CRDS:
             self._unserve_crd(obj)
+        # An owner deleted in the foreground, or a terminating namespace, may have waited for this one.
+        for ref in m.get("ownerReferences") or []:
+            owner_rt = self.registry.for_api_version(ref.get("apiVersion", ""), ref.get("kind", ""))
+            owner = owner_rt and self.store.get(owner_rt.key, (m.get("namespace") or "") if owner_rt.namespaced
+                                                else "", ref.get("name", ""))
+            if owner and meta(owner).get("uid") == ref.get("uid"):
+                self._finish_foreground(owner_rt, owner)
+        if m.get("namespace") and rt.key != NAMESPACES and m["namespace"] not in self._sweeping:
+            ns_obj = self.store.get(NAMESPACES, "", m["namespace"])
+            if ns_obj is not None and meta(ns_obj).get("deletionTimestamp"):
+                self._finish_namespace(m["namespace"])
         return final
 
     def _delete_namespace(self, ns_obj: dict[str, Any]) -> dict[str, Any]:
-        """Terminate a namespace: mark it, delete everything in it, then the namespace itself."""
+        """Terminate a namespace, as the namespace controller does: mark it Terminating, delete
+        everything in it, and remove it once nothing is left (objects with finalizers are waited
+        for) and its finalizers are gone (``kubernetes``, the controller's own, goes last)."""
         name = meta(ns_obj)["name"]
         if meta(ns_obj).get("deletionTimestamp"):
             return ns_obj
         marked = self.store.put(NAMESPACES, {
             **ns_obj, "metadata": {**meta(ns_obj), "deletionTimestamp": timestamp(), "deletionGracePeriodSeconds": 0},
             "status": {**(ns_obj.get("status") or {}), "phase": "Terminating"}})
+        self._sweeping.add(name)
+        try:
+            for rkey, (ns, obj_name) in self.store.namespaced_keys(name):
+                obj = self.store.get(rkey, ns, obj_name)
+                rt = self.registry.get(*rkey)
+                if obj is None:
+                    continue
+                if rt is None:
+                    self.store.remove(rkey, ns, obj_name)
+                elif meta(obj).get("finalizers"):
+                    if not meta(obj).get("deletionTimestamp"):
+                        self._mark_deleted(rt, obj)
+                else:
+                    self._remove(rt, obj)
+        finally:
+            self._sweeping.discard(name)
+        return self._finish_namespace(name) or marked
+
+    def _finish_namespace(self, name: str) -> dict[str, Any] | None:
+        """A terminating namespace: gone once empty and finalized; else its status says what it waits for."""
+        ns_obj = self.store.get(NAMESPACES, "", name)
+        if ns_obj is None or not meta(ns_obj).get("deletionTimestamp"):
+            return None
+        left: dict[str, int] = {}
+        held: dict[str, int] = {}
         for rkey, (ns, obj_name) in self.store.namespaced_keys(name):
             obj = self.store.get(rkey, ns, obj_name)
-            rt = self.registry.get(*rkey)
-            if obj is not None and rt is not None:
-                self._remove(rt, obj)
-            elif obj is not None:
-                self.store.remove(rkey, ns, obj_name)
-        self.store.remove(NAMESPACES, "", name)
-        return marked
+            if obj is None:
+                continue
+            plural = f"{rkey[1]}.{rkey[0]}" if rkey[0] else rkey[1]
+            left[plural] = left.get(plural, 0) + 1
+            for finalizer in meta(obj).get("finalizers") or []:
+                held[finalizer] = held.get(finalizer, 0) + 1
+        spec_finalizers = [f for f in (ns_obj.get("spec") or {}).get("finalizers") or [] if f != "kubernetes"]
+        if not left and not spec_finalizers and not meta(ns_obj).get("finalizers"):
+            return self._remove(self.registry.get(*NAMESPACES), ns_obj)
+        now = timestamp()
+        conditions = [
+            {"type": "NamespaceContentRemaining", "status": "True" if left else "False", "lastTransitionTime": now,
+             "reason": "SomeResourcesRemain" if left else "ContentRemoved",
+             "message": ("Some resources are remaining: " + ", ".join(
+                 f"{k} has {v} resource instances" for k, v in sorted(left.items()))) if left
+             else "All content successfully removed"},
+            {"type": "NamespaceFinalizersRemaining", "status": "True" if held else "False", "lastTransitionTime": now,
+             "reason": "SomeFinalizersRemain" if held else "ContentHasNoFinalizers",
+             "message": ("Some content in the namespace has finalizers remaining: " + ", ".join(
+                 f"{k} in {v} resource instances" for k, v in sorted(held.items()))) if held
+             else "All content-preserving finalizers finished"},
+        ]
+        spec = {**(ns_obj.get("spec") or {}),
+                "finalizers": [f for f in (ns_obj.get("spec") or {}).get("finalizers") or []
+                               if left or f != "kubernetes"]}
+        status = {**(ns_obj.get("status") or {}), "phase": "Terminating", "conditions": conditions}
+        if status == ns_obj.get("status") and spec == ns_obj.get("spec"):
+            return ns_obj
+        return self.store.put(NAMESPACES, {**ns_obj, "spec": spec, "status": status})
+
+    def finalize_namespace(self, name: str, body: Any) -> dict[str, Any]:
+        """PUT ``namespaces/<name>/finalize``: set ``spec.finalizers`` (how an owner of a finalizer lets go)."""
+        with self.transaction():
+            ns_obj = self.get(self.registry.get(*NAMESPACES), "", name)
+            finalizers = ((body or {}).get("spec") or {}).get("finalizers") or [] if isinstance(body, dict) else []
+            stored = self.store.put(NAMESPACES, {**ns_obj, "spec": {**(ns_obj.get("spec") or {}),
+                                                                      "finalizers": list(finalizers)}})
+            return self._finish_namespace(name) or stored
 
     def _collect_garbage(self, owner: dict[str, Any], policy: str) -> None:
         """What the garbage collector does with dependents once their owner is gone."""
@@ -486,7 +585,8 @@ class Operations:
             m = meta(child)
             if policy == "Orphan":
                 refs = [r for r in m.get("ownerReferences") or [] if r.get("uid") != uid]
-                self.store.put(rkey, {**child, "metadata": {**m, "ownerReferences": refs}})
+                orphaned = {k: v for k, v in m.items() if k != "ownerReferences"}
+                self.store.put(rkey, {**child, "metadata": {**orphaned, **({"ownerReferences": refs} if refs else {})}})
                 continue
             # Dependents with other live owners stay.
             if any(r.get("uid") != uid for r in m.get("ownerReferences") or []):

@@ -84,7 +84,7 @@ def builtin_types() -> list[ResourceType]:
     return [
         # core/v1
         _rt("", "v1", "Namespace", "namespaces", namespaced=False, short_names=("ns",),
-            subresources=("status",), field_labels=("status.phase",), name_rule="label",
+            subresources=("status", "finalize"), field_labels=("status.phase",), name_rule="label",
             verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
         _rt("", "v1", "Node", "nodes", namespaced=False, short_names=("no",), subresources=("status",),
             field_labels=("spec.unschedulable",)),

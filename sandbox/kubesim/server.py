@@ -449,6 +449,8 @@ class ApiServer:
             body = await self._body(request)
             in_body = ((body or {}).get("deleteOptions") or {}).get("dryRun") or [] if isinstance(body, dict) else []
             return _json(self.ops.evict(ns, info.name, body, dry_run=dry_run or _dry_run(in_body)), 201)
+        elif sub == "finalize" and method == "PUT":
+            return _json(self.ops.finalize_namespace(info.name, await self._body(request)))
         elif sub == "token" and method == "POST":
             return _json(self.ops.request_token(ns, info.name, await self._body(request), dry_run=dry_run), 201)
         elif sub == "log" and method == "GET":

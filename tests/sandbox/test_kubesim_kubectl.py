@@ -365,3 +365,47 @@ def test_watch_as_tables_and_cluster_ips_clear_of_seeded_ones(kubectl133, kubect
         kubectl133("create", "service", "clusterip", name, "--tcp=80:80", "-n", "watched")
     ips = kubectl133("get", "svc", "-A", "-o", "jsonpath={.items[*].spec.clusterIP}").stdout.split()
     assert len([ip for ip in ips if ip != "None"]) == len(set(ip for ip in ips if ip != "None"))
+
+
+def test_namespace_and_foreground_deletion_wait_for_finalizers(kubectl133) -> None:
+    kubectl133("create", "ns", "ending")
+    kubectl133("create", "configmap", "held", "-n", "ending")
+    kubectl133("patch", "cm", "held", "-n", "ending", "-p", '{"metadata":{"finalizers":["example.com/hold"]}}')
+    kubectl133("delete", "ns", "ending", "--wait=false")
+    ns = yaml.safe_load(kubectl133("get", "ns", "ending", "-o", "yaml").stdout)
+    assert ns["status"]["phase"] == "Terminating" and ns["metadata"]["deletionTimestamp"]
+    conditions = {c["type"]: c["message"] for c in ns["status"]["conditions"]}
+    assert conditions["NamespaceFinalizersRemaining"] == ("Some content in the namespace has finalizers remaining: "
+                                                          "example.com/hold in 1 resource instances")
+    refused = kubectl133("create", "configmap", "late", "-n", "ending", check=False)
+    assert "because it is being terminated" in refused.stderr
+    kubectl133("patch", "cm", "held", "-n", "ending", "--type=json", "-p", '[{"op":"remove","path":"/metadata/finalizers"}]')
+    assert "NotFound" in kubectl133("get", "ns", "ending", check=False).stderr
+
+    # Foreground: the owner stays, marked, until its dependents are gone.
+    kubectl133("create", "configmap", "owner", "-n", "default")
+    uid = kubectl133("get", "cm", "owner", "-n", "default", "-o", "jsonpath={.metadata.uid}").stdout
+    kubectl133("create", "-f", "-", stdin=DEPENDENT.replace("UID", uid))
+    kubectl133("delete", "cm", "owner", "-n", "default", "--cascade=foreground", "--wait=false")
+    owner = yaml.safe_load(kubectl133("get", "cm", "owner", "-n", "default", "-o", "yaml").stdout)
+    assert owner["metadata"]["finalizers"] == ["foregroundDeletion"] and owner["metadata"]["deletionTimestamp"]
+    kubectl133("patch", "cm", "dependent", "-n", "default", "--type=json", "-p",
+               '[{"op":"remove","path":"/metadata/finalizers"}]')
+    assert kubectl133("get", "cm", "owner", "dependent", "-n", "default", "--ignore-not-found", "-o",
+                      "name").stdout == ""
+
+    kubectl133("create", "deployment", "kept", "--image=nginx:1.25", "-n", "default")
+    kubectl133("delete", "deployment", "kept", "-n", "default", "--cascade=orphan")
+    orphan = kubectl133("get", "rs", "-n", "default", "-l", "app=kept", "-o", "jsonpath={.items[*].metadata.ownerReferences}")
+    assert kubectl133("get", "rs", "-n", "default", "-l", "app=kept", "-o", "name").stdout and orphan.stdout == ""
+
+
+DEPENDENT = """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: dependent
+  namespace: default
+  finalizers: [example.com/hold]
+  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: owner, uid: UID, blockOwnerDeletion: true}]
+"""
