@@ -409,3 +409,23 @@ metadata:
   finalizers: [example.com/hold]
   ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: owner, uid: UID, blockOwnerDeletion: true}]
 """
+
+
+def test_services_get_endpoints_and_endpoint_slices(kubectl133) -> None:
+    kubectl133("create", "ns", "served")
+    kubectl133("create", "deployment", "api", "--image=nginx:1.25", "--replicas=2", "--port=8080", "-n", "served")
+    kubectl133("expose", "deployment", "api", "--port=80", "--target-port=8080", "-n", "served")
+    pod_ips = sorted(kubectl133("get", "pods", "-n", "served", "-o", "jsonpath={.items[*].status.podIP}").stdout.split())
+    endpoints = yaml.safe_load(kubectl133("get", "endpoints", "api", "-n", "served", "-o", "yaml").stdout)
+    (subset,) = endpoints["subsets"]
+    assert sorted(a["ip"] for a in subset["addresses"]) == pod_ips and subset["ports"] == [{"port": 8080,
+                                                                                             "protocol": "TCP"}]
+    slices = yaml.safe_load(kubectl133("get", "endpointslices", "-n", "served", "-l",
+                                       "kubernetes.io/service-name=api", "-o", "yaml").stdout)["items"]
+    assert sorted(e["addresses"][0] for e in slices[0]["endpoints"]) == pod_ips
+    assert all(e["conditions"]["ready"] for e in slices[0]["endpoints"])
+
+    kubectl133("scale", "deployment", "api", "--replicas=0", "-n", "served")
+    assert "subsets" not in yaml.safe_load(kubectl133("get", "endpoints", "api", "-n", "served", "-o", "yaml").stdout)
+    kubectl133("delete", "service", "api", "-n", "served")
+    assert kubectl133("get", "endpoints,endpointslices", "-n", "served", "-o", "name").stdout == ""
