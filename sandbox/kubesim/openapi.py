@@ -106,6 +106,11 @@ def _schema(message: str, v3: bool, kinds: dict[str, tuple[str, str, str]]) -> d
     properties: dict[str, Any] = {}
     for _number, spec in sorted(protobuf._types()[message].items()):
         name, label, ftype = spec[0], spec[1], spec[2]
+        if spec[-1] & protobuf.INLINE:  # an embedded struct's fields are the parent's
+            inlined = _schema(ftype, v3, kinds)
+            properties.update(inlined.get("properties") or {})
+            required |= set(inlined.get("required") or [])
+            continue
         if label == "map":
             prop: dict[str, Any] = {"type": "object", "additionalProperties": _ref(spec[3], v3)}
         elif label == "repeated":
@@ -255,18 +260,30 @@ def _decode_value(ftype: str, value: Any, owner: str, path: str, unknown: list[s
         _decode(ftype, value, path, unknown)
 
 
+@functools.lru_cache(maxsize=1024)
+def _json_fields(message: str) -> dict[str, tuple[list, str]]:
+    """JSON name → (field spec, the Go struct that has it), embedded structs' fields included."""
+    out: dict[str, tuple[list, str]] = {}
+    for spec in protobuf._types()[message].values():
+        if spec[-1] & protobuf.INLINE:
+            out.update(_json_fields(spec[2]))
+        else:
+            out[spec[0]] = (spec, _go_name(message))
+    return out
+
+
 def _decode(message: str, obj: dict[str, Any], path: str, unknown: list[str], root: bool = False) -> None:
-    fields = {spec[0]: spec for spec in protobuf._types()[message].values()}
-    owner = _go_name(message)
+    fields = _json_fields(message)
     for key in list(obj):
         child = f"{path}.{key}" if path else key
         if root and key in ("apiVersion", "kind"):
             continue
-        spec = fields.get(key)
-        if spec is None:
+        found = fields.get(key)
+        if found is None:
             unknown.append(child)
             del obj[key]
             continue
+        spec, owner = found
         value, label, ftype = obj[key], spec[1], spec[2]
         if value is None:
             continue

@@ -38,6 +38,7 @@ _DURATION = _META + "Duration"
 _SLICES = {"ExtraValue", "Verbs"}
 _GO_ZERO_TIME = -62135596800  # 0001-01-01T00:00:00Z, the zero time.Time
 _SIGNED = {"int32", "int64"}
+POINTER, INLINE = 1, 2  # field flags in protobuf_types.json
 _ZIGZAG = {"sint32", "sint64"}
 
 
@@ -167,7 +168,12 @@ def _message(name: str, data: bytes) -> Any:
         if spec is None:
             continue  # a newer field than we know: skipped, as proto2 readers do
         fname, label, ftype = spec[0], spec[1], spec[2]
-        if not spec[-1]:
+        if spec[-1] & INLINE and name != _UNKNOWN:  # an embedded struct: its fields are the parent's in JSON
+            inlined = _message(ftype, value)
+            if isinstance(inlined, dict):
+                out.update(inlined)
+            continue
+        if not spec[-1] & POINTER:
             zero_means_absent.add(fname)
         if label == "map":
             entry = {n: (w, v) for n, w, v in _fields(value)}

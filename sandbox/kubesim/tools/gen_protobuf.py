@@ -61,14 +61,32 @@ def pointers(go_source: str, package: str) -> set[tuple[str, int]]:
     return out
 
 
+_STRUCT = re.compile(r"^type (\w+) struct \{(.*?)^\}", re.M | re.S)
+_EMBEDDED = re.compile(r'^\t\*?[\w.]+\s+`json:"(?:,[^"]*)?" protobuf:"bytes,(\d+),', re.M)
+
+
+def inlined(go_source: str, package: str) -> set[tuple[str, int]]:
+    """``(message, field number)`` of embedded structs whose fields JSON puts in the parent (``json:",inline"``)."""
+    out = set()
+    for name, body in _STRUCT.findall(go_source):
+        for number in _EMBEDDED.findall(body):
+            out.add((f"{package}.{name}", int(number)))
+    return out
+
+
 def _read(directory: pathlib.Path, types: dict[str, list[list]]) -> None:
+    """Flags per field: 1 the Go field is a pointer, 2 its fields are inlined in the parent's JSON."""
     text = (directory / "generated.proto").read_text()
+    package = _PACKAGE.search(text).group(1)
     parsed = parse(text)
     go = directory / "generated.pb.go"
-    marked = pointers(go.read_text(), _PACKAGE.search(text).group(1)) if go.exists() else set()
+    marked = pointers(go.read_text(), package) if go.exists() else set()
+    inline = set()
+    for source in directory.glob("types*.go"):
+        inline |= inlined(source.read_text(), package)
     for name, fields in parsed.items():
         for field in fields:
-            field.append(1 if (name, field[0]) in marked else 0)
+            field.append((1 if (name, field[0]) in marked else 0) | (2 if (name, field[0]) in inline else 0))
     types.update(parsed)
 
 
