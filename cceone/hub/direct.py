@@ -1,6 +1,12 @@
 """Forward a kubeconfig request to a cluster the hub reaches directly (a cloud cluster):
 no agent, the cluster's API server itself, with the credential the directory keeps.
 
+Upgraded connections (`kubectl exec`, `attach`, `cp`, `port-forward`, WebSocket or
+SPDY) go out on a TLS connection of their own, since aiohttp's client switches only to
+WebSocket: the request head as for any request plus the cluster's token; after the API
+server's `101` the bytes flow untouched both ways (reading pauses while the other side
+is slow), with the idle limit and the audited session of an agent cluster (upgrade.py).
+
 The caller (public.kube_proxy) has already authenticated the user, refused a frozen
 cluster and built the headers (the user's Impersonate-User/-Group, nothing of the
 client's Authorization or Impersonate-*): this module adds the cluster's own bearer token
@@ -16,6 +22,8 @@ import logging
 import os
 import ssl
 import tempfile
+import time
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -25,17 +33,15 @@ from cceone_tunnel import protocol as p
 
 from .directory import Upstream
 from .proxy import _offers_h2c, status_response
-from .upgrade import upgrade_token
+from .upgrade import _WRITE_HIGH_WATER, Sessions, _ClientBytes, describe, port_reader, upgrade_token
 
 log = logging.getLogger("cceone.hub")
 
 # Headers aiohttp would add when the client did not: the client's choice stands.
 _AUTO = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 CONNECT_TIMEOUT = 10.0
-# Agent clusters carry upgrades through the tunnel (upgrade.py); a cluster reached directly
-# does not yet: say so rather than answer an upgrade with a plain response.
-UPGRADE_REFUSED = ("connection upgrades (exec, attach, port-forward) to a cluster reached directly (a cloud "
-                   "cluster) are not supported through the CCE One hub yet")
+_UPGRADE_READ = 256 * 1024  # bytes read at once from the API server; its answer head's limit too
+_ERROR_BODY_LIMIT = 64 * 1024  # a refused upgrade's body (a Status)
 PLAIN_HTTP_REFUSED = ("cluster {cluster}: its API endpoint is plain http://, and the hub never sends the "
                       "cluster's credential over plain HTTP; the operator must give it an https:// endpoint")
 
@@ -44,7 +50,8 @@ class DirectForwarder:
     """One pooled ClientSession for every directly reached cluster (created on first use, on
     the hub's loop); TLS contexts are kept per CA so each cluster is verified with its own."""
 
-    def __init__(self):
+    def __init__(self, sessions: Sessions | None = None):
+        self.sessions = sessions or Sessions()
         self._session: aiohttp.ClientSession | None = None
         self._contexts: dict[str, ssl.SSLContext] = {}
 
@@ -80,10 +87,11 @@ class DirectForwarder:
                       headers: list) -> web.StreamResponse:
         if not upstream.url.lower().startswith("https://"):
             return status_response(502, "InternalError", PLAIN_HTTP_REFUSED.format(cluster=cluster_id))
-        if upgrade_token(request) is not None:
-            return status_response(400, "BadRequest", UPGRADE_REFUSED)
         if upstream.token:
             headers = [*headers, ("Authorization", f"Bearer {upstream.token}")]
+        token = upgrade_token(request)
+        if token is not None:
+            return await self._upgrade(request, upstream, cluster_id, path, headers, token)
         body = None
         if request.body_exists:
             # Streamed as it comes; a Content-Length the client stated is kept.
@@ -112,6 +120,157 @@ class DirectForwarder:
             return await _relay(request, upstream_response)
         finally:
             upstream_response.release()
+
+
+    async def _upgrade(self, request: web.BaseRequest, upstream: Upstream, cluster_id: str, path: str,
+                       headers: list, token: str) -> web.StreamResponse:
+        """Dial the API server with the upgrade; on 101 splice the client's connection into it."""
+        record = describe(path, headers)
+        sniffer = port_reader(token, record)
+        started, totals, outcome, status = time.time(), {"in": 0, "out": 0}, "refused", 0
+        client = _ClientBytes(request.transport, _UPGRADE_READ)
+        request.protocol.set_parser(client)  # the connection's bytes are ours from here (see upgrade.py)
+        writer = None
+        try:
+            try:
+                reader, writer = await self._dial(upstream)
+                writer.write(_request_head(request.method, urlsplit(upstream.url).path.rstrip("/") + path,
+                                           headers, urlsplit(upstream.url).netloc, token))
+                status, answer = await _read_head(reader)
+            except ssl.SSLCertVerificationError as exc:
+                log.warning("cluster %s: TLS verification of %s failed: %s", cluster_id, upstream.url, exc)
+                return _closing(status_response(502, "InternalError", f"cluster {cluster_id}: its API server's "
+                                                "certificate does not verify with the CA kept for it"))
+            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                    ValueError) as exc:
+                log.info("cluster %s: upgrade to %s failed: %s", cluster_id, upstream.url, exc)
+                return _closing(status_response(503, "ServiceUnavailable",
+                                                f"cluster {cluster_id} is unreachable: its API server does not answer"))
+            if status != 101:  # RBAC said no, no such pod: an ordinary answer
+                body = await _read_body(reader, answer)
+                kept = [(k, v) for k, v in p.strip_hop_by_hop(answer) if k.lower() != "content-length"]
+                return _closing(web.Response(status=status, body=body, headers=kept))
+            switched = [(k, v) for k, v in p.strip_hop_by_hop(answer)
+                        if k.lower() not in ("content-length", "content-type", "date", "server")]
+            resp = web.StreamResponse(status=101, headers=[*switched, ("Connection", "Upgrade"), ("Upgrade", token)])
+            resp.force_close()
+            await resp.prepare(request)
+            outcome = "closed by the client"  # if aiohttp cancels us when the client hangs up
+            outcome = await _splice(request, client, reader, writer, totals, self.sessions.idle_timeout, sniffer)
+            return resp
+        finally:
+            if writer is not None:
+                writer.close()
+            if request.transport is not None and status == 101:
+                request.transport.close()
+            record.update(status=status, outcome=outcome, started=started, ended=time.time(),
+                          bytes_in=totals["in"], bytes_out=totals["out"])
+            if sniffer is not None:
+                record["ports"] = sniffer.ports
+            self.sessions.report(cluster_id, record)
+
+    async def _dial(self, upstream: Upstream):
+        url = urlsplit(upstream.url)
+        host = url.hostname or "localhost"
+        return await asyncio.wait_for(
+            asyncio.open_connection(host, url.port or 443, ssl=self._ssl(upstream.ca_pem, upstream.client_cert_pem, upstream.client_key_pem),
+                                    server_hostname=host,
+                                    limit=_UPGRADE_READ),
+            CONNECT_TIMEOUT)
+
+
+def _closing(response: web.StreamResponse) -> web.StreamResponse:
+    response.force_close()  # the connection's bytes are no longer parsed as HTTP
+    return response
+
+
+def _request_head(method: str, path: str, headers: list, netloc: str, token: str) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {netloc}", "Connection: Upgrade", f"Upgrade: {token}"]
+    lines += [f"{k}: {v}" for k, v in headers if k.lower() not in ("host", "content-length")]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+async def _read_head(reader: asyncio.StreamReader) -> tuple[int, list[tuple[str, str]]]:
+    lines = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), CONNECT_TIMEOUT)).decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise ValueError(f"malformed answer from the API server: {lines[0][:80]!r}")
+    return int(parts[1]), [(k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in lines[1:] if line)]
+
+
+async def _read_body(reader: asyncio.StreamReader, headers: list) -> bytes:
+    values = {k.lower(): v for k, v in headers}
+    try:
+        if "content-length" in values:
+            return await reader.readexactly(min(int(values["content-length"]), _ERROR_BODY_LIMIT))
+        if "chunked" in values.get("transfer-encoding", "").lower():
+            body = bytearray()
+            while len(body) < _ERROR_BODY_LIMIT:
+                size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    break
+                body += await reader.readexactly(size)
+                await reader.readexactly(2)
+            return bytes(body)
+        return await reader.read(_ERROR_BODY_LIMIT)
+    except (OSError, asyncio.IncompleteReadError, ValueError):
+        return b""
+
+
+async def _splice(request, client: _ClientBytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                  totals: dict, idle_timeout: float, sniffer) -> str:
+    """Carry bytes both ways until either side closes; returns how the session ended."""
+    transport = request.transport
+    loop = asyncio.get_running_loop()
+    last = [loop.time()]
+
+    async def upload():
+        while True:
+            chunk = await client.read()
+            last[0] = loop.time()
+            if not chunk:
+                if writer.can_write_eof():
+                    writer.write_eof()
+                return
+            totals["in"] += len(chunk)
+            if sniffer is not None:
+                sniffer.feed(chunk)
+            writer.write(chunk)
+            await writer.drain()
+
+    async def download() -> str:
+        while True:
+            try:
+                chunk = await reader.read(_UPGRADE_READ)
+            except (ConnectionError, ssl.SSLError):
+                return "closed by the API server"
+            last[0] = loop.time()
+            if not chunk:
+                return "closed"
+            if transport is None or transport.is_closing():
+                return "closed by the client"
+            transport.write(chunk)
+            totals["out"] += len(chunk)
+            if transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
+                await request.writer.drain()
+
+    up = asyncio.ensure_future(upload())
+    down = asyncio.ensure_future(download())
+    try:
+        while True:
+            done, _ = await asyncio.wait({down}, timeout=max(1.0, idle_timeout / 10))
+            if down in done:
+                return down.result()
+            if up.done() and up.exception() is not None:
+                return "closed by the client"
+            if loop.time() - last[0] > idle_timeout:
+                return "idle timeout"
+    except ConnectionError:
+        return "closed by the client"
+    finally:
+        for task in (up, down):
+            task.cancel()
+        await asyncio.gather(up, down, return_exceptions=True)
 
 
 def _load_client_certificate(context: ssl.SSLContext, cert_pem: str, key_pem: str) -> None:

@@ -138,7 +138,7 @@ class Hub:
         self.audit = (RequestAudit(sink, capacity=audit_capacity, batch=audit_batch, interval=audit_interval)
                       if sink is not None else None)
         self.metrics = HubMetrics(self)
-        self.direct = DirectForwarder()  # kubeconfig requests to clusters reached without an agent
+        self.direct = DirectForwarder(self.sessions)  # kubeconfig requests to clusters reached without an agent
         self._runners: list[web.BaseRunner] = []
         self._reaper: asyncio.Task | None = None
         self.public_port: int | None = None

@@ -25,6 +25,7 @@ from aiohttp import web
 from cceone_tunnel import protocol as p
 
 from .connection import LOST, AgentConnection, HubStream, StreamBroken
+from .spdyports import SpdyPorts, WebSocketSpdyPorts
 
 log = logging.getLogger("cceone.hub")
 
@@ -147,6 +148,7 @@ async def forward_upgrade(
     sessions = sessions or Sessions()
     record = describe(path, headers)
     started = time.time()
+    sniffer = port_reader(token, record)
     st = conn.open_stream()
     client = _ClientBytes(request.transport, max(conn.window, p.UPGRADE_WINDOW))
     # From here on aiohttp hands the connection's bytes to us, not to its HTTP
@@ -181,7 +183,7 @@ async def forward_upgrade(
             conn.send_nowait(p.window_frame(st.sid, grown))
         # aiohttp may cancel this handler when the client hangs up before the splice sees it.
         outcome = "closed by the client"
-        outcome = await _splice(request, conn, st, client, totals, sessions.idle_timeout)
+        outcome = await _splice(request, conn, st, client, totals, sessions.idle_timeout, sniffer)
         return resp
     except StreamBroken:
         outcome = "agent connection lost"
@@ -192,11 +194,24 @@ async def forward_upgrade(
             request.transport.close()
         record.update(status=status, outcome=outcome, started=started, ended=time.time(),
                       bytes_in=totals["in"], bytes_out=totals["out"])
+        if sniffer is not None:
+            record["ports"] = sniffer.ports
         sessions.report(cluster_id, record)
 
 
+def port_reader(token: str, record: dict) -> SpdyPorts | None:
+    """A port-forward names its ports in its SPDY streams, not in the URL: read them as they pass."""
+    if record["kind"] != "portforward" or record["ports"]:
+        return None
+    if token.upper().startswith("SPDY/"):
+        return SpdyPorts()
+    if token.lower() == "websocket":
+        return WebSocketSpdyPorts()
+    return None
+
+
 async def _splice(request, conn: AgentConnection, st: HubStream, client: _ClientBytes, totals: dict,
-                  idle_timeout: float) -> str:
+                  idle_timeout: float, sniffer: SpdyPorts | None = None) -> str:
     """Carry bytes both ways until either side closes; returns how the session ended."""
     transport = request.transport
     loop = asyncio.get_running_loop()
@@ -210,6 +225,8 @@ async def _splice(request, conn: AgentConnection, st: HubStream, client: _Client
                 await conn.send(p.frame(p.DATA, st.sid, b"", p.FLAG_END))
                 return
             totals["in"] += len(chunk)
+            if sniffer is not None:
+                sniffer.feed(chunk)
             view = memoryview(chunk)
             while view:
                 n = await st.take_credit(len(view))

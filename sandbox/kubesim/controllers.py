@@ -49,6 +49,14 @@ PDBS = ("policy", "poddisruptionbudgets")
 STORAGECLASSES = ("storage.k8s.io", "storageclasses")
 SECRETS = ("", "secrets")
 SERVICEACCOUNTS = ("", "serviceaccounts")
+CONFIGMAPS = ("", "configmaps")
+SERVICES = ("", "services")
+ENDPOINTS = ("", "endpoints")
+ENDPOINT_SLICES = ("discovery.k8s.io", "endpointslices")
+ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
+ROOT_CA_DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
+                       "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
+                       "guaranteed across distributions of Kubernetes clusters.")
 SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
 SA_NAME_ANNOTATION = "kubernetes.io/service-account.name"
 SA_UID_ANNOTATION = "kubernetes.io/service-account.uid"
@@ -115,6 +123,23 @@ _STARTUP_LINES = {
 }
 
 
+def _endpoint_port(port: dict[str, Any], pods: list[dict[str, Any]]) -> dict[str, Any]:
+    """A Service port as its endpoints carry it: the target port, a named one looked up in the pods."""
+    target = port.get("targetPort", port.get("port"))
+    if isinstance(target, str):
+        for pod in pods:
+            for c in (pod.get("spec") or {}).get("containers") or []:
+                for cp in c.get("ports") or []:
+                    if cp.get("name") == target:
+                        target = cp.get("containerPort")
+                        break
+    out: dict[str, Any] = {"port": target if isinstance(target, int) else port.get("port"),
+                           "protocol": port.get("protocol", "TCP")}
+    if port.get("name"):
+        out["name"] = port["name"]
+    return out
+
+
 def startup_lines(image: str) -> list[str]:
     base = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
     return _STARTUP_LINES.get(base, [f"starting {base}", "listening on :8080"])
@@ -162,6 +187,9 @@ class Controllers:
                     owned = True
             if ev.type == "ADDED" and not owned:
                 self._enqueue("pod", ns, name)
+            for svc in self.store.iter(SERVICES, ns):
+                if (svc.get("spec") or {}).get("selector"):
+                    self._enqueue("endpoints", ns, meta(svc)["name"])
             if self.store.count(PDBS, ns):
                 self._enqueue("budgets", ns)
         elif ev.rkey == NODES:
@@ -172,7 +200,13 @@ class Controllers:
             self._enqueue("budgets", ns)
         elif ev.rkey == SECRETS and ev.obj.get("type") == SA_TOKEN_TYPE:
             self._enqueue("token", ns, name)
+        elif ev.rkey == SERVICES:
+            self._enqueue("endpoints", ns, name)
+        elif ev.rkey == NAMESPACES and ev.type == "ADDED":
+            self._enqueue("namespace", name)
         elif ev.rkey == SERVICEACCOUNTS:
+            if ev.type == "DELETED" and name == "default":
+                self._enqueue("namespace", ns)
             for secret in self.store.iter(SECRETS, ns):
                 if secret.get("type") == SA_TOKEN_TYPE and \
                         (meta(secret).get("annotations") or {}).get(SA_NAME_ANNOTATION) == name:
@@ -223,6 +257,93 @@ class Controllers:
             if e.code != 404:
                 raise
 
+    # ------------------------------------------------------------ endpoints
+
+    def _sync_endpoints(self, ns: str, name: str) -> None:
+        """The endpoints and EndpointSlice controllers: a Service with a selector lists the IPs and
+        ports of its pods, ready ones as addresses, the others as not ready."""
+        svc = self._live(SERVICES, ns, name)
+        if svc is None and self.store.get(SERVICES, ns, name) is None:
+            stale = self.store.get(ENDPOINTS, ns, name)
+            if stale is not None:
+                self._delete(ENDPOINTS, stale)
+            return
+        selector = ((svc or {}).get("spec") or {}).get("selector")
+        if svc is None or not selector:
+            return
+        pods = [p for p in self.store.iter(PODS, ns)
+                if all((meta(p).get("labels") or {}).get(k) == v for k, v in selector.items())
+                and (p.get("status") or {}).get("podIP") and not terminating(p)]
+        ports = [_endpoint_port(port, pods) for port in (svc.get("spec") or {}).get("ports") or []]
+        ready = [p for p in pods if pod_ready(p)]
+        unready = [p for p in pods if not pod_ready(p)]
+
+        def address(pod: dict[str, Any]) -> dict[str, Any]:
+            out = {"ip": pod["status"]["podIP"], "targetRef": {"kind": "Pod", "namespace": ns,
+                                                             "name": meta(pod)["name"], "uid": meta(pod)["uid"]}}
+            if (pod.get("spec") or {}).get("nodeName"):
+                out["nodeName"] = pod["spec"]["nodeName"]
+            return out
+
+        subset: dict[str, Any] = {}
+        if ready:
+            subset["addresses"] = [address(p) for p in ready]
+        if unready:
+            subset["notReadyAddresses"] = [address(p) for p in unready]
+        if subset and ports:
+            subset["ports"] = [{k: v for k, v in port.items() if k in ("name", "port", "protocol")} for port in ports]
+        labels = {k: v for k, v in (meta(svc).get("labels") or {}).items()}
+        ref = [{"apiVersion": "v1", "kind": "Service", "name": name, "uid": meta(svc)["uid"],
+                "controller": True, "blockOwnerDeletion": True}]
+        endpoints: dict[str, Any] = {"apiVersion": "v1", "kind": "Endpoints",
+                                     "metadata": {"name": name, "namespace": ns, "labels": labels}}
+        endpoints["subsets"] = [subset] if subset and ports else []
+        self._ensure(ENDPOINTS, ns, name, endpoints)
+        slice_name = f"{name}-kubesim"
+        self._ensure(ENDPOINT_SLICES, ns, slice_name, {
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+            "metadata": {"name": slice_name, "namespace": ns, "ownerReferences": ref,
+                         "labels": {**labels, "kubernetes.io/service-name": name,
+                                    "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}},
+            "endpoints": [{"addresses": [p["status"]["podIP"]],
+                           "conditions": {"ready": pod_ready(p), "serving": pod_ready(p), "terminating": False},
+                           "targetRef": address(p)["targetRef"],
+                           **({"nodeName": p["spec"]["nodeName"]} if (p.get("spec") or {}).get("nodeName") else {})}
+                          for p in pods],
+            "ports": ports})
+
+    def _ensure(self, rkey: tuple[str, str], ns: str, name: str, want: dict[str, Any]) -> None:
+        """Create the object, or bring its content (all but metadata's server fields) to ``want``."""
+        have = self.store.get(rkey, ns, name)
+        rt = self._rt(rkey)
+        if have is None:
+            self.ops.create(rt, ns, {k: v for k, v in want.items() if v != []}, system=True)
+            return
+        merged = {**have, **{k: v for k, v in want.items() if k != "metadata"}}
+        merged["metadata"] = {**{k: v for k, v in meta(have).items() if k != "resourceVersion"},
+                              **{k: v for k, v in want["metadata"].items()}}
+        if "subsets" in want and not want["subsets"]:
+            merged.pop("subsets", None)
+        if merged != have:
+            self.ops._replace(rt, have, merged, system=True)
+
+    # ------------------------------------------------------------ new namespaces
+
+    def _sync_namespace(self, name: str) -> None:
+        """The service account controller and the root CA publisher: every namespace has a
+        ``default`` ServiceAccount and the ``kube-root-ca.crt`` ConfigMap."""
+        if not self._namespace_alive(name):
+            return
+        wanted = [(SERVICEACCOUNTS, {"apiVersion": "v1", "kind": "ServiceAccount",
+                                     "metadata": {"name": "default", "namespace": name}}),
+                  (CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap",
+                                "metadata": {"name": ROOT_CA_CONFIGMAP, "namespace": name,
+                                             "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION}},
+                                "data": {"ca.crt": self.ops.ca_pem}})]
+        for rkey, obj in wanted:
+            if self.store.get(rkey, name, obj["metadata"]["name"]) is None:
+                self.ops.create(self._rt(rkey), name, obj, system=True)
+
     # ------------------------------------------------------------ service account tokens
 
     def _sync_token(self, ns: str, name: str) -> None:
@@ -246,7 +367,7 @@ class Controllers:
             token = base64.b64decode(token_b64).decode()
         else:
             token = secrets.token_urlsafe(32)
-            ca = b"-----BEGIN CERTIFICATE-----\nkubesim\n-----END CERTIFICATE-----\n"
+            ca = self.ops.ca_pem.encode()
             data = {**data, "token": base64.b64encode(token.encode()).decode(),
                     "ca.crt": base64.b64encode(ca).decode(), "namespace": base64.b64encode(ns.encode()).decode()}
             new = {**secret, "data": data}

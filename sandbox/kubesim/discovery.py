@@ -9,15 +9,18 @@ with plain JSON.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 from typing import Any
 
+from . import openapi
 from .registry import Registry, ResourceType
 
 # Subresources that are served as another kind, as the real API declares them.
 _SUBRESOURCE_KINDS = {
     "scale": ("autoscaling", "v1", "Scale", ["get", "patch", "update"]),
     "eviction": ("policy", "v1", "Eviction", ["create"]),
+    "token": ("authentication.k8s.io", "v1", "TokenRequest", ["create"]),
 }
 
 
@@ -97,12 +100,14 @@ def resource_list(registry: Registry, group: str, version: str) -> dict[str, Any
 
 # ------------------------------------------------------------------ OpenAPI
 #
-# kubectl apply insists on downloading OpenAPI before it validates. We serve
-# the least that satisfies it: an empty v2 document (protobuf, so zero bytes
-# is a valid empty message) and v3 documents whose PATCH operations declare
-# the ``fieldValidation`` parameter, which makes kubectl leave validation to
-# the server. No schemas: kubectl then computes strategic merge patches from
-# its compiled-in types, as it does for any server without them.
+# Schemas of every served kind (openapi.py for the built-in ones, a CRD's own
+# openAPIV3Schema for custom resources) with ``x-kubernetes-group-version-kind``:
+# what ``kubectl explain`` reads. The v3 PATCH operations declare the
+# ``fieldValidation`` parameter, which makes kubectl leave validation to the
+# server, and no request body, so kubectl apply computes strategic merge
+# patches from its compiled-in types, as it does against any server whose v2
+# document (protobuf, which kubectl asks for) is empty. v2 in JSON carries the
+# definitions for clients that ask for JSON.
 
 OPENAPI_V2_CONTENT_TYPE = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 
@@ -111,8 +116,47 @@ def _gv_path(group: str, version: str) -> str:
     return f"apis/{group}/{version}" if group else f"api/{version}"
 
 
+def _crd_name(rt: ResourceType, version: str) -> str:
+    return ".".join(reversed(rt.group.split("."))) + f".{version}.{rt.kind}"
+
+
+def _crd_schema(rt: ResourceType, version: str, v3: bool) -> dict[str, Any]:
+    body = copy.deepcopy(rt.schema) if rt.schema else {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    properties = body.setdefault("properties", {})
+    ref = ("#/components/schemas/" if v3 else "#/definitions/") + "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+    properties["metadata"] = {"allOf": [{"$ref": ref}]} if v3 else {"$ref": ref}
+    properties.setdefault("apiVersion", {"type": "string"})
+    properties.setdefault("kind", {"type": "string"})
+    body["x-kubernetes-group-version-kind"] = [{"group": rt.group, "version": version, "kind": rt.kind}]
+    return body
+
+
+def _schemas(types: list[ResourceType], group_version: tuple[str, str] | None, v3: bool) -> dict[str, Any]:
+    built_in = [rt for rt in types if not rt.custom]
+    custom = [rt for rt in types if rt.custom]
+    schemas = openapi.definitions(built_in, v3)
+    if custom:
+        schemas.update(_object_meta(v3))
+    for rt in custom:
+        for version in rt.versions:
+            if group_version is None or group_version[1] == version:
+                schemas[_crd_name(rt, version)] = _crd_schema(rt, version, v3)
+    return schemas
+
+
+def _object_meta(v3: bool) -> dict[str, Any]:
+    """ObjectMeta and what it uses, for documents of custom resources only."""
+    namespaces = ResourceType("", ["v1"], "Namespace", "namespaces", namespaced=False)
+    every = openapi.definitions([namespaces], v3)
+    return {k: v for k, v in every.items() if k.startswith("io.k8s.apimachinery.")}
+
+
+def _served(registry: Registry, group: str, version: str) -> list[ResourceType]:
+    return [rt for rt in registry.in_group_version(group, version) if not rt.virtual]
+
+
 def openapi_v3_document(registry: Registry, group: str, version: str, server_version: str) -> dict[str, Any] | None:
-    types = [rt for rt in registry.in_group_version(group, version) if not rt.virtual]
+    types = _served(registry, group, version)
     if not types:
         return None
     paths: dict[str, Any] = {}
@@ -126,17 +170,29 @@ def openapi_v3_document(registry: Registry, group: str, version: str, server_ver
                      "responses": {"200": {"description": "OK"}}}
         paths[f"{prefix}{rt.plural}/{{name}}"] = {"patch": operation}
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": server_version}, "paths": paths,
-            "components": {"schemas": {}}}
+            "components": {"schemas": _schemas(types, (group, version), v3=True)}}
+
+
+def _core_versions(registry: Registry) -> list[str]:
+    return sorted({v for rt in registry.all() if not rt.group for v in rt.versions})
 
 
 def openapi_v3_root(registry: Registry, server_version: str) -> dict[str, Any]:
-    gvs = [("", v) for v in {v for rt in registry.all() if not rt.group for v in rt.versions}]
+    gvs = [("", v) for v in _core_versions(registry)]
     gvs += [(g, v) for g, versions in registry.groups() for v in versions]
     paths = {}
     for g, v in gvs:
-        doc = openapi_v3_document(registry, g, v, server_version)
-        if doc is None:
+        types = _served(registry, g, v)
+        if not types:
             continue
-        digest = hashlib.sha256(repr(sorted(doc["paths"])).encode()).hexdigest()[:32].upper()
+        facts = sorted((rt.kind, rt.plural, repr(rt.schema)) for rt in types)
+        digest = hashlib.sha256(repr(facts).encode()).hexdigest()[:32].upper()
         paths[_gv_path(g, v)] = {"serverRelativeURL": f"/openapi/v3/{_gv_path(g, v)}?hash={digest}"}
     return {"paths": paths}
+
+
+def openapi_v2(registry: Registry, server_version: str) -> dict[str, Any]:
+    """The v2 (Swagger) document in JSON: every served kind's definitions."""
+    types = [rt for rt in registry.all() if not rt.virtual]
+    return {"swagger": "2.0", "info": {"title": "Kubernetes", "version": server_version}, "paths": {},
+            "definitions": _schemas(types, None, v3=False)}

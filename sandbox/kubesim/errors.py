@@ -54,7 +54,7 @@ class ApiError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
-        if details:
+        if details or self.code == 404:  # clients read details of a 404 (kubectl debug does)
             body["details"] = details
         return body
 

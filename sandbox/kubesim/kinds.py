@@ -176,19 +176,29 @@ def spec_immutable_changes(rt: ResourceType, old: dict[str, Any], new: dict[str,
 class Allocator:
     """Hands out cluster IPs, node ports and pod IPs the way a fresh cluster would."""
 
-    def __init__(self) -> None:
+    def __init__(self, in_use: Any = None) -> None:
         self._lock = threading.Lock()
         self._service_ips = itertools.count(10)
         self._node_ports = itertools.count(30080)
         self._pod_ips = itertools.count(10)
+        # ``in_use()``: the cluster IPs and node ports Services already hold (seeded ones too).
+        self.in_use = in_use or (lambda: (set(), set()))
 
     def service_ip(self) -> str:
+        taken = self.in_use()[0]
         with self._lock:
-            return str(ipaddress.IPv4Address("10.96.0.0") + next(self._service_ips))
+            while True:
+                ip = str(ipaddress.IPv4Address("10.96.0.0") + next(self._service_ips))
+                if ip not in taken:
+                    return ip
 
     def node_port(self) -> int:
+        taken = self.in_use()[1]
         with self._lock:
-            return next(self._node_ports)
+            while True:
+                port = next(self._node_ports)
+                if port not in taken:
+                    return port
 
     def pod_ip(self) -> str:
         with self._lock:

@@ -19,14 +19,17 @@ import binascii
 import contextlib
 import contextvars
 import copy
+import datetime
 import json
+import secrets
 from typing import Any, Iterator
 
-from . import disruption, kinds, schema
+from . import disruption, kinds, managed, openapi, schema
 from .errors import (ApiError, already_exists, bad_request, conflict, forbidden, internal, invalid, not_found,
                      unsupported_media_type)
 from .logs import LogStore, seed_annotations
 from .patch import json_patch, merge_patch, strategic_merge_patch
+from .rbac import User
 from .registry import Registry, ResourceType, type_from_crd
 from .selectors import FieldSelector, LabelSelector, make_filter
 from .store import Store
@@ -48,6 +51,7 @@ WARNINGS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("kub
 
 # Namespaces the real API refuses to delete.
 PROTECTED_NAMESPACES = {"default", "kube-system", "kube-public"}
+FOREGROUND = "foregroundDeletion"
 # Metadata the server owns: a client cannot change it with an update.
 _SERVER_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
 
@@ -57,6 +61,11 @@ def _without_rv(obj: dict[str, Any]) -> dict[str, Any]:
     m.pop("resourceVersion", None)
     m.pop("managedFields", None)
     return {**obj, "metadata": m}
+
+
+def _ownership(obj: dict[str, Any]) -> list[Any]:
+    """Who owns which fields, without the times: a change of it is a change of the object."""
+    return [{k: v for k, v in e.items() if k != "time"} for e in meta(obj).get("managedFields") or []]
 
 
 def _spec_part(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
@@ -70,16 +79,19 @@ class Operations:
         self.store = store
         self.registry = registry
         self.logs = logs
-        self.alloc = kinds.Allocator()
+        self.alloc = kinds.Allocator(self._service_addresses)
         self.controllers: Any = None  # controllers.Controllers, when enabled
         self.garbage_collect = True
         self.quiet = 0  # > 0 while seeding: controllers leave seeded objects as written
         self._depth = 0
+        self._sweeping: set[str] = set()  # namespaces being emptied (checked once at the end, not per object)
         # Admission webhooks of an emulated control plane: objects with ``mutate(operation, rt, obj, old)``
         # and/or ``validate(operation, rt, obj, old)`` (operation CREATE or UPDATE; raise ApiError to deny).
         self.admission: list[Any] = []
         self.tokens: dict[str, Any] = {}  # the emulator's bearer tokens (the token controller adds some)
         self.secret_tokens: dict[str, tuple[str, str]] = {}  # token → the Secret (ns, name) that holds it
+        # What pods trust the API server with (kube-root-ca.crt, token Secrets): the serving CA under TLS.
+        self.ca_pem = "-----BEGIN CERTIFICATE-----\nkubesim\n-----END CERTIFICATE-----\n"
 
     # ------------------------------------------------------------ plumbing
 
@@ -123,13 +135,22 @@ class Operations:
             obj["metadata"] = {}
         return obj
 
-    def _prune(self, rt: ResourceType, obj: dict[str, Any], version: str | None, field_validation: str) -> None:
-        """Drop fields a CRD's schema does not declare: a warning, or 400 with ``fieldValidation=Strict``."""
+    def _prune(self, rt: ResourceType, obj: dict[str, Any], version: str | None, field_validation: str,
+               system: bool = False) -> None:
+        """Drop fields the kind does not declare (a CRD's schema, a built-in kind's Go type): a
+        warning, or 400 with ``fieldValidation=Strict``; a built-in field of the wrong type is a 400."""
         if field_validation not in FIELD_VALIDATION:
             raise bad_request(f'fieldValidation must be one of "Ignore", "Warn", or "Strict", got "{field_validation}"')
-        if not rt.custom or not rt.schema:
+        if rt.custom and rt.schema:
+            unknown = schema.prune(rt.schema, obj)
+        elif not rt.custom and not system:
+            try:
+                unknown = openapi.decode(rt.api_version(version), rt.kind, obj) or []
+            except openapi.DecodeError as e:
+                raise bad_request(f'{rt.kind} in version "{version or rt.version}" cannot be handled as a '
+                                  f"{rt.kind}: {e}") from None
+        else:
             return
-        unknown = schema.prune(rt.schema, obj)
         if not unknown or field_validation == "Ignore":
             return
         if field_validation == "Strict":
@@ -169,6 +190,15 @@ class Operations:
             raise forbidden(rt.plural, rt.group, name,
                             f"unable to create new content in namespace {namespace} because it is being terminated")
 
+    def _service_addresses(self) -> tuple[set[str], set[int]]:
+        ips: set[str] = set()
+        ports: set[int] = set()
+        for svc in self.store.iter(("", "services")):
+            spec = svc.get("spec") or {}
+            ips.update(ip for ip in spec.get("clusterIPs") or [spec.get("clusterIP")] if ip and ip != "None")
+            ports.update(p["nodePort"] for p in spec.get("ports") or [] if isinstance(p, dict) and p.get("nodePort"))
+        return ips, ports
+
     # ------------------------------------------------------------ reads
 
     def get(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]:
@@ -201,10 +231,11 @@ class Operations:
     # ------------------------------------------------------------ create
 
     def create(self, rt: ResourceType, namespace: str | None, body: Any, *, version: str | None = None,
-               dry_run: bool = False, system: bool = False, field_validation: str = "Warn") -> dict[str, Any]:
+               dry_run: bool = False, system: bool = False, field_validation: str = "Warn",
+               operation: str = "Update") -> dict[str, Any]:
         """POST. ``system`` is for controllers: they may set status, like a controller's follow-up write."""
         obj = self._decode(rt, body, version)
-        self._prune(rt, obj, version, field_validation)
+        self._prune(rt, obj, version, field_validation, system)
         ns = self._namespace_for(rt, namespace, obj)
         m = obj["metadata"]
         if m.get("resourceVersion"):
@@ -243,6 +274,9 @@ class Operations:
                     obj.pop("status", None)
                 else:
                     obj["status"] = status
+            if not system:
+                applied = self._decode(rt, body, version) if operation == "Apply" else None
+                managed.track_create(obj, rt.api_version(version), not rt.has("status"), operation, applied)
             if dry_run:
                 return obj
             stored = self.store.put(rt.key, obj)
@@ -255,7 +289,7 @@ class Operations:
                field_validation: str = "Warn") -> dict[str, Any]:
         """PUT of the object or of its ``status``."""
         obj = self._decode(rt, body, version)
-        self._prune(rt, obj, version, field_validation)
+        self._prune(rt, obj, version, field_validation, system)
         in_body = obj["metadata"].get("name")
         if in_body and in_body != name:
             raise bad_request(f"the name of the object ({in_body}) does not match the name on the URL ({name})")
@@ -269,8 +303,10 @@ class Operations:
 
     def patch(self, rt: ResourceType, namespace: str | None, name: str, patch_type: str, patch: Any, *,
               subresource: str = "", version: str | None = None, dry_run: bool = False,
-              system: bool = False, field_validation: str = "Warn") -> tuple[dict[str, Any], bool]:
-        """PATCH; returns ``(object, created)`` (server-side apply may create)."""
+              system: bool = False, field_validation: str = "Warn", force: bool = False
+              ) -> tuple[dict[str, Any], bool]:
+        """PATCH; returns ``(object, created)`` (server-side apply may create; ``force`` takes over
+        the fields of other managers instead of a conflict)."""
         ns = namespace if rt.namespaced else ""
         with self.transaction():
             old = self.store.get(rt.key, ns or "", name)
@@ -280,14 +316,20 @@ class Operations:
                     if isinstance(body, dict):
                         body["metadata"] = {**(body.get("metadata") or {}), "name": name}
                     return self.create(rt, ns, body, version=version, dry_run=dry_run,
-                                       field_validation=field_validation), True
+                                       field_validation=field_validation, operation="Apply"), True
                 raise not_found(rt.plural, rt.group, name)
             new = self.apply_patch(rt, old, patch_type, patch)
             if not isinstance(new, dict):
                 raise bad_request("the patch produced something that is not an object")
+            tracked = patch_type == APPLY and not subresource and not system
+            if tracked:
+                config = self._decode(rt, {**patch, "apiVersion": old["apiVersion"], "kind": old["kind"]}, None)
+                self._prune(rt, config, version, "Ignore")
+                new = managed.apply(old, config, new, rt.api_version(version), not rt.has("status"), force)
             new = self._decode(rt, {**new, "apiVersion": old["apiVersion"], "kind": old["kind"]}, None)
-            self._prune(rt, new, version, field_validation)
-            return self._replace(rt, old, new, subresource=subresource, dry_run=dry_run, system=system), False
+            self._prune(rt, new, version, field_validation, system)
+            return self._replace(rt, old, new, subresource=subresource, dry_run=dry_run, system=system,
+                                 tracked=tracked), False
 
     def apply_patch(self, rt: ResourceType, base: dict[str, Any], patch_type: str, patch: Any) -> Any:
         if patch_type == JSON_PATCH:
@@ -306,7 +348,7 @@ class Operations:
         raise unsupported_media_type([JSON_PATCH, MERGE, STRATEGIC, APPLY])
 
     def _replace(self, rt: ResourceType, old: dict[str, Any], new: dict[str, Any], *, subresource: str = "",
-                 dry_run: bool = False, system: bool = False) -> dict[str, Any]:
+                 dry_run: bool = False, system: bool = False, tracked: bool = False) -> dict[str, Any]:
         """Write ``new`` over ``old`` with the API server's rules (caller holds the transaction)."""
         name = meta(old)["name"]
         rv = meta(new).get("resourceVersion")
@@ -344,7 +386,13 @@ class Operations:
             self._admit("validate", "UPDATE", rt, result, old)
             if _spec_part(rt, result) != _spec_part(rt, old):
                 m["generation"] = int(meta(old).get("generation") or 1) + 1
-        if _without_rv(result) == _without_rv(old):
+            if system and not tracked:
+                m.pop("managedFields", None)
+                if meta(old).get("managedFields"):
+                    m["managedFields"] = meta(old)["managedFields"]
+            elif not tracked:
+                managed.track_update(old, result, rt.api_version(), not rt.has("status"))
+        if _without_rv(result) == _without_rv(old) and _ownership(result) == _ownership(old):
             return old  # a no-op write changes nothing, not even the resourceVersion
         if dry_run:
             return result
@@ -376,15 +424,43 @@ class Operations:
                 return old
             if rt.key == NAMESPACES:
                 return self._delete_namespace(old)
+            policy = options.get("propagationPolicy") or "Background"
+            if policy not in ("Background", "Foreground", "Orphan"):
+                raise invalid("DeleteOptions", "meta.k8s.io", "", [(
+                    "propagationPolicy", "FieldValueNotSupported",
+                    f'Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan", "nil"')])
+            if policy == "Foreground" and self.store.owned_by(uid) and self.garbage_collect:
+                # The garbage collector deletes the dependents first; the owner waits, marked.
+                marked = self._mark_deleted(rt, old, FOREGROUND)
+                self._collect_garbage(marked, "Foreground")
+                return self._finish_foreground(rt, marked)
             if meta(old).get("finalizers"):
                 if meta(old).get("deletionTimestamp"):
                     return old
-                marked = {**old, "metadata": {**meta(old), "deletionTimestamp": timestamp(),
-                                              "deletionGracePeriodSeconds": 0}}
-                return self.store.put(rt.key, marked)
+                return self._mark_deleted(rt, old)
             final = self._remove(rt, old)
-            self._collect_garbage(final, options.get("propagationPolicy") or "Background")
+            self._collect_garbage(final, policy)
             return final
+
+    def _mark_deleted(self, rt: ResourceType, obj: dict[str, Any], finalizer: str | None = None) -> dict[str, Any]:
+        m = meta(obj)
+        finalizers = list(m.get("finalizers") or [])
+        if finalizer and finalizer not in finalizers:
+            finalizers.append(finalizer)
+        marked = {**obj, "metadata": {**m, "finalizers": finalizers,
+                                      "deletionTimestamp": m.get("deletionTimestamp") or timestamp(),
+                                      "deletionGracePeriodSeconds": 0}}
+        return self.store.put(rt.key, marked)
+
+    def _finish_foreground(self, rt: ResourceType, owner: dict[str, Any]) -> dict[str, Any]:
+        """The owner of a foreground deletion goes once no dependent is left (and with it its other finalizers)."""
+        m = meta(owner)
+        if FOREGROUND not in (m.get("finalizers") or []) or self.store.owned_by(m.get("uid")):
+            return owner
+        rest = [f for f in m["finalizers"] if f != FOREGROUND]
+        if rest:
+            return self.store.put(rt.key, {**owner, "metadata": {**m, "finalizers": rest}})
+        return self._remove(rt, owner)
 
     def delete_collection(self, rt: ResourceType, namespace: str | None, *, label_selector: str = "",
                           field_selector: str = "", options: dict[str, Any] | None = None,
@@ -408,25 +484,94 @@ class Operations:
             self.logs.forget_pod(m.get("namespace") or "", m["name"])
         elif rt.key == CRDS:
             self._unserve_crd(obj)
+        # An owner deleted in the foreground, or a terminating namespace, may have waited for this one.
+        for ref in m.get("ownerReferences") or []:
+            owner_rt = self.registry.for_api_version(ref.get("apiVersion", ""), ref.get("kind", ""))
+            owner = owner_rt and self.store.get(owner_rt.key, (m.get("namespace") or "") if owner_rt.namespaced
+                                                else "", ref.get("name", ""))
+            if owner and meta(owner).get("uid") == ref.get("uid"):
+                self._finish_foreground(owner_rt, owner)
+        if m.get("namespace") and rt.key != NAMESPACES and m["namespace"] not in self._sweeping:
+            ns_obj = self.store.get(NAMESPACES, "", m["namespace"])
+            if ns_obj is not None and meta(ns_obj).get("deletionTimestamp"):
+                self._finish_namespace(m["namespace"])
         return final
 
     def _delete_namespace(self, ns_obj: dict[str, Any]) -> dict[str, Any]:
-        """Terminate a namespace: mark it, delete everything in it, then the namespace itself."""
+        """Terminate a namespace, as the namespace controller does: mark it Terminating, delete
+        everything in it, and remove it once nothing is left (objects with finalizers are waited
+        for) and its finalizers are gone (``kubernetes``, the controller's own, goes last)."""
         name = meta(ns_obj)["name"]
         if meta(ns_obj).get("deletionTimestamp"):
             return ns_obj
         marked = self.store.put(NAMESPACES, {
             **ns_obj, "metadata": {**meta(ns_obj), "deletionTimestamp": timestamp(), "deletionGracePeriodSeconds": 0},
             "status": {**(ns_obj.get("status") or {}), "phase": "Terminating"}})
+        self._sweeping.add(name)
+        try:
+            for rkey, (ns, obj_name) in self.store.namespaced_keys(name):
+                obj = self.store.get(rkey, ns, obj_name)
+                rt = self.registry.get(*rkey)
+                if obj is None:
+                    continue
+                if rt is None:
+                    self.store.remove(rkey, ns, obj_name)
+                elif meta(obj).get("finalizers"):
+                    if not meta(obj).get("deletionTimestamp"):
+                        self._mark_deleted(rt, obj)
+                else:
+                    self._remove(rt, obj)
+        finally:
+            self._sweeping.discard(name)
+        return self._finish_namespace(name) or marked
+
+    def _finish_namespace(self, name: str) -> dict[str, Any] | None:
+        """A terminating namespace: gone once empty and finalized; else its status says what it waits for."""
+        ns_obj = self.store.get(NAMESPACES, "", name)
+        if ns_obj is None or not meta(ns_obj).get("deletionTimestamp"):
+            return None
+        left: dict[str, int] = {}
+        held: dict[str, int] = {}
         for rkey, (ns, obj_name) in self.store.namespaced_keys(name):
             obj = self.store.get(rkey, ns, obj_name)
-            rt = self.registry.get(*rkey)
-            if obj is not None and rt is not None:
-                self._remove(rt, obj)
-            elif obj is not None:
-                self.store.remove(rkey, ns, obj_name)
-        self.store.remove(NAMESPACES, "", name)
-        return marked
+            if obj is None:
+                continue
+            plural = f"{rkey[1]}.{rkey[0]}" if rkey[0] else rkey[1]
+            left[plural] = left.get(plural, 0) + 1
+            for finalizer in meta(obj).get("finalizers") or []:
+                held[finalizer] = held.get(finalizer, 0) + 1
+        spec_finalizers = [f for f in (ns_obj.get("spec") or {}).get("finalizers") or [] if f != "kubernetes"]
+        if not left and not spec_finalizers and not meta(ns_obj).get("finalizers"):
+            return self._remove(self.registry.get(*NAMESPACES), ns_obj)
+        now = timestamp()
+        conditions = [
+            {"type": "NamespaceContentRemaining", "status": "True" if left else "False", "lastTransitionTime": now,
+             "reason": "SomeResourcesRemain" if left else "ContentRemoved",
+             "message": ("Some resources are remaining: " + ", ".join(
+                 f"{k} has {v} resource instances" for k, v in sorted(left.items()))) if left
+             else "All content successfully removed"},
+            {"type": "NamespaceFinalizersRemaining", "status": "True" if held else "False", "lastTransitionTime": now,
+             "reason": "SomeFinalizersRemain" if held else "ContentHasNoFinalizers",
+             "message": ("Some content in the namespace has finalizers remaining: " + ", ".join(
+                 f"{k} in {v} resource instances" for k, v in sorted(held.items()))) if held
+             else "All content-preserving finalizers finished"},
+        ]
+        spec = {**(ns_obj.get("spec") or {}),
+                "finalizers": [f for f in (ns_obj.get("spec") or {}).get("finalizers") or []
+                               if left or f != "kubernetes"]}
+        status = {**(ns_obj.get("status") or {}), "phase": "Terminating", "conditions": conditions}
+        if status == ns_obj.get("status") and spec == ns_obj.get("spec"):
+            return ns_obj
+        return self.store.put(NAMESPACES, {**ns_obj, "spec": spec, "status": status})
+
+    def finalize_namespace(self, name: str, body: Any) -> dict[str, Any]:
+        """PUT ``namespaces/<name>/finalize``: set ``spec.finalizers`` (how an owner of a finalizer lets go)."""
+        with self.transaction():
+            ns_obj = self.get(self.registry.get(*NAMESPACES), "", name)
+            finalizers = ((body or {}).get("spec") or {}).get("finalizers") or [] if isinstance(body, dict) else []
+            stored = self.store.put(NAMESPACES, {**ns_obj, "spec": {**(ns_obj.get("spec") or {}),
+                                                                      "finalizers": list(finalizers)}})
+            return self._finish_namespace(name) or stored
 
     def _collect_garbage(self, owner: dict[str, Any], policy: str) -> None:
         """What the garbage collector does with dependents once their owner is gone."""
@@ -440,7 +585,8 @@ class Operations:
             m = meta(child)
             if policy == "Orphan":
                 refs = [r for r in m.get("ownerReferences") or [] if r.get("uid") != uid]
-                self.store.put(rkey, {**child, "metadata": {**m, "ownerReferences": refs}})
+                orphaned = {k: v for k, v in m.items() if k != "ownerReferences"}
+                self.store.put(rkey, {**child, "metadata": {**orphaned, **({"ownerReferences": refs} if refs else {})}})
                 continue
             # Dependents with other live owners stay.
             if any(r.get("uid") != uid for r in m.get("ownerReferences") or []):
@@ -542,12 +688,13 @@ class Operations:
                                                               "equal to 0")])
             new = set_path(obj, rt.scale_spec_path, replicas)
             new["metadata"] = {k: v for k, v in meta(obj).items() if k != "resourceVersion"}
-            stored = self._replace(rt, obj, new, dry_run=dry_run, system=True)
+            managed.track_update(obj, new, rt.api_version(), not rt.has("status"))  # the scaler owns the replicas
+            stored = self._replace(rt, obj, new, dry_run=dry_run, system=True, tracked=True)
             return self.scale_of(rt, stored)
 
     # ------------------------------------------------------------ eviction
 
-    def evict(self, namespace: str, name: str, body: Any) -> dict[str, Any]:
+    def evict(self, namespace: str, name: str, body: Any, *, dry_run: bool = False) -> dict[str, Any]:
         pods = self.registry.get(*PODS)
         with self.transaction():
             pod = self.get(pods, namespace, name)
@@ -567,7 +714,8 @@ class Operations:
                     status["currentHealthy"] < status["desiredHealthy"]
                 pdb_rt = self.registry.get(*PDBS)
                 if blocked:
-                    self._replace(pdb_rt, pdb, {**pdb, "status": status}, subresource="status", system=True)
+                    if not dry_run:
+                        self._replace(pdb_rt, pdb, {**pdb, "status": status}, subresource="status", system=True)
                     raise ApiError(
                         429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.",
                         causes=[{"reason": "DisruptionBudget",
@@ -577,9 +725,32 @@ class Operations:
                 if healthy_pod:
                     status = {**status, "disruptionsAllowed": status["disruptionsAllowed"] - 1,
                               "disruptedPods": {**(status.get("disruptedPods") or {}), name: timestamp()}}
-                self._replace(pdb_rt, pdb, {**pdb, "status": status}, subresource="status", system=True)
-            self.delete(pods, namespace, name, options)
+                if not dry_run:
+                    self._replace(pdb_rt, pdb, {**pdb, "status": status}, subresource="status", system=True)
+            self.delete(pods, namespace, name, options, dry_run=dry_run)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+    # ------------------------------------------------------------ service account tokens
+
+    def request_token(self, namespace: str, name: str, body: Any, *, dry_run: bool = False) -> dict[str, Any]:
+        """``serviceaccounts/<name>/token`` (``kubectl create token``): a bearer token that signs in as
+        the account for ``spec.expirationSeconds`` (an hour by default, at least ten minutes)."""
+        sa = self.get(self.registry.get("", "serviceaccounts"), namespace, name)
+        spec = dict((body or {}).get("spec") or {}) if isinstance(body, dict) else {}
+        seconds = spec.get("expirationSeconds") or 3600
+        if not isinstance(seconds, int) or seconds < 600:
+            raise invalid("TokenRequest", "authentication.k8s.io", name, [(
+                "spec.expirationSeconds", "FieldValueInvalid",
+                f"Invalid value: {seconds}: may not specify a duration less than 10 minutes")])
+        spec.update(expirationSeconds=seconds, audiences=spec.get("audiences") or ["https://kubernetes.default.svc"])
+        token = "kubesim." + secrets.token_urlsafe(32)
+        expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+        if not dry_run:
+            self.tokens[token] = User.service_account(namespace, meta(sa)["name"])
+        return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                "metadata": {"name": name, "namespace": namespace, "creationTimestamp": None},
+                "spec": spec, "status": {"token": "" if dry_run else token,
+                                         "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}}
 
     # ------------------------------------------------------------ seeding (no API rules)
 

@@ -84,7 +84,7 @@ def builtin_types() -> list[ResourceType]:
     return [
         # core/v1
         _rt("", "v1", "Namespace", "namespaces", namespaced=False, short_names=("ns",),
-            subresources=("status",), field_labels=("status.phase",), name_rule="label",
+            subresources=("status", "finalize"), field_labels=("status.phase",), name_rule="label",
             verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
         _rt("", "v1", "Node", "nodes", namespaced=False, short_names=("no",), subresources=("status",),
             field_labels=("spec.unschedulable",)),
@@ -96,7 +96,10 @@ def builtin_types() -> list[ResourceType]:
         _rt("", "v1", "Endpoints", "endpoints", short_names=("ep",)),
         _rt("", "v1", "ConfigMap", "configmaps", short_names=("cm",)),
         _rt("", "v1", "Secret", "secrets", field_labels=("type",)),
-        _rt("", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",)),
+        _rt("", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",), subresources=("token",)),
+        _rt("", "v1", "ReplicationController", "replicationcontrollers", short_names=("rc",), categories=("all",),
+            subresources=("status",)),
+        _rt("", "v1", "PodTemplate", "podtemplates"),
         _rt("", "v1", "Event", "events", short_names=("ev",), field_labels=_EVENT_FIELDS),
         _rt("", "v1", "PersistentVolume", "persistentvolumes", namespaced=False, short_names=("pv",),
             subresources=("status",)),
@@ -143,6 +146,20 @@ def builtin_types() -> list[ResourceType]:
         # autoscaling/v2
         _rt("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short_names=("hpa",),
             categories=("all",), subresources=("status",)),
+        # events.k8s.io/v1: the same Events as core/v1 in the newer shape
+        _rt("events.k8s.io", "v1", "Event", "events", short_names=("ev",)),
+        # admissionregistration.k8s.io/v1: stored; the emulator calls no webhooks of users
+        _rt("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration",
+            "mutatingwebhookconfigurations", namespaced=False, categories=("api-extensions",)),
+        _rt("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration",
+            "validatingwebhookconfigurations", namespaced=False, categories=("api-extensions",)),
+        _rt("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies",
+            namespaced=False, categories=("api-extensions",), subresources=("status",)),
+        _rt("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding",
+            "validatingadmissionpolicybindings", namespaced=False, categories=("api-extensions",)),
+        # apiregistration.k8s.io/v1: APIServices (an aggregated API such as Karmada's Cluster API registers one)
+        _rt("apiregistration.k8s.io", "v1", "APIService", "apiservices", namespaced=False,
+            categories=("api-extensions",), subresources=("status",)),
         # scheduling.k8s.io/v1
         _rt("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", namespaced=False, short_names=("pc",)),
         # discovery.k8s.io/v1

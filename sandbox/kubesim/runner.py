@@ -62,6 +62,7 @@ class EmulatorServer:
             with os.fdopen(fd, "wb") as f:
                 f.write(self.certificates.ca_pem)
             self._tmp.append(self.ca_file)
+            self.emulator.ops.ca_pem = self.certificates.ca_pem.decode()
         self._thread = threading.Thread(target=self._run, name=f"kubesim-{id(self):x}", daemon=True)
         self._thread.start()
         self._ready.wait(30)

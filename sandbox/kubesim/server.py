@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from aiohttp import web
 
-from . import discovery, tables
+from . import discovery, managed, protobuf, tables
 from .errors import ApiError, bad_request, internal, method_not_allowed, unauthorized
 from .logs import now, rfc3339nano
 from .operations import APPLY, JSON_PATCH, MERGE, STRATEGIC, WARNINGS
@@ -156,6 +156,9 @@ class ApiServer:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         warnings: list[str] = []
         WARNINGS.set(warnings)
+        # Like the API server: the fieldManager asked for, else the client's name from its User-Agent.
+        managed.MANAGER.set(request.query.get("fieldManager")
+                            or request.headers.get("User-Agent", "unknown").split("/")[0].strip() or "unknown")
         try:
             response = await self._handle(request)
         except ApiError as e:
@@ -265,7 +268,10 @@ class ApiServer:
         elif parts[:1] == ["apis"] and len(parts) == 3:
             doc = discovery.resource_list(self.registry, parts[1], parts[2])
         elif path == "/openapi/v2":
-            return web.Response(body=b"", headers={"Content-Type": discovery.OPENAPI_V2_CONTENT_TYPE})
+            accept = request.headers.get("Accept", "")
+            if "protobuf" in accept.split(",")[0]:  # kubectl: an empty document is a valid empty message
+                return web.Response(body=b"", headers={"Content-Type": discovery.OPENAPI_V2_CONTENT_TYPE})
+            doc = discovery.openapi_v2(self.registry, self.emu.version)
         elif path == "/openapi/v3":
             doc = discovery.openapi_v3_root(self.registry, self.emu.version)
         elif parts[:2] == ["openapi", "v3"] and len(parts) in (4, 5):
@@ -292,7 +298,7 @@ class ApiServer:
             return await self._subresource(request, rt, info, ns, user)
         method = request.method
         q = request.query
-        dry_run = q.get("dryRun") == "All"
+        dry_run = _dry_run(q.getall("dryRun", []))
         field_validation = q.get("fieldValidation") or "Warn"
         if info.verb not in rt.verbs and info.verb != "watch":
             raise method_not_allowed()
@@ -326,10 +332,12 @@ class ApiServer:
                 raise method_not_allowed()
             patch_type, patch = await self._patch_body(request)
             obj, created = self.ops.patch(rt, ns, info.name, patch_type, patch, version=info.version,
-                                          dry_run=dry_run, field_validation=field_validation)
+                                          dry_run=dry_run, field_validation=field_validation,
+                                          force=q.get("force") in _TRUE)
             return _json(self._convert(rt, info.version, obj), 201 if created else 200)
         if method == "DELETE":
             options = await self._delete_options(request)
+            dry_run = dry_run or _dry_run(options.get("dryRun") or [])
             if info.name:
                 obj = self.ops.delete(rt, ns, info.name, options, dry_run=dry_run)
                 return _json(self._convert(rt, info.version, obj))
@@ -340,6 +348,12 @@ class ApiServer:
                           "metadata": {"resourceVersion": str(self.ops.store.resource_version)},
                           "items": [self._convert(rt, info.version, o) for o in deleted]})
         raise method_not_allowed()
+
+    def _watched(self, rt: ResourceType, version: str, obj: dict[str, Any], as_table: str | None) -> dict[str, Any]:
+        obj = self._convert(rt, version, obj)
+        if as_table is None:
+            return obj
+        return tables.table(rt, [obj], {"resourceVersion": meta(obj).get("resourceVersion")}, as_table)
 
     def _convert(self, rt: ResourceType, version: str, obj: dict[str, Any]) -> dict[str, Any]:
         """Serve a custom resource at the requested version (all versions share one storage)."""
@@ -368,6 +382,8 @@ class ApiServer:
         raw = await request.read()
         if not raw.strip():
             raise bad_request("the request body is empty")
+        if protobuf.is_protobuf(request.content_type):
+            return protobuf.decode(raw)
         try:
             if "yaml" in request.content_type:
                 return yaml.load(raw, Loader=_SAFE_LOADER)
@@ -389,7 +405,9 @@ class ApiServer:
     async def _delete_options(self, request: web.Request) -> dict[str, Any]:
         raw = await request.read()
         options: dict[str, Any] = {}
-        if raw.strip():
+        if raw.strip() and protobuf.is_protobuf(request.content_type):
+            options = protobuf.decode(raw)
+        elif raw.strip():
             try:
                 options = json.loads(raw) or {}
             except ValueError as e:
@@ -416,7 +434,7 @@ class ApiServer:
             parts = info.name.split(":")
             name = parts[1] if len(parts) == 3 else parts[0]
             return await connector(request, self.ops.get(rt, ns, name), info.connect_path, user)
-        dry_run = request.query.get("dryRun") == "All"
+        dry_run = _dry_run(request.query.getall("dryRun", []))
         field_validation = request.query.get("fieldValidation") or "Warn"
         if sub == "status":
             if method == "GET":
@@ -443,7 +461,13 @@ class ApiServer:
                 return _json(self.ops.update_scale(rt, ns, info.name, patch, patch_type=patch_type,
                                                    dry_run=dry_run))
         elif sub == "eviction" and method == "POST":
-            return _json(self.ops.evict(ns, info.name, await self._body(request)), 201)
+            body = await self._body(request)
+            in_body = ((body or {}).get("deleteOptions") or {}).get("dryRun") or [] if isinstance(body, dict) else []
+            return _json(self.ops.evict(ns, info.name, body, dry_run=dry_run or _dry_run(in_body)), 201)
+        elif sub == "finalize" and method == "PUT":
+            return _json(self.ops.finalize_namespace(info.name, await self._body(request)))
+        elif sub == "token" and method == "POST":
+            return _json(self.ops.request_token(ns, info.name, await self._body(request), dry_run=dry_run), 201)
         elif sub == "log" and method == "GET":
             return await self._log(request, rt, ns, info.name)
         elif sub in STREAMING_SUBRESOURCES and method in ("GET", "POST"):
@@ -509,6 +533,8 @@ class ApiServer:
                 raise bad_request(f"invalid resource version: {rv!r}") from None
         timeout = _int(q, "timeoutSeconds") or self.emu.watch_timeout
         bookmarks = q.get("allowWatchBookmarks") in _TRUE
+        # `kubectl get -w` asks for Tables: each event's object is then a one-row Table.
+        as_table = q.get("includeObject", "Metadata") if "as=Table" in request.headers.get("Accept", "") else None
         loop = asyncio.get_running_loop()
         response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
         response.enable_chunked_encoding()
@@ -536,7 +562,7 @@ class ApiServer:
                 batch = [item]  # send what is already queued in one write
                 while batch[-1] is not None and not watcher.queue.empty():
                     batch.append(watcher.queue.get_nowait())
-                events = [json.dumps({"type": kind, "object": self._convert(rt, info.version, obj)},
+                events = [json.dumps({"type": kind, "object": self._watched(rt, info.version, obj, as_table)},
                                      separators=(",", ":")).encode() + b"\n"
                           for kind, obj in filter(None, batch)]
                 if events:
@@ -631,6 +657,15 @@ class ApiServer:
         with contextlib.suppress(ConnectionResetError, RuntimeError):
             await response.write_eof()
         return response
+
+
+def _dry_run(values: Any) -> bool:
+    """``dryRun`` of a write (query parameters or DeleteOptions): only ``All`` exists."""
+    values = [values] if isinstance(values, str) else list(values)
+    for value in values:
+        if value != "All":
+            raise ApiError(400, "BadRequest", f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    return bool(values)
 
 
 def _int(query: Any, key: str, default: Any = 0) -> Any:

@@ -279,3 +279,59 @@ def test_the_count_of_failed_polls_outlives_a_killed_worker(cloud_cluster, tls_e
     finally:
         second.kill()
     assert failed(2)
+
+
+# --- upgraded connections (exec, cp, port-forward) straight to the cluster's API server ----
+
+def test_exec_cp_and_port_forward_on_a_cloud_cluster(cloud_cluster, tenant, tls_emulator, tmp_path):
+    """The hub dials the cloud cluster's API server with the upgrade itself (no agent): the
+    user's RBAC decides, the bytes flow both ways, and each session is audited."""
+    import os
+    import subprocess
+    import urllib.request
+
+    from cceone.audit.models import AuditEvent
+    from tests.clusters.test_pod_sessions import POD, SPDY, _free_port, _sessions
+
+    tls_emulator.emulator.put_object({"apiVersion": "v1", "kind": "ConfigMap",
+                                      "metadata": {"name": "web-config", "namespace": "default"},
+                                      "data": {"MODE": "cloud", "app.conf": "listen 8080\n"}})
+    tls_emulator.emulator.put_object(POD)
+    _issued, config = kubeconfigs.issue(tenant.user, cloud_cluster)
+    refused = kubectl(config, tmp_path, "exec", "web", "--", "echo", "hi")
+    assert refused.returncode != 0 and 'cannot create resource "pods/exec"' in refused.stderr
+
+    grant(tls_emulator, tenant.user, "edit", namespace="default")
+    ran = kubectl(config, tmp_path, "exec", "web", "--", "sh", "-c", "echo $GREETING $MODE; hostname")
+    assert ran.returncode == 0 and ran.stdout == "hello cloud\nweb\n", ran.stderr
+    path = tmp_path / "kubeconfig.yaml"
+    old = subprocess.run(["kubectl", "--kubeconfig", str(path), "exec", "-i", "web", "--", "sh"], input="echo spdy\n",
+                         capture_output=True, text=True, timeout=30, env={**os.environ, **SPDY})
+    assert old.stdout == "spdy\n", old.stderr
+    local = tmp_path / "up.txt"
+    local.write_text("to the cloud\n" * 500)
+    assert kubectl(config, tmp_path, "cp", str(local), "default/web:/tmp/up.txt").returncode == 0
+    back = tmp_path / "back.txt"
+    assert kubectl(config, tmp_path, "cp", "default/web:/tmp/up.txt", str(back)).returncode == 0
+    assert back.read_text() == local.read_text()
+
+    port = _free_port()
+    forward = subprocess.Popen(["kubectl", "--kubeconfig", str(path), "port-forward", "pod/web", f"{port}:8080"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "Forwarding from" in forward.stdout.readline()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/cloud", timeout=10) as answer:
+            assert answer.read().decode() == "Hello from pod web on port 8080: GET /cloud\n"
+    finally:
+        forward.terminate()
+        forward.wait(10)
+
+    execs = wait_until(lambda: len(_sessions(cloud_cluster, "clusters:pod-exec")) >= 5
+                       and _sessions(cloud_cluster, "clusters:pod-exec"), what="exec sessions audited")
+    assert execs[0].result == AuditEvent.Result.DENIED and execs[0].details["status"] == 403
+    done = next(e for e in execs if e.details["command"][:2] == ["sh", "-c"])
+    assert done.result == AuditEvent.Result.SUCCESS and done.actor == tenant.user
+    assert done.details["pod"] == "web" and done.details["bytes_out"] > 0
+    forwarded = wait_until(lambda: _sessions(cloud_cluster, "clusters:pod-portforward", pod="web"),
+                           what="port-forward audited")[0]
+    assert forwarded.details["ports"] == ["8080"] and forwarded.details["bytes_out"] > 40

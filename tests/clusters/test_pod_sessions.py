@@ -162,7 +162,7 @@ def test_port_forward_carries_http_through_the_hub(connected_cluster, web_pod, a
         forward.wait(10)
     event = wait_until(lambda: _sessions(connected_cluster, "clusters:pod-portforward", pod="web"),
                        what="port-forward audited")[0]
-    assert event.details["bytes_out"] > 3_000_000
+    assert event.details["bytes_out"] > 3_000_000 and event.details["ports"] == ["8080"]
 
 
 def test_rbac_refuses_exec_attach_cp_and_port_forward(connected_cluster, web_pod, emulator, tenant, tmp_path):
@@ -210,3 +210,7 @@ def test_older_clients_speaking_spdy_get_through_too(connected_cluster, web_pod,
     finally:
         forward.terminate()
         forward.wait(10)
+    # The ports of a SPDY port-forward are in its streams' headers, not in the URL: audited all the same.
+    event = wait_until(lambda: _sessions(connected_cluster, "clusters:pod-portforward", pod="web"),
+                       what="SPDY port-forward audited")[0]
+    assert event.details["ports"] == ["8080"]

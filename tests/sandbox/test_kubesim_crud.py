@@ -203,13 +203,15 @@ def test_delete_collection_with_selector(core: client.CoreV1Api, ns: str) -> Non
     for i in range(4):
         core.create_namespaced_config_map(ns, {"metadata": {"name": f"c{i}", "labels": {"even": str(i % 2 == 0)}}})
     core.delete_collection_namespaced_config_map(ns, label_selector="even=True")
-    assert sorted(c.metadata.name for c in core.list_namespaced_config_map(ns).items) == ["c1", "c3"]
+    # (kube-root-ca.crt is in every new namespace, as in a real cluster)
+    assert sorted(c.metadata.name for c in core.list_namespaced_config_map(ns).items) == ["c1", "c3",
+                                                                                          "kube-root-ca.crt"]
 
 
 def test_dry_run_persists_nothing(core: client.CoreV1Api, ns: str) -> None:
     made = core.create_namespaced_config_map(ns, {"metadata": {"name": "dry"}}, dry_run="All")
     assert made.metadata.name == "dry"
-    assert core.list_namespaced_config_map(ns).items == []
+    assert [c.metadata.name for c in core.list_namespaced_config_map(ns).items] == ["kube-root-ca.crt"]
 
 
 def test_finalizers_delay_deletion_until_removed(core: client.CoreV1Api, ns: str) -> None:

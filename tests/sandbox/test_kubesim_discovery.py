@@ -88,3 +88,33 @@ def test_discovery_allowed_for_any_authenticated_user(server) -> None:
     assert status == 403
     assert body["message"] == ('namespaces is forbidden: User "plain" cannot list resource "namespaces" '
                                'in API group "" at the cluster scope')
+
+
+def _raw(url: str, accept: str) -> tuple[str, bytes]:
+    req = urllib.request.Request(url, headers={"Authorization": "Bearer admin-token", "Accept": accept})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return resp.headers["Content-Type"], resp.read()
+
+
+def test_openapi_documents_describe_the_served_kinds(server) -> None:
+    """v2 in JSON for JSON clients (protobuf, empty, for kubectl), v3 per group version."""
+    ctype, body = _raw(server.url + "/openapi/v2", "application/json")
+    assert ctype == "application/json"
+    v2 = json.loads(body)
+    deployment = v2["definitions"]["io.k8s.api.apps.v1.Deployment"]
+    assert deployment["x-kubernetes-group-version-kind"] == [{"group": "apps", "version": "v1", "kind": "Deployment"}]
+    assert deployment["properties"]["spec"]["$ref"] == "#/definitions/io.k8s.api.apps.v1.DeploymentSpec"
+    pod_spec = v2["definitions"]["io.k8s.api.core.v1.PodSpec"]
+    assert pod_spec["properties"]["containers"]["x-kubernetes-patch-merge-key"] == "name"
+    assert "containers" in pod_spec["required"]
+    assert v2["definitions"]["io.k8s.api.core.v1.ServicePort"]["properties"]["port"]["type"] == "integer"
+    ctype, _ = _raw(server.url + "/openapi/v2", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+    assert ctype == "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+
+    root = json.loads(_raw(server.url + "/openapi/v3", "application/json")[1])
+    url = root["paths"]["apis/apps/v1"]["serverRelativeURL"]
+    apps = json.loads(_raw(server.url + url, "application/json")[1])
+    spec = apps["components"]["schemas"]["io.k8s.api.apps.v1.DeploymentSpec"]
+    assert spec["properties"]["replicas"]["type"] == "integer"
+    assert "Number of desired pods" in spec["properties"]["replicas"]["description"]
+    assert "io.k8s.api.core.v1.PodTemplateSpec" in apps["components"]["schemas"]

@@ -183,7 +183,8 @@ def test_watch_streams_existing_then_changes(core: client.CoreV1Api, ns: str) ->
     core.patch_namespaced_config_map("after", ns, {"data": {"k": "v"}})
     core.delete_namespaced_config_map("after", ns)
     t.join(10)
-    assert events == [("ADDED", "before"), ("ADDED", "after"), ("MODIFIED", "after"), ("DELETED", "after")]
+    assert events == [("ADDED", "before"), ("ADDED", "kube-root-ca.crt"),  # in every new namespace
+                      ("ADDED", "after"), ("MODIFIED", "after"), ("DELETED", "after")]
 
 
 def test_watch_from_resource_version_with_selectors(core: client.CoreV1Api, ns: str) -> None:
