@@ -11,12 +11,14 @@ class FederationConfig(AppConfig):
         from billing import metering
         from cceone.console import navigation
 
-        from . import api
+        from . import api, console, console_api
         from . import checks  # noqa: F401 - registers the quota and control-plane checks (clusters' registry)
         from . import tasks  # noqa: F401 - sends provisioning and unsubscribing on the services' signals
         from .meters import FederationMeter
 
+        console.register()  # before resources' ready(): its API serves every target type registered
         api.register()
+        console_api.register()
         metering.register(FederationMeter())
         navigation.register(navigation.Entry("fleets", _("Federation management"), "federation:list",
                                              "federations:list", match="federation:", position=50))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import console_views, views
 
 app_name = "federation"
 urlpatterns = [
@@ -10,4 +10,8 @@ urlpatterns = [
     path("<int:pk>/protection/", views.deletion_protection, name="protection"),
     path("<int:pk>/fleet/", views.fleet, name="fleet"),
     path("<int:pk>/unsubscribe/", views.unsubscribe, name="unsubscribe"),
+    path("<int:pk>/workloads/create/", console_views.workload_create, name="workload-create"),
+    path("<int:pk>/workloads/division-preview/", console_views.division_preview, name="division-preview"),
+    path("<int:pk>/workloads/<slug:kind>/<str:namespace>/<str:name>/placement/", console_views.placement,
+         name="placement"),
 ]

@@ -16,7 +16,7 @@ from cceone.iam.routes import iam_page
 from clusters.wizard import OrderWizard
 from fleets.models import Fleet
 
-from . import services, transitions
+from . import karmada, services, transitions
 from .filters import FederationFilterSet
 from .forms import FederationOrderForm
 from .models import Federation
@@ -100,8 +100,9 @@ def detail(request, pk):
             .prefetch_related("steps").order_by("-started_at", "-id"))
     history = transitions.history(federation, newest_first=True)[:20]
     user = request.user
+    members = karmada.overview(federation, user) if federation.status in (Status.RUNNING, Status.CHANGING) else {}
     return render(request, "federation/detail.html", {
-        "federation": federation, "logs": logs, "history": history,
+        "federation": federation, "logs": logs, "history": history, "page": "overview", **members,
         "reason": transitions.last_reason(federation) if federation.status in (Status.FAILED, Status.FROZEN) else "",
         "can_update": can(user, "federations:update", federation),
         "can_delete": can(user, "federations:delete", federation),

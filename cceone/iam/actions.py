@@ -52,6 +52,7 @@ _CATALOGUE = [
     ("federations:create", Tier.ORDER, _("Order a federation")),
     ("federations:update", Tier.WRITE, _("Change a federation's settings")),
     ("federations:delete", Tier.ORDER, _("Unsubscribe a federation")),
+    ("federations:deploy", Tier.WRITE, _("Create federated workloads with their policies")),
     ("permissions:list", Tier.READ, _("List Kubernetes permissions")),
     ("permissions:create", Tier.WRITE, _("Create Kubernetes permissions and associations")),
     ("permissions:update", Tier.WRITE, _("Change Kubernetes permissions and associations")),
