@@ -202,10 +202,8 @@ class _OverridePolicyFields(forms.Form):
                                help_text=_("One “apiVersion kind [name]” per line; empty: every object."))
 
 
-class OverridePolicyForm(NamespacedForm, _OverridePolicyFields, OverrideFields):
-    """An OverridePolicy with one rule: what differs in one member."""
-
-    field_order = ["name", "namespace", "selectors"]
+class _OverridePolicyBase(_OverridePolicyFields):
+    """An override policy from the form needs at least one override."""
 
     def clean(self):
         data = super().clean()
@@ -213,18 +211,22 @@ class OverridePolicyForm(NamespacedForm, _OverridePolicyFields, OverrideFields):
             raise forms.ValidationError(_("Give at least one override."))
         return data
 
+
+class OverridePolicyForm(NamespacedForm, _OverridePolicyBase, OverrideFields):
+    """An OverridePolicy with one rule: what differs in one member."""
+
+    field_order = ["name", "namespace", "selectors"]
+
     def manifest(self) -> dict:
         data = self.cleaned_data
         return policies.override_policy(data["name"], data["namespace"], data["selectors"], [self.cluster_override()])
 
 
-class ClusterOverridePolicyForm(ConsoleForm, _OverridePolicyFields, OverrideFields):
+class ClusterOverridePolicyForm(ConsoleForm, _OverridePolicyBase, OverrideFields):
     """A ClusterOverridePolicy with one rule."""
 
     name = forms.CharField(label=_("Name"), max_length=253, validators=[dns_subdomain])
     field_order = ["name", "selectors"]
-
-    clean = OverridePolicyForm.clean
 
     def manifest(self) -> dict:
         return policies.override_policy(self.cleaned_data["name"], None, self.cleaned_data["selectors"],
