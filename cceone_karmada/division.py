@@ -84,10 +84,12 @@ def _webster_fast(replicas: int, weights: Mapping[str, int], tie_break: str) -> 
     """``webster`` from no seats, in O(n log n) rather than O(replicas · n).
 
     Seats are handed out in order of falling quotient, so for any threshold ``t`` the seats
-    whose quotient ``w / (2s + 1)`` exceeds ``t`` are exactly those given before any other:
-    with ``t = W / (2R − n)`` (integers, no rounding) that is at most ``R`` and at least
-    ``R − n`` seats. The rest are given one at a time by the same rule (a heap on the same
-    key), so ties fall exactly as in ``webster_sequential``.
+    whose quotient ``w / (2s + 1)`` exceeds ``t`` are exactly those given before any other
+    (integers, no rounding). ``t = W / 2R`` (Webster's divisor) most often gives a few seats
+    short of ``R``; when it gives more, ``t = W / (2R − n)`` gives at most ``R`` and at least
+    ``R − n``. The rest are given one at a time by the same rule (a heap on the same key), so
+    ties fall exactly as in ``webster_sequential``; the second value says whether the name
+    rule ever chose.
     """
     import heapq
 
@@ -96,11 +98,15 @@ def _webster_fast(replicas: int, weights: Mapping[str, int], tie_break: str) -> 
     if not weights or total <= 0 or replicas <= 0:
         return dict(sorted(seats.items())), False
     n = len(weights)
-    if 2 * replicas > n:
-        scale = 2 * replicas - n  # t = total / scale; s = #{odd m : total·m < w·scale}
-        for name, w in weights.items():
-            if w > 0:
-                seats[name] = ((w * scale - 1) // total + 1) // 2
+    # t = total / scale; s = #{odd m : total·m < w·scale}. First Webster's own divisor (most
+    # often at most R seats, a few short); if that overshoots, one that never does.
+    for scale in (2 * replicas, 2 * replicas - n):
+        if scale <= 0:
+            break
+        guess = {name: ((w * scale - 1) // total + 1) // 2 for name, w in weights.items() if w > 0}
+        if sum(guess.values()) <= replicas:
+            seats.update(guess)
+            break
     given = sum(seats.values())
     order = {name: i for i, name in enumerate(sorted(weights))}
     sign = -1 if tie_break == NAME_DESC else 1
