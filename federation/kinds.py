@@ -4,6 +4,7 @@ bindings (read-only: the scheduler writes them) and the member clusters (read-on
 join through the federation's fleet). Served only on a federation (`target_types`)."""
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from resources.formatting import condition, meta, spec, status
 from resources.registry import Column, Kind, register
@@ -163,7 +164,7 @@ def _binding_summary(obj: dict) -> list:
                             .replace(" /", " ")),
             (_("Replicas"), spec(obj).get("replicas", "--")), (_("Placed in"), placed(obj)),
             (_("Replica scheduling"), scheduling_label(spec(obj).get("placement"))),
-            (_("Scheduled"), _condition_status(obj, "Scheduled")),
+            (pgettext_lazy("karmada binding", "Scheduled"), _condition_status(obj, "Scheduled")),
             (_("Fully applied"), _condition_status(obj, "FullyApplied"))]
 
 
