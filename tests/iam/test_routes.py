@@ -187,8 +187,6 @@ ROUTES: dict[str, Route] = {
     "resources:terminal-input": page("clusters:get", kwargs=k8s("pods", **OBJECT), method="post",
                                      data=lambda w: {"id": "a" * 24, "data": "ls"}),
     # The same generic pages on a federation's Karmada API server: opening it is federations:get.
-    "resources:summary (federation)": page("federations:get", kwargs=lambda w: {
-        "target_type": "federation", "target_id": str(w.federation.pk)}),
     "resources:list (federation)": page("federations:get", kwargs=fed_k8s("propagationpolicies")),
     "resources:create (federation)": page("federations:get", kwargs=fed_k8s("overridepolicies")),
     **{f"resources:{name} (federation)": page("federations:get", kwargs=fed_k8s(kind, **obj)) for name, kind, obj in [
