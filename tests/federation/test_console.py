@@ -98,6 +98,8 @@ def test_the_generic_pages_serve_karmadas_resource_templates_and_members(federat
     # Kinds a Karmada API server does not hold as templates are not pages of a federation.
     assert browser.get(k8s(federation, "pods")).status_code == 404
     assert browser.get(k8s(federation, "nodes")).status_code == 404
+    assert browser.get(reverse("resources:summary", kwargs={"target_type": "federation",
+                                                             "target_id": str(federation.pk)})).status_code == 404
 
 
 def test_a_policy_from_the_guided_form_is_checked_by_the_server_then_created_and_audited(federation, tenant,
@@ -319,6 +321,8 @@ def test_the_api_refuses_what_the_page_refuses(federation, tenant, ns):
 
 def test_a_viewer_may_open_the_console_but_not_deploy(federation, tenant):
     viewer = client_for(tenant.viewer)
+    overview = viewer.get(reverse("federation:detail", args=[federation.pk])).content.decode()
+    assert 'id="federation-tabs"' in overview and 'id="federated-workload-tab"' not in overview
     assert viewer.get(reverse("federation:workload-create", args=[federation.pk])).status_code == 403
     assert viewer.post(f"/api/v1/federations/{federation.pk}/workloads/", {},
                        content_type="application/json").status_code == 403
