@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from cceone import api_routes as routes
 from cceone.api import form_serializer
+from cceone.api_schema import ConsoleAutoSchema, ErrorSerializer
 from cceone.kube.gateway import KubeError
 from resources.object_api import NAME, NAMESPACE, KubernetesRefusal, ObjectRefSerializer, TargetUnavailable, ref
 from resources.targets import Unavailable, resolve
@@ -95,8 +96,21 @@ PlacementResponse = inline_serializer("FederatedWorkloadPlacement", {
     "members": PlacementRowSerializer(many=True)})
 
 
+class FederationConsoleSchema(ConsoleAutoSchema):
+    """Besides the console's usual answers: Kubernetes' refusals passed on (409, 422), the
+    Karmada API server unreachable (502) and a federation whose console cannot serve now (503)."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code in ("409", "422", "502", "503"):
+            responses.setdefault(code, self._get_response_for_code(ErrorSerializer, code, direction=direction))
+        return responses
+
+
 class FederationConsoleViewSet(viewsets.ViewSet):
     """A federation's division preview, guided workloads and placements."""
+
+    schema = FederationConsoleSchema()
 
     iam_actions = {"division_preview": "federations:get", "workloads": federated.DEPLOY_ACTION,
                    "placement": "federations:get"}
