@@ -22,7 +22,6 @@ from resources.targets import Unavailable, resolve
 
 from . import karmada, workloads
 from .policy_forms import FederatedWorkloadForm, MemberOverrideForm
-from .preview import REASONS
 
 
 def _target(request, pk):
@@ -43,7 +42,7 @@ def _members(request, target) -> tuple[list[dict], str]:
         return [], error.message
 
 
-def _forms(request, target, members, data=None):
+def _forms(members, data=None):
     names = sorted(c["metadata"]["name"] for c in members)
     form = FederatedWorkloadForm(data, initial=None if data else {"namespace": "default"})
     overrides = [MemberOverrideForm(data, member=name) for name in names]
@@ -67,7 +66,7 @@ def preview_context(request, target, form) -> dict:
                                       form.placement().manifest(), kind=form.cleaned_data["workload_kind"])
     except KubeError as error:
         return {"preview_errors": [error.message]}
-    return {"preview": found, "preview_members": found.members, "reasons": REASONS,
+    return {"preview": found, "preview_members": found.members,
             "version": ".".join(map(str, karmada.division_version(target.obj)))}
 
 
@@ -81,7 +80,7 @@ def workload_create(request, pk):
         return refused
     require(request.user, workloads.DEPLOY_ACTION, target.obj)
     members, members_error = _members(request, target)
-    form, overrides = _forms(request, target, members, request.POST if request.method == "POST" else None)
+    form, overrides = _forms(members, request.POST if request.method == "POST" else None)
     errors, status = [], 200
     if request.method == "POST":
         workload = _workload(form, overrides)
@@ -139,5 +138,5 @@ def placement(request, pk, kind, namespace, name):
     template = "federation/partials/placement_body.html" if request.htmx else "federation/placement.html"
     return render(request, template, {
         "federation": target.obj, "target": target, "page": "workloads", "found": found,
-        "reasons": REASONS, "workload_url": object_url(target, kind_object, namespace, name),
+        "workload_url": object_url(target, kind_object, namespace, name),
         "can_deploy": can(request.user, workloads.DEPLOY_ACTION, target.obj)})

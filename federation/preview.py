@@ -16,7 +16,8 @@ from kubernetes.utils import parse_quantity
 from cceone_karmada import division
 from cceone_karmada.affinity import affinity_matches, untolerated_taints
 
-# Why a member gets nothing (codes; the pages and the API say them in words, `REASONS`).
+# Why a member gets nothing: codes the API gives and the pages say in words (the partial
+# `federation/partials/division_preview.html` translates each).
 NOT_SELECTED = "not-selected"
 TAINTED = "taint-not-tolerated"
 KIND_NOT_SERVED = "kind-not-served"
