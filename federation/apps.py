@@ -10,27 +10,24 @@ class FederationConfig(AppConfig):
         # How the app plugs into the core and the apps below it (docs/architecture.md).
         from billing import metering
         from cceone.console import navigation, overview
-
-        from . import api
-        from . import checks  # noqa: F401 - registers the quota and control-plane checks (clusters' registry)
-        from . import tasks  # noqa: F401 - sends provisioning and unsubscribing on the services' signals
-        from .meters import FederationMeter
-
         from cceone.iam.signals import credentials_revoked
         from clusters.hub_directory import register_target
-
-        from . import kubeconfigs
-
-        register_target(kubeconfigs.HUB_PREFIX, kubeconfigs.HubFederations())
         from fleets import panels
 
+        from . import api, console, console_api, kubeconfigs
+        from . import checks  # noqa: F401 - registers the quota and control-plane checks (clusters' registry)
+        from . import tasks  # noqa: F401 - sends provisioning, members' joins and RBAC on the services' signals
         from .fleet_panel import fleet_panel
-
-        panels.register(fleet_panel)
-        credentials_revoked.connect(kubeconfigs.revoke_for_user_signal, dispatch_uid="federation.revoke_kubeconfigs")
-        api.register()
+        from .meters import FederationMeter
         from .overview import INSTANCES, STATISTICS
 
+        # The hub's kubeconfig proxy serves federations too (/k8s/federations/<id>).
+        register_target(kubeconfigs.HUB_PREFIX, kubeconfigs.HubFederations())
+        credentials_revoked.connect(kubeconfigs.revoke_for_user_signal, dispatch_uid="federation.revoke_kubeconfigs")
+        panels.register(fleet_panel)  # a fleet's page: its federation, join or leave one (R4.5)
+        console.register()  # before resources' ready(): its API serves every target type registered
+        api.register()
+        console_api.register()
         overview.register_instances(INSTANCES)
         overview.register_statistics(STATISTICS)
         metering.register(FederationMeter())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import console_views, views
 
 app_name = "federation"
 urlpatterns = [
@@ -15,4 +15,8 @@ urlpatterns = [
     path("<int:pk>/access/<str:action>/", views.access_action, name="access-action"),
     path("<int:pk>/members/<int:member_pk>/network/", views.member_network, name="member-network"),
     path("<int:pk>/unsubscribe/", views.unsubscribe, name="unsubscribe"),
+    path("<int:pk>/workloads/create/", console_views.workload_create, name="workload-create"),
+    path("<int:pk>/workloads/division-preview/", console_views.division_preview, name="division-preview"),
+    path("<int:pk>/workloads/<slug:kind>/<str:namespace>/<str:name>/placement/", console_views.placement,
+         name="placement"),
 ]

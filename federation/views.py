@@ -23,7 +23,7 @@ from clusters.forms import KubeconfigForm
 from clusters.wizard import OrderWizard
 from fleets.models import Fleet
 
-from . import kubeconfigs, members, services, transitions
+from . import karmada, kubeconfigs, members, services, transitions
 from .filters import FederationFilterSet
 from .forms import FederationOrderForm
 from .models import Federation, FederationKubeconfig, FederationMember
@@ -107,8 +107,9 @@ def detail(request, pk):
             .prefetch_related("steps").order_by("-started_at", "-id"))
     history = transitions.history(federation, newest_first=True)[:20]
     user = request.user
+    members = karmada.overview(federation, user) if federation.status in (Status.RUNNING, Status.CHANGING) else {}
     return render(request, "federation/detail.html", {
-        "federation": federation, "logs": logs, "history": history,
+        "federation": federation, "logs": logs, "history": history, "page": "overview", **members,
         "reason": transitions.last_reason(federation) if federation.status in (Status.FAILED, Status.FROZEN) else "",
         "can_update": can(user, "federations:update", federation),
         "can_delete": can(user, "federations:delete", federation),
@@ -117,7 +118,7 @@ def detail(request, pk):
         "free_fleets": restrict(Fleet.objects.filter(federation__isnull=True), user, "fleets:update")
         if federation.fleet_id is None else Fleet.objects.none(),
         "can_leave": federation.fleet_id is not None and can(user, "fleets:update", federation.fleet),
-        "members": federation.members.select_related("cluster"),
+        "join_members": federation.members.select_related("cluster"),
         "networks": FederationMember.Network.choices,
     })
 
@@ -206,7 +207,9 @@ def access(request, pk):
     """Access configuration (R5.4): basic info (deletion protection, EIP) and connection info
     (the user's federation kubeconfigs through the hub)."""
     federation = _federation(request, pk)
-    context = {"federation": federation, "can_update": can(request.user, "federations:update", federation),
+    context = {"federation": federation, "page": "access",
+               "can_update": can(request.user, "federations:update", federation),
+               "can_delete": can(request.user, "federations:delete", federation),
                "can_kubeconfig": can(request.user, "federations:kubeconfig", federation),
                **_connection_context(request, federation)}
     issued = show_once.take(request, f"federation-kubeconfig-{federation.pk}")

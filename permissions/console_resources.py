@@ -6,11 +6,18 @@ entry) is covered by the presets without a second list. Each entry is (API group
 resource), subresources written `resource/subresource`.
 """
 from resources import registry
+from resources.targets import get_type
+
+
+def _kinds():
+    """The kinds a member cluster serves (Karmada's policies live only on a federation)."""
+    cluster = get_type("cluster")
+    return [kind for kind in registry.all_kinds() if cluster.serves(kind)]
 
 
 def _resources(namespaced: bool) -> list[tuple[str, str]]:
     found = {}
-    for kind in registry.all_kinds():
+    for kind in _kinds():
         if kind.namespaced == namespaced:
             for group, resource, _read_only in kind.api_resources():
                 found.setdefault((group, resource), None)
@@ -31,12 +38,12 @@ def cluster_scoped() -> list[tuple[str, str]]:
 def secrets() -> set[tuple[str, str]]:
     """What only write-tier presets read (Kubernetes' `view` role leaves them out too): the
     kinds whose values the console shows only through an audited reveal."""
-    return {(kind.group, kind.plural) for kind in registry.all_kinds() if kind.sensitive}
+    return {(kind.group, kind.plural) for kind in _kinds() if kind.sensitive}
 
 
 def read_only() -> set[tuple[str, str]]:
     """Subresources that can only be read (pod logs)."""
-    return {(group, resource) for kind in registry.all_kinds()
+    return {(group, resource) for kind in _kinds()
             for group, resource, read_only in kind.api_resources() if read_only}
 
 

@@ -67,14 +67,23 @@ class Api:
     def get(self, kind, name, namespace=None, subresource=None) -> dict:
         return self.call("GET", kind.path(namespace, name, subresource))
 
+    @staticmethod
+    def write_query(kind, dry_run=False) -> dict:
+        """A write's query: a server-side dry run when asked; the kind's strict field validation
+        (unknown fields refused, with the API server's own message) when it has it."""
+        return {"dryRun": "All" if dry_run else None,
+                "fieldValidation": "Strict" if getattr(kind, "strict_fields", False) else None}
+
     def create(self, kind, body, namespace=None, dry_run=False) -> dict:
-        return self.call("POST", kind.path(namespace), body=body, query={"dryRun": "All" if dry_run else None})
+        return self.call("POST", kind.path(namespace), body=body, query=self.write_query(kind, dry_run))
 
-    def replace(self, kind, name, body, namespace=None) -> dict:
-        return self.call("PUT", kind.path(namespace, name), body=body)
+    def replace(self, kind, name, body, namespace=None, dry_run=False) -> dict:
+        return self.call("PUT", kind.path(namespace, name), body=body, query=self.write_query(kind, dry_run))
 
-    def patch(self, kind, name, body, namespace=None, subresource=None, content_type=MERGE_PATCH) -> dict:
-        return self.call("PATCH", kind.path(namespace, name, subresource), body=body, content_type=content_type)
+    def patch(self, kind, name, body, namespace=None, subresource=None, content_type=MERGE_PATCH,
+              dry_run=False) -> dict:
+        return self.call("PATCH", kind.path(namespace, name, subresource), body=body, content_type=content_type,
+                         query=self.write_query(kind, dry_run) if not subresource else None)
 
     def delete(self, kind, name, namespace=None) -> dict:
         return self.call("DELETE", kind.path(namespace, name),

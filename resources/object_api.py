@@ -33,10 +33,9 @@ from .forms import LabelsForm, LogOptionsForm, TaintForm, dns_label
 from .formatting import spec
 from .kube import Api
 from .models import NodeDrain
-from .targets import Unavailable, get_type, resolve
+from .targets import Unavailable, all_types, get_type, resolve
 
 TARGET_TYPE = "cluster"
-CLUSTER = r"kubernetes/clusters/(?P<cluster_id>\d+)"
 NAME = r"[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?"  # a DNS subdomain, as resources.urls takes it
 NAMESPACE = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"  # a DNS label
 LIST_LIMIT = 500
@@ -142,7 +141,6 @@ TaintSerializer = form_serializer(TaintForm, "KubernetesTaint")
 # --- documentation -----------------------------------------------------------------------------
 
 OBJECT = OpenApiTypes.OBJECT
-SECTION_TAG = gettext_lazy("Kubernetes %(section)s")  # e.g. "Kubernetes Workloads"
 
 
 class KindSchema(ConsoleAutoSchema):
@@ -168,7 +166,9 @@ class KindSchema(ConsoleAutoSchema):
         return self._doc().get("responses", OBJECT)
 
     def get_override_parameters(self):
-        path = [OpenApiParameter("cluster_id", int, OpenApiParameter.PATH, description="The registered cluster's id.")]
+        target_type = get_type(self.view.target_type)
+        path = [OpenApiParameter(target_type.api_id, int, OpenApiParameter.PATH,
+                                 description=str(target_type.api_description))]
         if "{namespace}" in self.path:
             path.append(OpenApiParameter("namespace", str, OpenApiParameter.PATH, pattern=f"^{NAMESPACE}$"))
         if "{name}" in self.path:
@@ -181,7 +181,7 @@ class KindSchema(ConsoleAutoSchema):
         kind = self.view.kind.plural if self.view.kind else "manifests"
         methods = getattr(getattr(self.view, self.view.action, None), "mapping", {})
         suffix = f"_{self.method.lower()}" if len(methods) > 1 else ""
-        return f"kubernetes_{kind}_{self.view.action}{suffix}"
+        return f"{get_type(self.view.target_type).api_operation}_{kind}_{self.view.action}{suffix}"
 
     def _is_list_view(self, serializer=None):
         return False  # lists answer an object (items and a continue token), never a bare array
@@ -199,7 +199,8 @@ class KindSchema(ConsoleAutoSchema):
 # --- the viewsets --------------------------------------------------------------------------
 
 class TargetViewSet(viewsets.ViewSet):
-    """Operations on one cluster's Kubernetes API, named by the URL (`cluster_id`)."""
+    """Operations on one target's Kubernetes API, named by the URL (`cluster_id` for a cluster:
+    the target type's `api_id`)."""
 
     schema = KindSchema()
     target_type = TARGET_TYPE
@@ -210,7 +211,8 @@ class TargetViewSet(viewsets.ViewSet):
         open its console, and its state when it cannot serve (IAMPermission asks first)."""
         if not hasattr(self, "target"):
             try:
-                self.target = resolve(self.target_type, self.request.user, self.kwargs["cluster_id"])
+                self.target = resolve(self.target_type, self.request.user,
+                                      self.kwargs[get_type(self.target_type).api_id])
             except Unavailable as error:
                 raise TargetUnavailable(error) from None
         return self.target.obj
@@ -237,7 +239,7 @@ def _declare(viewset, names) -> None:
 
 
 class ManifestViewSet(TargetViewSet):
-    def create(self, request, cluster_id=None):
+    def create(self, request, **kwargs):
         given = ManifestsSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -260,15 +262,15 @@ class ManifestViewSet(TargetViewSet):
 _declare(ManifestViewSet, ["create"])
 
 
-class KindViewSet(TargetViewSet):
-    """One kind's objects: list, get, replace, delete and labels; the mixins below add
-    what only some kinds have."""
+class ReadKindViewSet(TargetViewSet):
+    """One kind's objects: list and get (all a read-only kind has); `KindViewSet` writes, and
+    the mixins below add what only some kinds have."""
 
     lookup_field = "name"
     lookup_value_regex = NAME
 
     def tag(self) -> str:
-        return str(SECTION_TAG % {"section": registry.SECTIONS[self.kind.nav_section]})
+        return str(get_type(self.target_type).api_tag % {"section": registry.SECTIONS[self.kind.nav_section]})
 
     @property
     def namespace(self) -> str | None:
@@ -292,6 +294,20 @@ class KindViewSet(TargetViewSet):
     def retrieve(self, request, name=None, **kwargs):
         return self.object_response(self.api.get(self.kind, name, self.namespace))
 
+    def docs(self) -> dict:
+        one, many = self.kind.label_singular, self.kind.label
+        return {
+            "list": {"summary": f"List {many}", "responses": ObjectListSerializer,
+                     "description": "A page of objects as the API server gives them (secret values hidden).",
+                     "parameters": [
+                         OpenApiParameter("labelSelector", str, description="e.g. app=web"),
+                         OpenApiParameter("limit", int, description=f"1 to {LIST_LIMIT} (default {LIST_LIMIT})."),
+                         OpenApiParameter("continue", str, description="The token of the previous page.")]},
+            "retrieve": {"summary": f"Get a {one}", "responses": OBJECT},
+        }
+
+
+class KindViewSet(ReadKindViewSet):
     def update(self, request, name=None, **kwargs):
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"detail": [_("Send the object as a JSON object.")]})
@@ -317,15 +333,9 @@ class KindViewSet(TargetViewSet):
 
     def docs(self) -> dict:
         kind = self.kind
-        one, many = kind.label_singular, kind.label
+        one = kind.label_singular
         docs = {
-            "list": {"summary": f"List {many}", "responses": ObjectListSerializer,
-                     "description": "A page of objects as the cluster gives them (secret values hidden).",
-                     "parameters": [
-                         OpenApiParameter("labelSelector", str, description="e.g. app=web"),
-                         OpenApiParameter("limit", int, description=f"1 to {LIST_LIMIT} (default {LIST_LIMIT})."),
-                         OpenApiParameter("continue", str, description="The token of the previous page.")]},
-            "retrieve": {"summary": f"Get a {one}", "responses": OBJECT},
+            **super().docs(),
             "update": {"summary": f"Replace a {one}", "request": OBJECT, "responses": OBJECT,
                        "description": "The whole object, as the YAML editor saves it: keep metadata.resourceVersion "
                                       "as read; if the object changed since, the answer is 409 and nothing "
@@ -485,39 +495,69 @@ class PodLogs:
                              OpenApiParameter("previous", bool, description="The previous container's logs.")]}}
 
 
-def viewset_for(kind: registry.Kind) -> type:
-    """The viewset of one kind: the generic operations and the kind's own."""
-    bases = [KindViewSet]
-    if kind.creatable and kind.create_form:
-        bases.insert(0, GuidedCreate)
-    for flag, mixin in ((kind.scalable, Scalable), (kind.restartable, Restartable),
-                        ("cordon" in kind.actions, NodeActions), ("reveal" in kind.actions, Revealable),
-                        ("logs" in kind.actions, PodLogs)):
-        if flag:
-            bases.insert(0, mixin)
-    attributes = {"kind": kind, "__module__": __name__,
-                  "__doc__": f"{kind.label} of a registered cluster."}
-    if GuidedCreate in bases:
-        attributes["create_serializer"] = form_serializer(
+_CREATE_SERIALIZERS: dict[str, type] = {}
+
+
+def _create_serializer(kind: registry.Kind) -> type:
+    """The body of a kind's guided create: one component per kind, whatever serves it."""
+    if kind.plural not in _CREATE_SERIALIZERS:
+        _CREATE_SERIALIZERS[kind.plural] = form_serializer(
             kind.create_form, f"{kind.kind}Create", exclude=("namespace",) if kind.namespaced else ())
-    viewset = type(f"{kind.kind}ViewSet", tuple(bases), attributes)
-    names = ["list", "retrieve", "update", "destroy", *(extra.__name__ for extra in viewset.get_extra_actions())]
+    return _CREATE_SERIALIZERS[kind.plural]
+
+
+def viewset_for(kind: registry.Kind, target_type: str = TARGET_TYPE) -> type:
+    """The viewset of one kind on one target type: the generic operations and the kind's own."""
+    if not kind.writable:
+        bases = [ReadKindViewSet]
+    else:
+        bases = [KindViewSet]
+        if kind.creatable and kind.create_form:
+            bases.insert(0, GuidedCreate)
+        for flag, mixin in ((kind.scalable, Scalable), (kind.restartable, Restartable),
+                            ("cordon" in kind.actions, NodeActions), ("reveal" in kind.actions, Revealable),
+                            ("logs" in kind.actions, PodLogs)):
+            if flag:
+                bases.insert(0, mixin)
+    the_type = get_type(target_type)
+    attributes = {"kind": kind, "target_type": target_type, "__module__": __name__,
+                  "__doc__": f"{kind.label} of a {the_type.label or target_type}."}
+    if GuidedCreate in bases:
+        attributes["create_serializer"] = _create_serializer(kind)
+    prefix = "" if target_type == TARGET_TYPE else target_type.title()
+    viewset = type(f"{prefix}{kind.kind}ViewSet", tuple(bases), attributes)
+    names = ["list", "retrieve", *(["update", "destroy"] if kind.writable else []),
+             *(extra.__name__ for extra in viewset.get_extra_actions())]
     if GuidedCreate in bases:
         names.append("create")
     _declare(viewset, names)
     return viewset
 
 
-def routes_for(kind: registry.Kind) -> str:
-    return f"{CLUSTER}/namespaces/(?P<namespace>{NAMESPACE})/{kind.plural}" if kind.namespaced \
-        else f"{CLUSTER}/{kind.plural}"
+def _root(target_type) -> str:
+    return rf"{target_type.api_prefix}/(?P<{target_type.api_id}>\d+)"
+
+
+def routes_for(kind: registry.Kind, target_type: str = TARGET_TYPE) -> str:
+    root = _root(get_type(target_type))
+    return f"{root}/namespaces/(?P<namespace>{NAMESPACE})/{kind.plural}" if kind.namespaced \
+        else f"{root}/{kind.plural}"
 
 
 def register(register_route) -> None:
-    """Every kind a cluster serves, and the manifests endpoint (called from api.register())."""
-    register_route(f"{CLUSTER}/manifests", ManifestViewSet, basename="k8s-manifests")
-    cluster = get_type(TARGET_TYPE)
-    for kind in registry.all_kinds():
-        if cluster.kinds is None or kind.plural in cluster.kinds:
-            register_route(routes_for(kind), viewset_for(kind), basename=f"k8s-{kind.plural}")
-
+    """Every kind each target type serves, and its manifests endpoint (called from
+    api.register(), once every app registered its target types and kinds: resources comes
+    after them in INSTALLED_APPS)."""
+    for target_type in all_types():
+        if not target_type.api_prefix:
+            continue
+        basename = target_type.api_basename
+        manifests = type(f"{target_type.name.title()}ManifestViewSet", (ManifestViewSet,),
+                         {"target_type": target_type.name, "__module__": __name__}) \
+            if target_type.name != TARGET_TYPE else ManifestViewSet
+        _declare(manifests, ["create"])
+        register_route(f"{_root(target_type)}/manifests", manifests, basename=f"{basename}-manifests")
+        for kind in registry.all_kinds():
+            if target_type.serves(kind):
+                register_route(routes_for(kind, target_type.name), viewset_for(kind, target_type.name),
+                               basename=f"{basename}-{kind.plural}")

@@ -105,6 +105,19 @@ class Kind:
     # Further API resources its pages read or write (group, resource), e.g. a Service's
     # Endpoints, beyond its own and the subresources its actions use.
     reads: tuple[tuple[str, str], ...] = ()
+    # The target types serving it (names in resources.targets); None: every type that takes
+    # all kinds. Karmada's policies exist only on a federation's API server.
+    target_types: frozenset | None = None
+    # False: the console only reads it (a ResourceBinding is the scheduler's): no edit,
+    # delete or labels, on the pages or the API.
+    writable: bool = True
+    # Saved edits are a JSON patch of what the user changed rather than a PUT of the whole
+    # object, so labels and finalizers the API server keeps for itself (Karmada's permanent
+    # ids) survive whatever the YAML says about them: these label/annotation key prefixes.
+    system_keys: tuple[str, ...] = ()
+    # Writes ask the API server to refuse unknown fields (fieldValidation=Strict) rather than
+    # drop them with a warning.
+    strict_fields: bool = False
 
     @property
     def api_version(self) -> str:
@@ -183,6 +196,11 @@ def for_object(api_version: str, kind: str) -> Kind | None:
 def by_kind_name(kind: str) -> Kind | None:
     """The registered kind called `kind` (owner references and events name kinds only)."""
     return next((k for k in _KINDS.values() if k.kind == kind), None)
+
+
+def register_section(key: str, label) -> None:
+    """A console section another app adds (e.g. a federation's policies), after the core's."""
+    SECTIONS.setdefault(key, label)
 
 
 def in_section(section: str, kinds=None) -> list[Kind]:

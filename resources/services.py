@@ -168,12 +168,79 @@ def replace_object(user, target, kind, namespace, name, text: str) -> dict:
     if not metadata.get("resourceVersion"):
         raise ValidationError(_("Keep metadata.resourceVersion: it makes sure you do not overwrite a change "
                                 "someone else made meanwhile."))
+    require_writable(kind)
+    api = Api(target.obj, user)
     with audited(user, target, "k8s:update", kind, namespace, name):
-        return Api(target.obj, user).replace(kind, name, obj, namespace)
+        if not kind.system_keys:
+            return api.replace(kind, name, obj, namespace)
+        # A JSON patch of what the user changed: the API server's own labels and finalizers stay
+        # whatever the YAML says; checked as a dry run first, at the resourceVersion read (409 if
+        # someone changed the object since).
+        ops = edit_patch(api.get(kind, name, namespace), obj, kind.system_keys)
+        if not ops:
+            return api.get(kind, name, namespace)
+        ops.insert(0, {"op": "replace", "path": "/metadata/resourceVersion", "value": metadata["resourceVersion"]})
+        api.patch(kind, name, ops, namespace, content_type=JSON_PATCH, dry_run=True)
+        return api.patch(kind, name, ops, namespace, content_type=JSON_PATCH)
+
+
+# What an edit never changes: the server's bookkeeping (resourceVersion is sent as the precondition).
+_SERVER_FIELDS = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "finalizers",
+                  "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "selfLink")
+
+
+def _pointer(parts) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _json_diff(old, new, parts=()) -> list[dict]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        ops = [{"op": "remove", "path": _pointer((*parts, key))} for key in old if key not in new]
+        for key, value in new.items():
+            if key not in old:
+                ops.append({"op": "add", "path": _pointer((*parts, key)), "value": value})
+            else:
+                ops.extend(_json_diff(old[key], value, (*parts, key)))
+        return ops
+    return [] if old == new else [{"op": "replace", "path": _pointer(parts), "value": new}]
+
+
+def edit_patch(current: dict, edited: dict, system_keys=()) -> list[dict]:
+    """The JSON patch (RFC 6902) taking `current` to `edited`, leaving alone its status, the
+    server's metadata and labels/annotations whose key starts with one of `system_keys`."""
+
+    def view(obj: dict) -> dict:
+        obj = {key: value for key, value in (obj or {}).items() if key != "status"}
+        metadata = {key: value for key, value in (obj.get("metadata") or {}).items() if key not in _SERVER_FIELDS}
+        for field in ("labels", "annotations"):
+            if field in metadata:
+                metadata[field] = {k: v for k, v in (metadata[field] or {}).items()
+                                   if not k.startswith(tuple(system_keys))}
+        obj["metadata"] = metadata
+        return obj
+
+    before, after = view(current), view(edited)
+    ops = []
+    for field in ("labels", "annotations"):  # a map the user emptied or added keeps the server's keys
+        had, has = field in before["metadata"], field in after["metadata"]
+        if had and not has:
+            after["metadata"][field] = {}
+        elif has and not had:
+            before["metadata"][field] = {}
+            ops.append({"op": "add", "path": f"/metadata/{field}", "value": {}})
+    return ops + _json_diff(before, after)
+
+
+def require_writable(kind) -> None:
+    """A kind the console only reads (a binding the scheduler writes) is not changed here."""
+    if not kind.writable:
+        raise ValidationError(_("%(kind)s objects are written by the control plane; the console only reads "
+                                "them.") % {"kind": kind.kind})
 
 
 def delete_object(user, target, kind, namespace, name, confirmation: str = "") -> None:
     require_console(user, target)
+    require_writable(kind)
     if kind.delete_confirmation and confirmation.strip() != name:
         raise ValidationError(kind.delete_confirmation.refusal % {"name": name})
     with audited(user, target, "k8s:delete", kind, namespace, name):
@@ -182,6 +249,7 @@ def delete_object(user, target, kind, namespace, name, confirmation: str = "") -
 
 def scale(user, target, kind, namespace, name, replicas) -> None:
     require_console(user, target)
+    require_writable(kind)
     if not kind.scalable:
         raise ValidationError(_("A %(kind)s cannot be scaled.") % {"kind": kind.kind})
     try:
@@ -248,9 +316,12 @@ def set_labels(user, target, kind, namespace, name, labels: dict, resource_versi
     """Replace the object's labels with `labels` (removed keys are deleted), unless the
     object changed since `resource_version` (409)."""
     require_console(user, target)
+    require_writable(kind)
     api = Api(target.obj, user)
     current = api.get(kind, name, namespace)
-    changes = {key: None for key in meta(current).get("labels") or {} if key not in labels}
+    # The API server's own labels (Karmada's permanent ids) stay whatever the list says.
+    changes = {key: None for key in meta(current).get("labels") or {}
+               if key not in labels and not (kind.system_keys and key.startswith(kind.system_keys))}
     changes.update(labels)
     body = {"metadata": {"labels": changes, "resourceVersion": resource_version}}
     with audited(user, target, "k8s:labels", kind, namespace, name, labels=labels):

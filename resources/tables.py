@@ -70,10 +70,10 @@ def build_table(target, kind, items, context=None, show_namespace=True, actions=
             links = []
             if kind.has_logs:
                 links.append(format_html('<a href="{}" class="me-2">{}</a>', urls(namespace, name, "logs"), _("Logs")))
-            if may("update", namespace):
+            if kind.writable and may("update", namespace):
                 links.append(format_html('<a href="{}" class="me-2">{}</a>', urls(namespace, name, "edit"),
                                          _("Edit YAML")))
-            if may("delete", namespace):
+            if kind.writable and may("delete", namespace):
                 links.append(format_html('<a href="{}" class="text-danger">{}</a>', urls(namespace, name, "delete"),
                                          _("Delete")))
             row["actions"] = format_html_join("", "{}", ((link,) for link in links))

@@ -38,6 +38,20 @@ class TargetType:
     kinds: tuple[str, ...] | None = None  # plurals served on this target type; None: every registered kind
     label: str = ""
     context_name: str = "target_object"  # the name the header template knows the target object by
+    # The console's API for this type (resources.object_api): routes under
+    # /api/v1/<api_prefix>/<api_id>/…, route names `<api_basename>-<plural>-…`, operation ids
+    # `<api_operation>_<plural>_<action>`; no prefix: no API.
+    api_prefix: str = ""
+    api_id: str = "target_id"  # the URL's keyword for the target's id
+    api_basename: str = ""
+    api_operation: str = ""
+    api_description: str = ""  # of the id in the URL, for the schema
+    api_tag: str = ""  # the schema's tag of a kind's operations, %(section)s its console section
+
+    def serves(self, kind) -> bool:
+        if kind.target_types is not None and self.name not in kind.target_types:
+            return False
+        return self.kinds is None or kind.plural in self.kinds
 
 
 @dataclass
@@ -63,7 +77,7 @@ class Target:
         return self.obj if isinstance(self.obj, Model) else (self.type.name, self.id, self.name)
 
     def serves(self, kind) -> bool:
-        return self.type.kinds is None or kind.plural in self.type.kinds
+        return self.type.serves(kind)
 
 
 _TYPES: dict[str, TargetType] = {}
@@ -140,4 +154,6 @@ def _lookup_cluster(user, target_id: str, check_status: bool):
 
 register(TargetType(name="cluster", lookup=_lookup_cluster, iam_action="clusters:get",
                     header_template="clusters/_header.html", label=gettext_lazy("Registered cluster"),
-                    context_name="cluster"))
+                    context_name="cluster", api_prefix="kubernetes/clusters", api_id="cluster_id",
+                    api_basename="k8s", api_operation="kubernetes", api_description="The registered cluster's id.",
+                    api_tag=gettext_lazy("Kubernetes %(section)s")))

@@ -53,6 +53,7 @@ _CATALOGUE = [
     ("federations:update", Tier.WRITE, _("Change a federation's settings")),
     ("federations:delete", Tier.ORDER, _("Unsubscribe a federation")),
     ("federations:kubeconfig", Tier.READ, _("Get and revoke one's own federation kubeconfigs")),
+    ("federations:deploy", Tier.WRITE, _("Create federated workloads with their policies")),
     ("permissions:list", Tier.READ, _("List Kubernetes permissions")),
     ("permissions:create", Tier.WRITE, _("Create Kubernetes permissions and associations")),
     ("permissions:update", Tier.WRITE, _("Change Kubernetes permissions and associations")),

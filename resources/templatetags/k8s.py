@@ -13,10 +13,10 @@ register = template.Library()
 @register.simple_tag
 def k8s_sections(target_type: str, target_id) -> list[dict]:
     """The console's sections for a target header: key, label and the URL of its first kind."""
-    kinds = get_type(target_type).kinds
+    serves = get_type(target_type).serves
     sections = []
     for key, label in registry.SECTIONS.items():
-        served = [k for k in registry.in_section(key) if kinds is None or k.plural in kinds]
+        served = [k for k in registry.in_section(key) if serves(k)]
         if served:
             sections.append({"key": key, "label": label, "url": reverse("resources:list", kwargs={
                 "target_type": target_type, "target_id": target_id, "kind": served[0].plural})})

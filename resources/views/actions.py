@@ -17,6 +17,8 @@ from .crud import ResourceDetail
 class ObjectAction(ResourceView):
     """A POST that changes the object through a service, then shows its detail page."""
 
+    writes = True
+
     def post(self, request, **kwargs):
         try:
             message = self.perform(request)
@@ -72,6 +74,8 @@ class Taints(ObjectAction):
 
 
 class Labels(ResourceView):
+    writes = True
+
     def get(self, request, **kwargs):
         return self.redirect_detail()
 

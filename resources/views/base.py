@@ -20,6 +20,8 @@ class ResourceView(LoginRequiredMixin, View):
 
     # The kind's own page this view is (a URL name in Kind.actions); a kind without it: 404.
     kind_action: str = ""
+    # A page that writes the object: a kind the console only reads (`Kind.writable`) has none.
+    writes: bool = False
 
     @classmethod
     def iam_declared_actions(cls) -> tuple[str, ...]:
@@ -37,6 +39,8 @@ class ResourceView(LoginRequiredMixin, View):
         self.kind = registry.get(kwargs["kind"]) if kwargs.get("kind") else None
         if self.kind is not None:
             if not self.target.serves(self.kind) or (self.kind_action and self.kind_action not in self.kind.actions):
+                raise Http404
+            if self.writes and not self.kind.writable:
                 raise Http404
             if "name" in kwargs and self.kind.namespaced != ("namespace" in kwargs):
                 raise Http404

@@ -5,6 +5,7 @@ import copy
 import yaml
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -151,6 +152,14 @@ class ResourceDetail(ResourceView):
 
 
 class ResourceCreate(ResourceView):
+    writes = True
+
+    def dispatch(self, request, *args, **kwargs):
+        kind = registry.get(kwargs["kind"]) if kwargs.get("kind") else None
+        if kind is not None and not kind.creatable:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
     def modes(self):
         return (["form"] if self.kind.create_form else []) + ["yaml"]
 
@@ -207,6 +216,8 @@ class ResourceCreate(ResourceView):
 
 
 class ResourceEdit(ResourceView):
+    writes = True
+
     def page(self, text, errors=(), conflict=None, status=200):
         return self.render("resources/edit.html", {
             **self.object_context(), "yaml_form": YamlForm(initial={"yaml": text}), "errors": list(errors),
@@ -241,6 +252,8 @@ class ResourceEdit(ResourceView):
 
 
 class ResourceDelete(ResourceView):
+    writes = True
+
     def page(self, errors=(), status=200):
         return self.render("resources/delete.html", {
             **self.object_context(), "errors": list(errors)}, status=status)

@@ -1,4 +1,5 @@
 """The target's live summary, loaded into its overview page."""
+from django.http import Http404
 from django.shortcuts import render
 
 from cceone.kube.gateway import KubeError
@@ -15,6 +16,8 @@ class Summary(ResourceView):
 
     def get(self, request, **kwargs):
         pods_kind, events_kind = registry.get("pods"), registry.get("events")
+        if not (self.target.serves(pods_kind) and self.target.serves(events_kind)):
+            raise Http404  # a federation's API server holds templates; pods and events are the members'
         context = {}
         try:
             phases: dict[str, int] = {}

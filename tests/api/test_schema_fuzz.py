@@ -51,9 +51,12 @@ DOCUMENT = SchemaGenerator().get_schema(request=None, public=True)
 # (resources.object_api): one kind of each shape is fuzzed — a namespaced workload with a
 # create form, scale and restart; a Secret's reveal; a pod's logs; a namespace's confirmed
 # delete; a node's actions — and the manifests endpoint.
-FUZZED_KINDS = ("deployments", "secrets", "pods", "namespaces", "nodes", "manifests")
-OTHER_KINDS = r"^/api/v1/kubernetes/clusters/\{cluster_id\}/(namespaces/\{namespace\}/)?(?!(%s)/)[a-z]+/" % "|".join(
-    FUZZED_KINDS)
+# A federation's are the same viewsets (with its target type): one policy kind with a guided
+# form, one read-only kind.
+FUZZED_KINDS = ("deployments", "secrets", "pods", "namespaces", "nodes", "manifests", "propagationpolicies",
+                "resourcebindings")
+OTHER_KINDS = (r"^/api/v1/kubernetes/(clusters/\{cluster_id\}|federations/\{federation_id\})/"
+               r"(namespaces/\{namespace\}/)?(?!(%s)/)[a-z]+/" % "|".join(FUZZED_KINDS))
 
 
 def load_schema(phases: list[str]):

@@ -62,6 +62,10 @@ def k8s(kind="pods", **extra):
     return lambda w: {"target_type": "cluster", "target_id": str(w.cluster.pk), "kind": kind, **extra}
 
 
+def fed_k8s(kind, **extra):
+    return lambda w: {"target_type": "federation", "target_id": str(w.federation.pk), "kind": kind, **extra}
+
+
 OBJECT = {"namespace": "default", "name": "web"}
 NODE = {"name": "node-1"}
 
@@ -134,6 +138,14 @@ ROUTES: dict[str, Route] = {
                                      kwargs=lambda w: {"pk": w.federation.pk, "action": "unbind-eip"}),
     "federation:member-network": page("federations:get", "federations:update", method="post",
                                       kwargs=lambda w: {"pk": w.federation.pk, "member_pk": w.member.pk}),
+    # The federation's console pages beside the generic resource pages (issue #15).
+    "federation:workload-create": page("federations:get", "federations:deploy", kwargs=federation),
+    "federation:workload-create POST": page("federations:get", "federations:deploy", kwargs=federation,
+                                            method="post"),
+    "federation:division-preview": page("federations:get", kwargs=federation, method="post",
+                                        data=lambda w: {"replicas": "3"}),
+    "federation:placement": page("federations:get", kwargs=lambda w: {
+        "pk": w.federation.pk, "kind": "deployments", "namespace": "default", "name": "web"}),
     # Kubernetes permissions and their associations.
     "permissions:list": page("permissions:list"), "permissions:create": page("permissions:create"),
     "permissions:edit": page("permissions:update", kwargs=lambda w: {"pk": w.permission.pk}),
@@ -183,6 +195,12 @@ ROUTES: dict[str, Route] = {
         ("terminal", "pods", OBJECT), ("terminal-stream", "pods", OBJECT)]},
     "resources:terminal-input": page("clusters:get", kwargs=k8s("pods", **OBJECT), method="post",
                                      data=lambda w: {"id": "a" * 24, "data": "ls"}),
+    # The same generic pages on a federation's Karmada API server: opening it is federations:get.
+    "resources:list (federation)": page("federations:get", kwargs=fed_k8s("propagationpolicies")),
+    "resources:create (federation)": page("federations:get", kwargs=fed_k8s("overridepolicies")),
+    **{f"resources:{name} (federation)": page("federations:get", kwargs=fed_k8s(kind, **obj)) for name, kind, obj in [
+        ("detail", "resourcebindings", OBJECT), ("edit", "propagationpolicies", OBJECT),
+        ("delete", "deployments", OBJECT), ("scale", "deployments", OBJECT), ("detail", "clusters", {"name": "m1"})]},
 }
 
 
@@ -292,43 +310,65 @@ ROUTES.update({
                                                kwargs=lambda w: {"pk": w.waiver.pk}),
 })
 def kubernetes_api_rows() -> dict[str, Route]:
-    """The console's actions on a cluster's objects (resources.object_api): every one is
-    opening the cluster's console (clusters:get); what follows is the cluster's RBAC. Every
-    kind has list, get, replace, delete and labels; a kind with a create form is created by
+    """The console's actions on a target's objects (resources.object_api), for each target
+    type (a cluster: clusters:get; a federation: federations:get): every operation is opening
+    the target's console; what follows is its RBAC. Every kind has list and get; a kind the
+    console writes has replace, delete and labels; a kind with a create form is created by
     it; scalable and restartable kinds scale and restart; nodes are cordoned, tainted and
     drained; a secret's values are revealed; a pod's logs read."""
     from resources import registry
+    from resources.targets import get_type
 
-    rows = {"api:k8s-manifests-list POST": api("clusters:get", method="post",
-                                               kwargs=lambda w: {"cluster_id": w.cluster.pk})}
-    for kind in registry.all_kinds():
-        def scope(w, kind=kind):
-            return {"cluster_id": w.cluster.pk, **({"namespace": "default"} if kind.namespaced else {})}
+    rows = {}
+    for type_name, needs, owner in (("cluster", "clusters:get", "cluster"),
+                                    ("federation", "federations:get", "federation")):
+        target_type = get_type(type_name)
 
-        def one(w, scope=scope):
-            return {**scope(w), "name": "web"}
+        def root(w, target_type=target_type, owner=owner):
+            return {target_type.api_id: getattr(w, owner).pk}
 
-        prefix = f"api:k8s-{kind.plural}"
-        rows.update({f"{prefix}-list": api("clusters:get", kwargs=scope),
-                     f"{prefix}-detail": api("clusters:get", kwargs=one),
-                     f"{prefix}-detail PUT": api("clusters:get", kwargs=one, method="put"),
-                     f"{prefix}-detail DELETE": api("clusters:get", kwargs=one, method="delete"),
-                     f"{prefix}-labels PUT": api("clusters:get", kwargs=one, method="put")})
-        if kind.create_form:
-            rows[f"{prefix}-list POST"] = api("clusters:get", kwargs=scope, method="post")
-        if kind.scalable:
-            rows[f"{prefix}-scale POST"] = api("clusters:get", kwargs=one, method="post")
-        if kind.restartable:
-            rows[f"{prefix}-restart POST"] = api("clusters:get", kwargs=one, method="post")
-        if kind.plural == "nodes":
-            for name in ("cordon", "uncordon", "taints", "drain"):
-                rows[f"{prefix}-{name} POST"] = api("clusters:get", kwargs=one, method="post")
-            rows[f"{prefix}-taints DELETE"] = api("clusters:get", kwargs=one, method="delete")
-            rows[f"{prefix}-drain-status"] = api("clusters:get", kwargs=lambda w, one=one: {**one(w), "drain_id": 1})
-        if kind.plural == "secrets":
-            rows[f"{prefix}-reveal POST"] = api("clusters:get", kwargs=one, method="post")
-        if kind.plural == "pods":
-            rows[f"{prefix}-logs"] = api("clusters:get", kwargs=one)
+        basename = target_type.api_basename
+        rows[f"api:{basename}-manifests-list POST"] = api(needs, method="post", kwargs=root)
+        for kind in filter(target_type.serves, registry.all_kinds()):
+            def scope(w, kind=kind, root=root):
+                return {**root(w), **({"namespace": "default"} if kind.namespaced else {})}
+
+            def one(w, scope=scope):
+                return {**scope(w), "name": "web"}
+
+            prefix = f"api:{basename}-{kind.plural}"
+            rows.update({f"{prefix}-list": api(needs, kwargs=scope), f"{prefix}-detail": api(needs, kwargs=one)})
+            if kind.writable:
+                rows.update({f"{prefix}-detail PUT": api(needs, kwargs=one, method="put"),
+                             f"{prefix}-detail DELETE": api(needs, kwargs=one, method="delete"),
+                             f"{prefix}-labels PUT": api(needs, kwargs=one, method="put")})
+            if kind.writable and kind.create_form:
+                rows[f"{prefix}-list POST"] = api(needs, kwargs=scope, method="post")
+            if kind.scalable:
+                rows[f"{prefix}-scale POST"] = api(needs, kwargs=one, method="post")
+            if kind.restartable:
+                rows[f"{prefix}-restart POST"] = api(needs, kwargs=one, method="post")
+            if kind.plural == "nodes":
+                for name in ("cordon", "uncordon", "taints", "drain"):
+                    rows[f"{prefix}-{name} POST"] = api(needs, kwargs=one, method="post")
+                rows[f"{prefix}-taints DELETE"] = api(needs, kwargs=one, method="delete")
+                rows[f"{prefix}-drain-status"] = api(needs, kwargs=lambda w, one=one: {**one(w), "drain_id": 1})
+            if kind.plural == "secrets":
+                rows[f"{prefix}-reveal POST"] = api(needs, kwargs=one, method="post")
+            if kind.plural == "pods":
+                rows[f"{prefix}-logs"] = api(needs, kwargs=one)
+
+    def fed(w):
+        return {"federation_id": w.federation.pk}
+
+    rows.update({
+        "api:federation-console-division-preview POST": api("federations:get", kwargs=fed, method="post",
+                                                            data=lambda w: {"replicas": 3}),
+        "api:federation-console-workloads POST": api("federations:get", "federations:deploy", kwargs=fed,
+                                                     method="post"),
+        "api:federation-console-placement": api("federations:get", kwargs=lambda w: {
+            **fed(w), "kind": "deployments", "namespace": "default", "name": "web"}),
+    })
     return rows
 
 
