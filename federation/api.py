@@ -61,7 +61,7 @@ class FederationMemberNetworkSerializer(serializers.Serializer):
 
 
 class FederationOrderSerializer(serializers.Serializer):
-    """A federation order (R5.1): on-demand only."""
+    """A federation order: on-demand only."""
 
     region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all(), required=False)
     name = serializers.CharField(max_length=services.NAME_MAX_LENGTH)
@@ -161,7 +161,7 @@ class FederationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
     @extend_schema(request=None, responses=FederationSerializer)
     @action(detail=True, methods=["post"], url_path="bind-eip")
     def bind_eip(self, request, pk=None):
-        """R5.4: expose the federation's API server with an EIP."""
+        """Expose the federation's API server with an EIP."""
         federation = self.get_object()
         services.bind_eip(request.user, federation)
         federation.refresh_from_db()
@@ -211,7 +211,7 @@ class FederationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
     @extend_schema(responses=FederationMemberSerializer(many=True))
     @action(detail=True, methods=["get"])
     def members(self, request, pk=None):
-        """Member clusters (R5.2): join status (joining, connected, failed with the reason), network type."""
+        """Member clusters: join status (joining, connected, failed with the reason), network type."""
         federation = self.get_object()
         return Response(FederationMemberSerializer(federation.members.select_related("cluster"), many=True).data)
 

@@ -137,7 +137,7 @@ def english_words(html: str, allowed: set[str]) -> dict[str, str]:
 # Routes that are not pages a reader sees in Chinese: actions (POST only), downloads, streams,
 # public or operators' pages, the machine-readable API.
 NOT_PAGES = {
-    "healthz", "favicon", "login", "logout", "set_language", "console:set-region",
+    "healthz", "metrics", "favicon", "login", "logout", "set_language", "console:set-region",
     "iam:api-token-revoke", "clusters:access-action", "clusters:agent-yaml", "fleets:remove-cluster",
     "fleets:protection", "federation:protection", "federation:fleet", "federation:access-action",
     "federation:member-network", "federation:join-fleet", "federation:leave-fleet",

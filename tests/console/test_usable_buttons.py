@@ -41,6 +41,11 @@ ACCESS_ACTIONS = {"protection": "clusters:update", "bind-eip": "clusters:update"
                   "revoke-all": "clusters:kubeconfig"}
 
 
+FEDERATION_ACCESS_ACTIONS = {"bind-eip": "federations:update", "unbind-eip": "federations:update",
+                             "kubeconfig": "federations:kubeconfig", "temporary-kubeconfig": "federations:kubeconfig",
+                             "revoke": "federations:kubeconfig", "revoke-all": "federations:kubeconfig"}
+
+
 def route_key(method: str, url: str) -> str | None:
     path = urlsplit(url).path
     if not path.startswith("/") or path.startswith(("/static/", "/api/", "/admin/")):
@@ -52,6 +57,8 @@ def route_key(method: str, url: str) -> str | None:
     name = match.view_name
     if name == "clusters:access-action":
         return f"access:{match.kwargs['action']}"
+    if name == "federation:access-action":
+        return f"federation-access:{match.kwargs['action']}"
     route = table.ROUTES.get(name)
     if route is None:
         return None
@@ -63,6 +70,8 @@ def route_key(method: str, url: str) -> str | None:
 def needs(target: str) -> "table.Route":
     if target.startswith("access:"):
         return table.Route(("clusters:get", ACCESS_ACTIONS[target.removeprefix("access:")]))
+    if target.startswith("federation-access:"):
+        return table.Route(("federations:get", FEDERATION_ACCESS_ACTIONS[target.removeprefix("federation-access:")]))
     return table.ROUTES[target]
 
 
