@@ -15,6 +15,7 @@ a crash or a retry in the middle of a join joins again over what is there.
 import base64
 import logging
 import re
+import time
 
 from django.conf import settings
 from django.db import transaction
@@ -232,14 +233,35 @@ def _register(federation: Federation, member: FederationMember) -> None:
     _kube(federation, step)
 
 
-def _unregister(federation: Federation, member: FederationMember) -> None:
-    """Karmada forgets the member: its Cluster and both Secrets (what unjoin deletes)."""
-    def step(api):
-        core = k8s.CoreV1Api(api)
+def _unregister(federation: Federation, member: FederationMember, wait: float = 10.0) -> bool:
+    """Karmada forgets the member (what unjoin does): delete its Cluster and wait until Karmada
+    has taken out what it placed there (its controllers still reach the member with our tokens
+    meanwhile), then the Secrets. False while the Cluster is still being deleted."""
+    def delete(api):
         _delete(k8s.CustomObjectsApi(api).delete_cluster_custom_object, *CLUSTERS, member.name)
+
+    def still_there(api):
+        try:
+            k8s.CustomObjectsApi(api).get_cluster_custom_object(*CLUSTERS, member.name)
+            return True
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            raise
+
+    def delete_secrets(api):
+        core = k8s.CoreV1Api(api)
         for name in (member.name, f"{member.name}-impersonator"):
             _delete(core.delete_namespaced_secret, name, NAMESPACE)
-    _kube(federation, step)
+
+    _kube(federation, delete)
+    deadline = time.monotonic() + wait
+    while _kube(federation, still_there):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+    _kube(federation, delete_secrets)
+    return True
 
 
 def _clean_member(member: FederationMember) -> None:
@@ -319,7 +341,9 @@ def leave(member: FederationMember) -> bool:
     member's objects. False while a side cannot be reached (the row stays `leaving`)."""
     federation = member.federation
     try:
-        _unregister(federation, member)
+        if not _unregister(federation, member):
+            _set(member, Status.LEAVING, _("Karmada is taking its workloads out of the member; it leaves then."))
+            return False
     except JoinError as error:
         if federation.status != Federation.Status.UNSUBSCRIBING:
             _set(member, Status.LEAVING, str(error))

@@ -276,6 +276,9 @@ def refresh_versions() -> dict:
             locked = Federation.objects.select_for_update().get(pk=federation.pk)
             if locked.karmada_version == version[:40]:
                 continue
+            if not locked.karmada_version:  # first reading (a federation made outside an order): no upgrade
+                Federation.objects.filter(pk=locked.pk).update(karmada_version=version[:40])
+                continue
             op = Operation.start(locked, OperationLog.Operation.UPGRADE)
             op.step(N_("Karmada upgraded"), N_("From %(old)s to %(new)s."),
                     {"old": locked.karmada_version or "--", "new": version})
@@ -374,6 +377,14 @@ def set_fleet(actor, federation: Federation, fleet: Fleet | None) -> None:
         except IntegrityError:
             raise ValidationError({"fleet": _("Fleet %(name)s is already in a federation: a fleet joins at most "
                                               "one.") % {"name": fleet.name}}) from None
+        op = Operation.start(federation, OperationLog.Operation.CHANGE)
+        if fleet is not None:
+            op.step(N_("Fleet joined"), N_("Fleet %(name)s: its running clusters join Karmada as members."),
+                    {"name": fleet.name})
+        else:
+            op.step(N_("Fleet left"), N_("Fleet %(name)s: its clusters leave Karmada once it has taken its "
+                                         "workloads out of them."), {"name": previous.name})
+        op.finish()
         record(actor, "federations:update", federation, details={
             "fleet": fleet.name if fleet else None, "previous_fleet": previous.name if previous else None})
         signals.members_stale.send(Federation, federation=federation)

@@ -16,7 +16,7 @@ class FederationTable(ConsoleTable):
 
     name = tables.Column(verbose_name=gettext_lazy("Federation name"))
     status = tables.Column(verbose_name=gettext_lazy("Status"))
-    karmada_version = tables.Column(verbose_name=gettext_lazy("Karmada version"), default="--")
+    karmada_version = tables.Column(verbose_name=gettext_lazy("Karmada API server version"), default="--")
     fleet = tables.Column(verbose_name=gettext_lazy("Fleet"), default="--")
     region = tables.Column(verbose_name=gettext_lazy("Region"), order_by=("region__sort_order",))
     created_at = tables.DateTimeColumn(verbose_name=gettext_lazy("Created at"), format="Y-m-d H:i:s")

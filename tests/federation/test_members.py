@@ -177,9 +177,20 @@ def test_leaving_removes_everything_join_wrote_and_revokes_the_tokens(federation
     members.sync(federation.pk)
     with karmada_api(karmada) as api:
         token = decoded(client.CoreV1Api(api).read_namespaced_secret("edge-01", "karmada-cluster"))["token"]
-    # edge-01 leaves the fleet: it leaves the federation.
+        # Something Karmada placed in both members.
+        client.AppsV1Api(api).create_namespaced_deployment("default", deployment_manifest("placed", replicas=1))
+        client.CustomObjectsApi(api).create_namespaced_custom_object(
+            "policy.karmada.io", "v1alpha1", "default", "propagationpolicies", {
+                "apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy", "metadata": {"name": "placed"},
+                "spec": {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "placed"}],
+                         "placement": {"clusterAffinity": {"clusterNames": ["edge-01", "edge-02"]}}}})
+    wait_until(lambda: _replicas(member_servers[0], "default", "placed") == 1, timeout=30, what="the placement")
+    # edge-01 leaves the fleet: it leaves the federation, once Karmada has taken its workload out.
     RegisteredCluster.objects.filter(pk=clusters[0].pk).update(fleet=None)
-    members.sync(federation.pk)
+    wait_until(lambda: members.sync(federation.pk) and not FederationMember.objects.filter(name="edge-01").exists(),
+               timeout=60, what="edge-01 to leave")
+    assert _replicas(member_servers[0], "default", "placed") is None
+    assert _replicas(member_servers[1], "default", "placed") == 1
 
     assert set(registered(karmada)) == {"edge-02"}
     with karmada_api(karmada) as api:

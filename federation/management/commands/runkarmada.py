@@ -103,8 +103,7 @@ def seed_demo_federation(account, clusters) -> Federation:
     fleet = Fleet.objects.filter(account=account, name=DEMO_FLEET).first()
     if fleet is None:
         fleet = Fleet.objects.create(account=account, name=DEMO_FLEET, enterprise_project=project,
-                                     creator=account.owner,
-                                     description="The sandbox clusters, as members of the sandbox federation.")
+                                     creator=account.owner)
         mirror.sync_anchor(fleet)
     free = [c.pk for c in clusters if c.fleet_id is None]
     RegisteredCluster.objects.filter(pk__in=free).update(fleet=fleet)
