@@ -46,7 +46,15 @@ class NetworkOrderForm(forms.Form):
         account, region = self.account, self.region
         self.fields["vpc"].queryset = Vpc.objects.filter(region=region)
         vpc = self._chosen_vpc()
+        if vpc is None and not self.is_bound:
+            only = list(self.fields["vpc"].queryset[:2])
+            if len(only) == 1:  # the region's only VPC: nothing to choose
+                vpc = self.fields["vpc"].initial = only[0]
         self.fields["subnet"].queryset = Subnet.objects.filter(vpc=vpc) if vpc else Subnet.objects.none()
+        if vpc is not None and not self.is_bound:
+            subnets = list(self.fields["subnet"].queryset[:2])
+            if len(subnets) == 1:
+                self.fields["subnet"].initial = subnets[0]
         groups = SecurityGroup.objects.filter(vpc=vpc, account__in=[account.pk]) | \
             SecurityGroup.objects.filter(vpc=vpc, account__isnull=True) if vpc else SecurityGroup.objects.none()
         self.fields["security_group"].choices = [(AUTO, _("Auto-create"))] + [(str(g.pk), g.name) for g in groups]

@@ -174,3 +174,11 @@ def test_a_second_order_takes_another_control_plane(orderable, inventory, karmad
     taken = dict(Federation.objects.values_list("name", "control_plane"))
     assert taken == {"fed-one": first.pk, "fed-two": second.pk}
     assert not KarmadaControlPlane.objects.filter(federation__isnull=True).exists()
+
+
+def test_the_regions_only_vpc_and_subnet_come_chosen(orderable, inventory):
+    """With one VPC in the region and one subnet in it there is nothing to choose: the form
+    starts with them, so 'Next' with the defaults goes on."""
+    form = client_for(orderable.admin).get(reverse("federation:order")).content.decode()
+    assert f'<option value="{inventory["vpc"].pk}" selected>' in form
+    assert f'<option value="{inventory["subnet"].pk}" selected>' in form
