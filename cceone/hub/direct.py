@@ -103,8 +103,8 @@ class DirectForwarder:
             context = self._ssl(upstream.ca_pem, upstream.client_cert_pem, upstream.client_key_pem)
         except (ssl.SSLError, ValueError) as exc:
             log.warning("cluster %s: unusable CA or client certificate: %s", cluster_id, exc)
-            return status_response(502, "InternalError", f"cluster {cluster_id}: the CA certificate or client "
-                                   "certificate kept for its API server is not valid PEM")
+            return status_response(502, "InternalError", f"cluster {cluster_id}: the CA certificate (or client "
+                                   "certificate) kept for its API server is not a valid PEM certificate")
         try:
             upstream_response = await self._client().request(
                 request.method, url, headers=headers, data=body, allow_redirects=False, ssl=context)
