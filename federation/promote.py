@@ -221,7 +221,7 @@ def validate(request: Request, members: list[str]) -> None:
         raise ValidationError({"name": _("Give one kind to promote an object by name.")})
 
 
-def _promote_one(user, target, api: Api, request: Request, kind, obj: dict) -> Result:
+def _promote_one(api: Api, request: Request, kind, obj: dict) -> Result:
     name = obj["metadata"]["name"]
     template = prune(obj)
     template["metadata"]["namespace"] = request.namespace
@@ -253,7 +253,7 @@ def _promote_one(user, target, api: Api, request: Request, kind, obj: dict) -> R
     return result
 
 
-def _applied(api: Api, outcome: Outcome, kinds: dict) -> bool:
+def _applied(api: Api, outcome: Outcome) -> bool:
     for result in outcome.results:
         if result.outcome != PROMOTED:
             continue
@@ -278,10 +278,8 @@ def promote(user, target, request: Request, *, wait: float = 20.0) -> Outcome:
     validate(request, [c["metadata"]["name"] for c in karmada.members(api)])
     outcome = Outcome(request)
     before = member_pods(api, request.member, request.namespace)
-    kinds = {}
     for plural in [k for k in KINDS if k in request.kinds]:
         kind = registry.get(plural)
-        kinds[kind.kind] = kind
         try:
             items = _member_items(api, request.member, kind, request.namespace, request.label_selector,
                                   request.name)
@@ -295,7 +293,7 @@ def promote(user, target, request: Request, *, wait: float = 20.0) -> Outcome:
                 continue  # every namespace's own, made by the member itself
             if kind.kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token":
                 continue
-            outcome.results.append(_promote_one(user, target, api, request, kind, obj))
+            outcome.results.append(_promote_one(api, request, kind, obj))
     for result in outcome.results:
         record(user, PROMOTE_ACTION, target.audit_ref,
                result=AuditEvent.Result.FAILED if result.outcome == FAILED else AuditEvent.Result.SUCCESS,
@@ -304,10 +302,11 @@ def promote(user, target, request: Request, *, wait: float = 20.0) -> Outcome:
                         "policy": result.policy, "reason": result.reason})
     deadline = time.monotonic() + wait
     while True:
-        outcome.applied = _applied(api, outcome, kinds)
+        outcome.applied = _applied(api, outcome)
         if outcome.applied or time.monotonic() >= deadline or not outcome.count(PROMOTED):
             break
         time.sleep(0.5)
     after = member_pods(api, request.member, request.namespace)
-    outcome.pods = [PodRow(name, before.get(name, ""), after.get(name, "")) for name in sorted(set(before) | set(after))]
+    outcome.pods = [PodRow(name, before.get(name, ""), after.get(name, ""))
+                    for name in sorted(set(before) | set(after))]
     return outcome
