@@ -181,3 +181,31 @@ def test_a_viewer_may_not_promote_and_the_page_renders_in_chinese(federation, te
                                           content_type="application/json").status_code == 403
     page = client_for(tenant.main, "zh-hans").get(url)
     assert page.status_code == 200 and 'lang="zh-hans"' in page.content.decode().lower()
+
+
+def test_templates_are_pruned_as_karmadactl_prunes_them(federation, tenant, karmada, members, application):
+    """A Job's generated selector labels and a Service's allocated clusterIP (kept when headless)
+    are not part of the template: Karmada's API server accepts it and generates its own."""
+    ns = application
+    member = members["member1"].api_client()
+    client.BatchV1Api(member).create_namespaced_job(ns, {"metadata": {"name": "migrate"}, "spec": {
+        "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "m", "image": "busybox"}]}}}})
+    client.CoreV1Api(member).create_namespaced_service(ns, {"metadata": {"name": "peers"}, "spec": {
+        "clusterIP": "None", "selector": {"app": "shop"}, "ports": [{"port": 80}]}})
+    job = client.BatchV1Api(member).read_namespaced_job("migrate", ns)
+    assert "batch.kubernetes.io/controller-uid" in job.spec.selector.match_labels  # what the member generated
+    answer = client_for(tenant.main).post(f"/api/v1/federations/{federation.pk}/promote/", {
+        "member": "member1", "namespace": ns, "kinds": ["services", "jobs"]}, content_type="application/json")
+    assert answer.status_code == 200, answer.content
+    assert {(r["name"], r["outcome"]) for r in answer.json()["results"]} == {
+        ("migrate", "promoted"), ("peers", "promoted"), ("shop", "promoted")}
+    with karmada.api_client() as api:
+        template = client.BatchV1Api(api).read_namespaced_job("migrate", ns)
+        headless = client.CoreV1Api(api).read_namespaced_service("peers", ns)
+        shop = client.CoreV1Api(api).read_namespaced_service("shop", ns)
+    assert template.metadata.uid != job.metadata.uid
+    # The member's generated labels were dropped: Karmada's API server generated its own.
+    assert template.spec.selector.match_labels["batch.kubernetes.io/controller-uid"] == template.metadata.uid
+    assert template.spec.template.metadata.labels["controller-uid"] == template.metadata.uid
+    assert headless.spec.cluster_ip == "None"
+    assert shop.spec.cluster_ip and shop.spec.cluster_ip != "None"  # Karmada allocated its own
