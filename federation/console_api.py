@@ -2,6 +2,7 @@
 the guided federated workload and a workload's placement, through the same services and IAM
 checks as the pages. The generic resource pages' twins (every kind, policies included) are
 `resources.object_api`'s, under /api/v1/kubernetes/federations/<id>/."""
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -14,8 +15,9 @@ from cceone.kube.gateway import KubeError
 from resources.object_api import NAME, NAMESPACE, KubernetesRefusal, ObjectRefSerializer, TargetUnavailable, ref
 from resources.targets import Unavailable, resolve
 
+from . import promote as promotion
 from . import workloads as federated
-from .policy_forms import FederatedWorkloadForm, OverrideFields, PlacementFields
+from .policy_forms import FederatedWorkloadForm, OverrideFields, PlacementFields, PromoteForm
 
 PlacementSerializer = form_serializer(PlacementFields, "FederationPlacement")
 WorkloadSerializer = form_serializer(FederatedWorkloadForm, "FederatedWorkloadCreate")
@@ -107,13 +109,50 @@ class FederationConsoleSchema(ConsoleAutoSchema):
         return responses
 
 
+class PromoteRequestSerializer(serializers.Serializer):
+    """What to take over from one member: the chosen kinds (all when empty) in a namespace,
+    narrowed by a label selector or one name."""
+
+    member = serializers.CharField(max_length=253, help_text="The member cluster.")
+    namespace = serializers.CharField(max_length=63)
+    kinds = serializers.ListField(child=serializers.ChoiceField(choices=list(promotion.KINDS)), required=False,
+                                  help_text="Kinds to promote; all of them when left out.")
+    label_selector = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=253,
+                                 help_text="One object by name (give one kind).")
+
+
+class PromoteResultSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    name = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=list(promotion.OUTCOMES))
+    reason = serializers.CharField()
+    policy = serializers.CharField(help_text="The PropagationPolicy created for it.")
+
+
+class PromotePodSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    uid_before = serializers.CharField()
+    uid_after = serializers.CharField()
+    state = serializers.ChoiceField(choices=["unchanged", "restarted", "new", "gone"])
+
+
+class PromoteResponseSerializer(serializers.Serializer):
+    member = serializers.CharField()
+    namespace = serializers.CharField()
+    results = PromoteResultSerializer(many=True)
+    pods = PromotePodSerializer(many=True)
+    applied = serializers.BooleanField(help_text="Karmada reported every promoted object applied to the member.")
+    counts = serializers.DictField(child=serializers.IntegerField())
+
+
 class FederationConsoleViewSet(viewsets.ViewSet):
     """A federation's division preview, guided workloads and placements."""
 
     schema = FederationConsoleSchema()
 
     iam_actions = {"division_preview": "federations:get", "workloads": federated.DEPLOY_ACTION,
-                   "placement": "federations:get"}
+                   "placement": "federations:get", "promote": promotion.PROMOTE_ACTION}
 
     def iam_object(self):
         """The federation: 404 outside the account, 403 (audited) without `federations:get`, its
@@ -180,6 +219,27 @@ class FederationConsoleViewSet(viewsets.ViewSet):
             "binding": (found["binding"] or {}).get("metadata", {}).get("name"),
             "preview": found["preview"].as_dict() if found["preview"] else None, "matches": found["matches"],
             "scheduled": found["scheduled"], "applied": found["applied"], "members": found["rows"]})
+
+    @extend_schema(request=PromoteRequestSerializer, responses=PromoteResponseSerializer,
+                   summary="Promote a member's existing objects into the federation",
+                   description="As karmadactl promote: each matching object of the member (read through Karmada's "
+                               "cluster proxy) becomes a resource template, pruned of status and server-managed "
+                               "fields, with a PropagationPolicy placing it on that member only and "
+                               "conflictResolution Overwrite, so the member's object is adopted, not recreated. "
+                               "Every match has a result; the member's pods are listed before and after.")
+    @action(detail=False, methods=["post"], url_path="promote")
+    def promote(self, request, federation_id=None):
+        given = PromoteRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        form = PromoteForm(data={**given.validated_data, "kinds": given.validated_data.get("kinds") or []})
+        if not form.is_valid():
+            raise serializers.ValidationError({key: list(errors) for key, errors in form.errors.items()})
+        try:
+            outcome = promotion.promote(request.user, self.target, form.promote_request())
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict if hasattr(error, "error_dict")
+                                              else {"detail": error.messages}) from None
+        return Response(outcome.as_dict())
 
 
 def register() -> None:

@@ -21,7 +21,8 @@ from resources.links import object_url
 from resources.targets import Unavailable, resolve
 
 from . import karmada, workloads
-from .policy_forms import FederatedWorkloadForm, MemberOverrideForm
+from . import promote as promotion
+from .policy_forms import FederatedWorkloadForm, MemberOverrideForm, PromoteForm
 
 
 def _target(request, pk):
@@ -140,3 +141,31 @@ def placement(request, pk, kind, namespace, name):
         "federation": target.obj, "target": target, "page": "workloads", "found": found,
         "workload_url": object_url(target, kind_object, namespace, name),
         "can_deploy": can(request.user, workloads.DEPLOY_ACTION, target.obj)})
+
+
+@iam_page("federations:get", "federations:deploy")
+@login_required
+def promote(request, pk):
+    """Promote (R5.7): a member's existing objects taken over by the federation, each listed
+    with its result, and the member's pods before and after (nothing restarted)."""
+    target, refused = _target(request, pk)
+    if refused:
+        return refused
+    require(request.user, promotion.PROMOTE_ACTION, target.obj)
+    members, members_error = _members(request, target)
+    names = sorted(c["metadata"]["name"] for c in members)
+    form = PromoteForm(request.POST if request.method == "POST" else None, members=names)
+    outcome, errors, status = None, [], 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                outcome = promotion.promote(request.user, target, form.promote_request())
+            except ValidationError as error:
+                add_validation_error(form, error)
+            except KubeError as error:
+                errors.append(error.message)
+        if outcome is None:
+            status = 422
+    return render(request, "federation/promote.html", {
+        "federation": target.obj, "target": target, "page": "promote", "form": form, "outcome": outcome,
+        "errors": errors, "members_error": members_error, "outcomes": promotion.OUTCOMES}, status=status)

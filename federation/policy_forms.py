@@ -267,3 +267,37 @@ class MemberOverrideForm(OverrideFields):
         data = super().clean()
         data["override_cluster"] = self.member
         return data
+
+
+class PromoteForm(forms.Form):
+    """What to take over from one member (karmadactl promote, R5.7): every object of the chosen
+    kinds in the namespace, narrowed by a label selector or one name."""
+
+    member = forms.CharField(label=_("Member cluster"), max_length=253,
+                             help_text=_("The member cluster whose objects the federation takes over."))
+    namespace = forms.CharField(label=_("Namespace"), max_length=63, validators=[dns_label], initial="default")
+    kinds = forms.MultipleChoiceField(label=_("Kinds"), required=False, widget=forms.CheckboxSelectMultiple,
+                                      help_text=_("Leave all unticked to promote every kind listed."))
+    label_selector = forms.CharField(label=_("Label selector"), required=False, max_length=1000,
+                                     help_text=_("For example app=shop: the objects of one application."))
+    name = forms.CharField(label=_("Name"), required=False, max_length=253, validators=[dns_subdomain],
+                           help_text=_("One object by name (choose its kind)."))
+
+    def __init__(self, *args, members=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        from resources import registry
+
+        from .promote import KINDS
+
+        self.fields["kinds"].choices = [(plural, registry.get(plural).label) for plural in KINDS]
+        if members:
+            self.fields["member"] = forms.ChoiceField(label=self.fields["member"].label,
+                                                      help_text=self.fields["member"].help_text,
+                                                      choices=[(name, name) for name in members])
+
+    def promote_request(self):
+        from .promote import KINDS, Request
+
+        data = self.cleaned_data
+        return Request(member=data["member"], namespace=data["namespace"], kinds=tuple(data["kinds"] or KINDS),
+                       label_selector=data["label_selector"].strip(), name=data["name"].strip())

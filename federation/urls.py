@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/unsubscribe/", views.unsubscribe, name="unsubscribe"),
     path("<int:pk>/workloads/create/", console_views.workload_create, name="workload-create"),
     path("<int:pk>/workloads/division-preview/", console_views.division_preview, name="division-preview"),
+    path("<int:pk>/promote/", console_views.promote, name="promote"),
     path("<int:pk>/workloads/<slug:kind>/<str:namespace>/<str:name>/placement/", console_views.placement,
          name="placement"),
 ]

@@ -387,3 +387,38 @@ def test_an_unsubscribed_member_leaves_and_its_cluster_is_cleaned_while_the_agen
             client.RbacAuthorizationV1Api(api).read_cluster_role("karmada-controller-manager:karmada-edge-02")
     assert gone.value.status == 404
     assert not PlatformToken.objects.filter(cluster=clusters[1], revoked_at__isnull=True).exists()
+
+
+def test_promote_takes_over_a_members_running_deployment_through_the_hub(federation_setup, member_servers,
+                                                                         karmada, tenant):
+    """Promote (R5.7) with the member behind the hub: Karmada's cluster proxy reaches it through
+    the hub and its agent; the Deployment is adopted and its pods keep their UIDs."""
+    from federation import rbac
+    from tests.conftest import client_for
+
+    federation, _clusters, _agents = federation_setup
+    members.sync(federation.pk)
+    wait_until(lambda: (members.refresh(federation) or True) and set(
+        FederationMember.objects.values_list("status", flat=True)) == {"connected"}, timeout=30,
+        what="members connected")
+    rbac.apply(federation.pk)
+    with member_servers[0].api_client() as api:
+        client.AppsV1Api(api).create_namespaced_deployment("default", deployment_manifest("legacy", replicas=2))
+
+    def pods():
+        with member_servers[0].api_client() as api:
+            return {p.metadata.name: p.metadata.uid for p in client.CoreV1Api(api).list_namespaced_pod(
+                "default", label_selector="app=legacy").items}
+
+    wait_until(lambda: len(pods()) == 2, timeout=20, what="the member's pods")
+    before = pods()
+    answer = client_for(tenant.main).post(f"/api/v1/federations/{federation.pk}/promote/", {
+        "member": "edge-01", "namespace": "default", "kinds": ["deployments"], "label_selector": "app=legacy"},
+        content_type="application/json")
+    assert answer.status_code == 200, answer.content
+    data = answer.json()
+    assert [(r["kind"], r["name"], r["outcome"]) for r in data["results"]] == [("Deployment", "legacy", "promoted")]
+    assert data["applied"] is True
+    assert {p["name"]: (p["uid_before"], p["uid_after"]) for p in data["pods"] if p["name"] in before} == {
+        name: (uid, uid) for name, uid in before.items()}
+    assert pods() == before and _replicas(member_servers[1], "default", "legacy") is None

@@ -144,6 +144,8 @@ ROUTES: dict[str, Route] = {
                                             method="post"),
     "federation:division-preview": page("federations:get", kwargs=federation, method="post",
                                         data=lambda w: {"replicas": "3"}),
+    "federation:promote": page("federations:get", "federations:deploy", kwargs=federation),
+    "federation:promote POST": page("federations:get", "federations:deploy", kwargs=federation, method="post"),
     "federation:placement": page("federations:get", kwargs=lambda w: {
         "pk": w.federation.pk, "kind": "deployments", "namespace": "default", "name": "web"}),
     # Kubernetes permissions and their associations.
@@ -366,6 +368,8 @@ def kubernetes_api_rows() -> dict[str, Route]:
                                                             data=lambda w: {"replicas": 3}),
         "api:federation-console-workloads POST": api("federations:get", "federations:deploy", kwargs=fed,
                                                      method="post"),
+        "api:federation-console-promote POST": api("federations:get", "federations:deploy", kwargs=fed,
+                                                   method="post"),
         "api:federation-console-placement": api("federations:get", kwargs=lambda w: {
             **fed(w), "kind": "deployments", "namespace": "default", "name": "web"}),
     })

@@ -1,0 +1,211 @@
+"""Promote (issue #15 item 4, R5.7): a member's existing application taken over by the sandbox
+Karmada (with its controllers) without restarting its pods, from the federation console's
+Promote page and its API twin. The members are kubesim emulators joined as karmadactl join
+leaves them; the objects are read through Karmada's cluster proxy as the user."""
+import pytest
+from django.urls import reverse
+from kubernetes import client
+
+from cceone.audit.models import AuditEvent
+from tests.conftest import client_for
+from tests.live import grant
+
+from .karmada_world import eventually, federation_on, start_karmada, start_members
+
+pytestmark = pytest.mark.django_db
+POLICY = ("policy.karmada.io", "v1alpha1")
+
+
+@pytest.fixture(scope="module")
+def members():
+    servers = start_members()
+    yield servers
+    for server in servers.values():
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def karmada(members):
+    server = start_karmada(members)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def federation(karmada, tenant):
+    grant(karmada, tenant.main, "cluster-admin")
+    return federation_on(karmada, tenant.account, name="fed-promote")
+
+
+_count = iter(range(1000))
+
+
+def deployment(name, app, replicas=2):
+    labels = {"app": app, "part": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": {"app": app}},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}}
+
+
+@pytest.fixture
+def application(karmada, members):
+    """In member1: the shop (a ConfigMap, a Service and two Deployments labelled app=shop) and
+    another application's Deployment; the namespace exists in Karmada too, nothing else."""
+    ns = f"promote{next(_count)}"
+    member = members["member1"].api_client()
+    core, apps = client.CoreV1Api(member), client.AppsV1Api(member)
+    core.create_namespace({"metadata": {"name": ns}})
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "shop-settings", "labels": {"app": "shop"}},
+                                           "data": {"a": "1"}})
+    core.create_namespaced_service(ns, {"metadata": {"name": "shop", "labels": {"app": "shop"}}, "spec": {
+        "selector": {"app": "shop"}, "ports": [{"port": 80}]}})
+    for body in (deployment("shop-front", "shop"), deployment("shop-cart", "shop"), deployment("blog", "blog", 1)):
+        apps.create_namespaced_deployment(ns, body)
+    with karmada.api_client() as api:
+        client.CoreV1Api(api).create_namespace({"metadata": {"name": ns}})
+    eventually(lambda: len(pods(members, ns)) == 5 or None)
+    return ns
+
+
+def pods(members, ns) -> dict[str, str]:
+    return {p.metadata.name: p.metadata.uid
+            for p in client.CoreV1Api(members["member1"].api_client()).list_namespaced_pod(ns).items}
+
+
+def custom(karmada):
+    return client.CustomObjectsApi(karmada.api_client())
+
+
+def test_a_whole_application_is_promoted_by_label_and_no_pod_restarts(federation, tenant, karmada, members,
+                                                                      application):
+    ns = application
+    before = pods(members, ns)
+    browser = client_for(tenant.main)
+    url = reverse("federation:promote", args=[federation.pk])
+    overview = browser.get(reverse("federation:detail", args=[federation.pk])).content.decode()
+    assert f'id="promote-tab" href="{url}"' in overview
+    form = browser.get(url).content.decode()
+    assert 'id="promote-form"' in form and '<option value="member1">member1</option>' in form
+    page = browser.post(url, {"member": "member1", "namespace": ns, "label_selector": "app=shop"})
+    assert page.status_code == 200, page.content.decode()[:3000]
+    body = page.content.decode()
+    # Every matching object has its line, and nothing else was taken.
+    for kind, name in (("ConfigMap", "shop-settings"), ("Service", "shop"), ("Deployment", "shop-cart"),
+                       ("Deployment", "shop-front")):
+        assert f'data-kind="{kind}" data-name="{name}" data-outcome="promoted"' in body
+    assert 'data-name="blog"' not in body
+    # The member's pods, before and after: every UID the same.
+    assert 'id="pods-unchanged"' in body and 'data-state="restarted"' not in body
+    for name, uid in before.items():
+        assert f'data-pod="{name}" data-state="unchanged"' in body and uid in body
+    # In Karmada: the template as karmadactl prunes it, and a policy adopting it in member1 only.
+    with karmada.api_client() as api:
+        template = client.AppsV1Api(api).read_namespaced_deployment("shop-front", ns).to_dict()
+        service = client.CoreV1Api(api).read_namespaced_service("shop", ns)
+    assert template["metadata"]["annotations"]["work.karmada.io/conflict-resolution"] == "overwrite"
+    assert "deployment.kubernetes.io/revision" not in template["metadata"]["annotations"]
+    assert template["spec"]["replicas"] == 2 and template["metadata"]["labels"]["app"] == "shop"
+    member_front = client.AppsV1Api(members["member1"].api_client()).read_namespaced_deployment("shop-front", ns)
+    assert template["metadata"]["uid"] != member_front.metadata.uid  # a new object, not the member's copy
+    policies = custom(karmada).list_namespaced_custom_object(*POLICY, ns, "propagationpolicies")["items"]
+    assert len(policies) == 4
+    for policy in policies:
+        assert policy["spec"]["conflictResolution"] == "Overwrite"
+        assert policy["spec"]["placement"] == {"clusterAffinity": {"clusterNames": ["member1"]}}
+    assert service.spec.ports[0].port == 80
+    # Karmada manages the member's objects now; the pods are still the same ones afterwards.
+    member_apps = client.AppsV1Api(members["member1"].api_client())
+    eventually(lambda: "work.karmada.io/name" in (
+        member_apps.read_namespaced_deployment("shop-front", ns).metadata.annotations or {}) or None)
+    assert "work.karmada.io/name" not in (member_apps.read_namespaced_deployment("blog", ns).metadata.annotations
+                                          or {})
+    assert pods(members, ns) == before
+    for other in ("member2", "member3"):  # placed on member1 only
+        assert client.AppsV1Api(members[other].api_client()).list_namespaced_deployment(ns).items == []
+    events = AuditEvent.objects.filter(action="federations:deploy", target_id=str(federation.pk),
+                                       details__operation="promote")
+    assert sorted(events.values_list("details__name", flat=True)) == ["shop", "shop-cart", "shop-front",
+                                                                      "shop-settings"]
+
+
+def test_the_api_promotes_a_namespace_and_says_what_was_already_federated(federation, tenant, karmada, members,
+                                                                          application):
+    ns = application
+    before = pods(members, ns)
+    api = client_for(tenant.main)
+    url = f"/api/v1/federations/{federation.pk}/promote/"
+    first = api.post(url, {"member": "member1", "namespace": ns, "kinds": ["deployments"], "name": "blog"},
+                     content_type="application/json")
+    assert first.status_code == 200, first.content
+    assert first.json()["results"][0]["outcome"] == "promoted"
+    bulk = api.post(url, {"member": "member1", "namespace": ns}, content_type="application/json")
+    assert bulk.status_code == 200, bulk.content
+    data = bulk.json()
+    outcomes = {(r["kind"], r["name"]): r["outcome"] for r in data["results"]}
+    assert outcomes == {("ConfigMap", "shop-settings"): "promoted", ("Service", "shop"): "promoted",
+                        ("Deployment", "blog"): "already-federated", ("Deployment", "shop-cart"): "promoted",
+                        ("Deployment", "shop-front"): "promoted"}
+    blog = next(r for r in data["results"] if r["name"] == "blog")
+    assert "already exists in the federation" in blog["reason"]
+    assert data["counts"] == {"promoted": 4, "already-federated": 1, "failed": 0}
+    assert data["applied"] is True
+    assert {p["name"]: p["uid_after"] for p in data["pods"]} == before
+    assert {p["state"] for p in data["pods"]} == {"unchanged"}
+    assert pods(members, ns) == before
+
+
+def test_failures_are_listed_with_their_reason(federation, tenant, karmada, members, application):
+    ns = application
+    api = client_for(tenant.main)
+    url = f"/api/v1/federations/{federation.pk}/promote/"
+    refused = api.post(url, {"member": "member9", "namespace": ns}, content_type="application/json")
+    assert refused.status_code == 400
+    assert refused.json()["member"] == ["member9 is not a member cluster of this federation."]
+    # A namespace Karmada lacks: each object fails with the API server's reason, none is skipped.
+    client.CoreV1Api(members["member1"].api_client()).create_namespace({"metadata": {"name": f"{ns}-only"}})
+    client.CoreV1Api(members["member1"].api_client()).create_namespaced_config_map(
+        f"{ns}-only", {"metadata": {"name": "lonely"}})
+    failed = api.post(url, {"member": "member1", "namespace": f"{ns}-only", "kinds": ["configmaps"]},
+                      content_type="application/json").json()
+    assert [(r["name"], r["outcome"]) for r in failed["results"]] == [("lonely", "failed")]
+    assert "not found" in failed["results"][0]["reason"]
+    assert AuditEvent.objects.filter(action="federations:deploy", result="failed",
+                                     details__name="lonely").exists()
+
+
+def test_a_viewer_may_not_promote_and_the_page_renders_in_chinese(federation, tenant):
+    url = reverse("federation:promote", args=[federation.pk])
+    assert client_for(tenant.viewer).get(url).status_code == 403
+    assert client_for(tenant.viewer).post(f"/api/v1/federations/{federation.pk}/promote/", {},
+                                          content_type="application/json").status_code == 403
+    page = client_for(tenant.main, "zh-hans").get(url)
+    assert page.status_code == 200 and 'lang="zh-hans"' in page.content.decode().lower()
+
+
+def test_templates_are_pruned_as_karmadactl_prunes_them(federation, tenant, karmada, members, application):
+    """A Job's generated selector labels and a Service's allocated clusterIP (kept when headless)
+    are not part of the template: Karmada's API server accepts it and generates its own."""
+    ns = application
+    member = members["member1"].api_client()
+    client.BatchV1Api(member).create_namespaced_job(ns, {"metadata": {"name": "migrate"}, "spec": {
+        "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "m", "image": "busybox"}]}}}})
+    client.CoreV1Api(member).create_namespaced_service(ns, {"metadata": {"name": "peers"}, "spec": {
+        "clusterIP": "None", "selector": {"app": "shop"}, "ports": [{"port": 80}]}})
+    job = client.BatchV1Api(member).read_namespaced_job("migrate", ns)
+    assert "batch.kubernetes.io/controller-uid" in job.spec.selector.match_labels  # what the member generated
+    answer = client_for(tenant.main).post(f"/api/v1/federations/{federation.pk}/promote/", {
+        "member": "member1", "namespace": ns, "kinds": ["services", "jobs"]}, content_type="application/json")
+    assert answer.status_code == 200, answer.content
+    assert {(r["name"], r["outcome"]) for r in answer.json()["results"]} == {
+        ("migrate", "promoted"), ("peers", "promoted"), ("shop", "promoted")}
+    with karmada.api_client() as api:
+        template = client.BatchV1Api(api).read_namespaced_job("migrate", ns)
+        headless = client.CoreV1Api(api).read_namespaced_service("peers", ns)
+        shop = client.CoreV1Api(api).read_namespaced_service("shop", ns)
+    assert template.metadata.uid != job.metadata.uid
+    # The member's generated labels were dropped: Karmada's API server generated its own.
+    assert template.spec.selector.match_labels["batch.kubernetes.io/controller-uid"] == template.metadata.uid
+    assert template.spec.template.metadata.labels["controller-uid"] == template.metadata.uid
+    assert headless.spec.cluster_ip == "None"
+    assert shop.spec.cluster_ip and shop.spec.cluster_ip != "None"  # Karmada allocated its own
