@@ -143,9 +143,9 @@ def builtin_types() -> list[ResourceType]:
         _rt("storage.k8s.io", "v1", "StorageClass", "storageclasses", namespaced=False, short_names=("sc",)),
         # coordination.k8s.io/v1
         _rt("coordination.k8s.io", "v1", "Lease", "leases"),
-        # autoscaling/v2
-        _rt("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short_names=("hpa",),
-            categories=("all",), subresources=("status",)),
+        # autoscaling/v2, also served as autoscaling/v1 (conversion.py)
+        ResourceType("autoscaling", ["v2", "v1"], "HorizontalPodAutoscaler", "horizontalpodautoscalers",
+                     short_names=("hpa",), categories=("all",), subresources=("status",)),
         # events.k8s.io/v1: the same Events as core/v1 in the newer shape
         _rt("events.k8s.io", "v1", "Event", "events", short_names=("ev",)),
         # admissionregistration.k8s.io/v1: stored; the emulator calls no webhooks of users

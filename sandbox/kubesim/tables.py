@@ -241,6 +241,9 @@ def _hpa(o: dict[str, Any]) -> list[Any]:
     spec, s = _spec(o), _status(o)
     ref = spec.get("scaleTargetRef") or {}
     targets = []
+    if spec.get("targetCPUUtilizationPercentage") is not None:  # autoscaling/v1
+        have = s.get("currentCPUUtilizationPercentage")
+        targets.append(f"cpu: {'<unknown>' if have is None else f'{have}%'}/{spec['targetCPUUtilizationPercentage']}%")
     for metric in spec.get("metrics") or []:
         name = (metric.get("resource") or {}).get("name", "")
         want = ((metric.get("resource") or {}).get("target") or {}).get("averageUtilization")

@@ -1,0 +1,159 @@
+"""Conversion between the served versions of one kind (the API server's scheme conversions).
+
+Every kind is stored at its first (storage) version. A custom resource, and a built-in kind
+whose versions share one shape, is served at another version by rewriting ``apiVersion``;
+a built-in kind whose versions differ has a pair of functions here, like Kubernetes'
+generated conversions: ``autoscaling/v1`` HorizontalPodAutoscalers (a single
+``targetCPUUtilizationPercentage``) next to the ``autoscaling/v2`` storage version
+(a list of ``metrics``). What v1 cannot say is kept in the annotations Kubernetes uses for
+it, so a v2 object read and written back through v1 loses nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any, Callable
+
+Converter = Callable[[dict[str, Any]], dict[str, Any]]
+
+HPA = ("autoscaling", "horizontalpodautoscalers")
+# Where Kubernetes keeps in a v1 object what only v2 can express.
+METRICS_ANNOTATION = "autoscaling.alpha.kubernetes.io/metrics"
+CURRENT_METRICS_ANNOTATION = "autoscaling.alpha.kubernetes.io/current-metrics"
+CONDITIONS_ANNOTATION = "autoscaling.alpha.kubernetes.io/conditions"
+BEHAVIOR_ANNOTATION = "autoscaling.alpha.kubernetes.io/behavior"
+_V1_ANNOTATIONS = (METRICS_ANNOTATION, CURRENT_METRICS_ANNOTATION, CONDITIONS_ANNOTATION, BEHAVIOR_ANNOTATION)
+
+
+def _is_cpu_utilization(metric: dict[str, Any], target: str = "target") -> bool:
+    res = metric.get("resource") or {}
+    return (metric.get("type") == "Resource" and res.get("name") == "cpu"
+            and (target != "target" or (res.get("target") or {}).get("type") == "Utilization"))
+
+
+def _annotations(obj: dict[str, Any]) -> dict[str, str]:
+    return dict((obj.get("metadata") or {}).get("annotations") or {})
+
+
+def _with_annotations(obj: dict[str, Any], annotations: dict[str, str]) -> None:
+    m = dict(obj.get("metadata") or {})
+    if annotations:
+        m["annotations"] = annotations
+    else:
+        m.pop("annotations", None)
+    obj["metadata"] = m
+
+
+def hpa_v2_to_v1(obj: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    out["apiVersion"] = "autoscaling/v1"
+    spec = dict(out.get("spec") or {})
+    annotations = _annotations(out)
+    metrics = spec.pop("metrics", None) or []
+    others = []
+    for metric in metrics:
+        if _is_cpu_utilization(metric) and "targetCPUUtilizationPercentage" not in spec:
+            spec["targetCPUUtilizationPercentage"] = metric["resource"]["target"].get("averageUtilization")
+        else:
+            others.append(metric)
+    if others:
+        annotations[METRICS_ANNOTATION] = json.dumps(others, separators=(",", ":"))
+    behavior = spec.pop("behavior", None)
+    if behavior:
+        annotations[BEHAVIOR_ANNOTATION] = json.dumps(behavior, separators=(",", ":"))
+    out["spec"] = spec
+    if "status" in out:
+        status = dict(out.get("status") or {})
+        # Not omitempty in v1 (they are in v2): a v1 client requires them.
+        status.setdefault("currentReplicas", 0)
+        status.setdefault("desiredReplicas", 0)
+        current = status.pop("currentMetrics", None) or []
+        rest = []
+        for metric in current:
+            utilization = ((metric.get("resource") or {}).get("current") or {}).get("averageUtilization")
+            if _is_cpu_utilization(metric, "current") and utilization is not None \
+                    and "currentCPUUtilizationPercentage" not in status:
+                status["currentCPUUtilizationPercentage"] = utilization
+            else:
+                rest.append(metric)
+        if rest:
+            annotations[CURRENT_METRICS_ANNOTATION] = json.dumps(rest, separators=(",", ":"))
+        conditions = status.pop("conditions", None)
+        if conditions:
+            annotations[CONDITIONS_ANNOTATION] = json.dumps(conditions, separators=(",", ":"))
+        out["status"] = status
+    _with_annotations(out, annotations)
+    return out
+
+
+def hpa_v1_to_v2(obj: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    out["apiVersion"] = "autoscaling/v2"
+    spec = dict(out.get("spec") or {})
+    annotations = _annotations(out)
+    metrics: list[dict[str, Any]] = []
+    target = spec.pop("targetCPUUtilizationPercentage", None)
+    if target is not None:
+        metrics.append({"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": target}}})
+    metrics.extend(_loads(annotations.get(METRICS_ANNOTATION), []))
+    if metrics:
+        spec["metrics"] = metrics
+    behavior = _loads(annotations.get(BEHAVIOR_ANNOTATION), None)
+    if behavior:
+        spec["behavior"] = behavior
+    out["spec"] = spec
+    if "status" in out:
+        status = dict(out.get("status") or {})
+        current: list[dict[str, Any]] = []
+        utilization = status.pop("currentCPUUtilizationPercentage", None)
+        if utilization is not None:
+            current.append({"type": "Resource", "resource": {
+                "name": "cpu", "current": {"averageUtilization": utilization}}})
+        current.extend(_loads(annotations.get(CURRENT_METRICS_ANNOTATION), []))
+        if current:
+            status["currentMetrics"] = current
+        conditions = _loads(annotations.get(CONDITIONS_ANNOTATION), None)
+        if conditions:
+            status["conditions"] = conditions
+        out["status"] = status
+    for key in _V1_ANNOTATIONS:
+        annotations.pop(key, None)
+    _with_annotations(out, annotations)
+    return out
+
+
+def _loads(raw: str | None, default: Any) -> Any:
+    if not raw:
+        return default
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return default
+
+
+# (group, plural, version) → (from storage to that version, from that version to storage)
+CONVERSIONS: dict[tuple[str, str, str], tuple[Converter, Converter]] = {
+    (*HPA, "v1"): (hpa_v2_to_v1, hpa_v1_to_v2),
+}
+
+
+def to_version(rt: Any, obj: dict[str, Any], version: str | None) -> dict[str, Any]:
+    """A stored object as served at ``version``."""
+    if not version or version == rt.version or "apiVersion" not in obj:
+        return obj
+    pair = CONVERSIONS.get((rt.group, rt.plural, version))
+    if pair is not None:
+        return pair[0](obj)
+    return {**obj, "apiVersion": rt.api_version(version)}
+
+
+def to_storage(rt: Any, obj: dict[str, Any], version: str | None) -> dict[str, Any]:
+    """An object sent at ``version`` in storage form (its apiVersion set to the storage version)."""
+    if version and version != rt.version:
+        pair = CONVERSIONS.get((rt.group, rt.plural, version))
+        if pair is not None:
+            obj = pair[1](obj)
+    obj["apiVersion"] = rt.api_version()
+    return obj
