@@ -1,6 +1,7 @@
 """Conversion between the served versions of one kind (the API server's scheme conversions).
 
-Every kind is stored at its first (storage) version. A custom resource, and a built-in kind
+Every kind is stored at its first (storage) version, or as the kind whose storage it shares
+(``stored_as``: events.k8s.io/v1 Events are core/v1 Events). A custom resource, and a built-in kind
 whose versions share one shape, is served at another version by rewriting ``apiVersion``;
 a built-in kind whose versions differ has a pair of functions here, like Kubernetes'
 generated conversions: ``autoscaling/v1`` HorizontalPodAutoscalers (a single
@@ -133,27 +134,61 @@ def _loads(raw: str | None, default: Any) -> Any:
         return default
 
 
-# (group, plural, version) → (from storage to that version, from that version to storage)
-CONVERSIONS: dict[tuple[str, str, str], tuple[Converter, Converter]] = {
-    (*HPA, "v1"): (hpa_v2_to_v1, hpa_v1_to_v2),
+# core/v1 Event fields ↔ events.k8s.io/v1 (Kubernetes' events conversion).
+_EVENT_RENAMES = (("involvedObject", "regarding"), ("message", "note"), ("source", "deprecatedSource"),
+                  ("firstTimestamp", "deprecatedFirstTimestamp"), ("lastTimestamp", "deprecatedLastTimestamp"),
+                  ("count", "deprecatedCount"), ("reportingComponent", "reportingController"))
+
+
+def event_core_to_events(obj: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    out["apiVersion"] = "events.k8s.io/v1"
+    for core, new in _EVENT_RENAMES:
+        if core in out:
+            out[new] = out.pop(core)
+    series = out.get("series")
+    if isinstance(series, dict) and "lastObservedTime" in series:
+        out["series"] = {"count": series.get("count", 0), "lastObservedTime": series["lastObservedTime"]}
+    return out
+
+
+def event_events_to_core(obj: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    out["apiVersion"] = "v1"
+    for core, new in _EVENT_RENAMES:
+        if new in out:
+            out[core] = out.pop(new)
+    if not out.get("source") and out.get("reportingComponent"):
+        out["source"] = {"component": out["reportingComponent"]}
+    return out
+
+
+# (kind, from apiVersion, to apiVersion) → the conversion
+CONVERSIONS: dict[tuple[str, str, str], Converter] = {
+    ("HorizontalPodAutoscaler", "autoscaling/v2", "autoscaling/v1"): hpa_v2_to_v1,
+    ("HorizontalPodAutoscaler", "autoscaling/v1", "autoscaling/v2"): hpa_v1_to_v2,
+    ("Event", "v1", "events.k8s.io/v1"): event_core_to_events,
+    ("Event", "events.k8s.io/v1", "v1"): event_events_to_core,
 }
 
 
-def to_version(rt: Any, obj: dict[str, Any], version: str | None) -> dict[str, Any]:
-    """A stored object as served at ``version``."""
-    if not version or version == rt.version or "apiVersion" not in obj:
+def _convert(kind: str, obj: dict[str, Any], source: str, target: str) -> dict[str, Any]:
+    if source == target:
         return obj
-    pair = CONVERSIONS.get((rt.group, rt.plural, version))
-    if pair is not None:
-        return pair[0](obj)
-    return {**obj, "apiVersion": rt.api_version(version)}
+    fn = CONVERSIONS.get((kind, source, target))
+    return fn(obj) if fn is not None else {**obj, "apiVersion": target}
+
+
+def to_version(rt: Any, obj: dict[str, Any], version: str | None) -> dict[str, Any]:
+    """A stored object as served at ``version`` of ``rt``."""
+    if "apiVersion" not in obj:
+        return obj
+    return _convert(rt.kind, obj, obj["apiVersion"], rt.api_version(version))
 
 
 def to_storage(rt: Any, obj: dict[str, Any], version: str | None) -> dict[str, Any]:
-    """An object sent at ``version`` in storage form (its apiVersion set to the storage version)."""
-    if version and version != rt.version:
-        pair = CONVERSIONS.get((rt.group, rt.plural, version))
-        if pair is not None:
-            obj = pair[1](obj)
-    obj["apiVersion"] = rt.api_version()
+    """An object sent at ``version`` (None: already in storage form) as stored."""
+    source = rt.api_version(version) if version else rt.storage_api_version
+    obj = _convert(rt.kind, obj, source, rt.storage_api_version)
+    obj["apiVersion"] = rt.storage_api_version
     return obj

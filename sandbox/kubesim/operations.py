@@ -120,7 +120,7 @@ class Operations:
         """A private copy of the request object in storage form, after the kind checks the real API does."""
         if not isinstance(body, dict):
             raise bad_request(f"the object provided is unrecognized (must be of type {rt.kind})")
-        expected = rt.api_version(version)
+        expected = rt.api_version(version) if version else rt.storage_api_version  # None: storage form
         got_version, got_kind = body.get("apiVersion"), body.get("kind")
         if got_version and got_version != expected:
             raise bad_request(f"the API version in the data ({got_version}) does not match the expected "

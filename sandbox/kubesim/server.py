@@ -361,11 +361,10 @@ class ApiServer:
 
     def _respond(self, request: web.Request, rt: ResourceType, info: RequestInfo, doc: dict[str, Any],
                  is_list: bool = False) -> web.StreamResponse:
-        if info.version != rt.version:
-            if is_list:
-                doc = {**doc, "items": [self._convert(rt, info.version, o) for o in doc["items"]]}
-            else:
-                doc = self._convert(rt, info.version, doc)
+        if is_list:
+            doc = {**doc, "items": [self._convert(rt, info.version, o) for o in doc["items"]]}
+        else:
+            doc = self._convert(rt, info.version, doc)
         accept = request.headers.get("Accept", "")
         if "as=Table" in accept:
             include = request.query.get("includeObject", "Metadata")
