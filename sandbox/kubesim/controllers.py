@@ -289,7 +289,8 @@ class Controllers:
                  "metadata": {"name": f"{m.get('name')}.{secrets.token_hex(8)}", "namespace": ns},
                  "involvedObject": {k: v for k, v in involved.items() if v},
                  "reason": reason, "message": message, "source": source, "type": event_type,
-                 "firstTimestamp": now, "lastTimestamp": now, "count": 1, "eventTime": None,
+                 "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+                 "eventTime": now.replace("Z", ".000000Z"),
                  "reportingComponent": component, "reportingInstance": host}
         self._events[key] = self.ops.create(self._rt(EVENTS), ns, event, system=True)["metadata"]["name"]
 

@@ -146,6 +146,12 @@ def event_core_to_events(obj: dict[str, Any]) -> dict[str, Any]:
     for core, new in _EVENT_RENAMES:
         if core in out:
             out[new] = out.pop(core)
+    if not out.get("eventTime"):
+        # MicroTime is not omitempty in events.k8s.io/v1 and clients (the official Python one) require
+        # it: an Event written through core/v1 without one is dated by its first occurrence.
+        first = out.get("deprecatedFirstTimestamp") or (out.get("metadata") or {}).get("creationTimestamp")
+        if first:
+            out["eventTime"] = first.replace("Z", ".000000Z") if first.endswith("Z") and "." not in first else first
     series = out.get("series")
     if isinstance(series, dict) and "lastObservedTime" in series:
         out["series"] = {"count": series.get("count", 0), "lastObservedTime": series["lastObservedTime"]}

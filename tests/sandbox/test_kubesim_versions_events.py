@@ -95,3 +95,82 @@ def test_official_client_reads_one_hpa_in_both_versions() -> None:
             assert not (new.metadata.annotations or {})
             listed = v1.list_namespaced_horizontal_pod_autoscaler("default")
             assert {h.metadata.name: h.spec.target_cpu_utilization_percentage for h in listed.items}["both"] == 65
+
+
+def _events(kubectl133, *selector: str) -> list[dict]:  # noqa: F811
+    return json.loads(kubectl133("get", "events", "-n", "default", "-o", "json", *selector).stdout)["items"]
+
+
+def test_controllers_write_events_kubectl_shows(kubectl133) -> None:  # noqa: F811
+    kubectl133("apply", "-f", "-", stdin=DEPLOYMENT % {"name": "noisy", "replicas": 2})
+    kubectl133("scale", "deployment", "noisy", "--replicas=3")
+    described = kubectl133("describe", "deployment", "noisy").stdout
+    events = described.split("Events:")[1]
+    rs = json.loads(kubectl133("get", "rs", "-l", "app=noisy", "-o", "json").stdout)["items"][0]["metadata"]["name"]
+    assert "ScalingReplicaSet" in events and "deployment-controller" in events
+    assert f"Scaled up replica set {rs} from 0 to 2" in events
+    assert f"Scaled up replica set {rs} from 2 to 3" in events
+
+    for_deployment = _events(kubectl133, "--field-selector", "involvedObject.kind=Deployment,involvedObject.name=noisy")
+    first = next(e for e in for_deployment if e["message"].endswith("from 0 to 2"))
+    deployment = json.loads(kubectl133("get", "deployment", "noisy", "-o", "json").stdout)
+    assert first["involvedObject"]["uid"] == deployment["metadata"]["uid"]
+    assert first["involvedObject"]["apiVersion"] == "apps/v1"
+    assert (first["type"], first["count"], first["source"]["component"]) == ("Normal", 1, "deployment-controller")
+    assert first["firstTimestamp"] and first["lastTimestamp"] >= first["firstTimestamp"]
+
+    created = _events(kubectl133, "--field-selector", f"involvedObject.kind=ReplicaSet,involvedObject.name={rs}")
+    pods = json.loads(kubectl133("get", "pods", "-l", "app=noisy", "-o", "json").stdout)["items"]
+    assert sorted(e["message"] for e in created if e["reason"] == "SuccessfulCreate") == \
+        sorted(f"Created pod: {p['metadata']['name']}" for p in pods)
+    pod = pods[0]
+    pod_events = kubectl133("describe", "pod", pod["metadata"]["name"]).stdout.split("Events:")[1]
+    assert "Scheduled" in pod_events and "default-scheduler" in pod_events
+    assert f"Successfully assigned default/{pod['metadata']['name']} to {pod['spec']['nodeName']}" in pod_events
+    assert "Started container web" in pod_events
+
+    # Scaling down and up again repeats a message: the Event counts up, as kubectl describe shows (x2).
+    kubectl133("scale", "deployment", "noisy", "--replicas=2")
+    kubectl133("scale", "deployment", "noisy", "--replicas=3")
+    again = [e for e in _events(kubectl133, "--field-selector", "involvedObject.name=noisy")
+             if e["message"].endswith("from 2 to 3")]
+    assert len(again) == 1 and again[0]["count"] == 2
+    assert "(x2 over" in kubectl133("describe", "deployment", "noisy").stdout
+    table = kubectl133("get", "events", "--field-selector", "reason=SuccessfulDelete").stdout
+    assert "replicaset/" + rs in table and "Deleted pod:" in table
+
+    # The same Events through events.k8s.io/v1.
+    newer = json.loads(kubectl133("get", "--raw", "/apis/events.k8s.io/v1/namespaces/default/events").stdout)
+    scaled = [e for e in newer["items"] if e.get("reason") == "ScalingReplicaSet"
+              and e["regarding"]["name"] == "noisy"]
+    assert {e["note"] for e in scaled} >= {f"Scaled up replica set {rs} from 0 to 2",
+                                          f"Scaled up replica set {rs} from 2 to 3"}
+    assert all(e["apiVersion"] == "events.k8s.io/v1" and e["reportingController"] == "deployment-controller"
+               for e in scaled)
+    assert next(e for e in scaled if e["note"].endswith("from 2 to 3"))["deprecatedCount"] == 2
+
+
+def test_events_through_the_official_client() -> None:
+    with EmulatorServer(seed_files=["local-3node"]) as srv, srv.api_client() as api:
+        batch = kubernetes.client.BatchV1Api(api)
+        batch.create_namespaced_job("default", {
+            "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once"},
+            "spec": {"template": {"spec": {"restartPolicy": "Never",
+                                           "containers": [{"name": "run", "image": "busybox"}]}}}})
+        core = kubernetes.client.CoreV1Api(api)
+        reasons = {e.reason for e in core.list_namespaced_event(
+            "default", field_selector="involvedObject.kind=Job,involvedObject.name=once").items}
+        assert reasons == {"SuccessfulCreate", "Completed"}
+        newer = kubernetes.client.EventsV1Api(api).list_namespaced_event("default").items
+        job_events = [e for e in newer if e.regarding.kind == "Job" and e.regarding.name == "once"]
+        assert {e.reason for e in job_events} == {"SuccessfulCreate", "Completed"}
+        assert all(e.deprecated_source.component == "job-controller" for e in job_events)
+        # An Event written through events.k8s.io/v1 reads back through core/v1.
+        kubernetes.client.EventsV1Api(api).create_namespaced_event("default", {
+            "apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "custom.1"},
+            "eventTime": "2026-01-01T00:00:00.000000Z", "reportingController": "example.com/ctl",
+            "reportingInstance": "ctl-1", "action": "Check", "reason": "Checked", "type": "Normal",
+            "note": "all good", "regarding": {"kind": "Job", "namespace": "default", "name": "once"}})
+        core_view = core.read_namespaced_event("custom.1", "default")
+        assert (core_view.message, core_view.involved_object.name, core_view.reporting_component) == \
+            ("all good", "once", "example.com/ctl")
