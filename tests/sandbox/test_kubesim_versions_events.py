@@ -10,7 +10,7 @@ import pytest
 
 from sandbox.kubesim import EmulatorServer
 
-from .test_kubesim_kubectl import kubectl133  # noqa: F401  (the module's kubectl 1.33 fixture)
+from .test_kubesim_kubectl import kubectl, kubectl133  # noqa: F401  (stock kubectl, and kubectl 1.33)
 
 DEPLOYMENT = """
 apiVersion: apps/v1
@@ -68,6 +68,16 @@ spec:
                '{"spec": {"targetCPUUtilizationPercentage": 60}}')
     assert "cpu: <unknown>/60%" in kubectl133("get", "hpa", "legacy").stdout.replace("cpu:<unknown>",
                                                                                       "cpu: <unknown>")
+
+
+def test_kubectl_132_autoscale_posts_autoscaling_v1(kubectl) -> None:  # noqa: F811
+    kubectl("apply", "-f", "-", stdin=DEPLOYMENT % {"name": "older", "replicas": 1})
+    made = kubectl("autoscale", "deployment", "older", "--cpu-percent=40", "--min=2", "--max=4", "-v=6")
+    assert "POST" in made.stderr and "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers" in made.stderr
+    row = kubectl("get", "hpa", "older", "--no-headers").stdout.split()
+    assert row[:2] == ["older", "Deployment/older"] and "<unknown>/40%" in " ".join(row) and row[-4:-1] == ["2", "4", "0"]
+    described = kubectl("describe", "hpa", "older").stdout
+    assert "resource cpu on pods  (as a percentage of request):  <unknown> / 40%" in described
 
 
 def test_official_client_reads_one_hpa_in_both_versions() -> None:
