@@ -186,8 +186,8 @@ def _convert(kind: str, obj: dict[str, Any], source: str, target: str) -> dict[s
 
 
 def to_version(rt: Any, obj: dict[str, Any], version: str | None) -> dict[str, Any]:
-    """A stored object as served at ``version`` of ``rt``."""
-    if "apiVersion" not in obj:
+    """A stored object as served at ``version`` of ``rt`` (None: as stored)."""
+    if not version or "apiVersion" not in obj:
         return obj
     return _convert(rt.kind, obj, obj["apiVersion"], rt.api_version(version))
 

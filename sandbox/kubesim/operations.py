@@ -764,7 +764,7 @@ class Operations:
         so seed files and tests can stay short.
         """
         rt = self.type_of(obj.get("apiVersion", ""), obj.get("kind", ""))
-        obj = copy.deepcopy(obj)
+        obj = conversion.to_storage(rt, copy.deepcopy(obj), obj["apiVersion"].rpartition("/")[2])
         m = obj["metadata"] = dict(obj.get("metadata") or {})
         if not m.get("name"):
             raise ValueError(f"{rt.kind} without metadata.name")
