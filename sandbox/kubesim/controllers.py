@@ -53,6 +53,10 @@ CONFIGMAPS = ("", "configmaps")
 SERVICES = ("", "services")
 ENDPOINTS = ("", "endpoints")
 ENDPOINT_SLICES = ("discovery.k8s.io", "endpointslices")
+EVENTS = ("", "events")
+# Who reports "created pod" for which owner (the Events' source.component).
+_CREATORS = {"ReplicaSet": "replicaset-controller", "DaemonSet": "daemonset-controller", "Job": "job-controller",
+             "StatefulSet": "statefulset-controller"}
 ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
 ROOT_CA_DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
                        "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
@@ -151,6 +155,7 @@ class Controllers:
         self.store = ops.store
         self.pending: dict[tuple[str, ...], None] = {}  # an ordered set of work items
         self._next_node = 0
+        self._events: dict[tuple[str, ...], str] = {}  # (ns, uid, reason, message, component) → Event name
         self.store.listeners.append(self._on_event)
 
     def _rt(self, rkey: tuple[str, str]) -> Any:
@@ -256,6 +261,57 @@ class Controllers:
         except ApiError as e:
             if e.code != 404:
                 raise
+
+    # ------------------------------------------------------------ Events
+
+    def _record(self, obj: dict[str, Any], reason: str, message: str, component: str, event_type: str = "Normal",
+                host: str = "") -> None:
+        """A core/v1 Event about ``obj``, as client-go's EventRecorder writes it: a repeat of the same
+        reason and message from the same component counts up the existing Event."""
+        m = meta(obj)
+        ns = m.get("namespace") or "default"
+        if not self._namespace_alive(ns):
+            return
+        now = timestamp()
+        key = (ns, m.get("uid", ""), reason, message, component)
+        name = self._events.get(key)
+        old = self.store.get(EVENTS, ns, name) if name else None
+        if old is not None:
+            new = {**old, "count": (old.get("count") or 1) + 1, "lastTimestamp": now}
+            new["metadata"] = {k: v for k, v in meta(old).items() if k != "resourceVersion"}
+            self.ops._replace(self._rt(EVENTS), old, new, system=True)
+            return
+        involved = {"kind": obj.get("kind"), "namespace": m.get("namespace"), "name": m.get("name"),
+                    "uid": m.get("uid"), "apiVersion": obj.get("apiVersion"),
+                    "resourceVersion": m.get("resourceVersion")}
+        source = {"component": component, **({"host": host} if host else {})}
+        event = {"apiVersion": "v1", "kind": "Event",
+                 "metadata": {"name": f"{m.get('name')}.{secrets.token_hex(8)}", "namespace": ns},
+                 "involvedObject": {k: v for k, v in involved.items() if v},
+                 "reason": reason, "message": message, "source": source, "type": event_type,
+                 "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+                 "eventTime": now.replace("Z", ".000000Z"),
+                 "reportingComponent": component, "reportingInstance": host}
+        self._events[key] = self.ops.create(self._rt(EVENTS), ns, event, system=True)["metadata"]["name"]
+
+    def _placed(self, pod: dict[str, Any], node: dict[str, Any] | None, why: str = "", scheduled: bool = True) -> None:
+        """The scheduler's verdict on a pod (when it chose) and the kubelet's start of its containers."""
+        m = meta(pod)
+        if node is None:
+            if why:
+                self._record(pod, "FailedScheduling", why, "default-scheduler", "Warning")
+            return
+        node_name = meta(node)["name"]
+        if scheduled:
+            self._record(pod, "Scheduled", f"Successfully assigned {m['namespace']}/{m['name']} to {node_name}",
+                         "default-scheduler")
+        if (pod.get("status") or {}).get("phase") not in ("Running", "Succeeded"):
+            return
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            self._record(pod, "Pulled", f'Container image "{c.get("image", "")}" already present on machine',
+                         "kubelet", host=node_name)
+            self._record(pod, "Created", f"Created container: {c.get('name', '')}", "kubelet", host=node_name)
+            self._record(pod, "Started", f"Started container {c.get('name', '')}", "kubelet", host=node_name)
 
     # ------------------------------------------------------------ endpoints
 
@@ -485,6 +541,7 @@ class Controllers:
         if tmeta.get("annotations"):
             pod["metadata"]["annotations"] = dict(tmeta["annotations"])
         why = ""
+        scheduled = not spec.get("nodeName")  # DaemonSet pods too: the default scheduler binds them
         if node is None and not spec.get("nodeName"):
             node, why = self._pick_node(spec)
         elif node is None:
@@ -493,6 +550,13 @@ class Controllers:
             spec["nodeName"] = meta(node)["name"]
         pod["status"] = self._pod_status(pod, node, why, finished=finished)
         created = self.ops.create(self._rt(PODS), meta(owner)["namespace"], pod, system=True)
+        kind = owner.get("kind", "")
+        if kind == "StatefulSet":
+            self._record(owner, "SuccessfulCreate", f"create Pod {name} in StatefulSet {meta(owner)['name']} successful",
+                         _CREATORS[kind])
+        elif kind in _CREATORS:
+            self._record(owner, "SuccessfulCreate", f"Created pod: {name}", _CREATORS[kind])
+        self._placed(created, node, why, scheduled)
         self._start_logs(created, finished)
         return created
 
@@ -526,15 +590,23 @@ class Controllers:
                 if current_rev != revision:  # rolled back to an older template: it becomes the newest revision
                     annotations["deployment.kubernetes.io/revision"] = str(revision + 1)
                 annotations["deployment.kubernetes.io/desired-replicas"] = str(replicas)
-                if (current.get("spec") or {}).get("replicas") != replicas or annotations != meta(current).get("annotations"):
+                before = (current.get("spec") or {}).get("replicas", 1)
+                if before != replicas or annotations != meta(current).get("annotations"):
                     new = {**current, "metadata": {**meta(current), "annotations": annotations},
                            "spec": {**current["spec"], "replicas": replicas}}
                     new["metadata"].pop("resourceVersion", None)
                     current = self.ops._replace(self._rt(REPLICASETS), current, new, system=True)
+                    self._scaled(dep, current, before, replicas)
             for rs in owned:
-                if meta(rs)["name"] != meta(current)["name"] and (rs.get("spec") or {}).get("replicas"):
-                    self._set_spec(REPLICASETS, rs, replicas=0)
+                before = (rs.get("spec") or {}).get("replicas")
+                if meta(rs)["name"] != meta(current)["name"] and before:
+                    self._scaled(dep, self._set_spec(REPLICASETS, rs, replicas=0), before, 0)
         self._deployment_status(dep, current)
+
+    def _scaled(self, dep: dict[str, Any], rs: dict[str, Any], before: int, after: int) -> None:
+        if before != after:
+            self._record(dep, "ScalingReplicaSet", f"Scaled {'up' if after > before else 'down'} replica set "
+                         f"{meta(rs)['name']} from {before} to {after}", "deployment-controller")
 
     def _new_replicaset(self, dep: dict[str, Any], template: dict[str, Any], replicas: int,
                         revision: int) -> dict[str, Any]:
@@ -555,7 +627,9 @@ class Controllers:
         }
         if self.store.get(REPLICASETS, ns, rs["metadata"]["name"]) is not None:
             rs["metadata"]["name"] = self._unique_name(REPLICASETS, ns, f"{name}-{h}")
-        return self.ops.create(self._rt(REPLICASETS), ns, rs, system=True)
+        created = self.ops.create(self._rt(REPLICASETS), ns, rs, system=True)
+        self._scaled(dep, created, 0, replicas)
+        return created
 
     def _deployment_status(self, dep: dict[str, Any], current: dict[str, Any] | None) -> None:
         dep = self.store.get(DEPLOYMENTS, meta(dep)["namespace"], meta(dep)["name"]) or dep
@@ -610,6 +684,7 @@ class Controllers:
                                         (p.get("status") or {}).get("phase") == "Running", pod_ready(p)))
             for pod in victims[:len(active) - want]:
                 self._delete(PODS, pod)
+                self._record(rs, "SuccessfulDelete", f"Deleted pod: {meta(pod)['name']}", "replicaset-controller")
         pods = [p for p in self._owned(rs, PODS)
                 if not terminating(p) and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
         ready = sum(1 for p in pods if pod_ready(p))
@@ -750,6 +825,7 @@ class Controllers:
         status["uncountedTerminatedPods"] = {}
         if succeeded >= completions:
             status["completionTime"] = now
+            self._record(job, "Completed", "Job completed", "job-controller")
             status["conditions"] = _merge_conditions(old.get("conditions"), [
                 {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached",
                  "message": "Reached expected number of succeeded pods", "lastProbeTime": now},
@@ -779,6 +855,7 @@ class Controllers:
             if old_cond and old_cond[0].get("message") == why:
                 return
         stored = self.ops._replace(self._rt(PODS), pod, new, system=True)
+        self._placed(stored, node, why, scheduled=not spec.get("nodeName"))
         self._start_logs(stored)
 
     def _sync_nodes(self) -> None:
@@ -799,7 +876,9 @@ class Controllers:
         new = {**pod, "spec": {**pod["spec"], "nodeName": meta(node)["name"]}}
         new["status"] = self._pod_status(pod, node)
         new["metadata"] = {k: v for k, v in meta(pod).items() if k != "resourceVersion"}
-        self._start_logs(self.ops._replace(self._rt(PODS), pod, new, system=True))
+        stored = self.ops._replace(self._rt(PODS), pod, new, system=True)
+        self._placed(stored, node)
+        self._start_logs(stored)
 
     def _sync_claim(self, ns: str, name: str) -> None:
         """Dynamic provisioning: bind a pending claim to a new volume of its (or the default) class."""

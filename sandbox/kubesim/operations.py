@@ -24,7 +24,7 @@ import json
 import secrets
 from typing import Any, Iterator
 
-from . import disruption, kinds, managed, openapi, schema
+from . import conversion, disruption, kinds, managed, openapi, schema
 from .errors import (ApiError, already_exists, bad_request, conflict, forbidden, internal, invalid, not_found,
                      unsupported_media_type)
 from .logs import LogStore, seed_annotations
@@ -120,7 +120,7 @@ class Operations:
         """A private copy of the request object in storage form, after the kind checks the real API does."""
         if not isinstance(body, dict):
             raise bad_request(f"the object provided is unrecognized (must be of type {rt.kind})")
-        expected = rt.api_version(version)
+        expected = rt.api_version(version) if version else rt.storage_api_version  # None: storage form
         got_version, got_kind = body.get("apiVersion"), body.get("kind")
         if got_version and got_version != expected:
             raise bad_request(f"the API version in the data ({got_version}) does not match the expected "
@@ -128,8 +128,7 @@ class Operations:
         if got_kind and got_kind != rt.kind:
             raise bad_request(f'{got_kind} in version "{version or rt.version}" cannot be handled as a '
                               f"{rt.kind}: the kind in the data does not match the resource in the URL")
-        obj = copy.deepcopy(body)
-        obj["apiVersion"] = rt.api_version()  # stored at the storage version, served at any
+        obj = conversion.to_storage(rt, copy.deepcopy(body), version)  # stored at the storage version
         obj["kind"] = rt.kind
         if not isinstance(obj.get("metadata"), dict):
             obj["metadata"] = {}
@@ -145,7 +144,7 @@ class Operations:
             unknown = schema.prune(rt.schema, obj)
         elif not rt.custom and not system:
             try:
-                unknown = openapi.decode(rt.api_version(version), rt.kind, obj) or []
+                unknown = openapi.decode(obj.get("apiVersion") or rt.api_version(version), rt.kind, obj) or []
             except openapi.DecodeError as e:
                 raise bad_request(f'{rt.kind} in version "{version or rt.version}" cannot be handled as a '
                                   f"{rt.kind}: {e}") from None
@@ -318,15 +317,19 @@ class Operations:
                     return self.create(rt, ns, body, version=version, dry_run=dry_run,
                                        field_validation=field_validation, operation="Apply"), True
                 raise not_found(rt.plural, rt.group, name)
-            new = self.apply_patch(rt, old, patch_type, patch)
+            # A patch sent at another version applies to the object as served at that version.
+            served = conversion.to_version(rt, old, version)
+            new = self.apply_patch(rt, served, patch_type, patch)
             if not isinstance(new, dict):
                 raise bad_request("the patch produced something that is not an object")
+            new = self._decode(rt, {**new, "apiVersion": served["apiVersion"], "kind": old["kind"]}, version)
             tracked = patch_type == APPLY and not subresource and not system
             if tracked:
-                config = self._decode(rt, {**patch, "apiVersion": old["apiVersion"], "kind": old["kind"]}, None)
+                config = self._decode(rt, {**patch, "apiVersion": served["apiVersion"], "kind": old["kind"]},
+                                      version)
                 self._prune(rt, config, version, "Ignore")
                 new = managed.apply(old, config, new, rt.api_version(version), not rt.has("status"), force)
-            new = self._decode(rt, {**new, "apiVersion": old["apiVersion"], "kind": old["kind"]}, None)
+                new = self._decode(rt, {**new, "apiVersion": old["apiVersion"], "kind": old["kind"]}, None)
             self._prune(rt, new, version, field_validation, system)
             return self._replace(rt, old, new, subresource=subresource, dry_run=dry_run, system=system,
                                  tracked=tracked), False
@@ -761,7 +764,7 @@ class Operations:
         so seed files and tests can stay short.
         """
         rt = self.type_of(obj.get("apiVersion", ""), obj.get("kind", ""))
-        obj = copy.deepcopy(obj)
+        obj = conversion.to_storage(rt, copy.deepcopy(obj), obj["apiVersion"].rpartition("/")[2])
         m = obj["metadata"] = dict(obj.get("metadata") or {})
         if not m.get("name"):
             raise ValueError(f"{rt.kind} without metadata.name")

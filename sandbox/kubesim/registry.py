@@ -40,6 +40,9 @@ class ResourceType:
     printer_columns: list[dict[str, Any]] = field(default_factory=list)  # CRD additionalPrinterColumns
     # A CRD's openAPIV3Schema (of the storage version): pruning, defaults, validation (schema.py).
     schema: dict[str, Any] | None = None
+    # The apiVersion of the kind whose storage this resource shares (events.k8s.io/v1 Events are
+    # core/v1 Events): objects are stored in that form and converted (conversion.py) when served.
+    stored_as: str | None = None
 
     @property
     def singular(self) -> str:
@@ -51,7 +54,14 @@ class ResourceType:
 
     @property
     def key(self) -> tuple[str, str]:
+        """Where the objects are stored (the store's key)."""
+        if self.stored_as:
+            return (self.stored_as.rpartition("/")[0], self.plural)
         return (self.group, self.plural)
+
+    @property
+    def storage_api_version(self) -> str:
+        return self.stored_as or self.api_version()
 
     def api_version(self, version: str | None = None) -> str:
         v = version or self.version
@@ -143,11 +153,11 @@ def builtin_types() -> list[ResourceType]:
         _rt("storage.k8s.io", "v1", "StorageClass", "storageclasses", namespaced=False, short_names=("sc",)),
         # coordination.k8s.io/v1
         _rt("coordination.k8s.io", "v1", "Lease", "leases"),
-        # autoscaling/v2
-        _rt("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short_names=("hpa",),
-            categories=("all",), subresources=("status",)),
+        # autoscaling/v2, also served as autoscaling/v1 (conversion.py)
+        ResourceType("autoscaling", ["v2", "v1"], "HorizontalPodAutoscaler", "horizontalpodautoscalers",
+                     short_names=("hpa",), categories=("all",), subresources=("status",)),
         # events.k8s.io/v1: the same Events as core/v1 in the newer shape
-        _rt("events.k8s.io", "v1", "Event", "events", short_names=("ev",)),
+        _rt("events.k8s.io", "v1", "Event", "events", short_names=("ev",), stored_as="v1"),
         # admissionregistration.k8s.io/v1: stored; the emulator calls no webhooks of users
         _rt("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration",
             "mutatingwebhookconfigurations", namespaced=False, categories=("api-extensions",)),
@@ -229,7 +239,7 @@ class Registry:
 
     def add(self, rt: ResourceType) -> None:
         with self._lock:
-            self._types[rt.key] = rt
+            self._types[(rt.group, rt.plural)] = rt
 
     def remove(self, group: str, plural: str) -> ResourceType | None:
         with self._lock:

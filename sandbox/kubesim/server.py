@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from aiohttp import web
 
-from . import discovery, managed, protobuf, tables
+from . import conversion, discovery, managed, protobuf, tables
 from .errors import ApiError, bad_request, internal, method_not_allowed, unauthorized
 from .logs import now, rfc3339nano
 from .operations import APPLY, JSON_PATCH, MERGE, STRATEGIC, WARNINGS
@@ -356,18 +356,15 @@ class ApiServer:
         return tables.table(rt, [obj], {"resourceVersion": meta(obj).get("resourceVersion")}, as_table)
 
     def _convert(self, rt: ResourceType, version: str, obj: dict[str, Any]) -> dict[str, Any]:
-        """Serve a custom resource at the requested version (all versions share one storage)."""
-        if version == rt.version or "apiVersion" not in obj:
-            return obj
-        return {**obj, "apiVersion": rt.api_version(version)}
+        """Serve an object at the requested version (all versions share one storage; conversion.py)."""
+        return conversion.to_version(rt, obj, version)
 
     def _respond(self, request: web.Request, rt: ResourceType, info: RequestInfo, doc: dict[str, Any],
                  is_list: bool = False) -> web.StreamResponse:
-        if info.version != rt.version:
-            if is_list:
-                doc = {**doc, "items": [self._convert(rt, info.version, o) for o in doc["items"]]}
-            else:
-                doc = self._convert(rt, info.version, doc)
+        if is_list:
+            doc = {**doc, "items": [self._convert(rt, info.version, o) for o in doc["items"]]}
+        else:
+            doc = self._convert(rt, info.version, doc)
         accept = request.headers.get("Accept", "")
         if "as=Table" in accept:
             include = request.query.get("includeObject", "Metadata")

@@ -197,10 +197,12 @@ def _cronjob(o: dict[str, Any]) -> list[Any]:
 
 
 def _event(o: dict[str, Any]) -> list[Any]:
-    inv = o.get("involvedObject") or {}
-    last = o.get("lastTimestamp") or o.get("eventTime") or meta(o).get("creationTimestamp")
+    # core/v1, or events.k8s.io/v1 (regarding, note, deprecatedLastTimestamp)
+    inv = o.get("involvedObject") or o.get("regarding") or {}
+    last = o.get("lastTimestamp") or o.get("deprecatedLastTimestamp") or o.get("eventTime") \
+        or meta(o).get("creationTimestamp")
     return [age(last), o.get("type", ""), o.get("reason", ""), f"{(inv.get('kind') or '').lower()}/{inv.get('name', '')}",
-            o.get("message", "")]
+            o.get("message", o.get("note", ""))]
 
 
 def _pvc(o: dict[str, Any]) -> list[Any]:
@@ -241,6 +243,9 @@ def _hpa(o: dict[str, Any]) -> list[Any]:
     spec, s = _spec(o), _status(o)
     ref = spec.get("scaleTargetRef") or {}
     targets = []
+    if spec.get("targetCPUUtilizationPercentage") is not None:  # autoscaling/v1
+        have = s.get("currentCPUUtilizationPercentage")
+        targets.append(f"cpu: {'<unknown>' if have is None else f'{have}%'}/{spec['targetCPUUtilizationPercentage']}%")
     for metric in spec.get("metrics") or []:
         name = (metric.get("resource") or {}).get("name", "")
         want = ((metric.get("resource") or {}).get("target") or {}).get("averageUtilization")
