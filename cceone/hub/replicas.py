@@ -52,7 +52,7 @@ HOP_HEADER = "X-CCEOne-Replica-Hop"
 # the forwarding replica looks the route up again and tries the new holder once.
 NOT_HOLDER_HEADER = "X-CCEOne-Not-Holder"
 ROUTE_CACHE_SECONDS = 1.0
-MOVE_WAIT = 3.0  # how long a request waits for an agent moving between replicas
+MOVE_WAIT = 5.0  # how long a request waits for an agent moving between replicas
 SMALL_BODY = 1 << 20
 SECRET_HEADER = "X-Hub-Secret"
 RETRY_AFTER_SECONDS = 2
@@ -302,6 +302,10 @@ class Replicas:
         hop = request.headers.get(HOP_HEADER)
         if hop is None:
             route = await self._lookup(cluster_id)
+            if route is None and local is None:
+                # No replica holds it this instant: an agent moving between replicas (a drain)
+                # claims its new route within moments; wait for it before answering 503.
+                route, local = await self._await_route(hub, cluster_id)
             if route is not None and route.replica != self.replica_id:
                 token = upgrade_token(request)
                 if token is not None:
@@ -314,6 +318,19 @@ class Replicas:
         if local is not None:
             return await forward(request, local, cluster_id, path, headers, hub.sessions)
         return retry_later(cluster_id, not_holder=hop is not None)
+
+    async def _await_route(self, hub, cluster_id: str):
+        """(route, local connection) once either appears, or (None, None) after MOVE_WAIT."""
+        deadline = time.monotonic() + MOVE_WAIT
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            local = hub.registry.pick(cluster_id)
+            if local is not None:
+                return None, local
+            route = await self._lookup(cluster_id, fresh=True)
+            if route is not None:
+                return route, None
+        return None, None
 
     async def _lookup(self, cluster_id: str, fresh: bool = False) -> Route | None:
         now = time.monotonic()
