@@ -5,7 +5,7 @@ import logging
 
 import requests
 
-from cceone.kube.gateway import client_for
+from cceone.kube.gateway import system_api_for
 from cceone.logs import bind_request_id, json_formatter, unbind_request_id
 from clusters.models import RegisteredCluster
 from tests.factories import ClusterFactory
@@ -27,7 +27,11 @@ def test_the_console_request_id_reaches_the_api_server_through_the_gateway_hub_a
     settings.CCEONE_HUB_SECRET = hub.secret
     bound = bind_request_id("console-request-0001")
     try:
-        client_for(cluster, tenant.main).request("get", "/api/v1/pods")
+        # A plain request (no discovery: the fake API server answers nothing else), as the
+        # gateway builds it for every console request.
+        with system_api_for(cluster) as api:
+            api.call_api("GET", api.configuration.host + "/api/v1/pods",
+                         header_params=dict(api.default_headers)).read()
     finally:
         unbind_request_id(bound)
     assert seen_request_ids(fake_api, "/api/v1/pods") == ["console-request-0001"]
