@@ -28,7 +28,7 @@ from cceone_agent.tunnel import Agent  # noqa: E402
 
 from .fakeapi import FakeAPIThread  # noqa: E402
 
-WINDOW = 0.5
+WINDOW = 1.0
 
 AGENT_TOKENS = {"c1": "agent-token-c1", "c2": "agent-token-c2", "c3": "agent-token-c3"}
 USER_TOKEN = "user-token-alice"  # tenant t1: clusters c1, c2
