@@ -8,7 +8,9 @@ import pytest
 
 from backups import services
 from backups.models import Backup
+from cceone.audit.models import AuditEvent
 from cceone.celery import app
+from cceone.logs import bind_request_id, unbind_request_id
 from tests.backups.conftest import shop
 from tests.live import wait_until
 from tests.worker import Worker, purge
@@ -24,11 +26,18 @@ def test_backup_through_the_agent_restored_into_another_cluster_by_a_worker(
     worker = Worker("backups", broker_queue, tmp_path, env=env)
     try:
         worker.wait_ready()
-        backup = services.start_backup(tenant.user, cluster=connected_cluster, location=location, name="shop-1",
-                                       namespaces=["shop"])
+        # As if a console request started it: the worker's audit events name that request.
+        token = bind_request_id("console-req-backup-1")
+        try:
+            backup = services.start_backup(tenant.user, cluster=connected_cluster, location=location, name="shop-1",
+                                           namespaces=["shop"])
+        finally:
+            unbind_request_id(token)
         wait_until(lambda: Backup.objects.get(pk=backup.pk).finished, timeout=60, what="the backup")
         backup.refresh_from_db()
         assert backup.phase == "completed", (backup.message, worker.log()[-3000:])
+        ran = AuditEvent.objects.get(action="backups:run", target_id=str(backup.pk))
+        assert ran.request_id == "console-req-backup-1"
         restore = services.start_restore(
             tenant.user, backup, target=target, namespace_mapping={"shop": "shop-cloud"}, excluded_kinds=["Widget"],
             cleansing_rules=[{"operations": [{"attribute": "image", "old": "harbor.old", "new": "harbor.new"}]}])
