@@ -11,8 +11,10 @@ from resources.object_api import KubernetesRefusal
 from . import failover
 from .console_api import FederationConsoleSchema, FederationConsoleViewSet
 
-READY = serializers.ChoiceField(choices=["True", "False", "Unknown", ""],
-                                help_text="The Ready condition's status; empty: not reported yet.")
+# A plain string, not an enum: the same choice set under several field names would make the
+# schema generator name it twice.
+READY = serializers.CharField(help_text="The Ready condition's status: True, False or Unknown; empty: not "
+                                        "reported yet.")
 
 
 class ReadyNowSerializer(serializers.Serializer):
@@ -97,10 +99,17 @@ class FailoverSerializer(serializers.Serializer):
     refresh_seconds = serializers.IntegerField(help_text="When to look again: short while a member is not Ready.")
 
 
+class FailoverSchema(FederationConsoleSchema):
+    """One object per federation, though served as the viewset's `list`."""
+
+    def _is_list_view(self, serializer=None):
+        return False
+
+
 class FederationFailoverViewSet(viewsets.ViewSet):
     """A federation's failover: members' Ready history and where workloads' replicas moved."""
 
-    schema = FederationConsoleSchema()
+    schema = FailoverSchema()
     iam_actions = {"list": "federations:get"}
     iam_object = FederationConsoleViewSet.iam_object
 
