@@ -27,6 +27,7 @@ T = {
     "Replicas moved": "副本已迁移",
     "Graceful eviction in progress": "正在优雅驱逐",
     "Before: as recorded at %(at)s.": "迁移前：%(at)s 记录的分布。",
+    "Moved at %(at)s.": "迁移时间：%(at)s。",
     "Before: as Karmada's eviction tasks say (recorded here only since the move).":
         "迁移前：依据 Karmada 的驱逐任务（本页自迁移之后才开始记录）。",
     "Member Ready": "成员就绪",

@@ -199,14 +199,15 @@ def member_rows(federation: Federation, clusters: list[dict]) -> list[dict]:
     return rows
 
 
-def _before(snapshots: list[PlacementSnapshot], now: dict[str, int]) -> PlacementSnapshot | None:
-    """The last recorded placement on other members than now's: where the replicas were before
-    they moved. Steps on the same members (the evicted member dropped, then its replicas
-    re-placed) are one move; an empty placement is not a "where"."""
-    for snapshot in snapshots:
+def _before(snapshots: list[PlacementSnapshot], now: dict[str, int]) -> tuple[PlacementSnapshot | None, object]:
+    """The last recorded placement on other members than now's — where the replicas were before
+    they moved — and when we first saw them elsewhere. Steps on the same members (the evicted
+    member dropped, then its replicas re-placed) are one move; an empty placement is not a
+    "where". `snapshots` are newest first."""
+    for index, snapshot in enumerate(snapshots):
         if snapshot.clusters and set(snapshot.clusters) != set(now):
-            return snapshot
-    return None
+            return snapshot, snapshots[index - 1].observed_at if index else None
+    return None, None
 
 
 def workload_rows(federation: Federation, bindings: list[dict], members: dict[str, dict]) -> list[dict]:
@@ -222,7 +223,7 @@ def workload_rows(federation: Federation, bindings: list[dict], members: dict[st
         namespace = (binding.get("metadata") or {}).get("namespace") or ""
         history = snapshots.get((namespace, _name(binding)), [])
         now, tasks = placed(binding), evictions(binding)
-        before_snapshot = _before(history, now)
+        before_snapshot, moved_at = _before(history, now)
         if before_snapshot is not None:
             before, before_at, source = dict(before_snapshot.clusters), before_snapshot.observed_at, "recorded"
         elif tasks:
@@ -230,7 +231,8 @@ def workload_rows(federation: Federation, bindings: list[dict], members: dict[st
             # how many replicas each evicted member had.
             before = {name: None for task in tasks for name in task["clusters_before"]}
             before.update({task["from_cluster"]: task["replicas"] for task in tasks})
-            before_at, source = _time(min(task["created_at"] for task in tasks)), "eviction"
+            before_at, source = None, "eviction"
+            moved_at = _time(min(task["created_at"] for task in tasks))
         else:
             before, before_at, source = None, None, ""
         reported = {s.get("clusterName"): s for s in (binding.get("status") or {}).get("aggregatedStatus") or []}
@@ -249,6 +251,7 @@ def workload_rows(federation: Federation, bindings: list[dict], members: dict[st
         rows.append({"namespace": namespace, "binding": _name(binding), "kind": resource.get("kind") or "",
                      "name": resource.get("name") or "", "replicas": (binding.get("spec") or {}).get("replicas"),
                      "now": now, "before": before, "before_at": before_at, "before_source": source,
+                     "moved_at": moved_at,
                      "moved": before is not None and before != now, "evictions": tasks, "members": cells,
                      "affected": affected, "history": history[:HISTORY_SHOWN]})
     rows.sort(key=lambda r: (not r["affected"], r["namespace"], r["name"]))

@@ -80,7 +80,9 @@ class FailoverWorkloadSerializer(serializers.Serializer):
     now = serializers.DictField(child=serializers.IntegerField(), help_text="Member → replicas now.")
     before = serializers.DictField(child=serializers.IntegerField(allow_null=True), allow_null=True,
                                    help_text="Member → replicas before the last move; null when it never moved.")
-    before_at = serializers.DateTimeField(allow_null=True)
+    before_at = serializers.DateTimeField(allow_null=True, help_text="When the console recorded that placement.")
+    moved_at = serializers.DateTimeField(allow_null=True, help_text="When the move was first seen (recorded) or "
+                                                                    "the eviction task's creation time.")
     before_source = serializers.ChoiceField(choices=["recorded", "eviction", ""],
                                             help_text="recorded: the console's placement history; eviction: "
                                                       "Karmada's gracefulEvictionTasks.")

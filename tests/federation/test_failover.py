@@ -77,6 +77,8 @@ def test_a_placement_is_recorded_when_it_changes_and_the_move_is_shown(tenant):
     [row] = failover.workload_rows(federation, [now], {c["metadata"]["name"]: c for c in clusters})
     assert row["before"] == {"edge-01": 1, "edge-02": 2} and row["now"] == {"edge-02": 3}
     assert row["moved"] and row["before_source"] == "recorded"
+    # Moved when first seen elsewhere: the taint manager's step, not the re-placement after it.
+    assert row["moved_at"] == PlacementSnapshot.objects.get(sequence=2).observed_at
     assert [(c["cluster"], c["before"], c["now"], c["member_ready"]) for c in row["members"]] == [
         ("edge-01", 1, None, "False"), ("edge-02", 2, 3, "True")]
 
@@ -87,6 +89,7 @@ def test_a_move_not_seen_before_is_told_from_the_eviction_tasks(tenant):
                 "clustersBeforeFailover": ["edge-01", "edge-02"], "creationTimestamp": "2026-12-07T10:05:00Z"}]
     [row] = failover.workload_rows(federation, [binding("web", {"edge-02": 3}, tasks_=evicted)], {})
     assert row["before_source"] == "eviction" and row["before"] == {"edge-01": 2, "edge-02": None}
+    assert row["moved_at"] == dt.datetime(2026, 12, 7, 10, 5, tzinfo=dt.timezone.utc)
     assert row["evictions"][0]["from_cluster"] == "edge-01"
 
 
@@ -163,12 +166,15 @@ def test_a_stopped_member_shows_not_ready_and_its_replicas_moved(federation_setu
     assert data["refresh_seconds"] == failover.REFRESH_WHILE_DOWN
     web = next(w for w in data["workloads"] if w["name"] == "web")
     assert web["before"] == {"edge-01": 2, "edge-02": 2} and web["moved"] is True
+    assert web["before_at"] < web["moved_at"]
     assert {c["cluster"]: (c["before"], c["now"], c["member_ready"]) for c in web["members"]} == {
         "edge-01": (2, None, "False"), "edge-02": (2, 4, "True")}
     wait_until(lambda: _replicas(member_servers[1], "web") == 4, timeout=30, what="edge-02 runs all four")
 
     page = browser.get(page_url).content.decode()
     assert 'data-member="edge-01" data-ready="False"' in page and 'id="failover-alert"' in page
+    edge01_row = page.split('data-member="edge-01" data-ready="False"')[1].split("</tr>")[0]
+    assert edge01_row.index('data-status="False"') < edge01_row.index('data-status="True"')  # newest first
     assert 'hx-trigger="every 3s"' in page  # a member is down: the page looks again every few seconds
     assert 'data-binding="default/web-deployment" data-moved="true"' in page
     assert 'data-member="edge-01" data-before="2" data-now=""' in page
