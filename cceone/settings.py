@@ -230,6 +230,7 @@ CELERY_BEAT_SCHEDULE = {
                                               "schedule": 60.0},
     "refresh-federation-versions": {"task": "federation.tasks.refresh_versions", "schedule": 300.0},
     "refresh-federation-members": {"task": "federation.tasks.refresh_members", "schedule": 60.0},
+    "observe-federation-failover": {"task": "federation.tasks.observe_failover", "schedule": 60.0},
     # The audit timeline: kubeconfig-proxy requests older than their retention (cceone/audit).
     "audit-expire-kubernetes-requests": {"task": "cceone.audit.tasks.expire_kubernetes_requests",
                                          "schedule": 3600.0},

@@ -292,3 +292,58 @@ class FederationKubeconfig(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("kubeconfig")
         verbose_name_plural = _("kubeconfigs")
+
+
+class MemberConditionChange(models.Model):
+    """A member's Ready condition as Karmada reported it, one row per transition, recorded on
+    our side (`federation/failover.py`) so the failover view keeps a member's history after
+    Karmada has overwritten the condition. Unique on the transition: every reader may record."""
+
+    class Ready(models.TextChoices):
+        TRUE = "True", _("Ready")
+        FALSE = "False", _("Not ready")
+        UNKNOWN = "Unknown", _("Unknown")
+
+    federation = models.ForeignKey(Federation, on_delete=models.CASCADE, related_name="member_conditions")
+    member = models.CharField(_("member name"), max_length=253)
+    status = models.CharField(_("Ready"), max_length=8, choices=Ready.choices)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    # The condition's lastTransitionTime (when Karmada gives none: when we first saw the status).
+    transitioned_at = models.DateTimeField(_("changed at"))
+    observed_at = models.DateTimeField(_("observed at"), db_index=True)
+
+    iam_anchor_path = "federation"
+
+    class Meta:
+        ordering = ["-transitioned_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["federation", "member", "status", "transitioned_at"],
+                                               name="uniq_member_condition_transition")]
+        verbose_name = _("member condition change")
+        verbose_name_plural = _("member condition changes")
+
+
+class PlacementSnapshot(models.Model):
+    """Where a ResourceBinding's replicas were (`spec.clusters`) each time it changed, as we
+    saw it: the "before" of a failover once Karmada has finished its graceful eviction and
+    forgotten it. `sequence` numbers a binding's snapshots, so two readers recording the same
+    change at once write one row."""
+
+    federation = models.ForeignKey(Federation, on_delete=models.CASCADE, related_name="placement_snapshots")
+    namespace = models.CharField(_("namespace"), max_length=253)
+    binding = models.CharField(_("ResourceBinding"), max_length=253)
+    kind = models.CharField(_("kind"), max_length=63)
+    name = models.CharField(_("name"), max_length=253)
+    sequence = models.PositiveIntegerField()
+    clusters = models.JSONField(default=dict)  # member → replicas
+    evictions = models.JSONField(default=list, blank=True)  # gracefulEvictionTasks, as read
+    observed_at = models.DateTimeField(_("observed at"), db_index=True)
+
+    iam_anchor_path = "federation"
+
+    class Meta:
+        ordering = ["-sequence"]
+        constraints = [models.UniqueConstraint(fields=["federation", "namespace", "binding", "sequence"],
+                                               name="uniq_placement_snapshot_sequence")]
+        verbose_name = _("placement snapshot")
+        verbose_name_plural = _("placement snapshots")

@@ -16,7 +16,7 @@ from cceone.iam.signals import access_changed
 from cceone.kube.gateway import KubeError
 from permissions.signals import rbac_requested
 
-from . import members, rbac, services, signals
+from . import failover, members, rbac, services, signals
 from .models import Federation
 
 
@@ -79,6 +79,13 @@ def refresh_members() -> dict:
         except KubeError:
             pass  # audited; tried again next time
     return done
+
+
+@shared_task
+def observe_failover() -> dict:
+    """Every minute (Celery beat): members' Ready transitions and workloads' placements recorded
+    for the failover view (idempotent), old history pruned."""
+    return failover.sweep()
 
 
 def _sync_on_commit(federation) -> None:

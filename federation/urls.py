@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import console_views, views
+from . import console_views, failover_views, views
 
 app_name = "federation"
 urlpatterns = [
@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/workloads/create/", console_views.workload_create, name="workload-create"),
     path("<int:pk>/workloads/division-preview/", console_views.division_preview, name="division-preview"),
     path("<int:pk>/promote/", console_views.promote, name="promote"),
+    path("<int:pk>/failover/", failover_views.failover_page, name="failover"),
     path("<int:pk>/workloads/<slug:kind>/<str:namespace>/<str:name>/placement/", console_views.placement,
          name="placement"),
 ]

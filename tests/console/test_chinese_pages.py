@@ -208,7 +208,7 @@ def world(connected_cluster, emulator, tenant):
                                                 "fleets:permissions", "fleets:delete")},
         **{name: {"pk": federation.pk} for name in ("federation:detail", "federation:unsubscribe",
                                                      "federation:access", "federation:workload-create",
-                                                     "federation:promote")},
+                                                     "federation:promote", "federation:failover")},
         "fleet_cluster": fleet_cluster,
         "permissions:edit": {"pk": permission.pk}, "permissions:delete": {"pk": permission.pk},
         "permissions:association-edit": {"pk": binding.pk}, "permissions:association-delete": {"pk": binding.pk},

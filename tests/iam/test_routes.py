@@ -146,6 +146,7 @@ ROUTES: dict[str, Route] = {
                                         data=lambda w: {"replicas": "3"}),
     "federation:promote": page("federations:get", "federations:deploy", kwargs=federation),
     "federation:promote POST": page("federations:get", "federations:deploy", kwargs=federation, method="post"),
+    "federation:failover": page("federations:get", kwargs=federation),
     "federation:placement": page("federations:get", kwargs=lambda w: {
         "pk": w.federation.pk, "kind": "deployments", "namespace": "default", "name": "web"}),
     # Kubernetes permissions and their associations.
@@ -370,6 +371,7 @@ def kubernetes_api_rows() -> dict[str, Route]:
                                                      method="post"),
         "api:federation-console-promote POST": api("federations:get", "federations:deploy", kwargs=fed,
                                                    method="post"),
+        "api:federation-failover-list": api("federations:get", kwargs=fed),
         "api:federation-console-placement": api("federations:get", kwargs=lambda w: {
             **fed(w), "kind": "deployments", "namespace": "default", "name": "web"}),
     })
