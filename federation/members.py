@@ -18,6 +18,7 @@ import re
 import time
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -414,6 +415,8 @@ def set_network(actor, member: FederationMember, network: str) -> None:
     from . import signals
 
     require(actor, "federations:update", member.federation)
+    if network not in FederationMember.Network.values:
+        raise ValidationError({"network": _("Choose public or private.")})
     with transaction.atomic():
         FederationMember.objects.filter(pk=member.pk).update(network=FederationMember.Network(network),
                                                              status=Status.JOINING, reason="", registered_at=None)
