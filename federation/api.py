@@ -43,6 +43,8 @@ class FederationSerializer(serializers.ModelSerializer):
 class FederationMemberSerializer(serializers.ModelSerializer):
     cluster = serializers.PrimaryKeyRelatedField(read_only=True)
     cluster_name = serializers.CharField(source="cluster.name", read_only=True)
+    reason = serializers.CharField(source="display_reason", read_only=True,
+                                   help_text="why it failed or waits, in the reader's language")
 
     class Meta:
         model = FederationMember
