@@ -277,14 +277,7 @@ async def _splice_stream(request, conn: AgentConnection, st: HubStream, client: 
     ended = [False]
 
     async def send(chunk: bytes) -> None:
-        if not chunk:
-            await conn.send(p.frame(p.DATA, st.sid, b"", p.FLAG_END))
-            return
-        view = memoryview(chunk)
-        while view:
-            n = await st.take_credit(len(view))
-            await conn.send(p.frame(p.DATA, st.sid, view[:n]))
-            view = view[n:]
+        await conn.send_data(st, chunk)
 
     async def receive() -> bytes | str:
         if ended[0]:  # the last DATA frame carried bytes and the end: the bytes went first
