@@ -15,19 +15,15 @@ number of clusters. Last line: `p95 ms: sqlite X (N queries), postgresql Y (M qu
 import argparse
 import os
 import re
-import socket
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cceone.settings_test")
 
+from _console import analyse, group_into_fleets, measure, run_engines, setup_django, world  # noqa: E402
 
-SCRATCH_POSTGRES = "postgres://postgres@127.0.0.1:5432/cceone_bench_cluster_list"
 RESULT = re.compile(r"^p95 ms: ([\d.]+), queries: (\d+)$", re.M)
 
 
@@ -41,73 +37,21 @@ def main():
     args = parser.parse_args()
     if args.engine:
         return measure_engine(args)
-    summary = []
-    for engine in args.engines.split(","):
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        if engine == "postgresql":
-            url = os.environ.get("DATABASE_URL", "")
-            if not url.startswith("postgres"):
-                url = scratch_postgres()
-                if url is None:
-                    print("postgresql: no DATABASE_URL and nothing answers on 127.0.0.1:5432; skipped")
-                    continue
-            env["DATABASE_URL"] = url
-        print(f"== {engine}", flush=True)
-        child = subprocess.run([sys.executable, __file__, "--engine", engine, "--requests", str(args.requests),
-                                "--clusters", str(args.clusters), "--reachable", str(args.reachable)],
-                               env=env, stdout=subprocess.PIPE, text=True)
-        print(child.stdout, end="", flush=True)
-        found = RESULT.search(child.stdout)
-        if child.returncode or not found:
-            sys.exit(f"{engine}: the benchmark failed")
-        summary.append(f"{engine} {found[1]} ({found[2]} queries)")
-    print("p95 ms: " + ", ".join(summary))
-
-
-def scratch_postgres() -> str | None:
-    """A fresh database on the local PostgreSQL, or None when no server answers."""
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-    except OSError:
-        return None
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS cceone_bench_cluster_list")
-        conn.execute("CREATE DATABASE cceone_bench_cluster_list")
-    return SCRATCH_POSTGRES
+    found = run_engines(__file__, args.engines, ["--requests", str(args.requests), "--clusters", str(args.clusters),
+                                                 "--reachable", str(args.reachable)],
+                        RESULT, "cceone_bench_cluster_list")
+    print("p95 ms: " + ", ".join(f"{engine} {m[1]} ({m[2]} queries)" for engine, m in found))
 
 
 def measure_engine(args):
-    import django
-    from django.conf import settings
-
-    if args.engine == "sqlite":
-        db = Path(settings.VAR_DIR) / "bench-cluster-list.sqlite3"
-        db.unlink(missing_ok=True)
-        settings.DATABASES["default"]["NAME"] = str(db)
-    django.setup()
-    import cceone.wsgi  # noqa: F401 -- the process as gunicorn starts it (cceone/wsgi.py)
-    from django.core.management import call_command
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
-
-    setup_test_environment()
-    call_command("migrate", verbosity=0)
-    from cceone.iam import mirror, services
-    from cceone.iam.models import EnterpriseProject, Policy, Region, UserGroup
+    setup_django(args.engine, "bench-cluster-list.sqlite3")
+    from cceone.iam import mirror
+    from cceone.iam.models import Region
     from clusters.models import RegisteredCluster
+    from fleets.models import Fleet
 
-    def tenant(prefix):
-        from cceone.iam.models import Account
-
-        existing = Account.objects.filter(owner__username=prefix).first()
-        return existing or services.create_account(prefix, prefix, "Bench-pass-1234")
-
-    acme, globex = tenant("bench-acme"), tenant("bench-globex")
-    project = EnterpriseProject.objects.get_or_create(account=acme, name="bench")[0]
-    default = EnterpriseProject.objects.get(account=acme, name="default")
+    w = world(["clusters:list", "clusters:get", "fleets:list", "fleets:get"])
+    acme, globex, project, default, user = w.acme, w.globex, w.project, w.default, w.user
     regions = list(Region.objects.all())
 
     def create(account, count, first, project_for):
@@ -115,19 +59,6 @@ def measure_engine(args):
                                   region=regions[i % len(regions)], enterprise_project=project_for(i),
                                   status="running", creator=account.owner) for i in range(count)]
         RegisteredCluster.objects.bulk_create(rows, batch_size=2000)
-
-    from fleets.models import Fleet
-
-    def group_into_fleets():
-        """The project's clusters in fleets of ten, as a fleet-heavy tenant would have them."""
-        loose = list(RegisteredCluster.objects.filter(account=acme, enterprise_project=project, fleet=None)
-                     .order_by("pk").values_list("pk", flat=True))
-        first = Fleet.objects.filter(account=acme).count()
-        fleets = Fleet.objects.bulk_create([
-            Fleet(account=acme, name=f"f-{first + i:05d}", enterprise_project=project, creator=acme.owner)
-            for i in range(len(loose) // 10)])
-        for i, fleet in enumerate(fleets):
-            RegisteredCluster.objects.filter(pk__in=loose[i * 10:(i + 1) * 10]).update(fleet=fleet)
 
     def grow_to(total):
         have = RegisteredCluster.objects.count()
@@ -138,60 +69,21 @@ def measure_engine(args):
         create(globex, total - half - g_have, g_have, lambda i: None)
         return RegisteredCluster.objects.count() - have
 
-    def analyse():
-        # What PostgreSQL's autovacuum does soon after a bulk load; SQLite has no such thing.
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
-
-    from cceone.iam.models import User
-
-    user = User.objects.filter(username="bench-ops").first()  # a DATABASE_URL measured before
-    if user is None:
-        user = services.create_sub_account(acme.owner, username="bench-ops", password="Bench-pass-1234")
-        policy = services.save_policy(acme.owner, None, name="bench-read", description="",
-                                      actions=["clusters:list", "clusters:get", "fleets:list", "fleets:get"],
-                                      scope=Policy.Scope.PROJECTS,
-                                      projects=[project])
-        group = UserGroup.objects.create(account=acme, name="bench")
-        group.members.add(user)
-        group.policies.add(policy)
-    client = Client()
-    client.force_login(user)
-
-    def measure(label, url, n):
-        times, cpu, queries = [], [], []
-        client.get(url)  # warm up
-        for _ in range(n):
-            with CaptureQueriesContext(connection) as ctx:
-                start, start_cpu = time.perf_counter(), time.process_time()
-                response = client.get(url)
-                times.append((time.perf_counter() - start) * 1000)
-                cpu.append((time.process_time() - start_cpu) * 1000)
-            assert response.status_code == 200, response.status_code
-            queries.append(len(ctx.captured_queries))
-        p95 = statistics.quantiles(times, n=20)[18]
-        # The process's CPU time too: on a shared machine the wall time also counts waiting for a core.
-        print(f"{label}: median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms "
-              f"(this process's CPU: median {statistics.median(cpu):.1f}, p95 {statistics.quantiles(cpu, n=20)[18]:.1f}),"
-              f" queries {max(queries)}")
-        return p95, max(queries)
-
     results = {}
     small = min(2_000, args.clusters // 10)
     for total in (small, args.clusters):
         grow_to(total)
-        group_into_fleets()
+        group_into_fleets(w)
         mirror.sync_user(user)
         analyse()
         visible = RegisteredCluster.objects.filter(account=acme, enterprise_project=project).count()
         print(f"{RegisteredCluster.objects.count()} clusters; the sub-account reaches {visible}"
               f" in {Fleet.objects.filter(account=acme).count()} fleets of ten")
         results[total] = [
-            measure("  cluster list page", "/clusters/?all_regions=on", args.requests),
-            measure("  cluster API list", "/api/v1/clusters/?all_regions=true", args.requests),
-            measure("  fleet list page", "/fleets/", args.requests),
-            measure("  fleet API list", "/api/v1/fleets/", args.requests),
+            measure(w.client, "  cluster list page", "/clusters/?all_regions=on", args.requests),
+            measure(w.client, "  cluster API list", "/api/v1/clusters/?all_regions=true", args.requests),
+            measure(w.client, "  fleet list page", "/fleets/", args.requests),
+            measure(w.client, "  fleet API list", "/api/v1/fleets/", args.requests),
         ]
     few, many = results[small], results[args.clusters]
     if [q for _p95, q in few] != [q for _p95, q in many]:

@@ -22,9 +22,6 @@ grows. Last line: `overview p95 ms: P, queries: Q` (the worst engine's p95, its 
 import argparse
 import os
 import re
-import socket
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cceone.settings_test")
 
-SCRATCH_DB = "cceone_bench_overview"
+from _console import analyse, group_into_fleets, measure, run_engines, setup_django, world  # noqa: E402
+
 RESULT = re.compile(r"^engine p95 ms: ([\d.]+), queries: (\d+)$", re.M)
 
 
@@ -49,74 +47,25 @@ def main():
     args = parser.parse_args()
     if args.engine:
         return measure_engine(args)
-    results = []
-    for engine in args.engines.split(","):
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        if engine == "postgresql":
-            url = os.environ.get("DATABASE_URL", "")
-            if not url.startswith("postgres"):
-                url = scratch_postgres()
-                if url is None:
-                    print("postgresql: no DATABASE_URL and nothing answers on 127.0.0.1:5432; skipped")
-                    continue
-            env["DATABASE_URL"] = url
-        print(f"== {engine}", flush=True)
-        child = subprocess.run([sys.executable, __file__, "--engine", engine, "--requests", str(args.requests),
-                                "--clusters", str(args.clusters), "--reachable", str(args.reachable),
-                                "--days", str(args.days), "--history-clusters", str(args.history_clusters)],
-                               env=env, stdout=subprocess.PIPE, text=True)
-        print(child.stdout, end="", flush=True)
-        found = RESULT.search(child.stdout)
-        if child.returncode or not found:
-            sys.exit(f"{engine}: the benchmark failed")
-        results.append((float(found[1]), int(found[2])))
-    p95, queries = max(results)
+    found = run_engines(__file__, args.engines, [
+        "--requests", str(args.requests), "--clusters", str(args.clusters), "--reachable", str(args.reachable),
+        "--days", str(args.days), "--history-clusters", str(args.history_clusters)], RESULT, "cceone_bench_overview")
+    p95, queries = max((float(m[1]), int(m[2])) for _engine, m in found)
     print(f"overview p95 ms: {p95:.1f}, queries: {queries}")
 
 
-def scratch_postgres() -> str | None:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-    except OSError:
-        return None
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
-        conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
-    return f"postgres://postgres@127.0.0.1:5432/{SCRATCH_DB}"
-
-
 def measure_engine(args):
-    import django
-    from django.conf import settings
-
-    if args.engine == "sqlite":
-        db = Path(settings.VAR_DIR) / "bench-overview.sqlite3"
-        db.unlink(missing_ok=True)
-        settings.DATABASES["default"]["NAME"] = str(db)
-    django.setup()
-    import cceone.wsgi  # noqa: F401 -- the process as gunicorn starts it (cceone/wsgi.py)
-    from django.core.management import call_command
+    setup_django(args.engine, "bench-overview.sqlite3")
     from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
 
-    setup_test_environment()
-    call_command("migrate", verbosity=0)
-    from cceone.iam import mirror, services
-    from cceone.iam.models import Account, EnterpriseProject, Policy, Region, User, UserGroup
+    from cceone.iam import mirror
+    from cceone.iam.models import Region
     from clusters.models import RegisteredCluster
     from federation.models import Federation
     from fleets.models import Fleet
 
-    def tenant(prefix):
-        return (Account.objects.filter(owner__username=prefix).first()
-                or services.create_account(prefix, prefix, "Bench-pass-1234"))
-
-    acme, globex = tenant("bench-acme"), tenant("bench-globex")
-    project = EnterpriseProject.objects.get_or_create(account=acme, name="bench")[0]
-    default = EnterpriseProject.objects.get(account=acme, name="default")
+    w = world(["clusters:list", "clusters:get", "fleets:list", "fleets:get", "federations:list", "federations:get"])
+    acme, globex, project, default, user = w.acme, w.globex, w.project, w.default, w.user
     regions = list(Region.objects.all())
     types = ["local", "cloud", "third_party"]
 
@@ -125,21 +74,6 @@ def measure_engine(args):
             RegisteredCluster(account=account, name=f"c-{first + i:05d}", cluster_type=types[(first + i) % 3],
                               region=regions[(first + i) % len(regions)], enterprise_project=project_for(first + i),
                               status="running", creator=account.owner) for i in range(count)], batch_size=2000)
-
-    def group_into_fleets():
-        loose = list(RegisteredCluster.objects.filter(account=acme, enterprise_project=project, fleet=None)
-                     .order_by("pk").values_list("pk", flat=True))
-        first = Fleet.objects.filter(account=acme).count()
-        fleets = Fleet.objects.bulk_create([
-            Fleet(account=acme, name=f"f-{first + i:05d}", enterprise_project=project, creator=acme.owner)
-            for i in range(len(loose) // 10)])
-        for i, fleet in enumerate(fleets):
-            RegisteredCluster.objects.filter(pk__in=loose[i * 10:(i + 1) * 10]).update(fleet=fleet)
-        Federation.objects.bulk_create([
-            Federation(account=acme, name=f"fed-{first + i:05d}", region=regions[i % len(regions)],
-                       enterprise_project=project, status="running", provisioner="pre-registered", fleet=fleet,
-                       creator=acme.owner)
-            for i, fleet in enumerate(fleets) if (first + i) % 10 == 0])
 
     def grow_to(total):
         half = total // 2
@@ -174,47 +108,11 @@ def measure_engine(args):
                     WHERE b.cluster_id = clusters_registeredcluster.id)
                 WHERE latest_heartbeat_id IS NULL""")
 
-    def analyse():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
-
-    user = User.objects.filter(username="bench-ops").first()
-    if user is None:
-        user = services.create_sub_account(acme.owner, username="bench-ops", password="Bench-pass-1234")
-        policy = services.save_policy(acme.owner, None, name="bench-read", description="",
-                                      actions=["clusters:list", "clusters:get", "fleets:list", "fleets:get",
-                                               "federations:list", "federations:get"],
-                                      scope=Policy.Scope.PROJECTS, projects=[project])
-        group = UserGroup.objects.create(account=acme, name="bench")
-        group.members.add(user)
-        group.policies.add(policy)
-    client = Client()
-    client.force_login(user)
-
-    def measure(label, url, n):
-        times, cpu, queries = [], [], []
-        client.get(url)  # warm up
-        for _ in range(n):
-            with CaptureQueriesContext(connection) as ctx:
-                start, start_cpu = time.perf_counter(), time.process_time()
-                response = client.get(url)
-                times.append((time.perf_counter() - start) * 1000)
-                cpu.append((time.process_time() - start_cpu) * 1000)
-            assert response.status_code == 200, response.status_code
-            queries.append(len(ctx.captured_queries))
-        p95 = statistics.quantiles(times, n=20)[18] if n > 1 else times[0]
-        cpu95 = statistics.quantiles(cpu, n=20)[18] if n > 1 else cpu[0]
-        print(f"{label}: median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms "
-              f"(this process's CPU: median {statistics.median(cpu):.1f}, p95 {cpu95:.1f}), queries {max(queries)}",
-              flush=True)
-        return p95, max(queries)
-
     results = {}
     small = min(2_000, args.clusters // 10)
     for total in (small, args.clusters):
         grow_to(total)
-        group_into_fleets()
+        group_into_fleets(w, federations=True)
         if total == small:
             started = time.perf_counter()
             history = list(RegisteredCluster.objects.filter(account=acme, enterprise_project=project)
@@ -234,7 +132,7 @@ def measure_engine(args):
               f"{Fleet.objects.filter(account=acme).count()} fleets and "
               f"{Federation.objects.filter(account=acme).count()} federations; "
               f"{ClusterHeartbeat.objects.count()} heartbeats", flush=True)
-        results[total] = measure("  overview page", "/", args.requests)
+        results[total] = measure(w.client, "  overview page", "/", args.requests)
     (_p, few), (p95, many) = results[small], results[args.clusters]
     if few != many:
         print(f"query count grew with the number of clusters: {few} → {many}")

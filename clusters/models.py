@@ -256,19 +256,25 @@ class RegisteredCluster(models.Model):
                         cache_key=f"cluster-{self.pk}", headers={"X-Hub-Secret": settings.CCEONE_HUB_SECRET})
 
     def unreachable_message(self, *, answered: bool = True) -> str:
-        from django.utils import formats, timezone
         from django.utils.translation import gettext
+
+        msgid, params = self.unreachable_reason(answered=answered)
+        return gettext(msgid) % params
+
+    def unreachable_reason(self, *, answered: bool = True) -> tuple[str, dict]:
+        """unreachable_message as an English msgid and its parameters."""
+        from django.utils import formats, timezone
+        from django.utils.translation import gettext_noop as N_
 
         if not answered:
             # Nothing took the connection: blaming the agent would send the user to the wrong place.
             if self.connection_mode == self.ConnectionMode.DIRECT:
-                return gettext("Cluster %(name)s is unreachable: its API server does not answer.") % {
-                    "name": self.name}
-            return gettext("Cluster %(name)s is unreachable: the access hub does not answer.") % {"name": self.name}
+                return N_("Cluster %(name)s is unreachable: its API server does not answer."), {"name": self.name}
+            return N_("Cluster %(name)s is unreachable: the access hub does not answer."), {"name": self.name}
         if self.disconnected_since:
             when = formats.date_format(timezone.localtime(self.disconnected_since), "Y-m-d H:i:s")
-            return gettext("Cluster %(name)s is disconnected since %(time)s.") % {"name": self.name, "time": when}
-        return gettext("Cluster %(name)s is unreachable: no agent is connected.") % {"name": self.name}
+            return N_("Cluster %(name)s is disconnected since %(time)s."), {"name": self.name, "time": when}
+        return N_("Cluster %(name)s is unreachable: no agent is connected."), {"name": self.name}
 
 
 class RegisteredClusterUserObjectPermission(UserObjectPermissionBase):

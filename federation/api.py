@@ -1,5 +1,4 @@
 """Federations over the API: the pages' twin, through the same services."""
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -44,6 +43,8 @@ class FederationSerializer(serializers.ModelSerializer):
 class FederationMemberSerializer(serializers.ModelSerializer):
     cluster = serializers.PrimaryKeyRelatedField(read_only=True)
     cluster_name = serializers.CharField(source="cluster.name", read_only=True)
+    reason = serializers.CharField(source="display_reason", read_only=True,
+                                   help_text="why it failed or waits, in the reader's language")
 
     class Meta:
         model = FederationMember
@@ -57,7 +58,8 @@ class FederationKubeconfigSerializer(serializers.ModelSerializer):
 
 
 class FederationMemberNetworkSerializer(serializers.Serializer):
-    network = serializers.ChoiceField(choices=FederationMember.Network.choices)
+    # Checked by members.set_network, as for the page: one rule and one message.
+    network = serializers.CharField(help_text="public or private")
 
 
 class FederationOrderSerializer(serializers.Serializer):
@@ -152,8 +154,9 @@ class FederationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
         body = FederationFleetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         chosen = body.validated_data.get("fleet")
-        if chosen is not None and chosen.account_id != request.user.account_id:
-            raise serializers.ValidationError({"fleet": [_("Choose one of your fleets.")]})
+        errors = services.fleet_errors(request.user, federation, chosen) if chosen is not None else []
+        if errors:
+            raise serializers.ValidationError({"fleet": errors})
         services.set_fleet(request.user, federation, chosen)
         federation.refresh_from_db()
         return Response(FederationSerializer(federation).data)

@@ -18,9 +18,11 @@ import re
 import time
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
@@ -131,7 +133,12 @@ def cluster_object(member: FederationMember) -> dict:
 # --- talking to the two sides -------------------------------------------------------------
 
 class JoinError(Exception):
-    """A join or leave that cannot go on; the message is for the member's page."""
+    """A join or leave that cannot go on: `message`, an English msgid with its `params`, is for
+    the member's page (stored as they are, shown in the reader's language)."""
+
+    def __init__(self, message: str, params: dict | None = None):
+        super().__init__(message % params if params else message)
+        self.message, self.params = message, params or {}
 
 
 def _create(api: k8s.ApiClient, body: dict) -> None:
@@ -167,7 +174,8 @@ def _kube(target, step):
         with system_api_for(target) as api:
             return step(api)
     except (ApiException, HTTPError, OSError, KubeError) as error:
-        raise JoinError(str(explain(error, target))) from error
+        explained = explain(error, target)
+        raise JoinError(explained.msgid, explained.params) from error
 
 
 def _registered(api: k8s.ApiClient) -> list[dict]:
@@ -200,8 +208,8 @@ def _register(federation: Federation, member: FederationMember) -> None:
             if same_name and same_id:
                 mine = existing  # joined before (a retry, a new network type, a thaw)
             elif same_name or same_id:
-                raise JoinError(_("The cluster ID %(id)s or the cluster name %(name)s has been registered in the "
-                                  "federation.") % {"id": member.cluster_uid, "name": member.name})
+                raise JoinError(N_("The cluster ID %(id)s or the cluster name %(name)s has been registered in the "
+                                   "federation."), {"id": member.cluster_uid, "name": member.name})
         with transaction.atomic():
             token = platform_tokens.issue(
                 member.cluster, holder=who, purpose="karmada-member", username=f"system:serviceaccount:{NAMESPACE}:{account}",
@@ -282,9 +290,11 @@ def _clean_member(member: FederationMember) -> None:
 
 # --- the rows -----------------------------------------------------------------------------
 
-def _set(member: FederationMember, status: str, reason: str = "") -> None:
-    FederationMember.objects.filter(pk=member.pk).update(status=status, reason=reason)
-    member.status, member.reason = status, reason
+def _set(member: FederationMember, status: str, reason: str = "", params: dict | None = None) -> None:
+    """`reason`: an English msgid (gettext_noop) with its %-`params`, or Karmada's own words."""
+    params = params or {}
+    FederationMember.objects.filter(pk=member.pk).update(status=status, reason=reason, reason_params=params)
+    member.status, member.reason, member.reason_params = status, reason, params
 
 
 def plan(federation: Federation) -> None:
@@ -323,7 +333,7 @@ def join(member: FederationMember) -> None:
             member.cluster_uid = uid
         _register(federation, member)
     except JoinError as error:
-        _set(member, Status.FAILED, str(error))
+        _set(member, Status.FAILED, error.message, error.params)
         record(None, "federations:member-join", federation, account=federation.account,
                result=AuditEvent.Result.FAILED, details={"member": member.name, "cluster": member.cluster.name,
                                           "reason": str(error)})
@@ -342,11 +352,11 @@ def leave(member: FederationMember) -> bool:
     federation = member.federation
     try:
         if not _unregister(federation, member):
-            _set(member, Status.LEAVING, _("Karmada is taking its workloads out of the member; it leaves then."))
+            _set(member, Status.LEAVING, N_("Karmada is taking its workloads out of the member; it leaves then."))
             return False
     except JoinError as error:
         if federation.status != Federation.Status.UNSUBSCRIBING:
-            _set(member, Status.LEAVING, str(error))
+            _set(member, Status.LEAVING, error.message, error.params)
             return False
     platform_tokens.revoke(holder(federation), cluster=member.cluster)
     if member.cluster.status != RegisteredCluster.Status.UNSUBSCRIBED:
@@ -356,7 +366,7 @@ def leave(member: FederationMember) -> bool:
             _clean_member(member)
         except JoinError as error:
             if member.cluster.status != RegisteredCluster.Status.DESTROYING:
-                _set(member, Status.LEAVING, str(error))
+                _set(member, Status.LEAVING, error.message, error.params)
                 return False
             log.warning("federation %s: %s left without cleaning it up: %s", federation.pk, member.name, error)
     member.delete()
@@ -402,7 +412,7 @@ def refresh(federation: Federation) -> None:
             if member.status != Status.CONNECTED or member.reason:
                 _set(member, Status.CONNECTED)
         elif cluster is None:
-            _set(member, Status.FAILED, _("The member's Cluster object is missing in Karmada; retry the join."))
+            _set(member, Status.FAILED, N_("The member's Cluster object is missing in Karmada; retry the join."))
         elif member.status == Status.CONNECTED and ready is not None:
             _set(member, Status.FAILED, ready.get("message") or ready.get("reason") or "")
 
@@ -414,9 +424,12 @@ def set_network(actor, member: FederationMember, network: str) -> None:
     from . import signals
 
     require(actor, "federations:update", member.federation)
+    if network not in FederationMember.Network.values:
+        raise ValidationError({"network": _("Choose public or private.")})
     with transaction.atomic():
         FederationMember.objects.filter(pk=member.pk).update(network=FederationMember.Network(network),
-                                                             status=Status.JOINING, reason="", registered_at=None)
+                                                             status=Status.JOINING, reason="", reason_params={},
+                                                             registered_at=None)
         record(actor, "federations:update", member.federation, details={"member": member.name, "network": network})
         signals.members_stale.send(Federation, federation=member.federation)
 

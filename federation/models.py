@@ -191,12 +191,15 @@ class Federation(models.Model):
                         token=plane.token or None, ca_file=ca_file(plane.ca_data), cert_file=cert, key_file=key)
 
     def unreachable_message(self, *, answered: bool = True) -> str:
-        from django.utils.translation import gettext
+        return translated(*self.unreachable_reason(answered=answered))
+
+    def unreachable_reason(self, *, answered: bool = True) -> tuple[str, dict]:
+        """unreachable_message as an English msgid and its parameters."""
+        from django.utils.translation import gettext_noop as N_
 
         if self.control_plane_id is None:
-            return gettext("Federation %(name)s has no control plane.") % {"name": self.name}
-        return gettext("Federation %(name)s is unreachable: its Karmada API server does not answer.") % {
-            "name": self.name}
+            return N_("Federation %(name)s has no control plane."), {"name": self.name}
+        return N_("Federation %(name)s is unreachable: its Karmada API server does not answer."), {"name": self.name}
 
 
 class FederationUserObjectPermission(UserObjectPermissionBase):
@@ -223,16 +226,21 @@ class FederationStatusChange(models.Model):
 
     @property
     def display_reason(self) -> str:
-        """The reason (an English msgid with %-parameters) in the reader's language."""
-        from django.utils.translation import gettext
+        return translated(self.reason, self.reason_params)
 
-        if not self.reason:
-            return ""
-        text = gettext(self.reason)
-        try:
-            return text % self.reason_params if self.reason_params else text
-        except (KeyError, TypeError, ValueError):
-            return text
+
+def translated(msgid: str, params: dict | None) -> str:
+    """A reason stored as an English msgid with its %-parameters, in the reader's language
+    (text that is no msgid, such as Karmada's own condition messages, shows as it is)."""
+    from django.utils.translation import gettext
+
+    if not msgid:
+        return ""
+    text = gettext(msgid)
+    try:
+        return text % params if params else text
+    except (KeyError, TypeError, ValueError):
+        return text
 
 
 class FederationMember(models.Model):
@@ -256,7 +264,9 @@ class FederationMember(models.Model):
                                    related_name="federation_member", verbose_name=_("cluster"))
     name = models.CharField(_("member name"), max_length=48)
     status = models.CharField(_("join status"), max_length=12, choices=Status.choices, default=Status.JOINING)
+    # Why it failed or waits: an English msgid and its %-parameters, read in the reader's language.
     reason = models.TextField(_("reason"), blank=True)
+    reason_params = models.JSONField(default=dict, blank=True)
     network = models.CharField(_("network type"), max_length=8, choices=Network.choices, default=Network.PUBLIC)
     cluster_uid = models.CharField(_("cluster ID"), max_length=64, blank=True)
     # When Karmada last got this member's Cluster and tokens: a joining member with it waits
@@ -272,6 +282,10 @@ class FederationMember(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def display_reason(self) -> str:
+        return translated(self.reason, self.reason_params)
 
 
 class FederationKubeconfig(models.Model):

@@ -106,7 +106,8 @@ def _members_follow_status(sender, federation, previous, to, **kwargs):
         if previous == Federation.Status.FROZEN:
             # Thawed: every member joins again with new tokens.
             members.FederationMember.objects.filter(federation=federation).exclude(
-                status=members.Status.LEAVING).update(status=members.Status.JOINING, reason="", registered_at=None)
+                status=members.Status.LEAVING).update(status=members.Status.JOINING, reason="", reason_params={},
+                                                    registered_at=None)
         _sync_on_commit(federation)
         _rbac_on_commit(federation)
 

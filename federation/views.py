@@ -131,12 +131,13 @@ def member_network(request, pk, member_pk):
     federation = _federation(request, pk, "federations:update")
     member = get_object_or_404(FederationMember, pk=member_pk, federation=federation)
     network = request.POST.get("network", "")
-    if network not in FederationMember.Network.values:
-        messages.error(request, _("Choose public or private."))
-    else:
+    try:
         members.set_network(request.user, member, network)
         messages.success(request, _("Member %(name)s is joining again over the %(network)s network.")
                          % {"name": member.name, "network": FederationMember.Network(network).label})
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
     return redirect("federation:detail", pk=federation.pk)
 
 
@@ -167,16 +168,22 @@ def fleet(request, pk):
         if chosen is None:
             messages.error(request, _("Choose one of your fleets."))
             return redirect("federation:detail", pk=federation.pk)
+    return _set_fleet(request, federation, chosen, redirect("federation:detail", pk=federation.pk))
+
+
+def _set_fleet(request, federation, fleet, back):
+    """The fleet joins the federation (`fleet` None: its fleet leaves), from the federation's
+    page or the fleet's; the outcome is a message on the page `back` returns to."""
     try:
-        services.set_fleet(request.user, federation, chosen)
-        if chosen:
-            messages.success(request, _("Fleet %(name)s joined the federation.") % {"name": chosen.name})
+        services.set_fleet(request.user, federation, fleet)
+        if fleet:
+            messages.success(request, _("Fleet %(name)s joined the federation.") % {"name": fleet.name})
         else:
             messages.success(request, _("The fleet left the federation."))
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
-    return redirect("federation:detail", pk=federation.pk)
+    return back
 
 
 @iam_page("federations:delete")
@@ -276,13 +283,7 @@ def join_fleet(request, fleet_pk):
     raw = request.POST.get("federation", "")
     federation = get_or_deny(Federation.objects.all(), request.user, int(raw) if raw.isdigit() else 0,
                              "federations:update")
-    try:
-        services.set_fleet(request.user, federation, fleet)
-        messages.success(request, _("Fleet %(name)s joined the federation.") % {"name": fleet.name})
-    except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-    return redirect("fleets:detail", pk=fleet.pk)
+    return _set_fleet(request, federation, fleet, redirect("fleets:detail", pk=fleet.pk))
 
 
 @iam_page("fleets:update")
@@ -295,10 +296,4 @@ def leave_fleet(request, fleet_pk):
     if federation is None:
         messages.error(request, _("The fleet is in no federation."))
         return redirect("fleets:detail", pk=fleet.pk)
-    try:
-        services.set_fleet(request.user, federation, None)
-        messages.success(request, _("The fleet left the federation."))
-    except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-    return redirect("fleets:detail", pk=fleet.pk)
+    return _set_fleet(request, federation, None, redirect("fleets:detail", pk=fleet.pk))

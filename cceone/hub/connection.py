@@ -154,6 +154,17 @@ class AgentConnection:
             except ConnectionError as exc:
                 raise StreamBroken("agent connection lost") from exc
 
+    async def send_data(self, st: HubStream, chunk: bytes) -> None:
+        """`chunk` as DATA frames on `st`, each within the credit the agent gave; b"" ends the stream."""
+        if not chunk:
+            await self.send(p.frame(p.DATA, st.sid, b"", p.FLAG_END))
+            return
+        view = memoryview(chunk)
+        while view:
+            n = await st.take_credit(len(view))
+            await self.send(p.frame(p.DATA, st.sid, view[:n]))
+            view = view[n:]
+
     def send_nowait(self, data) -> None:
         """Write a frame without waiting; dropped if the connection is going away
         (the reader notices that and fails the streams)."""

@@ -33,7 +33,7 @@ from cceone_tunnel import protocol as p
 
 from .directory import Upstream
 from .proxy import _offers_h2c, status_response
-from .upgrade import _WRITE_HIGH_WATER, Sessions, _ClientBytes, describe, port_reader, upgrade_token
+from .upgrade import Sessions, _ClientBytes, describe, port_reader, splice, upgrade_token
 
 log = logging.getLogger("cceone.hub")
 
@@ -156,7 +156,8 @@ class DirectForwarder:
             resp.force_close()
             await resp.prepare(request)
             outcome = "closed by the client"  # if aiohttp cancels us when the client hangs up
-            outcome = await _splice(request, client, reader, writer, totals, self.sessions.idle_timeout, sniffer)
+            outcome = await _splice_socket(request, client, reader, writer, totals, self.sessions.idle_timeout,
+                                            sniffer)
             return resp
         finally:
             if writer is not None:
@@ -217,60 +218,26 @@ async def _read_body(reader: asyncio.StreamReader, headers: list) -> bytes:
         return b""
 
 
-async def _splice(request, client: _ClientBytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                  totals: dict, idle_timeout: float, sniffer) -> str:
-    """Carry bytes both ways until either side closes; returns how the session ended."""
-    transport = request.transport
-    loop = asyncio.get_running_loop()
-    last = [loop.time()]
+async def _splice_socket(request, client: _ClientBytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                         totals: dict, idle_timeout: float, sniffer) -> str:
+    """The API server's side of a splice: its own TLS connection, written with the socket's back-pressure."""
 
-    async def upload():
-        while True:
-            chunk = await client.read()
-            last[0] = loop.time()
-            if not chunk:
-                if writer.can_write_eof():
-                    writer.write_eof()
-                return
-            totals["in"] += len(chunk)
-            if sniffer is not None:
-                sniffer.feed(chunk)
-            writer.write(chunk)
-            await writer.drain()
+    async def send(chunk: bytes) -> None:
+        if not chunk:
+            if writer.can_write_eof():
+                writer.write_eof()
+            return
+        writer.write(chunk)
+        await writer.drain()
 
-    async def download() -> str:
-        while True:
-            try:
-                chunk = await reader.read(_UPGRADE_READ)
-            except (ConnectionError, ssl.SSLError):
-                return "closed by the API server"
-            last[0] = loop.time()
-            if not chunk:
-                return "closed"
-            if transport is None or transport.is_closing():
-                return "closed by the client"
-            transport.write(chunk)
-            totals["out"] += len(chunk)
-            if transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
-                await request.writer.drain()
+    async def receive() -> bytes | str:
+        try:
+            chunk = await reader.read(_UPGRADE_READ)
+        except (ConnectionError, ssl.SSLError):
+            return "closed by the API server"
+        return chunk or "closed"
 
-    up = asyncio.ensure_future(upload())
-    down = asyncio.ensure_future(download())
-    try:
-        while True:
-            done, _ = await asyncio.wait({down}, timeout=max(1.0, idle_timeout / 10))
-            if down in done:
-                return down.result()
-            if up.done() and up.exception() is not None:
-                return "closed by the client"
-            if loop.time() - last[0] > idle_timeout:
-                return "idle timeout"
-    except ConnectionError:
-        return "closed by the client"
-    finally:
-        for task in (up, down):
-            task.cancel()
-        await asyncio.gather(up, down, return_exceptions=True)
+    return await splice(request, client, totals, idle_timeout, sniffer, send, receive)
 
 
 def _load_client_certificate(context: ssl.SSLContext, cert_pem: str, key_pem: str) -> None:

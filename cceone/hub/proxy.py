@@ -122,14 +122,9 @@ async def _pump_body(request: web.BaseRequest, conn: AgentConnection, st: HubStr
     try:
         while True:
             chunk = await reader.read(p.MAX_DATA)
+            await conn.send_data(st, chunk)
             if not chunk:
-                await conn.send(p.frame(p.DATA, st.sid, b"", p.FLAG_END))
                 return
-            view = memoryview(chunk)
-            while view:
-                n = await st.take_credit(len(view))
-                await conn.send(p.frame(p.DATA, st.sid, view[:n]))
-                view = view[n:]
     except (StreamBroken, ConnectionError):
         pass  # the response side reports the failure
 

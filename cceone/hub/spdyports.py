@@ -17,24 +17,8 @@ from __future__ import annotations
 import struct
 import zlib
 
-# The SPDY/3 header-compression dictionary (draft-mbelshe-httpbis-spdy-00 §2.6.10.1).
-_WORDS = ("options head post put delete trace accept accept-charset accept-encoding accept-language "
-          "accept-ranges age allow authorization cache-control connection content-base content-encoding "
-          "content-language content-length content-location content-md5 content-range content-type date etag "
-          "expect expires from host if-match if-modified-since if-none-match if-range if-unmodified-since "
-          "last-modified location max-forwards pragma proxy-authenticate proxy-authorization range referer "
-          "retry-after server te trailer transfer-encoding upgrade user-agent vary via warning www-authenticate "
-          "method get status").split() + ["200 OK", "version", "HTTP/1.1", "url", "public", "set-cookie",
-                                          "keep-alive", "origin"]
-_TAIL = ("100101201202205206300302303304305306307402405406407408409410411412413414415416417502504505"
-         "203 Non-Authoritative Information204 No Content301 Moved Permanently400 Bad Request401 Unauthorized"
-         "403 Forbidden404 Not Found500 Internal Server Error501 Not Implemented503 Service Unavailable"
-         "Jan Feb Mar Apr May Jun Jul Aug Sept Oct Nov Dec 00:00:00 Mon, Tue, Wed, Thu, Fri, Sat, Sun, GMT"
-         "chunked,text/html,image/png,image/jpg,image/gif,application/xml,application/xhtml+xml,text/plain,"
-         "text/javascript,publicprivatemax-age=gzip,deflate,sdchcharset=utf-8charset=iso-8859-1,utf-,*,enq=0.")
-DICTIONARY = b"".join(len(w).to_bytes(4, "big") + w.encode() for w in _WORDS) + _TAIL.encode()
+from cceone_tunnel import spdy
 
-_SYN_STREAM, _HEADERS = 1, 8
 _MAX_CONTROL = 1 << 20  # a larger control frame is not SPDY as kubectl speaks it
 
 
@@ -45,7 +29,7 @@ class SpdyPorts:
         self.ports: list[str] = []
         self._buf = bytearray()
         self._skip = 0  # bytes of a data frame still to pass
-        self._inflate = zlib.decompressobj(zdict=DICTIONARY)
+        self._inflate = spdy.inflater()
         self.broken = False
 
     def feed(self, data: bytes) -> None:
@@ -64,40 +48,30 @@ class SpdyPorts:
             self._skip -= n
             view = view[n:]
         self._buf += view
-        while len(self._buf) >= 8:
-            head = bytes(self._buf[:8])
-            length = int.from_bytes(head[5:8], "big")
-            if not head[0] & 0x80:  # a data frame: pass over its payload
-                del self._buf[:8]
-                n = min(length, len(self._buf))
+        while len(self._buf) >= spdy.HEAD_SIZE:
+            head = spdy.parse_head(self._buf)
+            if not head.control:  # a data frame: pass over its payload
+                del self._buf[:spdy.HEAD_SIZE]
+                n = min(head.length, len(self._buf))
                 del self._buf[:n]
-                self._skip = length - n
+                self._skip = head.length - n
                 if self._skip:
                     return
                 continue
-            if length > _MAX_CONTROL:
+            if head.length > _MAX_CONTROL:
                 raise ValueError("control frame too large")
-            if len(self._buf) < 8 + length:
+            if len(self._buf) < spdy.HEAD_SIZE + head.length:
                 return
-            kind = int.from_bytes(head[2:4], "big")
-            payload = bytes(self._buf[8:8 + length])
-            del self._buf[:8 + length]
-            if kind == _SYN_STREAM:
+            payload = bytes(self._buf[spdy.HEAD_SIZE:spdy.HEAD_SIZE + head.length])
+            del self._buf[:spdy.HEAD_SIZE + head.length]
+            if head.kind == spdy.SYN_STREAM:
                 self._headers(payload[10:])
-            elif kind == _HEADERS:
+            elif head.kind == spdy.HEADERS:
                 self._headers(payload[4:])
 
     def _headers(self, block: bytes) -> None:
         # Every header block goes through the one inflater, whatever it holds.
-        raw = self._inflate.decompress(block)
-        (count,), at = struct.unpack_from("!I", raw), 4
-        for _ in range(count):
-            (n,) = struct.unpack_from("!I", raw, at)
-            name = raw[at + 4:at + 4 + n].decode().lower()
-            at += 4 + n
-            (n,) = struct.unpack_from("!I", raw, at)
-            value = raw[at + 4:at + 4 + n].decode()
-            at += 4 + n
+        for name, value in spdy.decode_headers(self._inflate.decompress(block)):
             if name == "port" and value not in self.ports:
                 self.ports.append(value)
 

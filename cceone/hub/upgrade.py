@@ -183,7 +183,7 @@ async def forward_upgrade(
             conn.send_nowait(p.window_frame(st.sid, grown))
         # aiohttp may cancel this handler when the client hangs up before the splice sees it.
         outcome = "closed by the client"
-        outcome = await _splice(request, conn, st, client, totals, sessions.idle_timeout, sniffer)
+        outcome = await _splice_stream(request, conn, st, client, totals, sessions.idle_timeout, sniffer)
         return resp
     except StreamBroken:
         outcome = "agent connection lost"
@@ -210,9 +210,16 @@ def port_reader(token: str, record: dict) -> SpdyPorts | None:
     return None
 
 
-async def _splice(request, conn: AgentConnection, st: HubStream, client: _ClientBytes, totals: dict,
-                  idle_timeout: float, sniffer: SpdyPorts | None = None) -> str:
-    """Carry bytes both ways until either side closes; returns how the session ended."""
+async def splice(request, client: _ClientBytes, totals: dict, idle_timeout: float, sniffer: SpdyPorts | None,
+                 send, receive, delivered=None) -> str:
+    """Carry bytes both ways between the client's upgraded connection and the far side (the
+    agent's stream, or the API server's own connection for a directly reached cluster) until
+    either side closes; returns how the session ended.
+
+    The far side comes as three calls: `send(chunk)` carries the client's bytes (b"" once the
+    client has finished sending); `receive()` gives the far side's next bytes, or a str once it
+    has ended (the outcome: "closed" for an orderly end); `delivered(n)`, if given, is told once
+    n bytes have gone to the client, so credit returns only as the client keeps up."""
     transport = request.transport
     loop = asyncio.get_running_loop()
     last = [loop.time()]
@@ -221,30 +228,20 @@ async def _splice(request, conn: AgentConnection, st: HubStream, client: _Client
         while True:
             chunk = await client.read()
             last[0] = loop.time()
+            if chunk:
+                totals["in"] += len(chunk)
+                if sniffer is not None:
+                    sniffer.feed(chunk)
+            await send(chunk)
             if not chunk:
-                await conn.send(p.frame(p.DATA, st.sid, b"", p.FLAG_END))
                 return
-            totals["in"] += len(chunk)
-            if sniffer is not None:
-                sniffer.feed(chunk)
-            view = memoryview(chunk)
-            while view:
-                n = await st.take_credit(len(view))
-                await conn.send(p.frame(p.DATA, st.sid, view[:n]))
-                view = view[n:]
 
     async def download() -> str:
         while True:
-            item = await st.get()
+            data = await receive()
             last[0] = loop.time()
-            kind = item[0]
-            if kind == LOST:
-                return "agent connection lost"
-            if kind == p.RESET:
-                return f"reset by the agent ({item[1]})"
-            if kind != p.DATA:
-                return "protocol error"
-            data, end = item[1], item[2]
+            if isinstance(data, str):
+                return data
             if data:
                 if transport is None or transport.is_closing():
                     return "closed by the client"
@@ -252,9 +249,8 @@ async def _splice(request, conn: AgentConnection, st: HubStream, client: _Client
                 totals["out"] += len(data)
                 if transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
                     await request.writer.drain()
-                st.consumed(len(data))
-            if end:
-                return "closed"
+                if delivered is not None:
+                    delivered(len(data))
 
     up = asyncio.ensure_future(upload())
     down = asyncio.ensure_future(download())
@@ -273,3 +269,31 @@ async def _splice(request, conn: AgentConnection, st: HubStream, client: _Client
         for task in (up, down):
             task.cancel()
         await asyncio.gather(up, down, return_exceptions=True)
+
+
+async def _splice_stream(request, conn: AgentConnection, st: HubStream, client: _ClientBytes, totals: dict,
+                         idle_timeout: float, sniffer: SpdyPorts | None = None) -> str:
+    """The agent's side of a splice: DATA frames on the request's stream, sent as credit allows."""
+    ended = [False]
+
+    async def send(chunk: bytes) -> None:
+        await conn.send_data(st, chunk)
+
+    async def receive() -> bytes | str:
+        if ended[0]:  # the last DATA frame carried bytes and the end: the bytes went first
+            return "closed"
+        item = await st.get()
+        kind = item[0]
+        if kind == LOST:
+            return "agent connection lost"
+        if kind == p.RESET:
+            return f"reset by the agent ({item[1]})"
+        if kind != p.DATA:
+            return "protocol error"
+        data, end = item[1], item[2]
+        if end and not data:
+            return "closed"
+        ended[0] = end
+        return data
+
+    return await splice(request, client, totals, idle_timeout, sniffer, send, receive, delivered=st.consumed)

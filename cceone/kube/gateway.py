@@ -7,6 +7,7 @@ from pathlib import Path
 import urllib3
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
@@ -102,11 +103,18 @@ def _dynamic(api, target) -> DynamicClient:
 
 
 class KubeError(Exception):
-    """A Kubernetes API failure, with a message for the user."""
+    """A Kubernetes API failure, with a message for the user; `msgid` and `params` are that
+    message before translation, for a caller that stores it to show in a reader's language."""
 
-    def __init__(self, message: str, status: int | None = None, reason: str = ""):
+    def __init__(self, message: str, status: int | None = None, reason: str = "", *,
+                 msgid: str = "", params: dict | None = None):
         super().__init__(message)
         self.message, self.status, self.reason = message, status, reason
+        self.msgid, self.params = msgid or message, params or {}
+
+    @classmethod
+    def of(cls, msgid: str, params: dict, status: int | None, reason: str = "") -> "KubeError":
+        return cls(_(msgid) % params, status, reason, msgid=msgid, params=params)
 
     def __str__(self):
         return self.message
@@ -130,30 +138,39 @@ def _status_message(error) -> tuple[int | None, str, str]:
     return status, data.get("message") or getattr(error, "reason", "") or str(error), data.get("reason", "")
 
 
+def _unreachable(target: KubeTarget, status: int | None, *, answered: bool = True) -> KubeError:
+    # A target that can say it as a msgid lets the message be stored and shown translated later.
+    reason = getattr(target, "unreachable_reason", None)
+    if reason is None:
+        return KubeError(target.unreachable_message(answered=answered), status, "Unreachable")
+    msgid, params = reason(answered=answered)
+    return KubeError.of(msgid, params, status, "Unreachable")
+
+
 def explain(error: Exception, target: KubeTarget) -> KubeError:
     """A user-facing KubeError for any failure talking to `target`."""
     if isinstance(error, KubeError):
         return error
     if isinstance(error, (urllib3.exceptions.HTTPError, OSError)):
-        return KubeError(target.unreachable_message(answered=False), None, "Unreachable")
+        return _unreachable(target, None, answered=False)
     status, message, reason = _status_message(error)
     if status == 403:
         match = _FORBIDDEN.search(message)
         if match:
             resource = match["resource"] + (f" ({match['group']})" if match["group"] else "")
+            params = {"verb": match["verb"], "resource": resource, "target": target.name}
             if match["namespace"]:
-                text = _("You lack permission to %(verb)s %(resource)s in namespace %(namespace)s on %(target)s.")
-            else:
-                text = _("You lack permission to %(verb)s %(resource)s at cluster scope on %(target)s.")
-            return KubeError(text % {"verb": match["verb"], "resource": resource,
-                                     "namespace": match["namespace"], "target": target.name}, 403, "Forbidden")
-        return KubeError(_("Kubernetes refused the request: %(message)s") % {"message": message}, 403, "Forbidden")
+                return KubeError.of(N_("You lack permission to %(verb)s %(resource)s in namespace %(namespace)s on "
+                                       "%(target)s."), {**params, "namespace": match["namespace"]}, 403, "Forbidden")
+            return KubeError.of(N_("You lack permission to %(verb)s %(resource)s at cluster scope on %(target)s."),
+                                params, 403, "Forbidden")
+        return KubeError.of(N_("Kubernetes refused the request: %(message)s"), {"message": message}, 403, "Forbidden")
     if status in (502, 503, 504):
-        return KubeError(target.unreachable_message(), status, "Unreachable")
+        return _unreachable(target, status)
     if status == 404:
-        return KubeError(_("Not found: %(message)s") % {"message": message}, 404, "NotFound")
+        return KubeError.of(N_("Not found: %(message)s"), {"message": message}, 404, "NotFound")
     if status == 409:
-        return KubeError(_("Conflict: %(message)s") % {"message": message}, 409, reason or "Conflict")
+        return KubeError.of(N_("Conflict: %(message)s"), {"message": message}, 409, reason or "Conflict")
     if status == 422:
-        return KubeError(_("Invalid: %(message)s") % {"message": message}, 422, "Invalid")
+        return KubeError.of(N_("Invalid: %(message)s"), {"message": message}, 422, "Invalid")
     return KubeError(message, status, reason)

@@ -27,6 +27,9 @@ class KubeTarget(Protocol):
         """What to tell the user when the target is unreachable; `answered` is False when
         nothing took the connection (the endpoint itself is down), not merely an error status."""
 
+    # Optional: `unreachable_reason(*, answered=True) -> (msgid, params)`, the same before
+    # translation, lets a caller store the message and show it in a reader's language.
+
 
 def ca_file(pem: str) -> str | None:
     """A CA certificate (PEM) as a file, for the Kubernetes client (which wants a path);

@@ -78,3 +78,36 @@ def order_data(tenant, inventory, **overrides):
             "apiserver_spec": inventory["apiserver_spec"].pk, "apiserver_eip": "on", "deletion_protection": "on"}
     data.update(overrides)
     return data
+
+
+# --- the sandbox Karmada with three kubesim members (karmada_world.py), one per test module ---
+# (the console, promote and browser tests; started once a module, as it takes seconds).
+
+@pytest.fixture(scope="module")
+def members():
+    from .karmada_world import start_members
+
+    servers = start_members()
+    yield servers
+    for server in servers.values():
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def sandbox_karmada(members):
+    from .karmada_world import start_karmada
+
+    server = start_karmada(members)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def federation(sandbox_karmada, tenant):
+    """A running federation of the tenant on the sandbox Karmada, where its main user is cluster-admin."""
+    from tests.live import grant
+
+    from .karmada_world import federation_on
+
+    grant(sandbox_karmada, tenant.main, "cluster-admin")
+    return federation_on(sandbox_karmada, tenant.account, name="fed-east")

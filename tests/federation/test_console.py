@@ -13,39 +13,16 @@ from kubernetes import client
 
 from cceone.audit.models import AuditEvent
 from tests.conftest import client_for
-from tests.live import grant
 
-from .karmada_world import (binding, eventually, federation_on, member_deployment, namespace, start_karmada,
-                            start_members)
+from .karmada_world import binding, eventually, member_deployment, namespace
 
 pytestmark = pytest.mark.django_db
 POLICY = ("policy.karmada.io", "v1alpha1")
 
 
-@pytest.fixture(scope="module")
-def members():
-    servers = start_members()
-    yield servers
-    for server in servers.values():
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def karmada(members):
-    server = start_karmada(members)
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def federation(karmada, tenant):
-    grant(karmada, tenant.main, "cluster-admin")
-    return federation_on(karmada, tenant.account, name="fed-east")
-
-
-@pytest.fixture
-def ns(karmada):
-    return namespace(karmada)
+def ns(sandbox_karmada):
+    return namespace(sandbox_karmada)
 
 
 def k8s(federation, kind, namespace=None, name=None, action=""):
@@ -59,8 +36,8 @@ def k8s(federation, kind, namespace=None, name=None, action=""):
     return reverse(f"resources:{action or 'list'}", kwargs=kwargs)
 
 
-def custom(karmada):
-    return client.CustomObjectsApi(karmada.api_client())
+def custom(sandbox_karmada):
+    return client.CustomObjectsApi(sandbox_karmada.api_client())
 
 
 # --- the generic pages on Karmada -----------------------------------------------------------
@@ -84,8 +61,8 @@ def test_the_overview_shows_the_members_ready_with_nodes_vcpu_and_allocation(fed
     assert "Nodes</a>" not in page.split('id="federation-tabs"')[1].split("</ul>")[0]
 
 
-def test_the_generic_pages_serve_karmadas_resource_templates_and_members(federation, tenant, karmada, ns):
-    with karmada.api_client() as api:
+def test_the_generic_pages_serve_karmadas_resource_templates_and_members(federation, tenant, sandbox_karmada, ns):
+    with sandbox_karmada.api_client() as api:
         client.CoreV1Api(api).create_namespaced_config_map(ns, {"metadata": {"name": "settings"}, "data": {"a": "1"}})
     browser = client_for(tenant.main)
     listing = browser.get(k8s(federation, "configmaps") + f"?namespace={ns}")
@@ -103,7 +80,7 @@ def test_the_generic_pages_serve_karmadas_resource_templates_and_members(federat
 
 
 def test_a_policy_from_the_guided_form_is_checked_by_the_server_then_created_and_audited(federation, tenant,
-                                                                                           karmada, ns):
+                                                                                           sandbox_karmada, ns):
     browser = client_for(tenant.main)
     form = browser.get(k8s(federation, "propagationpolicies", action="create")).content.decode()
     assert 'id="create-form"' in form and 'name="replica_scheduling"' in form
@@ -112,7 +89,7 @@ def test_a_policy_from_the_guided_form_is_checked_by_the_server_then_created_and
         "replica_scheduling": "divided", "cluster_names": "member1 member2", "weights": "member1=1\nmember2=2",
         "tolerations": "maintenance:NoSchedule", "conflict_resolution": "Overwrite"})
     assert created.status_code == 302, created.content.decode()[:2000]
-    stored = custom(karmada).get_namespaced_custom_object(*POLICY, ns, "propagationpolicies", "web")
+    stored = custom(sandbox_karmada).get_namespaced_custom_object(*POLICY, ns, "propagationpolicies", "web")
     assert stored["spec"]["placement"]["replicaScheduling"]["weightPreference"]["staticWeightList"] == [
         {"targetCluster": {"clusterNames": ["member1"]}, "weight": 1},
         {"targetCluster": {"clusterNames": ["member2"]}, "weight": 2}]
@@ -125,7 +102,7 @@ def test_a_policy_from_the_guided_form_is_checked_by_the_server_then_created_and
     assert set(events.values_list("action", "result")) == {("k8s:create", "success")}
 
 
-def test_the_api_servers_own_messages_are_shown_and_nothing_is_created(federation, tenant, karmada, ns):
+def test_the_api_servers_own_messages_are_shown_and_nothing_is_created(federation, tenant, sandbox_karmada, ns):
     browser = client_for(tenant.main)
     unknown = f"""apiVersion: policy.karmada.io/v1alpha1
 kind: PropagationPolicy
@@ -145,13 +122,13 @@ spec:
                            {"mode": "yaml", "yaml": zero, "default_namespace": ns})
     assert refused.status_code == 422
     assert "should be greater than or equal to 1" in html.unescape(refused.content.decode())
-    assert custom(karmada).list_namespaced_custom_object(*POLICY, ns, "propagationpolicies")["items"] == []
+    assert custom(sandbox_karmada).list_namespaced_custom_object(*POLICY, ns, "propagationpolicies")["items"] == []
     failed = AuditEvent.objects.filter(target_type="federation", action="k8s:create", result="failed",
                                        details__dry_run=True)
     assert failed.count() == 2
 
 
-def test_an_edit_is_a_patch_that_keeps_the_permanent_id(federation, tenant, karmada, ns):
+def test_an_edit_is_a_patch_that_keeps_the_permanent_id(federation, tenant, sandbox_karmada, ns):
     browser = client_for(tenant.main)
     browser.post(k8s(federation, "overridepolicies", action="create"), {
         "mode": "form", "name": "mirror", "namespace": ns, "selectors": "apps/v1 Deployment web",
@@ -159,7 +136,7 @@ def test_an_edit_is_a_patch_that_keeps_the_permanent_id(federation, tenant, karm
     browser.post(k8s(federation, "propagationpolicies", action="create"), {
         "mode": "form", "name": "web", "namespace": ns, "selectors": "apps/v1 Deployment web",
         "replica_scheduling": "duplicated"})
-    before = custom(karmada).get_namespaced_custom_object(*POLICY, ns, "propagationpolicies", "web")
+    before = custom(sandbox_karmada).get_namespaced_custom_object(*POLICY, ns, "propagationpolicies", "web")
     permanent_id = before["metadata"]["labels"]["propagationpolicy.karmada.io/permanent-id"]
     editor = browser.get(k8s(federation, "propagationpolicies", ns, "web", "edit")).content.decode()
     text = re.search(r"<textarea[^>]*>(.*?)</textarea>", editor, re.S).group(1)
@@ -168,7 +145,7 @@ def test_an_edit_is_a_patch_that_keeps_the_permanent_id(federation, tenant, karm
     edited["spec"]["placement"] = {"clusterAffinity": {"clusterNames": ["member3"]}}
     saved = browser.post(k8s(federation, "propagationpolicies", ns, "web", "edit"), {"yaml": yaml.safe_dump(edited)})
     assert saved.status_code == 302, saved.content.decode()[:2000]
-    after = custom(karmada).get_namespaced_custom_object(*POLICY, ns, "propagationpolicies", "web")
+    after = custom(sandbox_karmada).get_namespaced_custom_object(*POLICY, ns, "propagationpolicies", "web")
     assert after["metadata"]["labels"] == {"propagationpolicy.karmada.io/permanent-id": permanent_id,
                                            "team": "web"}
     assert after["spec"]["placement"] == {"clusterAffinity": {"clusterNames": ["member3"]}}
@@ -176,12 +153,12 @@ def test_an_edit_is_a_patch_that_keeps_the_permanent_id(federation, tenant, karm
     # Saving the YAML read before that edit is refused: someone changed it meanwhile.
     stale = browser.post(k8s(federation, "propagationpolicies", ns, "web", "edit"), {"yaml": html.unescape(text)})
     assert stale.status_code == 409 and "Someone else changed this PropagationPolicy" in stale.content.decode()
-    op = custom(karmada).get_namespaced_custom_object(*POLICY, ns, "overridepolicies", "mirror")
+    op = custom(sandbox_karmada).get_namespaced_custom_object(*POLICY, ns, "overridepolicies", "mirror")
     assert op["spec"]["overrideRules"] == [{"targetCluster": {"clusterNames": ["member2"]}, "overriders": {
         "imageOverrider": [{"component": "Registry", "operator": "replace", "value": "mirror.example.com"}]}}]
 
 
-def test_bindings_and_members_are_read_only(federation, tenant, karmada, ns):
+def test_bindings_and_members_are_read_only(federation, tenant, sandbox_karmada, ns):
     browser = client_for(tenant.main)
     for kind, namespace_, name in (("resourcebindings", ns, "web-deployment"), ("clusters", None, "member1")):
         for action in ("edit", "delete", "labels"):
@@ -225,19 +202,19 @@ def test_the_preview_updates_as_weights_change_and_flags_a_tie_the_uid_decides(f
         ("member1", "3"), ("member2", "3"), ("member3", "0")]
 
 
-def test_a_federated_deployment_split_1_to_2_with_an_image_override(federation, tenant, karmada, members, ns):
+def test_a_federated_deployment_split_1_to_2_with_an_image_override(federation, tenant, sandbox_karmada, members, ns):
     browser = client_for(tenant.main)
     created = browser.post(reverse("federation:workload-create", args=[federation.pk]), workload_data(ns))
     assert created.status_code == 302, created.content.decode()[:3000]
     assert created.url == reverse("federation:placement", args=[federation.pk, "deployments", ns, "shop"])
-    stored = custom(karmada)
+    stored = custom(sandbox_karmada)
     assert stored.get_namespaced_custom_object(*POLICY, ns, "propagationpolicies", "shop")
     assert stored.get_namespaced_custom_object(*POLICY, ns, "overridepolicies", "shop")
     # What was created is said on the page the user lands on.
     landing = browser.get(created.url).content.decode()
     assert "Created Deployment shop, PropagationPolicy shop, OverridePolicy shop." in landing
 
-    eventually(lambda: (binding(karmada, ns, "shop-deployment") or {}).get("spec", {}).get("clusters"))
+    eventually(lambda: (binding(sandbox_karmada, ns, "shop-deployment") or {}).get("spec", {}).get("clusters"))
     eventually(lambda: (member_deployment(members, "member2", ns, "shop") is not None
                         and member_deployment(members, "member1", ns, "shop") is not None) or None)
     page = browser.get(created.url).content.decode()
@@ -256,7 +233,7 @@ def test_a_federated_deployment_split_1_to_2_with_an_image_override(federation, 
     assert audit.details["objects"] == ["Deployment/shop", "PropagationPolicy/shop", "OverridePolicy/shop"]
 
 
-def test_a_refused_workload_creates_nothing(federation, tenant, karmada, ns):
+def test_a_refused_workload_creates_nothing(federation, tenant, sandbox_karmada, ns):
     browser = client_for(tenant.main)
     refused = browser.post(reverse("federation:workload-create", args=[federation.pk]),
                            workload_data(ns, weights="member1=1\nmember3=2"))
@@ -265,13 +242,13 @@ def test_a_refused_workload_creates_nothing(federation, tenant, karmada, ns):
     missing = browser.post(reverse("federation:workload-create", args=[federation.pk]),
                            workload_data("no-such-namespace"))
     assert missing.status_code == 422 and "not found" in missing.content.decode()
-    with karmada.api_client() as api:
+    with sandbox_karmada.api_client() as api:
         assert client.AppsV1Api(api).list_namespaced_deployment(ns).items == []
 
 
 # --- the API twins ---------------------------------------------------------------------------
 
-def test_the_api_previews_creates_and_shows_the_placement(federation, tenant, karmada, ns):
+def test_the_api_previews_creates_and_shows_the_placement(federation, tenant, sandbox_karmada, ns):
     api = client_for(tenant.main)
     base = f"/api/v1/federations/{federation.pk}"
     preview = api.post(f"{base}/division-preview/", {
@@ -294,7 +271,7 @@ def test_the_api_previews_creates_and_shows_the_placement(federation, tenant, ka
     assert created.status_code == 201, created.content
     assert [(c["kind"], c["name"]) for c in created.json()["created"]] == [
         ("Deployment", "api-shop"), ("PropagationPolicy", "api-shop"), ("OverridePolicy", "api-shop")]
-    eventually(lambda: (binding(karmada, ns, "api-shop-deployment") or {}).get("spec", {}).get("clusters"))
+    eventually(lambda: (binding(sandbox_karmada, ns, "api-shop-deployment") or {}).get("spec", {}).get("clusters"))
     placement = api.get(f"{base}/workloads/deployments/{ns}/api-shop/placement/").json()
     assert placement["binding"] == "api-shop-deployment" and placement["matches"] is True
     assert placement["preview"]["placed"] == {"member1": 1, "member2": 2}

@@ -9,29 +9,15 @@ from tests.browser import browser_page
 from tests.conftest import PASSWORD
 from tests.live import grant
 
-from .karmada_world import federation_on, member_deployment, namespace, start_karmada, start_members
-
-
-@pytest.fixture(scope="module")
-def members():
-    servers = start_members()
-    yield servers
-    for server in servers.values():
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def karmada(members):
-    server = start_karmada(members)
-    yield server
-    server.stop()
+from .karmada_world import federation_on, member_deployment, namespace
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
-def test_create_a_federated_deployment_split_1_to_2_in_the_browser(live_server, tenant, karmada, members, language):
-    grant(karmada, tenant.main, "cluster-admin")
-    federation = federation_on(karmada, tenant.account, name="fed-browser")
-    ns = namespace(karmada)
+def test_create_a_federated_deployment_split_1_to_2_in_the_browser(live_server, tenant, sandbox_karmada, members,
+                                                                   language):
+    grant(sandbox_karmada, tenant.main, "cluster-admin")
+    federation = federation_on(sandbox_karmada, tenant.account, name="fed-browser")
+    ns = namespace(sandbox_karmada)
     with browser_page(live_server.url, "acme", PASSWORD, language) as page:
         page.goto(live_server.url + reverse("federation:detail", args=[federation.pk]))
         assert page.get_attribute("html", "lang").lower() == language

@@ -46,6 +46,9 @@ def test_a_bad_network_type_changes_nothing(tenant, member):
     bad = api.post(f"/api/v1/federations/{member.federation.pk}/members/{member.pk}/network/", {"network": "moon"},
                    content_type="application/json")
     assert bad.status_code == 400
+    assert bad.json()["network"] == ["Choose public or private."]  # the page's rule and words
+    member.refresh_from_db()
+    assert (member.network, member.status) == ("public", "failed")
 
 
 def test_the_api_lists_members_and_another_tenant_sees_none(tenant, other_tenant, member):

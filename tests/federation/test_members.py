@@ -5,6 +5,7 @@ import base64
 
 import pytest
 import requests
+from django.urls import reverse
 from kubernetes import client
 
 from clusters import connectivity
@@ -14,6 +15,7 @@ from federation.models import Federation, FederationMember, KarmadaControlPlane
 from sandbox.karmadasim import KarmadaServer, Settings
 from sandbox.kubesim.runner import EmulatorServer
 from sandbox.kubesim.testing import deployment_manifest
+from tests.conftest import client_for
 from tests.factories import ClusterFactory, FleetFactory
 from tests.live import AgentProcess, wait_until
 
@@ -151,7 +153,7 @@ def test_join_writes_what_karmadactl_join_writes_with_the_hub_in_between(federat
         timeout=30, what="both members connected")
 
 
-def test_a_name_or_id_registered_by_someone_else_is_refused(federation_setup, member_servers, karmada):
+def test_a_name_or_id_registered_by_someone_else_is_refused(federation_setup, member_servers, karmada, tenant):
     federation, clusters, _agents = federation_setup
     with member_servers[1].api_client() as api:
         uid = client.CoreV1Api(api).read_namespace("kube-system").metadata.uid
@@ -164,8 +166,18 @@ def test_a_name_or_id_registered_by_someone_else_is_refused(federation_setup, me
     members.sync(federation.pk)
     rows = {m.name: m for m in FederationMember.objects.filter(federation=federation)}
     assert rows["edge-01"].status == rows["edge-02"].status == "failed"
-    assert "edge-01 has been registered" in rows["edge-01"].reason
-    assert uid in rows["edge-02"].reason
+    assert "edge-01 has been registered" in rows["edge-01"].display_reason
+    assert uid in rows["edge-02"].display_reason
+    # The reason is kept as a msgid with its values: each reader sees it in their language.
+    detail = reverse("federation:detail", args=[federation.pk])
+    page = client_for(tenant.main, "zh-hans").get(detail).content.decode()
+    first_uid = rows["edge-01"].cluster_uid
+    assert f"集群 ID {first_uid} 或集群名称 edge-01 已在联邦中注册。" in page
+    assert "has been registered" not in page
+    assert f"The cluster ID {first_uid} or the cluster name edge-01 has been registered in the federation." in \
+        client_for(tenant.main).get(detail).content.decode()
+    listed = client_for(tenant.main, "zh-hans").get(f"/api/v1/federations/{federation.pk}/members/").json()
+    assert {m["name"]: m["reason"] for m in listed}["edge-02"] == f"集群 ID {uid} 或集群名称 edge-02 已在联邦中注册。"
     # Nothing of ours was written over the other registrations, and no token is live.
     assert registered(karmada)["edge-01"]["spec"]["apiEndpoint"] == "https://10.0.0.1:6443"
     assert not PlatformToken.objects.filter(revoked_at__isnull=True).exists()

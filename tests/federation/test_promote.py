@@ -8,33 +8,11 @@ from kubernetes import client
 
 from cceone.audit.models import AuditEvent
 from tests.conftest import client_for
-from tests.live import grant
 
-from .karmada_world import eventually, federation_on, start_karmada, start_members
+from .karmada_world import eventually
 
 pytestmark = pytest.mark.django_db
 POLICY = ("policy.karmada.io", "v1alpha1")
-
-
-@pytest.fixture(scope="module")
-def members():
-    servers = start_members()
-    yield servers
-    for server in servers.values():
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def karmada(members):
-    server = start_karmada(members)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def federation(karmada, tenant):
-    grant(karmada, tenant.main, "cluster-admin")
-    return federation_on(karmada, tenant.account, name="fed-promote")
 
 
 _count = iter(range(1000))
@@ -49,7 +27,7 @@ def deployment(name, app, replicas=2):
 
 
 @pytest.fixture
-def application(karmada, members):
+def application(sandbox_karmada, members):
     """In member1: the shop (a ConfigMap, a Service and two Deployments labelled app=shop) and
     another application's Deployment; the namespace exists in Karmada too, nothing else."""
     ns = f"promote{next(_count)}"
@@ -62,7 +40,7 @@ def application(karmada, members):
         "selector": {"app": "shop"}, "ports": [{"port": 80}]}})
     for body in (deployment("shop-front", "shop"), deployment("shop-cart", "shop"), deployment("blog", "blog", 1)):
         apps.create_namespaced_deployment(ns, body)
-    with karmada.api_client() as api:
+    with sandbox_karmada.api_client() as api:
         client.CoreV1Api(api).create_namespace({"metadata": {"name": ns}})
     eventually(lambda: len(pods(members, ns)) == 5 or None)
     return ns
@@ -73,11 +51,11 @@ def pods(members, ns) -> dict[str, str]:
             for p in client.CoreV1Api(members["member1"].api_client()).list_namespaced_pod(ns).items}
 
 
-def custom(karmada):
-    return client.CustomObjectsApi(karmada.api_client())
+def custom(sandbox_karmada):
+    return client.CustomObjectsApi(sandbox_karmada.api_client())
 
 
-def test_a_whole_application_is_promoted_by_label_and_no_pod_restarts(federation, tenant, karmada, members,
+def test_a_whole_application_is_promoted_by_label_and_no_pod_restarts(federation, tenant, sandbox_karmada, members,
                                                                       application):
     ns = application
     before = pods(members, ns)
@@ -100,7 +78,7 @@ def test_a_whole_application_is_promoted_by_label_and_no_pod_restarts(federation
     for name, uid in before.items():
         assert f'data-pod="{name}" data-state="unchanged"' in body and uid in body
     # In Karmada: the template as karmadactl prunes it, and a policy adopting it in member1 only.
-    with karmada.api_client() as api:
+    with sandbox_karmada.api_client() as api:
         template = client.AppsV1Api(api).read_namespaced_deployment("shop-front", ns).to_dict()
         service = client.CoreV1Api(api).read_namespaced_service("shop", ns)
     assert template["metadata"]["annotations"]["work.karmada.io/conflict-resolution"] == "overwrite"
@@ -108,7 +86,7 @@ def test_a_whole_application_is_promoted_by_label_and_no_pod_restarts(federation
     assert template["spec"]["replicas"] == 2 and template["metadata"]["labels"]["app"] == "shop"
     member_front = client.AppsV1Api(members["member1"].api_client()).read_namespaced_deployment("shop-front", ns)
     assert template["metadata"]["uid"] != member_front.metadata.uid  # a new object, not the member's copy
-    policies = custom(karmada).list_namespaced_custom_object(*POLICY, ns, "propagationpolicies")["items"]
+    policies = custom(sandbox_karmada).list_namespaced_custom_object(*POLICY, ns, "propagationpolicies")["items"]
     assert len(policies) == 4
     for policy in policies:
         assert policy["spec"]["conflictResolution"] == "Overwrite"
@@ -129,7 +107,7 @@ def test_a_whole_application_is_promoted_by_label_and_no_pod_restarts(federation
                                                                       "shop-settings"]
 
 
-def test_the_api_promotes_a_namespace_and_says_what_was_already_federated(federation, tenant, karmada, members,
+def test_the_api_promotes_a_namespace_and_says_what_was_already_federated(federation, tenant, sandbox_karmada, members,
                                                                           application):
     ns = application
     before = pods(members, ns)
@@ -155,7 +133,7 @@ def test_the_api_promotes_a_namespace_and_says_what_was_already_federated(federa
     assert pods(members, ns) == before
 
 
-def test_failures_are_listed_with_their_reason(federation, tenant, karmada, members, application):
+def test_failures_are_listed_with_their_reason(federation, tenant, sandbox_karmada, members, application):
     ns = application
     api = client_for(tenant.main)
     url = f"/api/v1/federations/{federation.pk}/promote/"
@@ -183,7 +161,7 @@ def test_a_viewer_may_not_promote_and_the_page_renders_in_chinese(federation, te
     assert page.status_code == 200 and 'lang="zh-hans"' in page.content.decode().lower()
 
 
-def test_templates_are_pruned_as_karmadactl_prunes_them(federation, tenant, karmada, members, application):
+def test_templates_are_pruned_as_karmadactl_prunes_them(federation, tenant, sandbox_karmada, members, application):
     """A Job's generated selector labels and a Service's allocated clusterIP (kept when headless)
     are not part of the template: Karmada's API server accepts it and generates its own."""
     ns = application
@@ -199,7 +177,7 @@ def test_templates_are_pruned_as_karmadactl_prunes_them(federation, tenant, karm
     assert answer.status_code == 200, answer.content
     assert {(r["name"], r["outcome"]) for r in answer.json()["results"]} == {
         ("migrate", "promoted"), ("peers", "promoted"), ("shop", "promoted")}
-    with karmada.api_client() as api:
+    with sandbox_karmada.api_client() as api:
         template = client.BatchV1Api(api).read_namespaced_job("migrate", ns)
         headless = client.CoreV1Api(api).read_namespaced_service("peers", ns)
         shop = client.CoreV1Api(api).read_namespaced_service("shop", ns)
