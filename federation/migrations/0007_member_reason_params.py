@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('federation', '0005_deploy_permission'),
+        ('federation', '0006_failover_history'),
     ]
 
     operations = [
