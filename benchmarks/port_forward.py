@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import socket
 import ssl
 import subprocess
 import sys
@@ -67,48 +68,74 @@ async def _splice(reader, writer, ws) -> None:
     await ws.close()
 
 
-async def bare_hub(listen: int, agent_url: str, tls_dir: str) -> None:
-    """The floor's hub: kubectl's TLS connection in, one WebSocket per connection out to the
-    bare agent, bytes copied both ways as they are (no HTTP parsing, auth, routing, framing
-    of our own, flow control beyond TCP's and WebSocket's, audit)."""
+async def bare_hub(listen: int, link: int, tls_dir: str) -> None:
+    """The floor's hub: kubectl's TLS connections in on `listen`; the bare agent's WebSockets
+    in (TLS) on `link`, dialled by the agent as ours is, so the bulk download is masked by
+    the agent as ours is. Each kubectl connection takes one idle agent WebSocket and the
+    bytes are copied both ways as they are: no HTTP parsing, authentication, routing,
+    framing of our own, flow control beyond TCP's and WebSocket's, or audit."""
     from cceone.hub.certs import HubTLS
 
     tls = HubTLS.ensure(tls_dir)
-    client_ctx = ssl.create_default_context(cafile=tls.ca_file)
-    session = aiohttp.ClientSession()
+    idle: asyncio.Queue = asyncio.Queue()
+
+    async def agent_dialled(request):
+        ws = web.WebSocketResponse(max_msg_size=0, autoping=False)
+        await ws.prepare(request)
+        done = asyncio.get_running_loop().create_future()
+        await idle.put((ws, done))
+        await done  # the WebSocket lives as long as this handler
+        return ws
 
     async def accepted(reader, writer):
-        ws = await session.ws_connect(agent_url, ssl=client_ctx, max_msg_size=0, autoping=False)
-        await _splice(reader, writer, ws)
+        ws, done = await idle.get()
+        try:
+            # "Taken": the agent dials its next spare (a client may open a connection and
+            # send nothing on it for a while, as Go's HTTP client does).
+            await ws.send_bytes(b"")
+            await _splice(reader, writer, ws)
+        finally:
+            done.set_result(None)
 
+    app = web.Application()
+    app.router.add_get("/connect", agent_dialled)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", link, ssl_context=tls.server_context()).start()
     server = await asyncio.start_server(accepted, "127.0.0.1", listen, ssl=tls.server_context(), limit=_CHUNK)
     async with server:
         await server.serve_forever()
 
 
-async def bare_agent(listen: int, api: str, tls_dir: str) -> None:
-    """The floor's agent: a WebSocket in (TLS), the API server's TLS connection out, bytes
-    copied both ways; kubectl's own token passes through untouched."""
-    from cceone.hub.certs import HubTLS
-
-    tls = HubTLS.ensure(tls_dir)
+async def bare_agent(hub_url: str, api: str, ca_file: str) -> None:
+    """The floor's agent: keeps one idle WebSocket dialled to the bare hub; when the hub takes
+    it (an empty message), dials the next one and the API server (TLS), and copies bytes both
+    ways. kubectl's own token passes through untouched."""
     host, port = api.rsplit(":", 1)
+    hub_ctx = ssl.create_default_context(cafile=ca_file)
     # The emulator's fresh CA is not at hand here; verifying costs only the handshake, not the bytes.
     api_ctx = ssl.create_default_context()
     api_ctx.check_hostname, api_ctx.verify_mode = False, ssl.CERT_NONE
+    session = aiohttp.ClientSession()
+    sessions: set[asyncio.Task] = set()
 
-    async def connect(request):
-        ws = web.WebSocketResponse(max_msg_size=0, autoping=False)
-        await ws.prepare(request)
+    async def spare():
+        while True:
+            try:
+                ws = await session.ws_connect(hub_url, ssl=hub_ctx, max_msg_size=0, autoping=False)
+                break
+            except aiohttp.ClientError:  # the bare hub is still starting
+                await asyncio.sleep(0.1)
+        first = await ws.receive()
+        task = asyncio.ensure_future(spare())
+        sessions.add(task)
+        task.add_done_callback(sessions.discard)
+        if first.type is not aiohttp.WSMsgType.BINARY:
+            return
         reader, writer = await asyncio.open_connection(host, int(port), ssl=api_ctx, limit=_CHUNK)
         await _splice(reader, writer, ws)
-        return ws
 
-    app = web.Application()
-    app.router.add_get("/connect", connect)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", listen, ssl_context=tls.server_context()).start()
+    await spare()
     await asyncio.Event().wait()
 
 
@@ -118,6 +145,18 @@ def _forward(kubeconfig: Path, log: Path) -> tuple[subprocess.Popen, int]:
                             stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     wait_http(f"http://127.0.0.1:{port}/ready", timeout=60)
     return proc, port
+
+
+def _wait_listening(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"nothing listens on port {port}")
+            time.sleep(0.1)
 
 
 def _download(port: int, size: int) -> float:
@@ -152,12 +191,14 @@ def main() -> None:
     ap.add_argument("--listen", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--to", help=argparse.SUPPRESS)
     ap.add_argument("--tls-dir", help=argparse.SUPPRESS)
+    ap.add_argument("--api", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.role:
         from cceone.hub.server import run_loop  # the hub's loop (uvloop), so the floor runs on the same
 
-        bare = bare_hub if args.role == "bare-hub" else bare_agent
-        return run_loop(bare(args.listen, args.to, args.tls_dir))
+        if args.role == "bare-hub":
+            return run_loop(bare_hub(args.listen, int(args.to), args.tls_dir))
+        return run_loop(bare_agent(args.to, args.api, str(Path(args.tls_dir) / "ca.crt")))
     size = args.megabytes * 1024 * 1024
     work = Path(tempfile.mkdtemp(prefix="port-forward-bench-"))
     procs: list[subprocess.Popen] = []
@@ -208,14 +249,14 @@ def main() -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         api = _load_yaml(work / "direct.yaml")
         api_netloc = api["clusters"][0]["cluster"]["server"].split("://", 1)[1]
-        procs.append(subprocess.Popen(me + ["--role", "bare-agent", "--listen", str(bare_link), "--to", api_netloc],
-                                      cwd=str(ROOT), env=env, stdout=open(work / "bare-agent.log", "wb"),
-                                      stderr=subprocess.STDOUT))
-        procs.append(subprocess.Popen(me + ["--role", "bare-hub", "--listen", str(bare_pub),
-                                            "--to", f"wss://127.0.0.1:{bare_link}/connect"],
+        procs.append(subprocess.Popen(me + ["--role", "bare-hub", "--listen", str(bare_pub), "--to", str(bare_link)],
                                       cwd=str(ROOT), env=env, stdout=open(work / "bare-hub.log", "wb"),
                                       stderr=subprocess.STDOUT))
-        bare_hub_pid, bare_agent_pid = procs[-1].pid, procs[-2].pid
+        procs.append(subprocess.Popen(me + ["--role", "bare-agent", "--to", f"wss://127.0.0.1:{bare_link}/connect",
+                                            "--api", api_netloc], cwd=str(ROOT), env=env,
+                                      stdout=open(work / "bare-agent.log", "wb"), stderr=subprocess.STDOUT))
+        bare_hub_pid, bare_agent_pid = procs[-2].pid, procs[-1].pid
+        _wait_listening(bare_pub)
         api["clusters"][0]["cluster"] = {"server": f"https://127.0.0.1:{bare_pub}",
                                          "certificate-authority": str(work / "tls" / "ca.crt")}
         (work / "floor.yaml").write_text(json.dumps(api))
