@@ -1,16 +1,24 @@
-"""Three hub replicas, many agents: requests through a replica that does not hold the tunnel.
+"""Three hub replicas, many agents: requests through a replica that does not hold the tunnel,
+and the floor of one extra hop.
 
     python benchmarks/hub_replicas.py --agents 3000 [--samples 200] [--redis redis://127.0.0.1:6379/12]
 
 Three `python -m cceone.hub` processes (TLS, the same in-memory directory, one Redis as the
 routing directory under a key prefix of this run) and simulated agents in this process
 (benchmarks/hub_agents.py's, which also answer requests), spread over the replicas in turn as
-a load balancer would. For `--samples` clusters, the same GET goes through the internal
-listener of the replica holding the tunnel (direct) and of another one (forwarded over the
-replica link), interleaved; then the medians. `--api-ms` adds the API server's own time to
-every answer (0 by default: the ratio then compares the hubs' own overhead alone). RSS is read from /proc after the requests.
-Last line:
+a load balancer would. For `--samples` clusters, the same GET goes (`--repeat` times,
+rotated) through the internal listener of the replica holding the tunnel (direct), of
+another one (forwarded over the replica link), and through the floor: one more process
+started from this file (`--role bare-proxies`, on the hubs' loop) with, in front of each
+replica's internal listener, a bare aiohttp reverse proxy (pooled keep-alive connections,
+the answer read whole and sent back: what our replica link does, without routing) and a
+raw TCP relay (bytes copied, no HTTP). The first forwarded request of a cluster reads its
+route from Redis, the next ones (within a second) from the replica's cache; both medians are
+printed. `--api-ms` adds the API server's own time to every answer (0 by default: the
+ratio then compares the hubs' own overhead alone). RSS is read from /proc after the
+requests. Last two lines:
 
+    floor, one bare extra hop/direct median ratio: bare aiohttp proxy P (ms), raw TCP relay T (ms); forwarded/bare aiohttp proxy F
     agents: N, forwarded/direct median ratio: R, RSS per replica MB: M
 """
 
@@ -141,6 +149,7 @@ async def main_async(args) -> None:
                   f"in Redis", flush=True)
 
             direct, forwarded, proxied, relayed = [], [], [], []
+            first, cached = [], []
             by_name = {r["name"]: r for r in replicas}
             async with aiohttp.ClientSession(headers={"X-Hub-Secret": "bench"}) as http:
                 step = max(1, args.agents // args.samples)
@@ -152,11 +161,14 @@ async def main_async(args) -> None:
                     other = replicas[(list(by_name).index(holder) + 1 + i % 2) % 3]
                     path = f"/clusters/bench-{i}/api/v1/namespaces"
                     holding = by_name[holder]
-                    for _ in range(args.repeat):
-                        direct.append(await _timed(http, holding["internal"] + path))
-                        forwarded.append(await _timed(http, other["internal"] + path))
-                        proxied.append(await _timed(http, holding["proxy"] + path))
-                        relayed.append(await _timed(http, holding["relay"] + path))
+                    sides = [(direct, holding["internal"]), (forwarded, other["internal"]),
+                             (proxied, holding["proxy"]), (relayed, holding["relay"])]
+                    for n in range(args.repeat):
+                        turn = (i // step + n) % len(sides)  # rotated: no side always follows another
+                        for times, base in sides[turn:] + sides[:turn]:
+                            times.append(await _timed(http, base + path))
+                        # The first reads the route from Redis; the next ones, within a second, from the cache.
+                        (first if n == 0 else cached).append(forwarded[-1])
             rss = [hub_rss_mb(r["proc"].pid) for r in replicas]
             for s in sims:
                 s.stop.set()
@@ -179,6 +191,9 @@ async def main_async(args) -> None:
         print(f"requests: {len(direct)} direct (median {d_med:.2f} ms, {failed_direct} failed), {len(forwarded)} "
               f"forwarded (median {f_med:.2f} ms, {failed_forwarded} failed); RSS MB per replica: "
               f"{', '.join(f'{r:.1f}' for r in rss)}; hub logs: {work}")
+        if cached:
+            print(f"forwarded median: first request of a cluster {_median(first):.2f} ms (route read from Redis), "
+                  f"the next ones {_median(cached):.2f} ms (route cached)")
         print("floor, one bare extra hop/direct median ratio: " + ", ".join(
             f"{name} {ms / d_med:.2f} ({ms:.2f} ms)" for name, ms in floors.items())
             + f"; forwarded/bare aiohttp proxy {f_med / floors['bare aiohttp proxy']:.2f}")
@@ -259,6 +274,10 @@ async def bare_proxies(ports: list[int], targets: list[str]) -> None:
         target_port = int(target.rsplit(":", 1)[1])
         await loop.create_server(lambda p=target_port: Relay(p), "127.0.0.1", relay_port)
     await asyncio.Event().wait()
+
+
+def _median(times: list) -> float:
+    return statistics.median([t for t in times if t is not None] or [float("nan")])
 
 
 async def _wait_healthy(base: str) -> None:

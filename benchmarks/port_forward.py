@@ -1,14 +1,26 @@
-"""Throughput of `kubectl port-forward` through hub and agent versus straight to the API server.
+"""Throughput of `kubectl port-forward` through hub and agent versus straight to the API server,
+and the floor under it: the same hops with nothing of ours in them.
 
     python benchmarks/port_forward.py [--megabytes 50] [--rounds 3]
 
 Every component is its own process, as in production: the API server (the kubesim
 emulator over TLS, serving a pod whose port 8080 answers GET /bytes/<n>), the hub
 (`python -m cceone.hub`, agent link over TLS), the agent (`python -m cceone_agent`) and
-two stock `kubectl port-forward`s, one with a kubeconfig for the emulator itself and one
-with a kubeconfig for the hub's proxy. Each round downloads the same body through both
-(alternating, so drift hits both sides equally); the best round of each counts. Last line:
+three stock `kubectl port-forward`s: one with a kubeconfig for the emulator itself, one
+for the hub's proxy, and one for the floor. The floor is a bare relay pair started from
+this file (`--role bare-hub|bare-agent`, on the hub's loop): kubectl's TLS connection
+into a relay process, a WebSocket over TLS that the bare agent dialled (so the agent
+masks the download, as ours does), a second relay process, TLS to the emulator, the
+bytes copied as they are — no HTTP parsing, authentication, routing, multiplexing, credit
+or audit. Whatever the floor's ratio, two extra Python processes that decrypt and
+encrypt every byte twice cost at least that on this machine; on a 2-core machine the
+processes share two cores, so the extra CPU per MiB sets the ratio.
 
+Each round downloads the same body through all three (rotated, so drift hits every side
+equally); the best round of each counts. Per round it prints the CPU milliseconds per MiB
+of hub and agent and of the two bare relays. Last two lines:
+
+    port-forward floor MB/s: bare relay F, direct D, ratio F/D; tunnel/floor T/F
     port-forward MB/s: tunnel T, direct D, ratio R
 """
 
