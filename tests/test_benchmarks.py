@@ -80,7 +80,24 @@ def test_the_hub_replicas_benchmark_forwards_between_three_replicas():
     assert result.returncode == 0, output[-3000:]
     assert "60 agents connected" in result.stdout and "60 routes in Redis" in result.stdout
     assert "0 failed), 12 forwarded" in result.stdout
+    floor = result.stdout.splitlines()[-2]
+    assert re.match(r"floor, one bare extra hop/direct median ratio: bare aiohttp proxy [0-9.]+ \([0-9.]+ ms\), "
+                    r"raw TCP relay [0-9.]+ \([0-9.]+ ms\); forwarded/bare aiohttp proxy [0-9.]+$", floor), floor
     assert result.stdout.splitlines()[-1].startswith("agents: 60, forwarded/direct median ratio: ")
+
+
+def test_the_port_forward_benchmark_measures_tunnel_direct_and_the_bare_relay_floor():
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")}
+    result = subprocess.run([sys.executable, "benchmarks/port_forward.py", "--megabytes", "4", "--rounds", "1"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    lines = result.stdout.splitlines()
+    # Every side carried all the bytes (the benchmark exits otherwise) and has a figure.
+    assert re.match(r"round 1: 4 MiB direct [0-9.]+ MB/s, tunnel [0-9.]+ MB/s .*, bare relay [0-9.]+ MB/s ", lines[-3])
+    assert re.match(r"port-forward floor MB/s: bare relay [0-9.]+, direct [0-9.]+, ratio [0-9.]+; "
+                    r"tunnel/floor [0-9.]+$", lines[-2]), lines[-2]
+    assert re.match(r"port-forward MB/s: tunnel [0-9.]+, direct [0-9.]+, ratio [0-9.]+$", lines[-1]), lines[-1]
 
 
 def test_the_overview_benchmark_reads_latest_heartbeats_with_a_constant_query_count():
