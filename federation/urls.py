@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import console_views, views
+from . import console_views, drift_views, views
 
 app_name = "federation"
 urlpatterns = [
@@ -20,4 +20,7 @@ urlpatterns = [
     path("<int:pk>/promote/", console_views.promote, name="promote"),
     path("<int:pk>/workloads/<slug:kind>/<str:namespace>/<str:name>/placement/", console_views.placement,
          name="placement"),
+    path("<int:pk>/workloads/<slug:kind>/<str:namespace>/<str:name>/drift/", drift_views.drift, name="drift"),
+    path("<int:pk>/workloads/<slug:kind>/<str:namespace>/<str:name>/drift/resync/", drift_views.resync,
+         name="drift-resync"),
 ]
