@@ -235,7 +235,9 @@ def drift(rendered: dict, live: dict) -> list[tuple]:
         other = lookup(live, path)
         if other is MISSING and value in ({}, [], None):
             continue  # an empty field the server drops
-        if other is MISSING or not _same(value, other, path):
+        if other is MISSING:
+            found.append(_head(path, live_nodes))  # one line for what the member lacks: its top
+        elif not _same(value, other, path):
             if isinstance(other, (dict, list)) and other and value in ({}, []):
                 continue  # the server filled an empty map or list with its defaults
             found.append(path)
@@ -248,7 +250,7 @@ def drift(rendered: dict, live: dict) -> list[tuple]:
             added.add(head)
     # Inside an item the rendered object has not at all, only the item itself is listed.
     found += sorted(added, key=path_text)
-    return _outermost(found)
+    return _outermost(sorted(set(found), key=path_text))
 
 
 def _outermost(paths: list[tuple]) -> list[tuple]:

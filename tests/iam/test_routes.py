@@ -148,6 +148,10 @@ ROUTES: dict[str, Route] = {
     "federation:promote POST": page("federations:get", "federations:deploy", kwargs=federation, method="post"),
     "federation:placement": page("federations:get", kwargs=lambda w: {
         "pk": w.federation.pk, "kind": "deployments", "namespace": "default", "name": "web"}),
+    "federation:drift": page("federations:get", kwargs=lambda w: {
+        "pk": w.federation.pk, "kind": "deployments", "namespace": "default", "name": "web"}),
+    "federation:drift-resync POST": page("federations:get", "federations:deploy", method="post", kwargs=lambda w: {
+        "pk": w.federation.pk, "kind": "deployments", "namespace": "default", "name": "web"}),
     # Kubernetes permissions and their associations.
     "permissions:list": page("permissions:list"), "permissions:create": page("permissions:create"),
     "permissions:edit": page("permissions:update", kwargs=lambda w: {"pk": w.permission.pk}),
@@ -372,6 +376,11 @@ def kubernetes_api_rows() -> dict[str, Route]:
                                                    method="post"),
         "api:federation-console-placement": api("federations:get", kwargs=lambda w: {
             **fed(w), "kind": "deployments", "namespace": "default", "name": "web"}),
+        "api:federation-workload-drift": api("federations:get", kwargs=lambda w: {
+            **fed(w), "kind": "deployments", "namespace": "default", "name": "web"}),
+        "api:federation-workload-resync POST": api("federations:get", "federations:deploy", method="post",
+                                                   kwargs=lambda w: {**fed(w), "kind": "deployments",
+                                                                     "namespace": "default", "name": "web"}),
     })
     return rows
 
