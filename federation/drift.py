@@ -227,7 +227,7 @@ def _added(path: tuple, rendered_nodes: set) -> tuple | None:
 def drift(rendered: dict, live: dict) -> list[tuple]:
     """The paths where the live object differs from the rendered one (rules in the docstring)."""
     rendered_leaves, rendered_nodes = flatten(rendered)
-    live_leaves, live_nodes = flatten(live)
+    _leaves, live_nodes = flatten(live)
     found = []
     for path, value in rendered_leaves.items():
         if ignored(path, rendered):
