@@ -150,7 +150,7 @@ ROUTES: dict[str, Route] = {
         "pk": w.federation.pk, "kind": "deployments", "namespace": "default", "name": "web"}),
     "federation:drift": page("federations:get", kwargs=lambda w: {
         "pk": w.federation.pk, "kind": "deployments", "namespace": "default", "name": "web"}),
-    "federation:drift-resync POST": page("federations:get", "federations:deploy", method="post", kwargs=lambda w: {
+    "federation:drift-resync": page("federations:get", "federations:deploy", method="post", kwargs=lambda w: {
         "pk": w.federation.pk, "kind": "deployments", "namespace": "default", "name": "web"}),
     # Kubernetes permissions and their associations.
     "permissions:list": page("permissions:list"), "permissions:create": page("permissions:create"),
