@@ -26,7 +26,8 @@ def rendered_for(replicas=1, image="nginx:1.28"):
     rendered["metadata"] = {"name": "web", "namespace": "shop",
                             "labels": {"app": "web", "karmada.io/managed": "true",
                                        "propagationpolicy.karmada.io/permanent-id": "p-1"},
-                            "annotations": {"work.karmada.io/name": "web-7d8f", "resourcetemplate.karmada.io/uid": "t-1",
+                            "annotations": {"work.karmada.io/name": "web-7d8f",
+                                            "resourcetemplate.karmada.io/uid": "t-1",
                                             "policy.karmada.io/applied-overrides": "[]"}}
     rendered["spec"]["replicas"] = replicas
     rendered["spec"]["template"]["spec"]["containers"][0]["image"] = image
