@@ -146,13 +146,11 @@ class PromoteResponseSerializer(serializers.Serializer):
     counts = serializers.DictField(child=serializers.IntegerField())
 
 
-class FederationConsoleViewSet(viewsets.ViewSet):
-    """A federation's division preview, guided workloads and placements."""
+class FederationViewSet(viewsets.ViewSet):
+    """The base of the federation console's viewsets: the federation from the URL as their IAM
+    object, Kubernetes' refusals passed on."""
 
     schema = FederationConsoleSchema()
-
-    iam_actions = {"division_preview": "federations:get", "workloads": federated.DEPLOY_ACTION,
-                   "placement": "federations:get", "promote": promotion.PROMOTE_ACTION}
 
     def iam_object(self):
         """The federation: 404 outside the account, 403 (audited) without `federations:get`, its
@@ -168,6 +166,13 @@ class FederationConsoleViewSet(viewsets.ViewSet):
         if isinstance(exc, KubeError):
             exc = KubernetesRefusal(exc)
         return super().handle_exception(exc)
+
+
+class FederationConsoleViewSet(FederationViewSet):
+    """A federation's division preview, guided workloads and placements."""
+
+    iam_actions = {"division_preview": "federations:get", "workloads": federated.DEPLOY_ACTION,
+                   "placement": "federations:get", "promote": promotion.PROMOTE_ACTION}
 
     @extend_schema(request=DivisionPreviewRequestSerializer, responses=PreviewSerializer,
                    summary="Preview a division of replicas among the members",

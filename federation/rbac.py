@@ -29,7 +29,7 @@ def apply(federation_id: int) -> dict | None:
     if federation is None or federation.status not in SYNCABLE or federation.control_plane_id is None:
         return None
     try:
-        summary = sync.apply(federation, grants(federation))
+        summary = sync.apply(federation, grants(federation), target_type="federation")
     except KubeError as error:
         record(None, "permissions:sync", federation, account=federation.account, result=AuditEvent.Result.FAILED,
                details={"error": str(error)})

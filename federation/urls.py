@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import console_views, failover_views, views
+from . import console_views, drift_views, failover_views, views
 
 app_name = "federation"
 urlpatterns = [
@@ -21,4 +21,7 @@ urlpatterns = [
     path("<int:pk>/failover/", failover_views.failover_page, name="failover"),
     path("<int:pk>/workloads/<slug:kind>/<str:namespace>/<str:name>/placement/", console_views.placement,
          name="placement"),
+    path("<int:pk>/workloads/<slug:kind>/<str:namespace>/<str:name>/drift/", drift_views.drift, name="drift"),
+    path("<int:pk>/workloads/<slug:kind>/<str:namespace>/<str:name>/drift/resync/", drift_views.resync,
+         name="drift-resync"),
 ]

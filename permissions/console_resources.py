@@ -47,6 +47,15 @@ def read_only() -> set[tuple[str, str]]:
             for group, resource, read_only in kind.api_resources() if read_only}
 
 
+def federation_namespaced() -> list[tuple[str, str, bool]]:
+    """(API group, resource, writable) of the namespaced kinds only a federation serves —
+    Karmada's PropagationPolicy and OverridePolicy (writable) and ResourceBinding (written by
+    Karmada's controllers, read-only) — for the presets' roles in a federation's Karmada."""
+    cluster, federation = get_type("cluster"), get_type("federation")
+    return [(kind.group, kind.plural, kind.writable) for kind in registry.all_kinds()
+            if kind.namespaced and federation.serves(kind) and not cluster.serves(kind)]
+
+
 def all_resources() -> list[tuple[str, str]]:
     return namespaced() + cluster_scoped()
 

@@ -4,7 +4,9 @@ A permission is a list of Kubernetes PolicyRules (`{"apiGroups", "resources", "v
 written into member clusters as the ClusterRole `cceone:<key>`. The presets follow the
 manual (§4.5.1): admin reads and writes everything; ops reads and writes namespaced
 resources and reads the rest; developer reads and writes the namespaced resources the
-console shows; restricted only reads those, Secrets excepted (as Kubernetes' `view`).
+console shows; restricted only reads those, Secrets excepted (as Kubernetes' `view`). In a
+federation's Karmada the same roles also cover Karmada's namespaced policies (written where
+namespaced resources are written, read by restricted) and read its bindings.
 """
 import re
 from itertools import product
@@ -80,7 +82,26 @@ def _console_rules(write: bool) -> list[dict]:
     return _by_group(writable, STANDARD_VERBS) + _by_group(read_only, READ_VERBS)
 
 
-def preset_rules(preset: str) -> list[dict]:
+def _federation_rules(preset: str) -> list[dict]:
+    """What a federation's Karmada adds to the presets: its namespaced policy kinds, written by
+    those who write namespaced resources (developer, ops) and read by restricted, so a developer
+    propagates their own workloads in their namespaces; the bindings are read only (Karmada's
+    controllers write them). The cluster-scoped policies stay with admin (ops reads them)."""
+    if preset == Preset.ADMIN:
+        return []
+    kinds = console_resources.federation_namespaced()
+    readable = [(group, resource) for group, resource, _writable in kinds]
+    if preset == Preset.RESTRICTED:
+        return _by_group(readable, READ_VERBS)
+    writable = [(group, resource) for group, resource, writable in kinds if writable]
+    read_only = [(group, resource) for group, resource, writable in kinds if not writable]
+    return _by_group(writable, STANDARD_VERBS) + ([] if preset == Preset.OPS else _by_group(read_only, READ_VERBS))
+
+
+def preset_rules(preset: str, target_type: str = "cluster") -> list[dict]:
+    """The preset's rules in a cluster or (`target_type="federation"`) a federation's Karmada."""
+    if target_type == "federation":
+        return preset_rules(preset) + _federation_rules(preset)
     if preset == Preset.ADMIN:
         return [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]
     if preset == Preset.OPS:

@@ -60,9 +60,9 @@ def _meta(name, namespace=None, annotations=None) -> dict:
     return meta
 
 
-def desired_objects(cluster, namespaces: set[str], grants=None) -> tuple[dict, list[str]]:
-    """{(kind, namespace, name): body} for the cluster (or for `grants` on another target), and
-    the listed namespaces that do not exist (yet)."""
+def desired_objects(cluster, namespaces: set[str], grants=None, target_type="cluster") -> tuple[dict, list[str]]:
+    """{(kind, namespace, name): body} for the cluster (or for `grants` on another target, whose
+    presets may hold more: `rbac.preset_rules`), and the listed namespaces that do not exist (yet)."""
     grants = grants_for(cluster) if grants is None else grants
     objects = {}
     for preset in Preset:
@@ -70,7 +70,7 @@ def desired_objects(cluster, namespaces: set[str], grants=None) -> tuple[dict, l
         objects[("ClusterRole", "", name)] = {
             "apiVersion": RBAC, "kind": "ClusterRole",
             "metadata": _meta(name, annotations={PERMISSION_ANNOTATION: preset.value}),
-            "rules": preset_rules(preset)}
+            "rules": preset_rules(preset, target_type)}
     subjects: dict[tuple[str, str], set[str]] = defaultdict(set)
     missing = set()
     for grant in grants:
@@ -175,9 +175,9 @@ class _Writer:
         self.summary["deleted"] += 1
 
 
-def apply(cluster, grants=None) -> dict:
+def apply(cluster, grants=None, target_type="cluster") -> dict:
     """Make the cluster's labelled RBAC objects equal to its effective permissions; any other
-    gateway target (a federation) passes its `grants` (`effective.grants_for`)."""
+    gateway target (a federation) passes its `grants` (`effective.grants_for`) and its type."""
     try:
         client = system_client_for(cluster)
         namespace_api = client.resources.get(api_version="v1", kind="Namespace")
@@ -190,7 +190,7 @@ def apply(cluster, grants=None) -> dict:
         raise
     except Exception as error:  # noqa: BLE001 - connection and API failures alike
         raise explain(error, cluster) from error
-    wanted, missing = desired_objects(cluster, namespaces, grants)
+    wanted, missing = desired_objects(cluster, namespaces, grants, target_type)
     # Roles before the bindings that refer to them; stale bindings before their roles.
     for kind in KINDS:
         for key, body in sorted(wanted.items()):

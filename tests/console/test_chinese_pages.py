@@ -150,6 +150,9 @@ NOT_PAGES = {
     # The preview partial (POST, part of the workload page) and a placement, which needs a live
     # Karmada: tests/federation/test_console.py reads both in Chinese.
     "federation:division-preview", "federation:placement",
+    # A workload's drift needs a live Karmada and members: tests/federation/test_drift.py reads it
+    # in Chinese with this file's check; its re-sync is an action (POST).
+    "federation:drift", "federation:drift-resync",
 }
 EXEMPT_NAMESPACES = {"admin", "api"}
 

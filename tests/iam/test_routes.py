@@ -149,6 +149,10 @@ ROUTES: dict[str, Route] = {
     "federation:failover": page("federations:get", kwargs=federation),
     "federation:placement": page("federations:get", kwargs=lambda w: {
         "pk": w.federation.pk, "kind": "deployments", "namespace": "default", "name": "web"}),
+    "federation:drift": page("federations:get", kwargs=lambda w: {
+        "pk": w.federation.pk, "kind": "deployments", "namespace": "default", "name": "web"}),
+    "federation:drift-resync": page("federations:get", "federations:deploy", method="post", kwargs=lambda w: {
+        "pk": w.federation.pk, "kind": "deployments", "namespace": "default", "name": "web"}),
     # Kubernetes permissions and their associations.
     "permissions:list": page("permissions:list"), "permissions:create": page("permissions:create"),
     "permissions:edit": page("permissions:update", kwargs=lambda w: {"pk": w.permission.pk}),
@@ -374,6 +378,11 @@ def kubernetes_api_rows() -> dict[str, Route]:
         "api:federation-failover-list": api("federations:get", kwargs=fed),
         "api:federation-console-placement": api("federations:get", kwargs=lambda w: {
             **fed(w), "kind": "deployments", "namespace": "default", "name": "web"}),
+        "api:federation-workload-drift": api("federations:get", kwargs=lambda w: {
+            **fed(w), "kind": "deployments", "namespace": "default", "name": "web"}),
+        "api:federation-workload-resync POST": api("federations:get", "federations:deploy", method="post",
+                                                   kwargs=lambda w: {**fed(w), "kind": "deployments",
+                                                                     "namespace": "default", "name": "web"}),
     })
     return rows
 
