@@ -243,4 +243,7 @@ class FederationConsoleViewSet(viewsets.ViewSet):
 
 
 def register() -> None:
+    from . import migration_api
+
     routes.register(r"federations/(?P<federation_id>\d+)", FederationConsoleViewSet, basename="federation-console")
+    migration_api.register()

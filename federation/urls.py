@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import console_views, views
+from . import console_views, migration_views, views
 
 app_name = "federation"
 urlpatterns = [
@@ -20,4 +20,10 @@ urlpatterns = [
     path("<int:pk>/promote/", console_views.promote, name="promote"),
     path("<int:pk>/workloads/<slug:kind>/<str:namespace>/<str:name>/placement/", console_views.placement,
          name="placement"),
+    path("<int:pk>/migrations/", migration_views.migrations, name="migrations"),
+    path("<int:pk>/migrations/<int:migration_pk>/", migration_views.migration_detail, name="migration"),
+    path("<int:pk>/migrations/<int:migration_pk>/advance/", migration_views.migration_advance,
+         name="migration-advance"),
+    path("<int:pk>/migrations/<int:migration_pk>/rollback/", migration_views.migration_rollback,
+         name="migration-rollback"),
 ]
