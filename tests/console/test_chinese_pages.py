@@ -150,6 +150,7 @@ NOT_PAGES = {
     # The preview partial (POST, part of the workload page) and a placement, which needs a live
     # Karmada: tests/federation/test_console.py reads both in Chinese.
     "federation:division-preview", "federation:placement",
+    "federation:migration-advance", "federation:migration-rollback",
 }
 EXEMPT_NAMESPACES = {"admin", "api"}
 
@@ -180,7 +181,7 @@ def world(connected_cluster, emulator, tenant):
     fleet = FleetFactory(account=tenant.account, name="fleet-a")
     fleet_cluster = ClusterFactory(account=tenant.account, name="edge-02", fleet=fleet)
     federation = FederationFactory(account=tenant.account, name="fed-a", fleet=fleet)
-    from federation.models import FederationMember
+    from federation.models import FederationMember, FederationMigration
 
     FederationMember.objects.create(federation=federation, cluster=fleet_cluster, name="edge-02", status="failed")
     permission = permissions.save_permission(tenant.main, None, name="reader", rules=[
@@ -208,7 +209,10 @@ def world(connected_cluster, emulator, tenant):
                                                 "fleets:permissions", "fleets:delete")},
         **{name: {"pk": federation.pk} for name in ("federation:detail", "federation:unsubscribe",
                                                      "federation:access", "federation:workload-create",
-                                                     "federation:promote")},
+                                                     "federation:promote", "federation:migrations")},
+        "federation:migration": {"pk": federation.pk, "migration_pk": FederationMigration.objects.create(
+            federation=federation, source="edge-02", target="edge-03", namespace="default", steps=[[1, 0], [0, 1]],
+            history=[{"event": "promoted", "step": 0, "weights": [1, 0], "at": "2026-12-07T10:00:00"}]).pk},
         "fleet_cluster": fleet_cluster,
         "permissions:edit": {"pk": permission.pk}, "permissions:delete": {"pk": permission.pk},
         "permissions:association-edit": {"pk": binding.pk}, "permissions:association-delete": {"pk": binding.pk},
