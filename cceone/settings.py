@@ -280,7 +280,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Several models have a "status"; the operations runs' gets its own name.
-    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "operations.models.RunStatus"},
+    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "operations.models.RunStatus",
+                            "FederationMigrationStateEnum": "federation.models.FederationMigration.State"},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "cceone.api_schema.without_requirement_ids"],
 }

@@ -3,7 +3,7 @@
 ResourceBindings, so it also moves a step to "reached" once the target's replicas are ready."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -19,7 +19,7 @@ from .console_api import FederationConsoleViewSet as _Console
 from .models import FederationMigration
 
 
-class MigrationStartSerializer(serializers.Serializer):
+class FederationMigrationStartSerializer(serializers.Serializer):
     source = serializers.CharField(max_length=253, help_text="The member the application runs in now.")
     target = serializers.CharField(max_length=253, help_text="The member it moves to.")
     namespace = serializers.RegexField(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
@@ -36,12 +36,12 @@ class MigrationStartSerializer(serializers.Serializer):
             raise serializers.ValidationError(error.messages) from None
 
 
-class MoveSerializer(serializers.Serializer):
+class FederationMigrationMoveSerializer(serializers.Serializer):
     step = serializers.IntegerField(required=False, min_value=0,
                                     help_text="The step index the caller saw (0-based): refused if it moved since.")
 
 
-class ObjectStatusSerializer(serializers.Serializer):
+class FederationMigrationObjectSerializer(serializers.Serializer):
     kind = serializers.CharField()
     name = serializers.CharField()
     observed = serializers.BooleanField(help_text="Its ResourceBinding holds the current step.")
@@ -50,7 +50,7 @@ class ObjectStatusSerializer(serializers.Serializer):
     applied = serializers.DictField(child=serializers.BooleanField())
 
 
-class MigrationSerializer(serializers.ModelSerializer):
+class FederationMigrationSerializer(serializers.ModelSerializer):
     steps = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()),
                                   help_text="[source weight, target weight] per step.")
     promoted = serializers.ListField(child=serializers.DictField(), help_text="What the promotion made: kind, name, "
@@ -64,14 +64,20 @@ class MigrationSerializer(serializers.ModelSerializer):
                   "message", "promoted", "history", "created_at", "step_started_at"]
 
 
-class MigrationDetailSerializer(MigrationSerializer):
-    status = ObjectStatusSerializer(many=True, help_text="Each promoted object as its ResourceBinding says now.")
+class FederationMigrationDetailSerializer(FederationMigrationSerializer):
+    status = FederationMigrationObjectSerializer(many=True,
+                                                 help_text="Each promoted object as its ResourceBinding says now.")
     placed = serializers.DictField(child=serializers.IntegerField(), help_text="Member → ready replicas, summed.")
 
-    class Meta(MigrationSerializer.Meta):
-        fields = [*MigrationSerializer.Meta.fields, "status", "placed"]
+    class Meta(FederationMigrationSerializer.Meta):
+        fields = [*FederationMigrationSerializer.Meta.fields, "status", "placed"]
 
 
+MIGRATION_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The migration's id.")
+
+
+@extend_schema_view(retrieve=extend_schema(parameters=[MIGRATION_ID]), advance=extend_schema(parameters=[MIGRATION_ID]),
+                    rollback=extend_schema(parameters=[MIGRATION_ID]))
 class FederationMigrationViewSet(viewsets.ViewSet):
     """A federation's incremental migrations: start (promote), move on, roll back, look."""
 
@@ -87,20 +93,20 @@ class FederationMigrationViewSet(viewsets.ViewSet):
 
     def _detail(self, found):
         rows = service.refresh(found, Api(self.target.obj, self.request.user))
-        data = MigrationSerializer(found).data
+        data = FederationMigrationSerializer(found).data
         return {**data, "status": [row.as_dict() for row in rows], "placed": service.placed(rows)}
 
-    @extend_schema(responses=MigrationSerializer(many=True), summary="A federation's migrations")
+    @extend_schema(responses=FederationMigrationSerializer(many=True), summary="A federation's migrations")
     def list(self, request, federation_id=None):
-        return Response(MigrationSerializer(FederationMigration.objects.filter(federation=self.target.obj),
+        return Response(FederationMigrationSerializer(FederationMigration.objects.filter(federation=self.target.obj),
                                             many=True).data)
 
-    @extend_schema(request=MigrationStartSerializer, responses={201: MigrationDetailSerializer},
+    @extend_schema(request=FederationMigrationStartSerializer, responses={201: FederationMigrationDetailSerializer},
                    summary="Start a migration: promote the application from the source",
                    description="The source's matching objects are promoted (their pods keep running), then the "
                                "first step's policies are written; later steps are taken with `advance`.")
     def create(self, request, federation_id=None):
-        given = MigrationStartSerializer(data=request.data)
+        given = FederationMigrationStartSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         try:
             found = service.start(request.user, self.target, service.Start(**given.validated_data))
@@ -109,13 +115,13 @@ class FederationMigrationViewSet(viewsets.ViewSet):
                                               else {"detail": error.messages}) from None
         return Response(self._detail(found), status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=MigrationDetailSerializer, summary="A migration and where its replicas are")
+    @extend_schema(responses=FederationMigrationDetailSerializer, summary="A migration and where its replicas are")
     def retrieve(self, request, federation_id=None, pk=None):
         return Response(self._detail(get_object_or_404(FederationMigration, pk=pk, federation=self.target.obj)))
 
     def _move(self, request, pk, move):
         found = get_object_or_404(FederationMigration, pk=pk, federation=self.target.obj)
-        given = MoveSerializer(data=request.data)
+        given = FederationMigrationMoveSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         try:
             found = move(request.user, self.target, found.pk, given.validated_data.get("step"))
@@ -123,13 +129,15 @@ class FederationMigrationViewSet(viewsets.ViewSet):
             raise serializers.ValidationError({"detail": error.messages}) from None
         return Response(self._detail(found))
 
-    @extend_schema(request=MoveSerializer, responses=MigrationDetailSerializer, summary="Take the next step",
+    @extend_schema(request=FederationMigrationMoveSerializer, responses=FederationMigrationDetailSerializer,
+                   summary="Take the next step",
                    description="Refused (400) until the target's replicas of the current step are ready.")
     @action(detail=True, methods=["post"])
     def advance(self, request, federation_id=None, pk=None):
         return self._move(request, pk, service.advance)
 
-    @extend_schema(request=MoveSerializer, responses=MigrationDetailSerializer, summary="Roll back one step")
+    @extend_schema(request=FederationMigrationMoveSerializer, responses=FederationMigrationDetailSerializer,
+                   summary="Roll back one step")
     @action(detail=True, methods=["post"])
     def rollback(self, request, federation_id=None, pk=None):
         return self._move(request, pk, service.rollback)
