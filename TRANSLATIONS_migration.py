@@ -13,8 +13,8 @@ T = {
     "The last step must put everything on the target: its source weight is 0, such as 0:100.":
         "最后一步必须全部放到目标成员：源权重为 0，例如 0:100。",
     "Choose a target member other than the source.": "请选择与源成员不同的目标成员。",
-    "A migration of this application is already under way: finish or roll it back first.":
-        "该应用已有一个进行中的迁移：请先完成或回退它。",
+    "A migration of this application is already under way: continue it on its page.":
+        "该应用已有一个进行中的迁移：请在其页面上继续。",
     "Nothing of this application was promoted from %(member)s%(reasons)s.":
         "未能从 %(member)s 纳管该应用的任何对象%(reasons)s。",
     "Writing the policies for this step failed: %(message)s": "写入此步骤的分发策略失败：%(message)s",

@@ -225,8 +225,8 @@ def start(user, target, given: Start) -> FederationMigration:
     if FederationMigration.objects.filter(federation=target.obj, namespace=given.namespace,
                                           label_selector=given.label_selector).exclude(
             state=State.COMPLETED).exists():
-        raise ValidationError({"namespace": _("A migration of this application is already under way: finish or "
-                                              "roll it back first.")})
+        raise ValidationError({"namespace": _("A migration of this application is already under way: continue it "
+                                              "on its page.")})
     outcome = promotion.promote(user, target, promotion.Request(
         member=given.source, namespace=given.namespace, label_selector=given.label_selector))
     plurals = {registry.get(p).kind: p for p in promotion.KINDS}
@@ -287,8 +287,10 @@ def _move(user, target, migration_id: int, expected_step: int | None, delta: int
         migration.state, migration.message, migration.step_started_at = State.SHIFTING, "", timezone.now()
         _event(migration, "applied" if delta > 0 else "rolled-back", by=user.username)
         migration.save()
-    _write_step(user, target, Api(target.obj, user), migration,
-                "migration-step" if delta > 0 else "migration-rollback")
+        # Still holding the row: the sweep, which re-applies the current step, cannot write an
+        # older step's policies over these.
+        _write_step(user, target, Api(target.obj, user), migration,
+                    "migration-step" if delta > 0 else "migration-rollback")
     migration.refresh_from_db()
     return migration
 
@@ -336,7 +338,10 @@ def sweep(now=None) -> dict:
         else:
             api = Api(migration.federation, migration.creator)
             try:
-                apply_step(api, migration)
+                with transaction.atomic():  # the row held while writing: a user's move waits, then wins
+                    locked = FederationMigration.objects.select_for_update().get(pk=migration.pk)
+                    if locked.state == State.SHIFTING and locked.current_step == migration.current_step:
+                        apply_step(api, locked)
                 refresh(migration, api)
             except KubeError as error:
                 reason = error.message

@@ -225,6 +225,11 @@ def test_the_sweep_moves_on_unwatched_steps_and_marks_stalled_ones(federation, t
         "steps": "2:0 1:1 0:2"}, content_type="application/json")
     assert created.status_code == 201, created.content
     migration = FederationMigration.objects.get(pk=created.json()["id"])
+    twice = api.post(f"/api/v1/federations/{federation.pk}/migrations/", {
+        "source": "member1", "target": "member3", "namespace": ns, "label_selector": "app=shop",
+        "steps": "1:0 0:1"}, content_type="application/json")
+    assert twice.status_code == 400 and "already under way" in twice.json()["namespace"][0]
+    assert FederationMigration.objects.count() == 1
     eventually(lambda: service.sweep() and FederationMigration.objects.get(pk=migration.pk).state == "ready" or None)
     moved = api.post(f"/api/v1/federations/{federation.pk}/migrations/{migration.pk}/advance/", {},
                      content_type="application/json")
