@@ -3,6 +3,7 @@ controllers running) and three kubesim members joined as karmadactl join leaves 
 application of member1 promoted (its pods untouched), then shifted to member2 by the steps the
 user chose, each offered once member2's replicas are ready, and rolled back one step."""
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.urls import reverse
@@ -10,6 +11,7 @@ from kubernetes import client
 
 from cceone.audit.models import AuditEvent
 from federation import migration as service
+from federation import tasks
 from federation.models import FederationMigration
 from tests.conftest import client_for
 from tests.live import grant
@@ -230,7 +232,9 @@ def test_the_sweep_moves_on_unwatched_steps_and_marks_stalled_ones(federation, t
         "steps": "1:0 0:1"}, content_type="application/json")
     assert twice.status_code == 400 and "already under way" in twice.json()["namespace"][0]
     assert FederationMigration.objects.count() == 1
-    eventually(lambda: service.sweep() and FederationMigration.objects.get(pk=migration.pk).state == "ready" or None)
+    assert settings.CELERY_BEAT_SCHEDULE["sweep-federation-migrations"]["task"] == "federation.tasks.sweep_migrations"
+    eventually(lambda: tasks.sweep_migrations() and FederationMigration.objects.get(pk=migration.pk).state == "ready"
+               or None)
     moved = api.post(f"/api/v1/federations/{federation.pk}/migrations/{migration.pk}/advance/", {},
                      content_type="application/json")
     assert moved.status_code == 200
