@@ -228,6 +228,7 @@ CELERY_BEAT_SCHEDULE = {
                                            "schedule": 60.0},
     "recover-stalled-federation-operations": {"task": "federation.tasks.recover_stalled_operations",
                                               "schedule": 60.0},
+    "sweep-federation-migrations": {"task": "federation.tasks.sweep_migrations", "schedule": 60.0},
     "refresh-federation-versions": {"task": "federation.tasks.refresh_versions", "schedule": 300.0},
     "refresh-federation-members": {"task": "federation.tasks.refresh_members", "schedule": 60.0},
     "observe-federation-failover": {"task": "federation.tasks.observe_failover", "schedule": 60.0},
@@ -237,6 +238,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Long work without a heartbeat for this long is resent, at most this many times, then
 # failed with the reason where the user sees it.
+# An incremental migration step whose target replicas are not ready for this long is marked stalled.
+CCEONE_FEDERATION_MIGRATION_STALL_SECONDS = env.float("CCEONE_FEDERATION_MIGRATION_STALL_SECONDS", default=600.0)
 CCEONE_RECOVERY_STALE_SECONDS = env.float("CCEONE_RECOVERY_STALE_SECONDS", default=300.0)
 CCEONE_RECOVERY_MAX_RESUMES = env.int("CCEONE_RECOVERY_MAX_RESUMES", default=3)
 # Backups (backups/): uploads larger than this go to S3 in parts of this size (S3's minimum part is 5 MiB).
@@ -278,7 +281,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Several models have a "status"; the operations runs' gets its own name.
-    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "operations.models.RunStatus"},
+    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "operations.models.RunStatus",
+                            "FederationMigrationStateEnum": "federation.models.FederationMigration.State"},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "cceone.api_schema.without_requirement_ids"],
 }

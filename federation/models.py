@@ -361,3 +361,58 @@ class PlacementSnapshot(models.Model):
                                                name="uniq_placement_snapshot_sequence")]
         verbose_name = _("placement snapshot")
         verbose_name_plural = _("placement snapshots")
+
+
+class FederationMigration(models.Model):
+    """An incremental migration (R6.2): an application of one member promoted into the federation,
+    then its replicas shifted to another member by the static weights of the steps the user chose.
+    The row is the truth — the page, its API and the beat sweep read and move it
+    (`federation.migration`); the policies in Karmada follow it."""
+
+    class State(models.TextChoices):
+        SHIFTING = "shifting", _("Shifting replicas")
+        READY = "ready", _("Step reached")
+        COMPLETED = "completed", _("Completed")
+        STALLED = "stalled", _("Stalled")
+
+    federation = models.ForeignKey(Federation, on_delete=models.CASCADE, related_name="migrations")
+    source = models.CharField(_("source member"), max_length=253)
+    target = models.CharField(_("target member"), max_length=253)
+    namespace = models.CharField(_("namespace"), max_length=63)
+    label_selector = models.CharField(_("label selector"), max_length=1000, blank=True)
+    steps = models.JSONField(_("steps"), default=list)  # [[source weight, target weight], ...]
+    current_step = models.PositiveIntegerField(_("current step"), default=0)
+    state = models.CharField(_("status"), max_length=16, choices=State.choices, default=State.SHIFTING)
+    message = models.TextField(_("message"), blank=True)
+    # What the promotion made: [{"kind", "plural", "name", "policy"}], and its full outcome (the
+    # pods before and after) for the page.
+    promoted = models.JSONField(default=list)
+    promotion = models.JSONField(default=dict)
+    # [{"event": promoted|applied|ready|rolled-back|stalled, "step", "weights", "at", "placed"?}]
+    history = models.JSONField(default=list)
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    step_started_at = models.DateTimeField(_("step started at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    iam_anchor_path = "federation"
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("federation migration")
+        verbose_name_plural = _("federation migrations")
+
+    def __str__(self):
+        return f"{self.namespace}: {self.source} → {self.target}"
+
+    @property
+    def last_step(self) -> int:
+        return len(self.steps) - 1
+
+    @property
+    def weights(self) -> list[int]:
+        return self.steps[self.current_step]
+
+    @property
+    def finished(self) -> bool:
+        return self.state == self.State.COMPLETED

@@ -42,6 +42,15 @@ def recover_stalled_operations() -> dict:
 
 
 @shared_task
+def sweep_migrations() -> dict:
+    """Every minute (Celery beat): incremental migrations nobody watches moved on, re-applied or
+    marked stalled (federation.migration.sweep)."""
+    from . import migration
+
+    return migration.sweep()
+
+
+@shared_task
 def refresh_versions() -> dict:
     """Every five minutes (Celery beat): Karmada versions, an upgrade recorded in the operation log."""
     return services.refresh_versions()

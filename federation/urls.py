@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import console_views, drift_views, failover_views, views
+from . import console_views, drift_views, failover_views, migration_views, views
 
 app_name = "federation"
 urlpatterns = [
@@ -24,4 +24,10 @@ urlpatterns = [
     path("<int:pk>/workloads/<slug:kind>/<str:namespace>/<str:name>/drift/", drift_views.drift, name="drift"),
     path("<int:pk>/workloads/<slug:kind>/<str:namespace>/<str:name>/drift/resync/", drift_views.resync,
          name="drift-resync"),
+    path("<int:pk>/migrations/", migration_views.migrations, name="migrations"),
+    path("<int:pk>/migrations/<int:migration_pk>/", migration_views.migration_detail, name="migration"),
+    path("<int:pk>/migrations/<int:migration_pk>/advance/", migration_views.migration_advance,
+         name="migration-advance"),
+    path("<int:pk>/migrations/<int:migration_pk>/rollback/", migration_views.migration_rollback,
+         name="migration-rollback"),
 ]

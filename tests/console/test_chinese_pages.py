@@ -153,6 +153,7 @@ NOT_PAGES = {
     # A workload's drift needs a live Karmada and members: tests/federation/test_drift.py reads it
     # in Chinese with this file's check; its re-sync is an action (POST).
     "federation:drift", "federation:drift-resync",
+    "federation:migration-advance", "federation:migration-rollback",
 }
 EXEMPT_NAMESPACES = {"admin", "api"}
 
@@ -183,7 +184,7 @@ def world(connected_cluster, emulator, tenant):
     fleet = FleetFactory(account=tenant.account, name="fleet-a")
     fleet_cluster = ClusterFactory(account=tenant.account, name="edge-02", fleet=fleet)
     federation = FederationFactory(account=tenant.account, name="fed-a", fleet=fleet)
-    from federation.models import FederationMember
+    from federation.models import FederationMember, FederationMigration
 
     FederationMember.objects.create(federation=federation, cluster=fleet_cluster, name="edge-02", status="failed")
     permission = permissions.save_permission(tenant.main, None, name="reader", rules=[
@@ -211,7 +212,11 @@ def world(connected_cluster, emulator, tenant):
                                                 "fleets:permissions", "fleets:delete")},
         **{name: {"pk": federation.pk} for name in ("federation:detail", "federation:unsubscribe",
                                                      "federation:access", "federation:workload-create",
-                                                     "federation:promote", "federation:failover")},
+                                                     "federation:promote", "federation:failover",
+                                                     "federation:migrations")},
+        "federation:migration": {"pk": federation.pk, "migration_pk": FederationMigration.objects.create(
+            federation=federation, source="edge-02", target="edge-03", namespace="default", steps=[[1, 0], [0, 1]],
+            history=[{"event": "promoted", "step": 0, "weights": [1, 0], "at": "2026-12-07T10:00:00"}]).pk},
         "fleet_cluster": fleet_cluster,
         "permissions:edit": {"pk": permission.pk}, "permissions:delete": {"pk": permission.pk},
         "permissions:association-edit": {"pk": binding.pk}, "permissions:association-delete": {"pk": binding.pk},

@@ -147,6 +147,15 @@ ROUTES: dict[str, Route] = {
     "federation:promote": page("federations:get", "federations:deploy", kwargs=federation),
     "federation:promote POST": page("federations:get", "federations:deploy", kwargs=federation, method="post"),
     "federation:failover": page("federations:get", kwargs=federation),
+    # The incremental migration wizard (R6.2): viewers look, deployers start and move it.
+    "federation:migrations": page("federations:get", kwargs=federation),
+    "federation:migrations POST": page("federations:get", "federations:deploy", kwargs=federation, method="post"),
+    "federation:migration": page("federations:get", kwargs=lambda w: {"pk": w.federation.pk,
+                                                                       "migration_pk": w.fed_migration.pk}),
+    "federation:migration-advance": page("federations:get", "federations:deploy", method="post", kwargs=lambda w: {
+        "pk": w.federation.pk, "migration_pk": w.fed_migration.pk}),
+    "federation:migration-rollback": page("federations:get", "federations:deploy", method="post", kwargs=lambda w: {
+        "pk": w.federation.pk, "migration_pk": w.fed_migration.pk}),
     "federation:placement": page("federations:get", kwargs=lambda w: {
         "pk": w.federation.pk, "kind": "deployments", "namespace": "default", "name": "web"}),
     "federation:drift": page("federations:get", kwargs=lambda w: {
@@ -376,6 +385,15 @@ def kubernetes_api_rows() -> dict[str, Route]:
         "api:federation-console-promote POST": api("federations:get", "federations:deploy", kwargs=fed,
                                                    method="post"),
         "api:federation-failover-list": api("federations:get", kwargs=fed),
+        "api:federation-migration-list": api("federations:get", kwargs=fed),
+        "api:federation-migration-list POST": api("federations:get", "federations:deploy", kwargs=fed,
+                                                  method="post"),
+        "api:federation-migration-detail": api("federations:get", kwargs=lambda w: {
+            **fed(w), "pk": w.fed_migration.pk}),
+        "api:federation-migration-advance POST": api("federations:get", "federations:deploy", method="post",
+                                                     kwargs=lambda w: {**fed(w), "pk": w.fed_migration.pk}),
+        "api:federation-migration-rollback POST": api("federations:get", "federations:deploy", method="post",
+                                                      kwargs=lambda w: {**fed(w), "pk": w.fed_migration.pk}),
         "api:federation-console-placement": api("federations:get", kwargs=lambda w: {
             **fed(w), "kind": "deployments", "namespace": "default", "name": "web"}),
         "api:federation-workload-drift": api("federations:get", kwargs=lambda w: {
@@ -576,6 +594,7 @@ class World:
     schedule: object = None
     waiver: object = None
     member: object = None
+    fed_migration: object = None
 
 
 def build_world() -> World:
@@ -641,6 +660,11 @@ def build_world() -> World:
 
     world.member = FederationMember.objects.create(federation=world.federation, cluster=fleet_cluster,
                                                    name="edge-02", status="connected")
+    from federation.models import FederationMigration
+
+    world.fed_migration = FederationMigration.objects.create(
+        federation=world.federation, source="edge-02", target="edge-03", namespace="default",
+        steps=[[1, 0], [0, 1]], current_step=1, state="ready")
     add_backups(world)
     add_addon(world)
     return world

@@ -1,0 +1,366 @@
+"""Incremental migration (R6.2, issue #15 item 7): an application of a source member taken over
+by the federation (`federation.promote`, its pods untouched), then its replicas shifted to a
+target member step by step, by the static weights the user chose (100:0 → 50:50 → 0:100).
+
+A step is nothing but the promoted objects' PropagationPolicies rewritten: the workloads
+(Deployments, StatefulSets) divided by static weights among the members whose weight is above
+zero, every other object duplicated to those members — both while the migration runs, the
+target alone at the end. `preserveResourcesOnDeletion` is turned off so a member leaving the
+placement loses its copies (promote set it on, so adopting never deletes anything).
+
+The row (`FederationMigration`) is the truth. Moving on or back writes the row first, then
+the policies (each read and rewritten only when it differs, so applying a step twice is
+harmless); `refresh()` marks the step reached once the target's replicas are ready in the
+ResourceBindings' aggregated status. The page polls `refresh()`; the beat sweep does the
+same for migrations nobody watches, re-applies a step whose writes were cut short, and
+marks a step stalled when nothing has moved for `STALL_SECONDS`.
+"""
+import re
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cceone.audit.models import AuditEvent
+from cceone.audit.services import record
+from cceone.iam.access import require
+from cceone.kube.gateway import KubeError
+from resources import registry
+from resources.kube import JSON_PATCH, Api
+
+from . import karmada, policies
+from . import promote as promotion
+from .models import Federation, FederationMigration
+from .workloads import DEPLOY_ACTION, REPLICATED, binding_name
+
+MIGRATE_ACTION = DEPLOY_ACTION
+MAX_STEPS = 20
+MAX_WEIGHT = 10000
+STEP = re.compile(r"^(\d+):(\d+)$")
+State = FederationMigration.State
+
+
+def stall_seconds() -> float:
+    return float(getattr(settings, "CCEONE_FEDERATION_MIGRATION_STALL_SECONDS", 600))
+
+
+# ------------------------------------------------------------------ steps
+
+
+def parse_steps(text: str) -> list[list[int]]:
+    """`100:0 50:50 0:100` (spaces, commas or arrows between) → [[100, 0], [50, 50], [0, 100]]:
+    each a pair of non-negative integers, the first all on the source, the last all on the target."""
+    parts = [p for p in re.split(r"[\s,;]+|->|→", text or "") if p]
+    steps = []
+    for part in parts:
+        match = STEP.match(part)
+        if not match:
+            raise ValidationError(_("“%(step)s” is not a step: write two non-negative whole numbers separated "
+                                    "by a colon, such as 50:50.") % {"step": part})
+        source, target = int(match[1]), int(match[2])
+        if source > MAX_WEIGHT or target > MAX_WEIGHT:
+            raise ValidationError(_("“%(step)s”: a weight is at most %(max)s.") % {"step": part, "max": MAX_WEIGHT})
+        if not source and not target:
+            raise ValidationError(_("“%(step)s” gives neither member a weight: one of the two must be above "
+                                    "zero.") % {"step": part})
+        steps.append([source, target])
+    if len(steps) < 2:
+        raise ValidationError(_("Give at least two steps: the first all on the source, such as 100:0, the last "
+                                "all on the target, such as 0:100."))
+    if len(steps) > MAX_STEPS:
+        raise ValidationError(_("Give at most %(max)s steps.") % {"max": MAX_STEPS})
+    if steps[0][1] != 0:
+        raise ValidationError(_("The first step must keep everything on the source: its target weight is 0, "
+                                "such as 100:0."))
+    if steps[-1][0] != 0:
+        raise ValidationError(_("The last step must put everything on the target: its source weight is 0, "
+                                "such as 0:100."))
+    return steps
+
+
+def format_steps(steps) -> str:
+    return " → ".join(f"{s}:{t}" for s, t in steps)
+
+
+def members_at(migration: FederationMigration, index: int) -> dict[str, int]:
+    """Member → weight for the members that hold something at that step."""
+    source, target = migration.steps[index]
+    return {name: weight for name, weight in ((migration.source, source), (migration.target, target)) if weight}
+
+
+def placement_at(migration: FederationMigration, index: int, kind: str) -> dict:
+    weights = members_at(migration, index)
+    if kind in REPLICATED:
+        return policies.Placement(mode=policies.DIVIDED, cluster_names=list(weights), weights=weights).manifest()
+    return policies.Placement(mode=policies.DUPLICATED, cluster_names=list(weights)).manifest()
+
+
+# ------------------------------------------------------------------ where the replicas are
+
+
+@dataclass
+class ObjectRow:
+    kind: str
+    name: str
+    binding: bool = False
+    observed: bool = False  # the binding holds this step's placement and the scheduler has seen it
+    scheduled: dict = field(default_factory=dict)  # member → replicas (binding spec.clusters)
+    ready: dict = field(default_factory=dict)  # member → ready replicas (aggregatedStatus)
+    applied: dict = field(default_factory=dict)  # member → applied
+    replicated: bool = False
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "observed": self.observed, "scheduled": self.scheduled,
+                "ready": self.ready, "applied": self.applied}
+
+
+def observe(api: Api, migration: FederationMigration) -> list[ObjectRow]:
+    """Each promoted object's binding: whether it holds the current step, and per member what is
+    scheduled, applied and ready."""
+    rows = []
+    bindings = registry.get("resourcebindings")
+    for obj in migration.promoted:
+        row = ObjectRow(obj["kind"], obj["name"], replicated=obj["kind"] in REPLICATED)
+        try:
+            found = api.get(bindings, binding_name(obj["name"], obj["kind"]), migration.namespace)
+        except KubeError as error:
+            if error.status != 404:
+                raise
+            rows.append(row)
+            continue
+        row.binding = True
+        status = found.get("status") or {}
+        generation = (found.get("metadata") or {}).get("generation") or 0
+        row.observed = ((found.get("spec") or {}).get("placement") == placement_at(
+            migration, migration.current_step, obj["kind"])
+            and (status.get("schedulerObservedGeneration") or 0) >= generation)
+        row.scheduled = {c.get("name"): int(c.get("replicas") or 0) for c in (found.get("spec") or {})
+                         .get("clusters") or []}
+        for entry in status.get("aggregatedStatus") or []:
+            member = entry.get("clusterName")
+            row.applied[member] = bool(entry.get("applied"))
+            row.ready[member] = int(((entry.get("status") or {}).get("readyReplicas")) or 0)
+        rows.append(row)
+    return rows
+
+
+def step_reached(migration: FederationMigration, rows: list[ObjectRow]) -> bool:
+    """Every object holds the step, is applied where it should be, and the target runs its share."""
+    members = members_at(migration, migration.current_step)
+    for row in rows:
+        if not row.binding or not row.observed:
+            return False
+        if any(not row.applied.get(member) for member in members if not row.replicated or row.scheduled.get(member)):
+            return False
+        if row.replicated and row.ready.get(migration.target, 0) < row.scheduled.get(migration.target, 0):
+            return False
+    return True
+
+
+def placed(rows: list[ObjectRow]) -> dict[str, int]:
+    """Member → ready replicas of the application's workloads, summed."""
+    found = {}
+    for row in rows:
+        if row.replicated:
+            for member, count in row.ready.items():
+                found[member] = found.get(member, 0) + count
+    return found
+
+
+# ------------------------------------------------------------------ writes
+
+
+def _event(migration: FederationMigration, event: str, **extra) -> None:
+    migration.history.append({"event": event, "step": migration.current_step, "weights": list(migration.weights),
+                              "at": timezone.now().isoformat(), **extra})
+
+
+def apply_step(api: Api, migration: FederationMigration) -> list[str]:
+    """Rewrite the promoted objects' policies for the current step; the names of those changed.
+    Idempotent: a policy already as the step wants it is left alone."""
+    changed = []
+    kind = registry.get("propagationpolicies")
+    for obj in migration.promoted:
+        wanted = placement_at(migration, migration.current_step, obj["kind"])
+        policy = api.get(kind, obj["policy"], migration.namespace)
+        spec = policy.get("spec") or {}
+        if spec.get("placement") == wanted and spec.get("preserveResourcesOnDeletion") is False:
+            continue
+        api.patch(kind, obj["policy"], [{"op": "add", "path": "/spec/placement", "value": wanted},
+                                        {"op": "add", "path": "/spec/preserveResourcesOnDeletion", "value": False}],
+                  migration.namespace, content_type=JSON_PATCH)
+        changed.append(obj["policy"])
+    return changed
+
+
+def _members(api: Api) -> list[str]:
+    return sorted(c["metadata"]["name"] for c in karmada.members(api))
+
+
+@dataclass
+class Start:
+    source: str
+    target: str
+    namespace: str
+    steps: list
+    label_selector: str = ""
+
+
+def start(user, target, given: Start) -> FederationMigration:
+    """Promote the application from the source (step 1, all on the source), record the migration
+    and write its first step. Refused, with nothing changed, when the input is wrong or another
+    migration of the same application is under way."""
+    require(user, MIGRATE_ACTION, target.obj)
+    api = Api(target.obj, user)
+    names = _members(api)
+    for key in ("source", "target"):
+        if getattr(given, key) not in names:
+            raise ValidationError({key: _("%(name)s is not a member cluster of this federation.")
+                                   % {"name": getattr(given, key)}})
+    if given.source == given.target:
+        raise ValidationError({"target": _("Choose a target member other than the source.")})
+    if FederationMigration.objects.filter(federation=target.obj, namespace=given.namespace,
+                                          label_selector=given.label_selector).exclude(
+            state=State.COMPLETED).exists():
+        raise ValidationError({"namespace": _("A migration of this application is already under way: continue it "
+                                              "on its page.")})
+    outcome = promotion.promote(user, target, promotion.Request(
+        member=given.source, namespace=given.namespace, label_selector=given.label_selector))
+    plurals = {registry.get(p).kind: p for p in promotion.KINDS}
+    objects = [{"kind": r.kind, "plural": plurals[r.kind], "name": r.name, "policy": r.policy}
+               for r in outcome.results if r.outcome == promotion.PROMOTED]
+    if not objects:
+        reasons = "; ".join(f"{r.kind} {r.name}: {r.reason}" for r in outcome.results)
+        raise ValidationError({"namespace": _("Nothing of this application was promoted from %(member)s%(reasons)s.")
+                               % {"member": given.source, "reasons": f" ({reasons})" if reasons else ""}})
+    migration = FederationMigration.objects.create(
+        federation=target.obj, source=given.source, target=given.target, namespace=given.namespace,
+        label_selector=given.label_selector, steps=given.steps, promoted=objects, promotion=outcome.as_dict(),
+        creator=user, step_started_at=timezone.now())
+    _event(migration, "promoted", promoted=len(objects), restarted=outcome.restarted)
+    migration.save(update_fields=["history"])
+    record(user, MIGRATE_ACTION, target.audit_ref, details={
+        "operation": "migration-start", "migration": migration.pk, "source": given.source, "target": given.target,
+        "namespace": given.namespace, "label_selector": given.label_selector, "steps": format_steps(given.steps),
+        "objects": [f"{o['kind']}/{o['name']}" for o in objects]})
+    _write_step(user, target, api, migration, "migration-step")
+    return migration
+
+
+def _write_step(user, target, api: Api, migration: FederationMigration, operation: str) -> None:
+    """The policies for the step the row now holds; a refusal is kept on the row (the sweep tries
+    again) and audited as failed."""
+    try:
+        changed = apply_step(api, migration)
+    except KubeError as error:
+        migration.message = _("Writing the policies for this step failed: %(message)s") % {"message": error.message}
+        migration.save(update_fields=["message", "updated_at"])
+        record(user, MIGRATE_ACTION, target.audit_ref, result=AuditEvent.Result.FAILED, details={
+            "operation": operation, "migration": migration.pk, "step": migration.current_step,
+            "weights": migration.weights, "reason": error.message})
+        return
+    record(user, MIGRATE_ACTION, target.audit_ref, details={
+        "operation": operation, "migration": migration.pk, "step": migration.current_step,
+        "weights": migration.weights, "policies": changed})
+    refresh(migration, api)
+
+
+def _move(user, target, migration_id: int, expected_step: int | None, delta: int) -> FederationMigration:
+    require(user, MIGRATE_ACTION, target.obj)
+    with transaction.atomic():
+        migration = FederationMigration.objects.select_for_update().get(pk=migration_id, federation=target.obj)
+        if expected_step is not None and expected_step != migration.current_step:
+            raise ValidationError(_("The migration has moved since this page was shown: it is at step %(step)s now. "
+                                    "Look again before choosing.") % {"step": migration.current_step + 1})
+        if delta > 0:
+            if migration.current_step >= migration.last_step:
+                raise ValidationError(_("The migration is complete: there is no next step."))
+            if migration.state != State.READY:
+                raise ValidationError(_("The next step is offered once the target's replicas of this step are "
+                                        "ready."))
+        elif migration.current_step == 0:
+            raise ValidationError(_("The first step cannot be rolled back: everything is on the source."))
+        migration.current_step += delta
+        migration.state, migration.message, migration.step_started_at = State.SHIFTING, "", timezone.now()
+        _event(migration, "applied" if delta > 0 else "rolled-back", by=user.username)
+        migration.save()
+        # Still holding the row: the sweep, which re-applies the current step, cannot write an
+        # older step's policies over these.
+        _write_step(user, target, Api(target.obj, user), migration,
+                    "migration-step" if delta > 0 else "migration-rollback")
+    migration.refresh_from_db()
+    return migration
+
+
+def advance(user, target, migration_id: int, expected_step: int | None = None) -> FederationMigration:
+    """The next step, once the current one is reached."""
+    return _move(user, target, migration_id, expected_step, +1)
+
+
+def rollback(user, target, migration_id: int, expected_step: int | None = None) -> FederationMigration:
+    """Back one step, whatever the current one's state (a stalled step included)."""
+    return _move(user, target, migration_id, expected_step, -1)
+
+
+def refresh(migration: FederationMigration, api: Api) -> list[ObjectRow]:
+    """Look at the bindings; mark the step reached (or the migration complete) when it is."""
+    rows = observe(api, migration)
+    if migration.state not in (State.SHIFTING, State.STALLED) or not step_reached(migration, rows):
+        return rows
+    with transaction.atomic():
+        locked = FederationMigration.objects.select_for_update().get(pk=migration.pk)
+        if locked.state in (State.SHIFTING, State.STALLED) and locked.current_step == migration.current_step:
+            locked.state = State.COMPLETED if locked.current_step == locked.last_step else State.READY
+            locked.message = ""
+            _event(locked, "ready", placed=placed(rows))
+            locked.save()
+    migration.refresh_from_db()
+    return rows
+
+
+def sweep(now=None) -> dict:
+    """Every minute (Celery beat): migrations shifting that nobody watches moved on when their step
+    is reached, their step re-applied (writes cut short by a crash or a refusal), and marked
+    stalled when nothing has moved for `stall_seconds()`. As the user who started them: the
+    federation's RBAC still decides."""
+    now = now or timezone.now()
+    counts = {"reached": 0, "stalled": 0, "waiting": 0}
+    for migration in FederationMigration.objects.filter(state=State.SHIFTING,
+                                                        federation__status=Federation.Status.RUNNING
+                                                        ).select_related("federation", "creator"):
+        stalled = migration.step_started_at and (now - migration.step_started_at).total_seconds() > stall_seconds()
+        reason = ""
+        if migration.creator is None or not migration.creator.is_active:
+            reason = _("The user who started the migration can no longer act on it.")
+        else:
+            api = Api(migration.federation, migration.creator)
+            try:
+                with transaction.atomic():  # the row held while writing: a user's move waits, then wins
+                    locked = FederationMigration.objects.select_for_update().get(pk=migration.pk)
+                    if locked.state == State.SHIFTING and locked.current_step == migration.current_step:
+                        apply_step(api, locked)
+                refresh(migration, api)
+            except KubeError as error:
+                reason = error.message
+        if migration.state != State.SHIFTING:
+            counts["reached"] += 1
+        elif stalled:
+            _stall(migration, reason or _("The target's replicas were not ready within %(minutes)s minutes.")
+                   % {"minutes": round(stall_seconds() / 60)})
+            counts["stalled"] += 1
+        else:
+            counts["waiting"] += 1
+    return counts
+
+
+def _stall(migration: FederationMigration, reason: str) -> None:
+    with transaction.atomic():
+        locked = FederationMigration.objects.select_for_update().get(pk=migration.pk)
+        if locked.state != State.SHIFTING or locked.current_step != migration.current_step:
+            return
+        locked.state, locked.message = State.STALLED, reason
+        _event(locked, "stalled", reason=reason)
+        locked.save()

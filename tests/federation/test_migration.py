@@ -1,0 +1,274 @@
+"""The incremental migration wizard (issue #15 item 7, R6.2) against the sandbox Karmada (its
+controllers running) and three kubesim members joined as karmadactl join leaves them: an
+application of member1 promoted (its pods untouched), then shifted to member2 by the steps the
+user chose, each offered once member2's replicas are ready, and rolled back one step."""
+import pytest
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.test import override_settings
+from django.urls import reverse
+from kubernetes import client
+
+from cceone.audit.models import AuditEvent
+from federation import migration as service
+from federation import tasks
+from federation.models import FederationMigration
+from tests.conftest import client_for
+from tests.live import grant
+
+from .karmada_world import eventually, federation_on, member_deployment, start_karmada, start_members
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def members():
+    servers = start_members()
+    yield servers
+    for server in servers.values():
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def karmada(members):
+    server = start_karmada(members)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def federation(karmada, tenant):
+    grant(karmada, tenant.main, "cluster-admin")
+    return federation_on(karmada, tenant.account, name="fed-migrate")
+
+
+_count = iter(range(1000))
+
+
+@pytest.fixture
+def application(karmada, members):
+    """In member1: the shop (a ConfigMap and a Deployment of two replicas, labelled app=shop) and
+    another application's Deployment; the namespace exists in Karmada and in member2."""
+    ns = f"migrate{next(_count)}"
+    for name in ("member1", "member2"):
+        client.CoreV1Api(members[name].api_client()).create_namespace({"metadata": {"name": ns}})
+    member = members["member1"].api_client()
+    client.CoreV1Api(member).create_namespaced_config_map(ns, {"metadata": {"name": "shop-settings",
+                                                                            "labels": {"app": "shop"}},
+                                                               "data": {"a": "1"}})
+    for name, app, replicas in (("shop", "shop", 2), ("blog", "blog", 1)):
+        labels = {"app": app}
+        client.AppsV1Api(member).create_namespaced_deployment(ns, {
+            "metadata": {"name": name, "labels": labels},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}})
+    with karmada.api_client() as api:
+        client.CoreV1Api(api).create_namespace({"metadata": {"name": ns}})
+    eventually(lambda: len(pods(members, "member1", ns)) == 3 or None)
+    return ns
+
+
+def pods(members, member, ns, app=None) -> dict[str, str]:
+    found = client.CoreV1Api(members[member].api_client()).list_namespaced_pod(
+        ns, label_selector=f"app={app}" if app else None).items
+    return {p.metadata.name: p.metadata.uid for p in found}
+
+
+def ready(members, member, ns, name="shop"):
+    found = member_deployment(members, member, ns, name)
+    return None if found is None else (found.spec.replicas, found.status.ready_replicas or 0)
+
+
+def config_map(members, member, ns):
+    try:
+        return client.CoreV1Api(members[member].api_client()).read_namespaced_config_map("shop-settings", ns)
+    except client.ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+def reached(browser, url, state="ready"):
+    """Poll the page as the user's browser does (htmx), until the step is reached."""
+    def check():
+        page = browser.get(url, HTTP_HX_REQUEST="true")
+        assert page.status_code == 200, page.content.decode()[:2000]
+        return page.content.decode() if f'data-state="{state}"' in page.content.decode() else None
+    return eventually(check, timeout=40)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "Give at least two steps"),
+    ("100:0", "Give at least two steps"),
+    ("100:0 50 0:100", "“50” is not a step"),
+    ("100:0 -1:101 0:100", "“-1:101” is not a step"),
+    ("100:0 a:b 0:100", "“a:b” is not a step"),
+    ("100:0 0:0 0:100", "“0:0” gives neither member a weight"),
+    ("50:50 0:100", "The first step must keep everything on the source"),
+    ("100:0 50:50", "The last step must put everything on the target"),
+    ("100:0 20000:1 0:100", "a weight is at most 10000"),
+])
+def test_steps_are_pairs_from_all_on_the_source_to_all_on_the_target(text, message):
+    with pytest.raises(ValidationError) as error:
+        service.parse_steps(text)
+    assert message in error.value.messages[0]
+
+
+def test_steps_are_read_with_spaces_commas_or_arrows():
+    assert service.parse_steps("100:0 → 50:50, 0:100") == [[100, 0], [50, 50], [0, 100]]
+    assert service.parse_steps("3:0->1:2->0:1") == [[3, 0], [1, 2], [0, 1]]
+
+
+def test_bad_steps_or_members_change_nothing(federation, tenant, application, members):
+    ns = application
+    browser = client_for(tenant.main)
+    url = reverse("federation:migrations", args=[federation.pk])
+    page = browser.post(url, {"source": "member1", "target": "member2", "namespace": ns, "steps": "50:50 0:100"})
+    assert page.status_code == 422
+    assert "The first step must keep everything on the source" in page.content.decode()
+    same = browser.post(url, {"source": "member1", "target": "member1", "namespace": ns, "steps": "100:0 0:100"})
+    assert same.status_code == 422
+    assert "Choose a target member other than the source." in same.content.decode()
+    api = client_for(tenant.main)
+    refused = api.post(f"/api/v1/federations/{federation.pk}/migrations/", {
+        "source": "member1", "target": "member9", "namespace": ns, "steps": "100:0 0:100"},
+        content_type="application/json")
+    assert refused.status_code == 400 and refused.json()["target"] == [
+        "member9 is not a member cluster of this federation."]
+    steps = api.post(f"/api/v1/federations/{federation.pk}/migrations/", {
+        "source": "member1", "target": "member2", "namespace": ns, "steps": "100:0 50:50"},
+        content_type="application/json")
+    assert steps.status_code == 400 and "The last step" in steps.json()["steps"][0]
+    assert not FederationMigration.objects.exists()
+    # Nothing was promoted: the member's Deployment is not Karmada's.
+    assert "work.karmada.io/name" not in (member_deployment(members, "member1", ns, "shop").metadata.annotations
+                                          or {})
+
+
+def test_migrate_an_application_in_two_steps_and_roll_back_one(federation, tenant, karmada, members, application):
+    ns = application
+    before = pods(members, "member1", ns, app="shop")
+    blog_before = pods(members, "member1", ns, app="blog")
+    browser = client_for(tenant.main)
+    url = reverse("federation:migrations", args=[federation.pk])
+    overview = browser.get(reverse("federation:detail", args=[federation.pk])).content.decode()
+    assert f'id="migrations-tab" href="{url}"' in overview
+    empty = browser.get(url).content.decode()
+    assert 'id="migrations-empty"' in empty and '<option value="member2" selected>member2</option>' in empty
+    # Step 1: promote the shop from member1 (everything stays there).
+    started = browser.post(url, {"source": "member1", "target": "member2", "namespace": ns,
+                                 "label_selector": "app=shop", "steps": "100:0 50:50 0:100"})
+    assert started.status_code == 302, started.content.decode()[:3000]
+    migration = FederationMigration.objects.get(federation=federation)
+    detail = reverse("federation:migration", args=[federation.pk, migration.pk])
+    assert started["Location"] == detail
+    assert {(o["kind"], o["name"]) for o in migration.promoted} == {("ConfigMap", "shop-settings"),
+                                                                    ("Deployment", "shop")}
+    # The source's pods kept their UIDs through the promotion, as the page shows.
+    assert {p["name"]: p["uid_after"] for p in migration.promotion["pods"] if p["name"] in before} == before
+    page = browser.get(detail).content.decode()
+    for name, uid in before.items():
+        assert f'data-pod="{name}" data-state="unchanged"' in page and uid in page
+    body = reached(browser, detail)
+    assert 'id="migration-next"' in body and "Next step: 50:50" in body
+    assert 'id="migration-rollback"' not in body  # nothing before the first step
+    assert pods(members, "member1", ns, app="shop") == before
+    assert ready(members, "member2", ns) is None
+    # A step is offered only once reached: a second "next" for the same step is refused.
+    advance = f"/api/v1/federations/{federation.pk}/migrations/{migration.pk}/advance/"
+    first = browser.post(reverse("federation:migration-advance", args=[federation.pk, migration.pk]), {"step": 0})
+    assert first.status_code == 302
+    again = client_for(tenant.main).post(advance, {"step": 0}, content_type="application/json")
+    assert again.status_code == 400 and "moved since" in again.json()["detail"][0]
+    # 50:50: one replica in each member, the ConfigMap in both.
+    body = reached(browser, detail)
+    assert 'data-step="2"' in body
+    assert 'data-member="member2" data-scheduled="1" data-ready="1"' in body
+    assert 'data-member="member1" data-scheduled="1" data-ready="1"' in body
+    assert ready(members, "member1", ns) == (1, 1) and ready(members, "member2", ns) == (1, 1)
+    assert config_map(members, "member2", ns) is not None
+    # 0:100 by the API: everything in member2, nothing of the shop left in member1.
+    answer = client_for(tenant.main).post(advance, {"step": 1}, content_type="application/json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["current_step"] == 2
+    body = reached(browser, detail, "completed")
+    assert 'id="migration-completed"' in body and 'id="migration-next"' not in body
+    eventually(lambda: ready(members, "member1", ns) is None or None)
+    assert ready(members, "member2", ns) == (2, 2)
+    eventually(lambda: config_map(members, "member1", ns) is None or None)
+    assert pods(members, "member1", ns, app="blog") == blog_before  # another application, untouched
+    # Roll back one step: 50:50 again.
+    back = browser.post(reverse("federation:migration-rollback", args=[federation.pk, migration.pk]), {"step": 2})
+    assert back.status_code == 302
+    body = reached(browser, detail)
+    assert 'data-step="2"' in body
+    eventually(lambda: ready(members, "member1", ns) == (1, 1) or None)
+    assert ready(members, "member2", ns) == (1, 1)
+    migration.refresh_from_db()
+    assert [e["event"] for e in migration.history] == ["promoted", "ready", "applied", "ready", "applied", "ready",
+                                                       "rolled-back", "ready"]
+    assert migration.history[3]["placed"] == {"member1": 1, "member2": 1}
+    assert migration.history[5]["placed"] == {"member2": 2}
+    operations = list(AuditEvent.objects.filter(action="federations:deploy", target_id=str(federation.pk),
+                                                details__migration=migration.pk)
+                      .order_by("id").values_list("details__operation", flat=True))
+    assert operations == ["migration-start", "migration-step", "migration-step", "migration-step",
+                          "migration-rollback"]
+    listing = client_for(tenant.main).get(f"/api/v1/federations/{federation.pk}/migrations/").json()
+    assert [(m["id"], m["state"], m["current_step"]) for m in listing] == [(migration.pk, "ready", 1)]
+
+
+def test_the_sweep_moves_on_unwatched_steps_and_marks_stalled_ones(federation, tenant, members, application):
+    ns = application
+    api = client_for(tenant.main)
+    created = api.post(f"/api/v1/federations/{federation.pk}/migrations/", {
+        "source": "member1", "target": "member2", "namespace": ns, "label_selector": "app=shop",
+        "steps": "2:0 1:1 0:2"}, content_type="application/json")
+    assert created.status_code == 201, created.content
+    migration = FederationMigration.objects.get(pk=created.json()["id"])
+    twice = api.post(f"/api/v1/federations/{federation.pk}/migrations/", {
+        "source": "member1", "target": "member3", "namespace": ns, "label_selector": "app=shop",
+        "steps": "1:0 0:1"}, content_type="application/json")
+    assert twice.status_code == 400 and "already under way" in twice.json()["namespace"][0]
+    assert FederationMigration.objects.count() == 1
+    assert settings.CELERY_BEAT_SCHEDULE["sweep-federation-migrations"]["task"] == "federation.tasks.sweep_migrations"
+    eventually(lambda: tasks.sweep_migrations() and FederationMigration.objects.get(pk=migration.pk).state == "ready"
+               or None)
+    moved = api.post(f"/api/v1/federations/{federation.pk}/migrations/{migration.pk}/advance/", {},
+                     content_type="application/json")
+    assert moved.status_code == 200
+    # Nobody looks at the page: the sweep sees the step reached.
+    eventually(lambda: service.sweep() and FederationMigration.objects.get(pk=migration.pk).state == "ready" or None,
+               timeout=40)
+    assert ready(members, "member2", ns) == (1, 1)
+    # A step that cannot move on (its user was deactivated) is marked stalled with the reason.
+    api.post(f"/api/v1/federations/{federation.pk}/migrations/{migration.pk}/advance/", {},
+             content_type="application/json")
+    FederationMigration.objects.filter(pk=migration.pk).update(state="shifting")
+    tenant.main.is_active = False
+    tenant.main.save()
+    with override_settings(CCEONE_FEDERATION_MIGRATION_STALL_SECONDS=0):
+        assert service.sweep()["stalled"] == 1
+    migration.refresh_from_db()
+    assert migration.state == "stalled" and "can no longer act" in migration.message
+    assert migration.history[-1]["event"] == "stalled"
+
+
+def test_a_viewer_sees_migrations_without_the_buttons(federation, tenant, application):
+    migration = FederationMigration.objects.create(federation=federation, source="member1", target="member2",
+                                                   namespace=application, steps=[[1, 0], [0, 1]], current_step=1,
+                                                   state="ready")
+    viewer = client_for(tenant.viewer)
+    listing = viewer.get(reverse("federation:migrations", args=[federation.pk]))
+    assert listing.status_code == 200
+    assert 'id="migration-form"' not in listing.content.decode()
+    page = viewer.get(reverse("federation:migration", args=[federation.pk, migration.pk]))
+    assert page.status_code == 200
+    assert 'id="migration-rollback"' not in page.content.decode()
+    assert viewer.post(reverse("federation:migration-rollback", args=[federation.pk, migration.pk])
+                       ).status_code == 403
+    assert viewer.post(f"/api/v1/federations/{federation.pk}/migrations/{migration.pk}/rollback/", {},
+                       content_type="application/json").status_code == 403
+    migration.refresh_from_db()
+    assert migration.current_step == 1
