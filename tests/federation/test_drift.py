@@ -274,5 +274,5 @@ def test_the_drift_page_reads_in_chinese(federation, tenant, karmada, members, w
         page = client_for(tenant.persona(persona), "zh-hans").get(drift_url(federation, ns))
         assert page.status_code == 200 and 'lang="zh-hans"' in page.content.decode().lower()
         assert 'data-state="drifted"' in page.content.decode()
-        names = {"acme", "Ltd", "fed", "drift", "web", "nginx", "hotfix", "yes", "member"}
+        names = {"acme", "Ltd", "viewer", "fed", "drift", "web", "nginx", "hotfix", "yes", "member"}  # user names, objects
         assert english_words(page.content.decode(), ALLOWED | kubernetes_words() | names) == {}
