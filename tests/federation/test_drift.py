@@ -18,7 +18,7 @@ from cceone.audit.models import AuditEvent
 from tests.conftest import client_for
 from tests.live import grant
 
-from .karmada_world import eventually, federation_on, namespace, start_karmada, start_members
+from .karmada_world import eventually, federation_on, namespace
 
 pytestmark = pytest.mark.django_db
 POLICY = ("policy.karmada.io", "v1alpha1")
@@ -28,18 +28,9 @@ HOTFIX_HTML = "metadata.labels[&quot;hotfix&quot;]"
 
 
 @pytest.fixture(scope="module")
-def members():
-    servers = start_members()
-    yield servers
-    for server in servers.values():
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def karmada(members):
-    server = start_karmada(members)
-    yield server
-    server.stop()
+def karmada(sandbox_karmada):
+    """The module's sandbox Karmada and members (tests/federation/conftest.py)."""
+    return sandbox_karmada
 
 
 @pytest.fixture

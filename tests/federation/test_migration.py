@@ -16,24 +16,15 @@ from federation.models import FederationMigration
 from tests.conftest import client_for
 from tests.live import grant
 
-from .karmada_world import eventually, federation_on, member_deployment, start_karmada, start_members
+from .karmada_world import eventually, federation_on, member_deployment
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def members():
-    servers = start_members()
-    yield servers
-    for server in servers.values():
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def karmada(members):
-    server = start_karmada(members)
-    yield server
-    server.stop()
+def karmada(sandbox_karmada):
+    """The module's sandbox Karmada and members (tests/federation/conftest.py)."""
+    return sandbox_karmada
 
 
 @pytest.fixture
