@@ -11,7 +11,7 @@ placement loses its copies (promote set it on, so adopting never deletes anythin
 The row (`FederationMigration`) is the truth. Moving on or back writes the row first, then
 the policies (each read and rewritten only when it differs, so applying a step twice is
 harmless); `refresh()` marks the step reached once the target's replicas are ready in the
-ResourceBindings' aggregated status. The page polls `refresh()`; the beat sweep does the
+ResourceBindings' aggregated status and no member still reports more than its share. The page polls `refresh()`; the beat sweep does the
 same for migrations nobody watches, re-applies a step whose writes were cut short, and
 marks a step stalled when nothing has moved for `STALL_SECONDS`.
 """
@@ -148,7 +148,14 @@ def observe(api: Api, migration: FederationMigration) -> list[ObjectRow]:
 
 
 def step_reached(migration: FederationMigration, rows: list[ObjectRow]) -> bool:
-    """Every object holds the step, is applied where it should be, and the target runs its share."""
+    """Every object holds the step, is applied where it should be, the target runs its share and
+    no member runs more than its own.
+
+    The last check because the status Karmada collects right after applying a smaller share is
+    the member's status from before its controllers scaled down (seen through the hub, where
+    the member's watch lags, as a source still running 2 of its 1); the step is reached when
+    the replicas have left, not when they were asked to. Only the target must be ready: a
+    source whose own pods fail must still be able to move away."""
     members = members_at(migration, migration.current_step)
     for row in rows:
         if not row.binding or not row.observed:
@@ -156,6 +163,8 @@ def step_reached(migration: FederationMigration, rows: list[ObjectRow]) -> bool:
         if any(not row.applied.get(member) for member in members if not row.replicated or row.scheduled.get(member)):
             return False
         if row.replicated and row.ready.get(migration.target, 0) < row.scheduled.get(migration.target, 0):
+            return False
+        if row.replicated and any(row.ready.get(member, 0) > count for member, count in row.scheduled.items()):
             return False
     return True
 

@@ -18,7 +18,7 @@ from clusters import kubeconfigs
 from tests.clusters.test_cloud_clusters import cloud_cluster  # noqa: F401  (the fixture)
 from tests.clusters.test_connectivity import kubectl as kubectl_run
 from tests.conftest import client_for
-from tests.federation.test_members import federation_setup, karmada, member_servers  # noqa: F401  (fixtures)
+from tests.federation.conftest import federation_setup, hub_karmada, member_servers  # noqa: F401  (fixtures)
 from tests.live import grant, wait_until
 
 API = "/api/v1/audit/events/"

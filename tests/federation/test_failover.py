@@ -17,7 +17,7 @@ from tests.conftest import client_for
 from tests.factories import FederationFactory
 from tests.live import grant, wait_until
 
-from .test_members import federation_setup, karmada, karmada_api, member_servers  # noqa: F401 - fixtures
+from .conftest import karmada_api
 
 pytestmark = pytest.mark.django_db
 
@@ -119,13 +119,13 @@ def _replicas(server, name):
             return None
 
 
-def test_a_stopped_member_shows_not_ready_and_its_replicas_moved(federation_setup, member_servers, karmada, tenant):
+def test_a_stopped_member_shows_not_ready_and_its_replicas_moved(federation_setup, member_servers, hub_karmada, tenant):
     federation, clusters, _agents = federation_setup
     members.sync(federation.pk)
     wait_until(lambda: (members.refresh(federation) or True) and set(
         FederationMember.objects.values_list("status", flat=True)) == {"connected"}, timeout=30,
         what="members connected")
-    grant(karmada, tenant.main, "cluster-admin")
+    grant(hub_karmada, tenant.main, "cluster-admin")
     browser = client_for(tenant.main)
     page_url = reverse("federation:failover", args=[federation.pk])
     api_url = f"/api/v1/federations/{federation.pk}/failover/"
@@ -139,7 +139,7 @@ def test_a_stopped_member_shows_not_ready_and_its_replicas_moved(federation_setu
                                        "weightPreference": {"staticWeightList": [
                                            {"targetCluster": {"clusterNames": ["edge-01"]}, "weight": 1},
                                            {"targetCluster": {"clusterNames": ["edge-02"]}, "weight": 1}]}}}
-    with karmada_api(karmada) as api:
+    with karmada_api(hub_karmada) as api:
         client.AppsV1Api(api).create_namespaced_deployment("default", deployment_manifest("web", replicas=4))
         client.CustomObjectsApi(api).create_namespaced_custom_object(
             "policy.karmada.io", "v1alpha1", "default", "propagationpolicies", {

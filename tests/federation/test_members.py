@@ -8,72 +8,21 @@ import requests
 from django.urls import reverse
 from kubernetes import client
 
-from clusters import connectivity
 from clusters.models import PlatformToken, RegisteredCluster
 from federation import members
-from federation.models import Federation, FederationMember, KarmadaControlPlane
-from sandbox.karmadasim import KarmadaServer, Settings
-from sandbox.kubesim.runner import EmulatorServer
+from federation.models import Federation, FederationMember
 from sandbox.kubesim.testing import deployment_manifest
 from tests.conftest import client_for
-from tests.factories import ClusterFactory, FleetFactory
-from tests.live import AgentProcess, wait_until
+from tests.live import wait_until
+
+from .conftest import karmada_api
 
 CLUSTERS = members.CLUSTERS
 BINDINGS = ("work.karmada.io", "v1alpha2")
-ADMIN = "admin-token"
 
 
-@pytest.fixture
-def member_servers():
-    servers = [EmulatorServer(seed_files=["local-3node"]).start() for _ in range(2)]
-    yield servers
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
-def karmada():
-    with KarmadaServer(tls=True, settings=Settings(cluster_status_interval=0.3, cluster_failure_threshold=2,
-                                                   graceful_eviction_timeout=20)) as server:
-        yield server
-
-
-@pytest.fixture
-def federation_setup(tenant, live_hub, member_servers, karmada, tmp_path):
-    """Two running clusters of the tenant, each with its agent, in a fleet; a running
-    federation over that fleet whose control plane is the sandbox Karmada."""
-    fleet = FleetFactory(account=tenant.account, name="shop")
-    clusters, agents = [], []
-    for index, server in enumerate(member_servers):
-        cluster = ClusterFactory(account=tenant.account, status=RegisteredCluster.Status.PENDING_ACCESS,
-                                 name=f"edge-0{index + 1}", fleet=fleet)
-        token = connectivity.issue_agent_token(cluster)
-        kubeconfig = server.write_kubeconfig(tmp_path / f"member-{index}.yaml")
-        agents.append(AgentProcess(f"wss://127.0.0.1:{live_hub.public_port}", token, live_hub.ca_file,
-                                   kubeconfig, tmp_path / f"agent-{index}"))
-        clusters.append(cluster)
-    for cluster in clusters:
-        wait_until(lambda c=cluster: RegisteredCluster.objects.get(pk=c.pk).status == "running", timeout=20,
-                   what="the member's agent")
-    plane = KarmadaControlPlane(name="sandbox", source="sandbox", api_endpoint=karmada.url,
-                                ca_data=karmada.server.certificates.ca_pem.decode())
-    plane.token = ADMIN
-    plane.save()
-    federation = Federation.objects.create(account=tenant.account, name="fed-shop", region=clusters[0].region,
-                                           status=Federation.Status.RUNNING, control_plane=plane, fleet=fleet,
-                                           provisioner="sandbox", creator=tenant.main)
-    yield federation, clusters, agents
-    for agent in agents:
-        agent.kill()
-
-
-def karmada_api(karmada):
-    return karmada.api_client(ADMIN)
-
-
-def registered(karmada) -> dict[str, dict]:
-    with karmada_api(karmada) as api:
+def registered(hub_karmada) -> dict[str, dict]:
+    with karmada_api(hub_karmada) as api:
         return {c["metadata"]["name"]: c for c in
                 client.CustomObjectsApi(api).list_cluster_custom_object(*CLUSTERS)["items"]}
 
@@ -88,7 +37,7 @@ def hub_get(live_hub, cluster, token, path, **headers):
 
 
 def test_join_writes_what_karmadactl_join_writes_with_the_hub_in_between(federation_setup, member_servers,
-                                                                          karmada, live_hub):
+                                                                          hub_karmada, live_hub):
     federation, clusters, _agents = federation_setup
     assert members.sync(federation.pk)["joined"] == 2
 
@@ -115,13 +64,13 @@ def test_join_writes_what_karmadactl_join_writes_with_the_hub_in_between(federat
             uid = core.read_namespace("kube-system").metadata.uid
 
         # In Karmada: steps 5-7, with the hub's URL and platform tokens.
-        cluster_object = registered(karmada)[name]
+        cluster_object = registered(hub_karmada)[name]
         spec = cluster_object["spec"]
         assert spec["syncMode"] == "Push" and spec["id"] == uid
         assert spec["apiEndpoint"] == f"https://127.0.0.1:{live_hub.public_port}/k8s/clusters/{cluster.pk}"
         assert spec["secretRef"] == {"namespace": "karmada-cluster", "name": name}
         assert spec["impersonatorSecretRef"] == {"namespace": "karmada-cluster", "name": f"{name}-impersonator"}
-        with karmada_api(karmada) as api:
+        with karmada_api(hub_karmada) as api:
             core = client.CoreV1Api(api)
             secret = core.read_namespaced_secret(name, "karmada-cluster")
             impersonator = core.read_namespaced_secret(f"{name}-impersonator", "karmada-cluster")
@@ -153,11 +102,11 @@ def test_join_writes_what_karmadactl_join_writes_with_the_hub_in_between(federat
         timeout=30, what="both members connected")
 
 
-def test_a_name_or_id_registered_by_someone_else_is_refused(federation_setup, member_servers, karmada, tenant):
+def test_a_name_or_id_registered_by_someone_else_is_refused(federation_setup, member_servers, hub_karmada, tenant):
     federation, clusters, _agents = federation_setup
     with member_servers[1].api_client() as api:
         uid = client.CoreV1Api(api).read_namespace("kube-system").metadata.uid
-    with karmada_api(karmada) as api:
+    with karmada_api(hub_karmada) as api:
         custom = client.CustomObjectsApi(api)
         for name, cluster_id in (("edge-01", "some-other-id"), ("elsewhere", uid)):
             custom.create_cluster_custom_object(*CLUSTERS, {
@@ -179,15 +128,15 @@ def test_a_name_or_id_registered_by_someone_else_is_refused(federation_setup, me
     listed = client_for(tenant.main, "zh-hans").get(f"/api/v1/federations/{federation.pk}/members/").json()
     assert {m["name"]: m["reason"] for m in listed}["edge-02"] == f"集群 ID {uid} 或集群名称 edge-02 已在联邦中注册。"
     # Nothing of ours was written over the other registrations, and no token is live.
-    assert registered(karmada)["edge-01"]["spec"]["apiEndpoint"] == "https://10.0.0.1:6443"
+    assert registered(hub_karmada)["edge-01"]["spec"]["apiEndpoint"] == "https://10.0.0.1:6443"
     assert not PlatformToken.objects.filter(revoked_at__isnull=True).exists()
 
 
 def test_leaving_removes_everything_join_wrote_and_revokes_the_tokens(federation_setup, member_servers,
-                                                                       karmada, live_hub):
+                                                                       hub_karmada, live_hub):
     federation, clusters, _agents = federation_setup
     members.sync(federation.pk)
-    with karmada_api(karmada) as api:
+    with karmada_api(hub_karmada) as api:
         token = decoded(client.CoreV1Api(api).read_namespaced_secret("edge-01", "karmada-cluster"))["token"]
         # Something Karmada placed in both members.
         client.AppsV1Api(api).create_namespaced_deployment("default", deployment_manifest("placed", replicas=1))
@@ -204,8 +153,8 @@ def test_leaving_removes_everything_join_wrote_and_revokes_the_tokens(federation
     assert _replicas(member_servers[0], "default", "placed") is None
     assert _replicas(member_servers[1], "default", "placed") == 1
 
-    assert set(registered(karmada)) == {"edge-02"}
-    with karmada_api(karmada) as api:
+    assert set(registered(hub_karmada)) == {"edge-02"}
+    with karmada_api(hub_karmada) as api:
         left = {s.metadata.name for s in client.CoreV1Api(api).list_namespaced_secret("karmada-cluster").items}
     assert "edge-01" not in left and "edge-01-impersonator" not in left
     with member_servers[0].api_client() as api:
@@ -220,22 +169,22 @@ def test_leaving_removes_everything_join_wrote_and_revokes_the_tokens(federation
     assert list(FederationMember.objects.filter(federation=federation).values_list("name", flat=True)) == ["edge-02"]
 
 
-def test_freezing_cuts_karmada_off_and_thawing_joins_again(federation_setup, karmada, live_hub):
+def test_freezing_cuts_karmada_off_and_thawing_joins_again(federation_setup, hub_karmada, live_hub):
     from federation.transitions import change_status
 
     federation, clusters, _agents = federation_setup
     members.sync(federation.pk)
-    with karmada_api(karmada) as api:
+    with karmada_api(hub_karmada) as api:
         token = decoded(client.CoreV1Api(api).read_namespaced_secret("edge-02", "karmada-cluster"))["token"]
     assert hub_get(live_hub, clusters[1], token, "/api/v1/pods").status_code == 200
     members.sync(federation.pk)  # the sweep again: a registered member waits for Ready, keeps its tokens
-    with karmada_api(karmada) as api:
+    with karmada_api(hub_karmada) as api:
         assert decoded(client.CoreV1Api(api).read_namespaced_secret("edge-02", "karmada-cluster"))["token"] == token
     change_status(federation, Federation.Status.FROZEN, "arrears")
     assert hub_get(live_hub, clusters[1], token, "/api/v1/pods").status_code == 401
     change_status(federation, Federation.Status.RUNNING, "balance restored")
     members.sync(federation.pk)
-    with karmada_api(karmada) as api:
+    with karmada_api(hub_karmada) as api:
         fresh = decoded(client.CoreV1Api(api).read_namespaced_secret("edge-02", "karmada-cluster"))["token"]
     assert fresh != token
     assert hub_get(live_hub, clusters[1], fresh, "/api/v1/pods").status_code == 200
@@ -251,7 +200,7 @@ def _replicas(server, namespace, name):
 
 
 def test_a_deployment_split_1_to_2_lands_in_the_members_through_the_hub_and_fails_over(
-        federation_setup, member_servers, karmada):
+        federation_setup, member_servers, hub_karmada):
     federation, clusters, agents = federation_setup
     members.sync(federation.pk)
     wait_until(lambda: (members.refresh(federation) or True) and set(
@@ -265,7 +214,7 @@ def test_a_deployment_split_1_to_2_lands_in_the_members_through_the_hub_and_fail
                                        "weightPreference": {"staticWeightList": [
                                            {"targetCluster": {"clusterNames": ["edge-01"]}, "weight": 1},
                                            {"targetCluster": {"clusterNames": ["edge-02"]}, "weight": 2}]}}}
-    with karmada_api(karmada) as api:
+    with karmada_api(hub_karmada) as api:
         client.AppsV1Api(api).create_namespaced_deployment("default", deployment)
         custom = client.CustomObjectsApi(api)
         custom.create_namespaced_custom_object("policy.karmada.io", "v1alpha1", "default", "propagationpolicies", {
@@ -336,7 +285,7 @@ spec:
 
 
 def test_kubectl_with_the_federation_kubeconfig_propagates_into_the_members_as_the_user(
-        federation_setup, member_servers, karmada, tenant, tmp_path):
+        federation_setup, member_servers, hub_karmada, tenant, tmp_path):
     from federation import kubeconfigs, rbac
     from federation.transitions import change_status
 
@@ -368,14 +317,14 @@ def test_kubectl_with_the_federation_kubeconfig_propagates_into_the_members_as_t
 
 
 def test_a_control_plane_reached_with_a_client_certificate_serves_members_and_kubeconfigs(
-        federation_setup, karmada, tenant, tmp_path):
+        federation_setup, hub_karmada, tenant, tmp_path):
     """karmada-operator's admin kubeconfig authenticates with a client certificate, not a token:
     the console (joining members) and the hub (federation kubeconfigs) both use it."""
     from federation import kubeconfigs, rbac
 
     federation, _clusters, _agents = federation_setup
     plane = federation.control_plane
-    cert, key = karmada.server.certificates.client_certificate("system:admin", ("system:masters",))
+    cert, key = hub_karmada.server.certificates.client_certificate("system:admin", ("system:masters",))
     plane.token, plane.client_cert, plane.client_key = "", cert.decode(), key.decode()
     plane.save()
     federation.refresh_from_db()
@@ -388,12 +337,12 @@ def test_a_control_plane_reached_with_a_client_certificate_serves_members_and_ku
 
 
 def test_an_unsubscribed_member_leaves_and_its_cluster_is_cleaned_while_the_agent_answers(
-        federation_setup, member_servers, karmada):
+        federation_setup, member_servers, hub_karmada):
     federation, clusters, _agents = federation_setup
     members.sync(federation.pk)
     RegisteredCluster.objects.filter(pk=clusters[1].pk).update(status=RegisteredCluster.Status.DESTROYING)
     members.sync(federation.pk)
-    assert set(registered(karmada)) == {"edge-01"}
+    assert set(registered(hub_karmada)) == {"edge-01"}
     with member_servers[1].api_client() as api:
         with pytest.raises(client.ApiException) as gone:
             client.RbacAuthorizationV1Api(api).read_cluster_role("karmada-controller-manager:karmada-edge-02")
@@ -402,7 +351,7 @@ def test_an_unsubscribed_member_leaves_and_its_cluster_is_cleaned_while_the_agen
 
 
 def test_promote_takes_over_a_members_running_deployment_through_the_hub(federation_setup, member_servers,
-                                                                         karmada, tenant):
+                                                                         hub_karmada, tenant):
     """Promote (R5.7) with the member behind the hub: Karmada's cluster proxy reaches it through
     the hub and its agent; the Deployment is adopted and its pods keep their UIDs."""
     from federation import rbac

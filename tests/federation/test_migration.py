@@ -111,6 +111,22 @@ def test_steps_are_read_with_spaces_commas_or_arrows():
     assert service.parse_steps("3:0->1:2->0:1") == [[3, 0], [1, 2], [0, 1]]
 
 
+def test_a_step_is_reached_once_the_target_is_ready_and_no_member_runs_more_than_its_share():
+    """Right after a step is applied, Karmada reports the source's status from before it scaled
+    down: the step is not reached on that. A source whose own pods fail does not hold it."""
+    migration = FederationMigration(source="member1", target="member2", steps=[[100, 0], [50, 50], [0, 100]],
+                                    current_step=1)
+
+    def row(ready):
+        return service.ObjectRow("Deployment", "shop", binding=True, observed=True, replicated=True,
+                                 scheduled={"member1": 1, "member2": 1}, ready=ready,
+                                 applied={"member1": True, "member2": True})
+    assert not service.step_reached(migration, [row({"member1": 2, "member2": 1})])
+    assert not service.step_reached(migration, [row({"member1": 1, "member2": 0})])
+    assert service.step_reached(migration, [row({"member1": 1, "member2": 1})])
+    assert service.step_reached(migration, [row({"member1": 0, "member2": 1})])
+
+
 def test_bad_steps_or_members_change_nothing(federation, tenant, application, members):
     ns = application
     browser = client_for(tenant.main)
