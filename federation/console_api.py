@@ -143,6 +143,8 @@ class PromoteResponseSerializer(serializers.Serializer):
     results = PromoteResultSerializer(many=True)
     pods = PromotePodSerializer(many=True)
     applied = serializers.BooleanField(help_text="Karmada reported every promoted object applied to the member.")
+    namespace_created = serializers.BooleanField(
+        help_text="The namespace was missing in Karmada and was created from the member's before promoting.")
     counts = serializers.DictField(child=serializers.IntegerField())
 
 

@@ -218,6 +218,25 @@ class Start:
     label_selector: str = ""
 
 
+def _promoted_earlier(api: Api, given: Start, kind, name: str) -> str:
+    """The PropagationPolicy of an object promoted from the source before (the Promote tab's: its
+    name, that member only, selecting this object), which the migration then rewrites; else "".
+
+    Promote, then migrate is the natural order for a user, and step 1 would otherwise find the
+    object already federated and refuse the migration. Any other policy is the user's own
+    placement, not ours to rewrite."""
+    policy_name = promotion.policy_name({"apiVersion": kind.api_version, "kind": kind.kind,
+                                         "metadata": {"name": name, "namespace": given.namespace}})
+    try:
+        policy = api.get(registry.get("propagationpolicies"), policy_name, given.namespace)
+    except KubeError:
+        return ""
+    spec = policy.get("spec") or {}
+    affinity = (spec.get("placement") or {}).get("clusterAffinity") or {}
+    selects = any(s.get("kind") == kind.kind and s.get("name") == name for s in spec.get("resourceSelectors") or [])
+    return policy_name if selects and affinity.get("clusterNames") == [given.source] else ""
+
+
 def start(user, target, given: Start) -> FederationMigration:
     """Promote the application from the source (step 1, all on the source), record the migration
     and write its first step. Refused, with nothing changed, when the input is wrong or another
@@ -239,8 +258,13 @@ def start(user, target, given: Start) -> FederationMigration:
     outcome = promotion.promote(user, target, promotion.Request(
         member=given.source, namespace=given.namespace, label_selector=given.label_selector))
     plurals = {registry.get(p).kind: p for p in promotion.KINDS}
-    objects = [{"kind": r.kind, "plural": plurals[r.kind], "name": r.name, "policy": r.policy}
-               for r in outcome.results if r.outcome == promotion.PROMOTED]
+    objects = []
+    for r in outcome.results:
+        policy = r.policy if r.outcome == promotion.PROMOTED else ""
+        if r.outcome == promotion.ALREADY:
+            policy = _promoted_earlier(api, given, registry.get(plurals[r.kind]), r.name)
+        if policy:
+            objects.append({"kind": r.kind, "plural": plurals[r.kind], "name": r.name, "policy": policy})
     if not objects:
         reasons = "; ".join(f"{r.kind} {r.name}: {r.reason}" for r in outcome.results)
         raise ValidationError({"namespace": _("Nothing of this application was promoted from %(member)s%(reasons)s.")

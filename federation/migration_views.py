@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -66,7 +67,12 @@ def _context(request, target, found, rows=None, error=""):
                  for row in rows or [] if row.replicated]
     others = [row for row in rows or [] if not row.replicated]
     may_migrate = can(request.user, service.MIGRATE_ACTION, target.obj)
+    # History times are stored as ISO strings (JSON); shown as datetimes, in the reader's time zone
+    # like every other time on the page.
+    history = [{**entry, "at": parse_datetime(entry.get("at") or "") or entry.get("at")}
+               for entry in reversed(found.history)]
     return {"federation": target.obj, "target": target, "page": "migrate", "migration": found, "steps": steps,
+            "history": history,
             "members": members, "workloads": workloads, "others": others, "error": error,
             "placed": service.placed(rows or []),
             "next": found.steps[found.current_step + 1] if found.current_step < found.last_step else None,

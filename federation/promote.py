@@ -164,6 +164,8 @@ class Outcome:
     results: list = field(default_factory=list)
     pods: list = field(default_factory=list)
     applied: bool = False
+    # The namespace was missing in Karmada and was created from the member's (see _ensure_namespace).
+    namespace_created: bool = False
 
     def count(self, outcome: str) -> int:
         return sum(r.outcome == outcome for r in self.results)
@@ -179,7 +181,7 @@ class Outcome:
     def as_dict(self) -> dict:
         return {"member": self.request.member, "namespace": self.request.namespace,
                 "results": [r.as_dict() for r in self.results], "pods": [p.as_dict() for p in self.pods],
-                "applied": self.applied,
+                "applied": self.applied, "namespace_created": self.namespace_created,
                 "counts": {key: self.count(key) for key in OUTCOMES}}
 
 
@@ -219,6 +221,36 @@ def validate(request: Request, members: list[str]) -> None:
         raise ValidationError({"kinds": _("Choose among the kinds that can be promoted.")})
     if request.name and len(request.kinds) != 1:
         raise ValidationError({"name": _("Give one kind to promote an object by name.")})
+
+
+def _ensure_namespace(api: Api, request: Request) -> bool:
+    """Create the namespace in Karmada from the member's when Karmada lacks it; True if created.
+
+    karmadactl wants `karmadactl promote namespace <ns>` first, and a namespace is not among the
+    kinds this page promotes: without it every object of an application living in a namespace
+    only the member has (the usual case for a member's own apps) failed with "namespaces not
+    found". Karmada gives namespaces to the members itself (its namespace sync controller; the
+    sandbox's execution controller as it applies a Work), so no PropagationPolicy is written. As the user: a refusal leaves each object to fail with
+    Karmada's own reason, as before."""
+    kind = registry.get("namespaces")
+    try:
+        api.get(kind, request.namespace)
+        return False
+    except KubeError as error:
+        if error.status != 404:
+            return False
+    try:
+        live = api.call("GET", member_path(request.member, kind.path(None, request.namespace)))
+    except KubeError:
+        return False  # not in the member either: each object fails with its reason
+    labels = {k: v for k, v in ((live.get("metadata") or {}).get("labels") or {}).items()
+              if k != "kubernetes.io/metadata.name"}
+    try:
+        api.create(kind, {"apiVersion": "v1", "kind": "Namespace",
+                          "metadata": {"name": request.namespace, **({"labels": labels} if labels else {})}})
+    except KubeError:
+        return False
+    return True
 
 
 def _promote_one(api: Api, request: Request, kind, obj: dict) -> Result:
@@ -278,6 +310,11 @@ def promote(user, target, request: Request, *, wait: float = 20.0) -> Outcome:
     validate(request, [c["metadata"]["name"] for c in karmada.members(api)])
     outcome = Outcome(request)
     before = member_pods(api, request.member, request.namespace)
+    outcome.namespace_created = _ensure_namespace(api, request)
+    if outcome.namespace_created:
+        record(user, PROMOTE_ACTION, target.audit_ref, details={
+            "operation": "promote", "member": request.member, "namespace": request.namespace, "kind": "Namespace",
+            "name": request.namespace, "outcome": "created"})
     for plural in [k for k in KINDS if k in request.kinds]:
         kind = registry.get(plural)
         try:

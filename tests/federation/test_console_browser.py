@@ -48,3 +48,21 @@ def test_create_a_federated_deployment_split_1_to_2_in_the_browser(live_server, 
     assert member_deployment(members, "member2", ns, "shop").spec.template.spec.containers[0].image == \
         "mirror.example.com/nginx:1.27"
     assert member_deployment(members, "member1", ns, "shop").spec.replicas == 1
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_federation_pages_fit_1280_px_without_scrolling_sideways(live_server, tenant, sandbox_karmada, members,
+                                                                     language):
+    """A running federation's header has every tab (its Karmada kinds, failover, deploy, promote,
+    migrations, access): at 1280 px they wrap inside the content instead of widening the page."""
+    grant(sandbox_karmada, tenant.main, "cluster-admin")
+    federation = federation_on(sandbox_karmada, tenant.account, name="fed-wide")
+    with browser_page(live_server.url, "acme", PASSWORD, language) as page:
+        for route in ("federation:detail", "federation:promote", "federation:access"):
+            page.goto(live_server.url + reverse(route, args=[federation.pk]))
+            page.wait_for_selector("#federation-access")
+            tabs = page.eval_on_selector("#federation-tabs", "e => e.getBoundingClientRect().right")
+            content = page.eval_on_selector(".page-header", "e => e.getBoundingClientRect().right")
+            assert tabs <= content + 1, route
+            assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
+                route

@@ -7,6 +7,7 @@ from django.urls import reverse
 from kubernetes import client
 
 from cceone.audit.models import AuditEvent
+from federation import promote
 from tests.conftest import client_for
 
 from .karmada_world import eventually
@@ -140,16 +141,33 @@ def test_failures_are_listed_with_their_reason(federation, tenant, sandbox_karma
     refused = api.post(url, {"member": "member9", "namespace": ns}, content_type="application/json")
     assert refused.status_code == 400
     assert refused.json()["member"] == ["member9 is not a member cluster of this federation."]
-    # A namespace Karmada lacks: each object fails with the API server's reason, none is skipped.
-    client.CoreV1Api(members["member1"].api_client()).create_namespace({"metadata": {"name": f"{ns}-only"}})
-    client.CoreV1Api(members["member1"].api_client()).create_namespaced_config_map(
-        f"{ns}-only", {"metadata": {"name": "lonely"}})
-    failed = api.post(url, {"member": "member1", "namespace": f"{ns}-only", "kinds": ["configmaps"]},
-                      content_type="application/json").json()
-    assert [(r["name"], r["outcome"]) for r in failed["results"]] == [("lonely", "failed")]
-    assert "not found" in failed["results"][0]["reason"]
+    # A namespace only the member has (a member's own application, the usual case) is created in
+    # Karmada from the member's first, with its labels; then its objects are promoted into it.
+    member_core = client.CoreV1Api(members["member1"].api_client())
+    member_core.create_namespace({"metadata": {"name": f"{ns}-only", "labels": {"team": "shop"}}})
+    member_core.create_namespaced_config_map(f"{ns}-only", {"metadata": {"name": "lonely"}})
+    created = api.post(url, {"member": "member1", "namespace": f"{ns}-only", "kinds": ["configmaps"]},
+                       content_type="application/json").json()
+    assert created["namespace_created"] is True
+    assert [(r["name"], r["outcome"]) for r in created["results"]] == [("lonely", "promoted")]
+    with sandbox_karmada.api_client() as karmada_api:
+        assert client.CoreV1Api(karmada_api).read_namespace(f"{ns}-only").metadata.labels["team"] == "shop"
+    # A PropagationPolicy already holding the name promote gives: that object fails with Karmada's
+    # reason (its template is left, as karmadactl leaves it), none is skipped.
+    member_core.create_namespaced_config_map(f"{ns}-only", {"metadata": {"name": "crowded"}})
+    taken = promote.policy_name({"apiVersion": "v1", "kind": "ConfigMap",
+                                 "metadata": {"name": "crowded", "namespace": f"{ns}-only"}})
+    custom(sandbox_karmada).create_namespaced_custom_object(*POLICY, f"{ns}-only", "propagationpolicies", {
+        "apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy", "metadata": {"name": taken},
+        "spec": {"resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "other"}],
+                 "placement": {"clusterAffinity": {"clusterNames": ["member2"]}}}})
+    failed = api.post(url, {"member": "member1", "namespace": f"{ns}-only", "kinds": ["configmaps"],
+                            "name": "crowded"}, content_type="application/json").json()
+    assert failed["namespace_created"] is False
+    assert [(r["name"], r["outcome"]) for r in failed["results"]] == [("crowded", "failed")]
+    assert "was refused" in failed["results"][0]["reason"]
     assert AuditEvent.objects.filter(action="federations:deploy", result="failed",
-                                     details__name="lonely").exists()
+                                     details__name="crowded").exists()
 
 
 def test_a_viewer_may_not_promote_and_the_page_renders_in_chinese(federation, tenant):
