@@ -77,11 +77,20 @@ def template_hash(template: dict[str, Any]) -> str:
     return safe_encode(str(fnv32a(json.dumps(template, sort_keys=True).encode())))
 
 
+def revision_hash(template: dict[str, Any]) -> str:
+    """A StatefulSet's or DaemonSet's revision of `template`, over its defaulted form (see
+    `_without_hash`): the same whether a client wrote the defaults or the API server did."""
+    return template_hash({**template, "spec": kinds.default_pod_spec(template.get("spec") or {})})
+
+
 def _without_hash(template: dict[str, Any]) -> dict[str, Any]:
+    """The template as the deployment controller compares it: without the hash label and with
+    the API server's defaults (seeds are stored as written; a real API server has defaulted
+    both sides, so a client writing the defaulted template back changes nothing)."""
     tmeta = dict(template.get("metadata") or {})
     labels = {k: v for k, v in (tmeta.get("labels") or {}).items() if k != "pod-template-hash"}
     tmeta["labels"] = labels
-    return {**template, "metadata": tmeta}
+    return {**template, "metadata": tmeta, "spec": kinds.default_pod_spec(template.get("spec") or {})}
 
 
 def _tolerates(tolerations: list[dict[str, Any]], taint: dict[str, Any]) -> bool:
@@ -702,7 +711,7 @@ class Controllers:
         spec = sts.get("spec") or {}
         want = spec.get("replicas", 1)
         template = spec.get("template") or {}
-        revision = f"{name}-{template_hash(template)}"
+        revision = f"{name}-{revision_hash(template)}"
         uid = meta(sts)["uid"]
         for i in range(want):
             pod_name = f"{name}-{i}"
@@ -759,7 +768,7 @@ class Controllers:
         if ds is None:
             return
         template = (ds.get("spec") or {}).get("template") or {}
-        revision = template_hash(template)
+        revision = revision_hash(template)
         eligible, _ = self._eligible_nodes(template.get("spec") or {}, daemon=True)
         wanted = {meta(n)["name"]: n for n in eligible}
         placed: dict[str, dict[str, Any]] = {}

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from .controllers import template_hash
+from .controllers import revision_hash, template_hash
 from .disruption import budget
 from .util import fnv32a, safe_encode
 
@@ -337,7 +337,7 @@ class Cluster:
         claim_tpl = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
                      "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": storage_class,
                               "resources": {"requests": {"storage": storage}}, "volumeMode": "Filesystem"}}
-        revision = f"{name}-{template_hash(template)}"
+        revision = f"{name}-{revision_hash(template)}"
         sts = self.add({"apiVersion": "apps/v1", "kind": "StatefulSet",
                         "metadata": {**self.meta(name, ns, age, kind_hint="StatefulSet"), "generation": 1,
                                      "labels": {"app": labels["app"]}},
@@ -389,7 +389,7 @@ class Cluster:
     def daemonset(self, ns: str, name: str, template: dict[str, Any], nodes: list[str], *,
                   age: str = "now-45d", logs: list[str] | None = None) -> None:
         labels = template["metadata"]["labels"]
-        revision = template_hash(template)
+        revision = revision_hash(template)
         ds = self.add({"apiVersion": "apps/v1", "kind": "DaemonSet",
                        "metadata": {**self.meta(name, ns, age, kind_hint="DaemonSet"), "generation": 1,
                                     "labels": {"app": labels["app"]}},

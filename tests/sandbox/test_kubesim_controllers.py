@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from kubernetes import client
 
@@ -174,3 +176,57 @@ def test_controllers_can_be_turned_off() -> None:
             assert client.AppsV1Api(api).list_namespaced_replica_set("default").items == []
         finally:
             api.close()
+
+
+def test_a_seeded_deployment_written_back_with_defaults_keeps_its_pods(emulator: Any, apps: client.AppsV1Api,
+                                                                       core: client.CoreV1Api, ns: str) -> None:
+    """Seeds are stored as written (no defaults); a client that writes the same Deployment back
+    (Karmada adopting it after a promote) sends the defaulted template. The API server stores
+    defaults on both, so the Deployment controller sees the same template: no new ReplicaSet."""
+    template = {"metadata": {"labels": {"app": "seeded"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx:1.25", "ports": [{"containerPort": 80}]}]}}
+    dep = emulator.put_object({"apiVersion": "apps/v1", "kind": "Deployment",
+                               "metadata": {"name": "seeded", "namespace": ns, "labels": {"app": "seeded"}},
+                               "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "seeded"}},
+                                        "template": template}})
+    hashed = {**template, "metadata": {"labels": {"app": "seeded", "pod-template-hash": "5d4f8b7c9"}}}
+    owner = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "seeded", "uid": dep["metadata"]["uid"],
+             "controller": True}
+    rs = emulator.put_object({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                              "metadata": {"name": "seeded-5d4f8b7c9", "namespace": ns, "ownerReferences": [owner],
+                                           "labels": hashed["metadata"]["labels"],
+                                           "annotations": {"deployment.kubernetes.io/revision": "1"}},
+                              "spec": {"replicas": 1, "selector": {"matchLabels": hashed["metadata"]["labels"]},
+                                       "template": hashed}})
+    emulator.put_object({"apiVersion": "v1", "kind": "Pod",
+                         "metadata": {"name": "seeded-5d4f8b7c9-abcde", "namespace": ns,
+                                      "labels": hashed["metadata"]["labels"],
+                                      "ownerReferences": [{**owner, "kind": "ReplicaSet", "name": rs["metadata"]["name"],
+                                                           "uid": rs["metadata"]["uid"]}]},
+                         "spec": {**template["spec"], "nodeName": "worker-1"}, "status": {"phase": "Running"}})
+    written = apps.read_namespaced_deployment("seeded", ns)
+    written.metadata.labels["adopted"] = "yes"  # an update through the API: defaults are filled in
+    apps.replace_namespaced_deployment("seeded", ns, written)
+    assert apps.read_namespaced_deployment("seeded", ns).spec.template.spec.containers[0].termination_message_path
+    assert [r.metadata.name for r in apps.list_namespaced_replica_set(ns).items] == ["seeded-5d4f8b7c9"]
+    assert [p.metadata.name for p in _owned_pods(core, ns, "seeded")] == ["seeded-5d4f8b7c9-abcde"]
+
+
+@pytest.mark.parametrize("kind, namespace, name", [("StatefulSet", "prod", "postgres"),
+                                                   ("DaemonSet", "kube-system", "kube-proxy")])
+def test_seeded_statefulset_and_daemonset_written_back_with_defaults_keep_their_pods(
+        apps: client.AppsV1Api, core: client.CoreV1Api, kind: str, namespace: str, name: str) -> None:
+    read, replace = ((apps.read_namespaced_stateful_set, apps.replace_namespaced_stateful_set) if kind == "StatefulSet"
+                     else (apps.read_namespaced_daemon_set, apps.replace_namespaced_daemon_set))
+
+    def pods() -> dict[str, str]:
+        return {p.metadata.name: p.metadata.uid for p in core.list_namespaced_pod(namespace).items
+                if any(o.name == name and o.kind == kind for o in p.metadata.owner_references or [])
+                and not p.metadata.deletion_timestamp}
+
+    before = pods()
+    assert before
+    written = read(name, namespace)
+    written.metadata.labels = {**(written.metadata.labels or {}), "adopted": "yes"}
+    replace(name, namespace, written)
+    assert pods() == before
