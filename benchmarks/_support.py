@@ -72,3 +72,16 @@ def rotated(calls: list, n: int, warmup: int = 200) -> list[list[float]]:
             calls[side]()
             times[side].append(clock() - t0)
     return times
+
+
+def wait_listening(port: int, timeout: float = 60) -> None:
+    """Until something accepts TCP connections on 127.0.0.1:`port`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"nothing listens on port {port}")
+            time.sleep(0.05)

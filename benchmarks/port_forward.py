@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -43,7 +42,7 @@ import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import free_port, stop_processes, wait_http  # noqa: E402
+from _support import free_port, stop_processes, wait_http, wait_listening  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bench", "namespace": "default"},
@@ -159,17 +158,6 @@ def _forward(kubeconfig: Path, log: Path) -> tuple[subprocess.Popen, int]:
     return proc, port
 
 
-def _wait_listening(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"nothing listens on port {port}")
-            time.sleep(0.1)
-
 
 def _download(port: int, size: int) -> float:
     start = time.perf_counter()
@@ -268,7 +256,7 @@ def main() -> None:
                                             "--api", api_netloc], cwd=str(ROOT), env=env,
                                       stdout=open(work / "bare-agent.log", "wb"), stderr=subprocess.STDOUT))
         bare_hub_pid, bare_agent_pid = procs[-2].pid, procs[-1].pid
-        _wait_listening(bare_pub)
+        wait_listening(bare_pub)
         api["clusters"][0]["cluster"] = {"server": f"https://127.0.0.1:{bare_pub}",
                                          "certificate-authority": str(work / "tls" / "ca.crt")}
         (work / "floor.yaml").write_text(json.dumps(api))

@@ -24,18 +24,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import ssl
 import statistics
 import struct
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import free_port, interleaved, stop_processes  # noqa: E402
+from _support import free_port, interleaved, stop_processes, wait_listening  # noqa: E402
 from tunnel_overhead import ROOT, TOKEN, cpu_seconds, http_getter, kube_getter, start_api  # noqa: E402
 
 FRAME = struct.Struct("!II")  # request number, length
@@ -198,7 +196,7 @@ def main() -> None:
             ca = HubTLS.ensure(tls_dir).ca_file  # made here, before the hub loads it
         procs.append(subprocess.Popen(me + ["--role", "hub", "--ports", f"{internal},{link}", *(["--tls", tls_dir] if tls_dir else [])], env=env))
         procs.append(subprocess.Popen(me + ["--role", "agent", "--ports", f"{link},{api_port}", *(["--tls", ca] if ca else [])], env=env))
-        _wait_port(internal)  # opened once the agent is linked
+        wait_listening(internal)  # opened once the agent is linked
 
         make = kube_getter if args.client == "kubernetes" else http_getter
         direct = make(api_url, {"Authorization": f"Bearer {TOKEN}"})
@@ -216,17 +214,6 @@ def main() -> None:
     finally:
         stop_processes(procs)
 
-
-def _wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"nothing listens on port {port}")
-            time.sleep(0.05)
 
 
 if __name__ == "__main__":
