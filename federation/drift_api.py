@@ -1,6 +1,5 @@
 """The drift page's API twins: a federated workload's three-way comparison per member, and
 re-sync of one member (`federation.drift_service`, the same IAM checks as the pages)."""
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -44,6 +43,8 @@ class MemberDriftSerializer(serializers.Serializer):
     suspended = serializers.BooleanField(help_text="Dispatching to this member is suspended.")
     applied = serializers.DictField(allow_null=True, help_text="The Work's Applied condition.")
     error = serializers.CharField()
+    written = serializers.BooleanField(help_text="Re-sync wrote the member; false when it was already in sync "
+                                                 "(and always false in a comparison).")
     differences = DifferenceSerializer(many=True)
 
 
@@ -72,10 +73,8 @@ class FederatedWorkloadDriftViewSet(FederationViewSet):
                                "fields the member's API server defaults are not compared.")
     @action(detail=False, methods=["get"], url_path="drift")
     def drift(self, request, federation_id=None, kind=None, namespace=None, name=None):
-        try:
-            found = drift_service.compare(request.user, self.target, kind, namespace, name)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError({"detail": error.messages}) from None
+        # A service's ValidationError is a 400 through `cceone.api.exception_handler`.
+        found = drift_service.compare(request.user, self.target, kind, namespace, name)
         return Response(found.as_dict())
 
     @extend_schema(request=ResyncSerializer, responses=MemberDriftSerializer, parameters=PARAMETERS,
@@ -87,12 +86,8 @@ class FederatedWorkloadDriftViewSet(FederationViewSet):
     def resync(self, request, federation_id=None, kind=None, namespace=None, name=None):
         given = ResyncSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        try:
-            found = drift_service.resync(request.user, self.target, kind, namespace, name,
-                                         given.validated_data["member"])
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.message_dict if hasattr(error, "error_dict")
-                                              else {"detail": error.messages}) from None
+        found = drift_service.resync(request.user, self.target, kind, namespace, name,
+                                     given.validated_data["member"])
         return Response(found.as_dict())
 
 

@@ -22,11 +22,12 @@ from django.utils.translation import gettext_lazy
 
 from cceone.audit.models import AuditEvent
 from cceone.audit.services import record
-from cceone.iam.access import require
+from cceone.iam.access import can, require
 from cceone.kube.gateway import KubeError
 from resources import registry
 from resources.formatting import condition, meta, spec
 from resources.kube import Api
+from resources.permissions import Permissions
 
 from . import drift
 from .promote import member_path
@@ -52,6 +53,7 @@ class MemberDrift:
     rows: list = field(default_factory=list)
     rendered: dict | None = None
     live: dict | None = None
+    written: bool = False  # set by `resync` only: it wrote the member (False: already in sync)
 
     @property
     def state_label(self) -> str:
@@ -67,7 +69,7 @@ class MemberDrift:
 
     def as_dict(self) -> dict:
         return {"cluster": self.cluster, "state": self.state, "work": self.work, "suspended": self.suspended,
-                "applied": self.applied, "error": self.error,
+                "applied": self.applied, "error": self.error, "written": self.written,
                 "differences": [row.as_dict() for row in self.rows]}
 
 
@@ -171,9 +173,20 @@ def compare(user, target, kind_plural: str, namespace: str, name: str) -> Compar
     return comparison
 
 
+def may_resync(user, target) -> bool:
+    """Whether to offer Re-sync: IAM's deploy action, and Karmada's RBAC letting the user update
+    `clusters/proxy` (a SelfSubjectAccessReview as the user; the ops preset reads the proxy but
+    may not write through it). The write itself is still decided by Karmada and the member."""
+    if not can(user, DEPLOY_ACTION, target.obj):
+        return False
+    return Permissions(Api(target.obj, user)).allows("update", registry.get("clusters"), None, "proxy",
+                                                     resource="clusters", group="cluster.karmada.io")
+
+
 def resync(user, target, kind_plural: str, namespace: str, name: str, member: str) -> MemberDrift:
-    """Write the rendered object into the member again; the member's comparison afterwards.
-    A member already in sync is left alone (nothing written, nothing audited)."""
+    """Write the rendered object into the member again; the member's comparison afterwards, its
+    `written` telling whether anything was written. A member already in sync is left alone
+    (nothing written, nothing audited)."""
     require(user, DEPLOY_ACTION, target.obj)
     comparison = compare(user, target, kind_plural, namespace, name)
     found = comparison.member(member)
@@ -204,4 +217,6 @@ def resync(user, target, kind_plural: str, namespace: str, name: str, member: st
                details={**details, "error": error.message})
         raise
     record(user, DEPLOY_ACTION, target.audit_ref, details=details)
-    return _member(api, comparison.template, comparison.binding, member, kind, namespace, name)
+    after = _member(api, comparison.template, comparison.binding, member, kind, namespace, name)
+    after.written = True
+    return after

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cceone.iam.access import can, require
+from cceone.iam.access import require
 from cceone.iam.routes import iam_page
 from cceone.kube.gateway import KubeError
 
@@ -23,7 +23,8 @@ def _page(request, target, kind, namespace, name, *, comparison=None, error="", 
         "names": {"kind": kind, "namespace": namespace, "name": name},
         "placement_url": reverse("federation:placement", args=[target.obj.pk, kind, namespace, name]),
         "resync_url": reverse("federation:drift-resync", args=[target.obj.pk, kind, namespace, name]),
-        "can_resync": can(request.user, DEPLOY_ACTION, target.obj)}, status=status)
+        "can_resync": bool(comparison and comparison.drifted) and drift_service.may_resync(request.user, target)},
+        status=status)
 
 
 def _refusal(error) -> tuple[str, int]:
@@ -68,7 +69,10 @@ def resync(request, pk, kind, namespace, name):
             comparison = None
         return _page(request, target, kind, namespace, name, comparison=comparison, error=message,
                      status=code if code != 502 else 422)
-    if found.state == drift_service.IN_SYNC:
+    if not found.written:
+        messages.info(request, _("%(member)s already holds %(name)s as Karmada rendered it: nothing was written.") % {
+            "member": member, "name": name})
+    elif found.state == drift_service.IN_SYNC:
         messages.success(request, _("%(member)s holds %(name)s as Karmada rendered it again.") % {
             "member": member, "name": name})
     else:

@@ -17,7 +17,8 @@ import datetime as dt
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from kubernetes import client as k8s
@@ -184,10 +185,12 @@ def _ready(cluster: dict | None) -> dict:
 def member_rows(federation: Federation, clusters: list[dict]) -> list[dict]:
     """Each member's Ready condition now, its taints, and its recorded transitions (newest first)."""
     history: dict[str, list] = {}
+    # The page polls every few seconds: the newest HISTORY_SHOWN per member, cut by the database.
     for row in MemberConditionChange.objects.filter(federation=federation,
-                                                    member__in=[_name(c) for c in clusters]):
-        if len(history.setdefault(row.member, [])) < HISTORY_SHOWN:
-            history[row.member].append(row)
+                                                    member__in=[_name(c) for c in clusters]).annotate(
+            rank=Window(RowNumber(), partition_by=[F("member")],
+                        order_by=[F("transitioned_at").desc(), F("id").desc()])).filter(rank__lte=HISTORY_SHOWN):
+        history.setdefault(row.member, []).append(row)
     rows = []
     for cluster in sorted(clusters, key=_name):
         ready = _ready(cluster)
@@ -215,8 +218,12 @@ def workload_rows(federation: Federation, bindings: list[dict], members: dict[st
     against before (our recorded placement, else what the eviction tasks say), and its history."""
     bindings = [b for b in bindings if is_workload(b)]
     snapshots: dict[tuple, list] = {}
+    # The newest HISTORY_SHOWN per binding, cut by the database; "before" is sought among them
+    # (the placements the page shows), not in the whole retention.
     for row in PlacementSnapshot.objects.filter(federation=federation,
-                                                binding__in={_name(b) for b in bindings}):
+                                                binding__in={_name(b) for b in bindings}).annotate(
+            rank=Window(RowNumber(), partition_by=[F("namespace"), F("binding")],
+                        order_by=[F("sequence").desc()])).filter(rank__lte=HISTORY_SHOWN):
         snapshots.setdefault((row.namespace, row.binding), []).append(row)
     rows = []
     for binding in bindings:
@@ -253,7 +260,7 @@ def workload_rows(federation: Federation, bindings: list[dict], members: dict[st
                      "now": now, "before": before, "before_at": before_at, "before_source": source,
                      "moved_at": moved_at,
                      "moved": before is not None and before != now, "evictions": tasks, "members": cells,
-                     "affected": affected, "history": history[:HISTORY_SHOWN]})
+                     "affected": affected, "history": history})
     rows.sort(key=lambda r: (not r["affected"], r["namespace"], r["name"]))
     return rows
 

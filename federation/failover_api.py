@@ -1,15 +1,13 @@
 """The Failover view's API twin: `GET /api/v1/federations/<id>/failover/`, the same reading
 (as the user) and recording as the page (`federation.failover.view`)."""
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, viewsets
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from cceone import api_routes as routes
-from cceone.kube.gateway import KubeError
-from resources.object_api import KubernetesRefusal
 
 from . import failover
-from .console_api import FederationConsoleSchema, FederationConsoleViewSet
+from .console_api import FederationConsoleSchema, FederationViewSet
 
 # A plain string, not an enum: the same choice set under several field names would make the
 # schema generator name it twice.
@@ -108,17 +106,11 @@ class FailoverSchema(FederationConsoleSchema):
         return False
 
 
-class FederationFailoverViewSet(viewsets.ViewSet):
+class FederationFailoverViewSet(FederationViewSet):
     """A federation's failover: members' Ready history and where workloads' replicas moved."""
 
     schema = FailoverSchema()
     iam_actions = {"list": "federations:get"}
-    iam_object = FederationConsoleViewSet.iam_object
-
-    def handle_exception(self, exc):
-        if isinstance(exc, KubeError):
-            exc = KubernetesRefusal(exc)
-        return super().handle_exception(exc)
 
     @extend_schema(responses=FailoverSerializer, summary="A federation's failover view",
                    description="Each member's Ready condition now and its transitions recorded by the console, and "

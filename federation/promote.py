@@ -310,18 +310,14 @@ def promote(user, target, request: Request, *, wait: float = 20.0) -> Outcome:
     validate(request, [c["metadata"]["name"] for c in karmada.members(api)])
     outcome = Outcome(request)
     before = member_pods(api, request.member, request.namespace)
-    outcome.namespace_created = _ensure_namespace(api, request)
-    if outcome.namespace_created:
-        record(user, PROMOTE_ACTION, target.audit_ref, details={
-            "operation": "promote", "member": request.member, "namespace": request.namespace, "kind": "Namespace",
-            "name": request.namespace, "outcome": "created"})
+    candidates = []  # (kind, object) to promote, or a listing's failure, in the order shown
     for plural in [k for k in KINDS if k in request.kinds]:
         kind = registry.get(plural)
         try:
             items = _member_items(api, request.member, kind, request.namespace, request.label_selector,
                                   request.name)
         except KubeError as error:
-            outcome.results.append(Result(kind.kind, "*", FAILED, _("Listing %(kinds)s in %(member)s failed: "
+            candidates.append(Result(kind.kind, "*", FAILED, _("Listing %(kinds)s in %(member)s failed: "
                                                                      "%(message)s") % {
                 "kinds": kind.label, "member": request.member, "message": error.message}))
             continue
@@ -330,7 +326,17 @@ def promote(user, target, request: Request, *, wait: float = 20.0) -> Outcome:
                 continue  # every namespace's own, made by the member itself
             if kind.kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token":
                 continue
-            outcome.results.append(_promote_one(api, request, kind, obj))
+            candidates.append((kind, obj))
+    # Only now: Karmada gives a namespace it holds to every member, so one is never created for a
+    # selection that matches nothing (when Karmada lacks the namespace, every match is promoted).
+    if any(not isinstance(c, Result) for c in candidates):
+        outcome.namespace_created = _ensure_namespace(api, request)
+    if outcome.namespace_created:
+        record(user, PROMOTE_ACTION, target.audit_ref, details={
+            "operation": "promote", "member": request.member, "namespace": request.namespace, "kind": "Namespace",
+            "name": request.namespace, "outcome": "created"})
+    for candidate in candidates:
+        outcome.results.append(candidate if isinstance(candidate, Result) else _promote_one(api, request, *candidate))
     for result in outcome.results:
         record(user, PROMOTE_ACTION, target.audit_ref,
                result=AuditEvent.Result.FAILED if result.outcome == FAILED else AuditEvent.Result.SUCCESS,

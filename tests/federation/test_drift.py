@@ -201,8 +201,14 @@ def test_a_member_changed_behind_karmadas_back_shows_drift_and_resync_repairs_it
     assert answer.json()["state"] == "in-sync"
     assert "hotfix" not in member_deployment(members, "member2", ns).metadata.labels
     assert browser.get(api_url(federation, ns)).json()["drifted"] is False
+    assert answer.json()["written"] is True
     again = browser.post(api_url(federation, ns, "resync/"), {"member": "member2"}, content_type="application/json")
-    assert again.status_code == 200 and again.json()["state"] == "in-sync"
+    assert again.status_code == 200 and again.json()["state"] == "in-sync" and again.json()["written"] is False
+    # The page says so too, rather than claiming it wrote the member again.
+    answer = browser.post(drift_url(federation, ns, "-resync"), {"member": "member2"}, follow=True)
+    page = answer.content.decode()
+    assert "member2 already holds web as Karmada rendered it: nothing was written." in page
+    assert "holds web as Karmada rendered it again" not in page
     assert AuditEvent.objects.filter(details__operation="resync").count() == 2
 
 
@@ -248,6 +254,13 @@ def test_bad_input_and_viewers_change_nothing(federation, tenant, karmada, membe
     assert viewer.post(drift_url(federation, ns, "-resync"), {"member": "member1"}).status_code == 403
     assert viewer.post(api_url(federation, ns, "resync/"), {"member": "member1"},
                        content_type="application/json").status_code == 403
+    # An IAM admin (federations:deploy) whom Karmada's RBAC lets read but not update clusters/proxy
+    # (as the ops preset): the drift, without the button; the write is refused by Karmada.
+    grant(karmada, tenant.admin, "read-all")
+    reader = client_for(tenant.admin)
+    page = reader.get(drift_url(federation, ns)).content.decode()
+    assert 'data-member="member1" data-state="drifted"' in page and "data-resync=" not in page
+    assert reader.post(drift_url(federation, ns, "-resync"), {"member": "member1"}).status_code == 403
     assert member_deployment(members, "member1", ns).spec.template.spec.containers[0].image == "nginx:1.29"
     assert not AuditEvent.objects.filter(details__operation="resync", result="success").exists()
 

@@ -93,6 +93,28 @@ def test_a_move_not_seen_before_is_told_from_the_eviction_tasks(tenant):
     assert row["evictions"][0]["from_cluster"] == "edge-01"
 
 
+def test_the_view_shows_the_newest_transitions_and_placements_per_member_and_workload(tenant):
+    federation = FederationFactory(account=tenant.account)
+    shown = failover.HISTORY_SHOWN
+    for minute in range(shown + 5):  # flapping: more transitions than the page shows
+        failover.record_conditions(federation, [
+            cluster("edge-01", "True" if minute % 2 else "False", f"2026-12-07T10:{minute:02d}:00Z"),
+            cluster("edge-02", "True")])
+    for step in range(shown + 3):
+        failover.record_placements(federation, [binding("web", {"edge-01": step + 1}),
+                                                binding("api", {"edge-02": 1})])
+    rows = {r["name"]: r for r in failover.member_rows(federation, [cluster("edge-01", "True"),
+                                                                    cluster("edge-02", "True")])}
+    flapping = rows["edge-01"]["history"]
+    assert len(flapping) == shown and flapping[0].transitioned_at.minute == shown + 4  # newest first
+    assert [c.status for c in rows["edge-02"]["history"]] == ["True"]
+    web, api = sorted(failover.workload_rows(federation, [binding("web", {"edge-01": shown + 3}),
+                                                          binding("api", {"edge-02": 1})], {}),
+                      key=lambda r: r["name"], reverse=True)
+    assert [s.sequence for s in web["history"]] == list(range(shown + 3, 3, -1))
+    assert [s.sequence for s in api["history"]] == [1]
+
+
 def test_old_history_is_pruned_but_each_latest_row_stays(tenant):
     federation = FederationFactory(account=tenant.account)
     long_ago = timezone.now() - failover.RETENTION - dt.timedelta(days=1)

@@ -145,6 +145,15 @@ def test_failures_are_listed_with_their_reason(federation, tenant, sandbox_karma
     # Karmada from the member's first, with its labels; then its objects are promoted into it.
     member_core = client.CoreV1Api(members["member1"].api_client())
     member_core.create_namespace({"metadata": {"name": f"{ns}-only", "labels": {"team": "shop"}}})
+    # Nothing matched: the namespace is not created (Karmada would give it to every member).
+    empty = api.post(url, {"member": "member1", "namespace": f"{ns}-only", "kinds": ["configmaps"],
+                           "label_selector": "app=nothing"}, content_type="application/json").json()
+    assert empty["namespace_created"] is False and empty["results"] == []
+    with sandbox_karmada.api_client() as karmada_api:
+        with pytest.raises(client.ApiException) as missing:
+            client.CoreV1Api(karmada_api).read_namespace(f"{ns}-only")
+        assert missing.value.status == 404
+    assert not AuditEvent.objects.filter(details__kind="Namespace").exists()
     member_core.create_namespaced_config_map(f"{ns}-only", {"metadata": {"name": "lonely"}})
     created = api.post(url, {"member": "member1", "namespace": f"{ns}-only", "kinds": ["configmaps"]},
                        content_type="application/json").json()
@@ -152,6 +161,13 @@ def test_failures_are_listed_with_their_reason(federation, tenant, sandbox_karma
     assert [(r["name"], r["outcome"]) for r in created["results"]] == [("lonely", "promoted")]
     with sandbox_karmada.api_client() as karmada_api:
         assert client.CoreV1Api(karmada_api).read_namespace(f"{ns}-only").metadata.labels["team"] == "shop"
+    # The page says the namespace was created, and that every member gets it.
+    member_core.create_namespace({"metadata": {"name": f"{ns}-page"}})
+    member_core.create_namespaced_config_map(f"{ns}-page", {"metadata": {"name": "paged"}})
+    page = api.post(reverse("federation:promote", args=[federation.pk]),
+                    {"member": "member1", "namespace": f"{ns}-page", "kinds": ["configmaps"]}).content.decode()
+    assert 'data-kind="ConfigMap" data-name="paged" data-outcome="promoted"' in page
+    assert 'id="promote-namespace-created"' in page and "Karmada gives it to every member" in page
     # A PropagationPolicy already holding the name promote gives: that object fails with Karmada's
     # reason (its template is left, as karmadactl leaves it), none is skipped.
     member_core.create_namespaced_config_map(f"{ns}-only", {"metadata": {"name": "crowded"}})
