@@ -324,3 +324,31 @@ def test_the_sweep_stalls_a_migration_whose_user_lost_the_right_and_goes_past_a_
     assert viewers.state == "stalled" and "can no longer act" in viewers.message
     broken.refresh_from_db()
     assert broken.state == "shifting"
+
+
+def test_a_step_written_but_not_readable_stays_on_the_row(federation, tenant, karmada, application):
+    """The policies are rewritten, then reading the bindings is refused (this user may write
+    policies but not read bindings): the step the row holds is the one Karmada has, and the
+    refusal is kept on the row instead of the step being forgotten."""
+    ns = application
+    api = client_for(tenant.main)
+    created = api.post(f"/api/v1/federations/{federation.pk}/migrations/", {
+        "source": "member1", "target": "member2", "namespace": ns, "label_selector": "app=shop",
+        "steps": "1:0 0:1"}, content_type="application/json")
+    assert created.status_code == 201, created.content
+    pk = created.json()["id"]
+    eventually(lambda: api.get(f"/api/v1/federations/{federation.pk}/migrations/{pk}/").json()["state"] == "ready"
+               or None, timeout=40)
+    karmada.emulator.put_object({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "policies-only"},
+        "rules": [{"apiGroups": ["policy.karmada.io"], "resources": ["propagationpolicies"],
+                   "verbs": ["get", "list", "patch", "update"]},
+                  {"apiGroups": ["cluster.karmada.io"], "resources": ["clusters"], "verbs": ["get", "list"]}]})
+    grant(karmada, tenant.admin, "policies-only")
+    client_for(tenant.admin).post(f"/api/v1/federations/{federation.pk}/migrations/{pk}/advance/", {"step": 0},
+                                  content_type="application/json")
+    migration = FederationMigration.objects.get(pk=pk)
+    assert migration.current_step == 1 and migration.state == "shifting"
+    assert "reading the bindings failed" in migration.message
+    assert AuditEvent.objects.filter(details__migration=pk, details__operation="migration-step",
+                                     details__step=1).exists()
