@@ -14,7 +14,7 @@ class FederationConfig(AppConfig):
         from clusters.hub_directory import register_target
         from fleets import panels
 
-        from . import api, console, console_api, drift_api, failover_api, kubeconfigs
+        from . import api, console, console_api, drift_api, failover_api, kubeconfigs, migration_api
         from . import checks  # noqa: F401 - registers the quota and control-plane checks (clusters' registry)
         from . import tasks  # noqa: F401 - sends provisioning, members' joins and RBAC on the services' signals
         from .fleet_panel import fleet_panel
@@ -30,6 +30,7 @@ class FederationConfig(AppConfig):
         console_api.register()
         failover_api.register()
         drift_api.register()
+        migration_api.register()
         overview.register_instances(INSTANCES)
         overview.register_statistics(STATISTICS)
         metering.register(FederationMeter())

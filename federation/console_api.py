@@ -250,7 +250,4 @@ class FederationConsoleViewSet(FederationViewSet):
 
 
 def register() -> None:
-    from . import migration_api
-
     routes.register(r"federations/(?P<federation_id>\d+)", FederationConsoleViewSet, basename="federation-console")
-    migration_api.register()

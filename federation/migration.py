@@ -15,18 +15,21 @@ ResourceBindings' aggregated status and no member still reports more than its sh
 same for migrations nobody watches, re-applies a step whose writes were cut short, and
 marks a step stalled when nothing has moved for `STALL_SECONDS`.
 """
+import logging
 import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from cceone.audit.models import AuditEvent
 from cceone.audit.services import record
-from cceone.iam.access import require
+from cceone.iam.access import can, require
 from cceone.kube.gateway import KubeError
 from resources import registry
 from resources.kube import JSON_PATCH, Api
@@ -41,6 +44,7 @@ MAX_STEPS = 20
 MAX_WEIGHT = 10000
 STEP = re.compile(r"^(\d+):(\d+)$")
 State = FederationMigration.State
+log = logging.getLogger(__name__)
 
 
 def stall_seconds() -> float:
@@ -250,37 +254,54 @@ def start(user, target, given: Start) -> FederationMigration:
                                    % {"name": getattr(given, key)}})
     if given.source == given.target:
         raise ValidationError({"target": _("Choose a target member other than the source.")})
-    if FederationMigration.objects.filter(federation=target.obj, namespace=given.namespace,
-                                          label_selector=given.label_selector).exclude(
-            state=State.COMPLETED).exists():
-        raise ValidationError({"namespace": _("A migration of this application is already under way: continue it "
-                                              "on its page.")})
-    outcome = promotion.promote(user, target, promotion.Request(
-        member=given.source, namespace=given.namespace, label_selector=given.label_selector))
-    plurals = {registry.get(p).kind: p for p in promotion.KINDS}
-    objects = []
-    for r in outcome.results:
-        policy = r.policy if r.outcome == promotion.PROMOTED else ""
-        if r.outcome == promotion.ALREADY:
-            policy = _promoted_earlier(api, given, registry.get(plurals[r.kind]), r.name)
-        if policy:
-            objects.append({"kind": r.kind, "plural": plurals[r.kind], "name": r.name, "policy": policy})
-    if not objects:
+    with transaction.atomic():
+        # The federation's row held from the check to the create: two starts of overlapping
+        # applications (or a start and a roll back) are taken one after the other, not both.
+        Federation.objects.select_for_update().get(pk=target.obj.pk)
+        if _overlapping(target.obj, given.namespace, given.label_selector).exists():
+            raise ValidationError({"namespace": _("A migration of this application is already under way: "
+                                                  "continue it on its page.")})
+        outcome = promotion.promote(user, target, promotion.Request(
+            member=given.source, namespace=given.namespace, label_selector=given.label_selector))
+        plurals = {registry.get(p).kind: p for p in promotion.KINDS}
+        objects = []
+        for r in outcome.results:
+            policy = r.policy if r.outcome == promotion.PROMOTED else ""
+            if r.outcome == promotion.ALREADY:
+                policy = _promoted_earlier(api, given, registry.get(plurals[r.kind]), r.name)
+            if policy:
+                objects.append({"kind": r.kind, "plural": plurals[r.kind], "name": r.name, "policy": policy})
+        # Nothing promoted: refused below, once out of the transaction, so that the promotion's
+        # own audit of what it tried is kept.
+        migration = None
+        if objects:
+            migration = FederationMigration.objects.create(
+                federation=target.obj, source=given.source, target=given.target, namespace=given.namespace,
+                label_selector=given.label_selector, steps=given.steps, promoted=objects,
+                promotion=outcome.as_dict(), creator=user, step_started_at=timezone.now())
+            _event(migration, "promoted", promoted=len(objects), restarted=outcome.restarted)
+            migration.save(update_fields=["history"])
+            record(user, MIGRATE_ACTION, target.audit_ref, details={
+                "operation": "migration-start", "migration": migration.pk, "source": given.source,
+                "target": given.target, "namespace": given.namespace, "label_selector": given.label_selector,
+                "steps": format_steps(given.steps), "objects": [f"{o['kind']}/{o['name']}" for o in objects]})
+    if migration is None:
         reasons = "; ".join(f"{r.kind} {r.name}: {r.reason}" for r in outcome.results)
         raise ValidationError({"namespace": _("Nothing of this application was promoted from %(member)s%(reasons)s.")
                                % {"member": given.source, "reasons": f" ({reasons})" if reasons else ""}})
-    migration = FederationMigration.objects.create(
-        federation=target.obj, source=given.source, target=given.target, namespace=given.namespace,
-        label_selector=given.label_selector, steps=given.steps, promoted=objects, promotion=outcome.as_dict(),
-        creator=user, step_started_at=timezone.now())
-    _event(migration, "promoted", promoted=len(objects), restarted=outcome.restarted)
-    migration.save(update_fields=["history"])
-    record(user, MIGRATE_ACTION, target.audit_ref, details={
-        "operation": "migration-start", "migration": migration.pk, "source": given.source, "target": given.target,
-        "namespace": given.namespace, "label_selector": given.label_selector, "steps": format_steps(given.steps),
-        "objects": [f"{o['kind']}/{o['name']}" for o in objects]})
     _write_step(user, target, api, migration, "migration-step")
     return migration
+
+
+def _overlapping(federation, namespace: str, label_selector: str):
+    """Unfinished migrations that may hold the same objects: same namespace, and either selector
+    empty (the whole namespace) or both equal. Selectors that differ may still overlap, but
+    telling that needs the objects; an empty one surely does."""
+    found = FederationMigration.objects.filter(federation=federation, namespace=namespace).exclude(
+        state=State.COMPLETED)
+    if label_selector:
+        found = found.filter(Q(label_selector="") | Q(label_selector=label_selector))
+    return found
 
 
 def _write_step(user, target, api: Api, migration: FederationMigration, operation: str) -> None:
@@ -289,8 +310,9 @@ def _write_step(user, target, api: Api, migration: FederationMigration, operatio
     try:
         changed = apply_step(api, migration)
     except KubeError as error:
-        migration.message = _("Writing the policies for this step failed: %(message)s") % {"message": error.message}
-        migration.save(update_fields=["message", "updated_at"])
+        migration.message = N_("Writing the policies for this step failed: %(message)s")
+        migration.message_params = {"message": error.message}
+        migration.save(update_fields=["message", "message_params", "updated_at"])
         record(user, MIGRATE_ACTION, target.audit_ref, result=AuditEvent.Result.FAILED, details={
             "operation": operation, "migration": migration.pk, "step": migration.current_step,
             "weights": migration.weights, "reason": error.message})
@@ -298,12 +320,21 @@ def _write_step(user, target, api: Api, migration: FederationMigration, operatio
     record(user, MIGRATE_ACTION, target.audit_ref, details={
         "operation": operation, "migration": migration.pk, "step": migration.current_step,
         "weights": migration.weights, "policies": changed})
-    refresh(migration, api)
+    try:
+        refresh(migration, api)
+    except KubeError as error:
+        # The policies are written: the row must stay (a caller's transaction rolled back would
+        # forget a step Karmada already has). The page and the sweep look again.
+        migration.message = N_("The policies were written, but reading the bindings failed: %(message)s")
+        migration.message_params = {"message": error.message}
+        migration.save(update_fields=["message", "message_params", "updated_at"])
 
 
 def _move(user, target, migration_id: int, expected_step: int | None, delta: int) -> FederationMigration:
     require(user, MIGRATE_ACTION, target.obj)
     with transaction.atomic():
+        # The federation first, as start() does: a roll back and a start are serialised.
+        Federation.objects.select_for_update().get(pk=target.obj.pk)
         migration = FederationMigration.objects.select_for_update().get(pk=migration_id, federation=target.obj)
         if expected_step is not None and expected_step != migration.current_step:
             raise ValidationError(_("The migration has moved since this page was shown: it is at step %(step)s now. "
@@ -316,8 +347,14 @@ def _move(user, target, migration_id: int, expected_step: int | None, delta: int
                                         "ready."))
         elif migration.current_step == 0:
             raise ValidationError(_("The first step cannot be rolled back: everything is on the source."))
+        elif migration.state == State.COMPLETED and FederationMigration.objects.filter(
+                federation=target.obj, namespace=migration.namespace, pk__gt=migration.pk).exists():
+            # A later migration of the namespace may have taken over these policies.
+            raise ValidationError(_("A later migration of this namespace was started: this completed migration "
+                                    "cannot be rolled back."))
         migration.current_step += delta
         migration.state, migration.message, migration.step_started_at = State.SHIFTING, "", timezone.now()
+        migration.message_params = {}
         _event(migration, "applied" if delta > 0 else "rolled-back", by=user.username)
         migration.save()
         # Still holding the row: the sweep, which re-applies the current step, cannot write an
@@ -347,7 +384,7 @@ def refresh(migration: FederationMigration, api: Api) -> list[ObjectRow]:
         locked = FederationMigration.objects.select_for_update().get(pk=migration.pk)
         if locked.state in (State.SHIFTING, State.STALLED) and locked.current_step == migration.current_step:
             locked.state = State.COMPLETED if locked.current_step == locked.last_step else State.READY
-            locked.message = ""
+            locked.message, locked.message_params = "", {}
             _event(locked, "ready", placed=placed(rows))
             locked.save()
     migration.refresh_from_db()
@@ -364,36 +401,46 @@ def sweep(now=None) -> dict:
     for migration in FederationMigration.objects.filter(state=State.SHIFTING,
                                                         federation__status=Federation.Status.RUNNING
                                                         ).select_related("federation", "creator"):
-        stalled = migration.step_started_at and (now - migration.step_started_at).total_seconds() > stall_seconds()
-        reason = ""
-        if migration.creator is None or not migration.creator.is_active:
-            reason = _("The user who started the migration can no longer act on it.")
-        else:
-            api = Api(migration.federation, migration.creator)
-            try:
-                with transaction.atomic():  # the row held while writing: a user's move waits, then wins
-                    locked = FederationMigration.objects.select_for_update().get(pk=migration.pk)
-                    if locked.state == State.SHIFTING and locked.current_step == migration.current_step:
-                        apply_step(api, locked)
-                refresh(migration, api)
-            except KubeError as error:
-                reason = error.message
-        if migration.state != State.SHIFTING:
-            counts["reached"] += 1
-        elif stalled:
-            _stall(migration, reason or _("The target's replicas were not ready within %(minutes)s minutes.")
-                   % {"minutes": round(stall_seconds() / 60)})
-            counts["stalled"] += 1
-        else:
-            counts["waiting"] += 1
+        try:
+            counts[_sweep_one(migration, now)] += 1
+        except Exception:  # one bad row must not stop the sweep for the others
+            log.exception("sweeping migration %s failed", migration.pk)
     return counts
 
 
-def _stall(migration: FederationMigration, reason: str) -> None:
+def _sweep_one(migration: FederationMigration, now) -> str:
+    stalled = migration.step_started_at and (now - migration.step_started_at).total_seconds() > stall_seconds()
+    reason, params = "", {}
+    creator = migration.creator
+    if creator is None or not creator.is_active or not can(creator, MIGRATE_ACTION, migration.federation):
+        reason = N_("The user who started the migration can no longer act on it.")
+    else:
+        api = Api(migration.federation, creator)
+        try:
+            with transaction.atomic():  # the row held while writing: a user's move waits, then wins
+                locked = FederationMigration.objects.select_for_update().get(pk=migration.pk)
+                if locked.state == State.SHIFTING and locked.current_step == migration.current_step:
+                    apply_step(api, locked)
+            refresh(migration, api)
+        except KubeError as error:
+            reason = error.message
+    if migration.state != State.SHIFTING:
+        return "reached"
+    if stalled:
+        if not reason:
+            reason = N_("The target's replicas were not ready within %(minutes)s minutes.")
+            params = {"minutes": round(stall_seconds() / 60)}
+        _stall(migration, reason, params)
+        return "stalled"
+    return "waiting"
+
+
+def _stall(migration: FederationMigration, reason: str, params: dict) -> None:
+    """`reason`: a msgid with its `params` (or Karmada's words), in the reader's language when shown."""
     with transaction.atomic():
         locked = FederationMigration.objects.select_for_update().get(pk=migration.pk)
         if locked.state != State.SHIFTING or locked.current_step != migration.current_step:
             return
-        locked.state, locked.message = State.STALLED, reason
-        _event(locked, "stalled", reason=reason)
+        locked.state, locked.message, locked.message_params = State.STALLED, reason, params
+        _event(locked, "stalled", reason=reason, reason_params=params)
         locked.save()

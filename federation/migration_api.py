@@ -4,18 +4,15 @@ ResourceBindings, so it also moves a step to "reached" once the target's replica
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cceone import api_routes as routes
-from cceone.kube.gateway import KubeError
 from resources.kube import Api
-from resources.object_api import KubernetesRefusal
 
 from . import migration as service
-from .console_api import FederationConsoleSchema
-from .console_api import FederationConsoleViewSet as _Console
+from .console_api import FederationViewSet
 from .models import FederationMigration
 
 
@@ -51,6 +48,8 @@ class FederationMigrationObjectSerializer(serializers.Serializer):
 
 
 class FederationMigrationSerializer(serializers.ModelSerializer):
+    message = serializers.CharField(source="display_message", read_only=True,
+                                    help_text="Why the step stalled or a write failed, in the caller's language.")
     steps = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()),
                                   help_text="[source weight, target weight] per step.")
     promoted = serializers.ListField(child=serializers.DictField(), help_text="What the promotion made: kind, name, "
@@ -78,19 +77,13 @@ MIGRATION_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="T
 
 @extend_schema_view(retrieve=extend_schema(parameters=[MIGRATION_ID]), advance=extend_schema(parameters=[MIGRATION_ID]),
                     rollback=extend_schema(parameters=[MIGRATION_ID]))
-class FederationMigrationViewSet(viewsets.ViewSet):
-    """A federation's incremental migrations: start (promote), move on, roll back, look."""
+class FederationMigrationViewSet(FederationViewSet):
+    """A federation's incremental migrations: start (promote), move on, roll back, look. The
+    services' ValidationErrors are answered as 400s by `cceone.api.exception_handler`."""
 
-    schema = FederationConsoleSchema()
+    lookup_value_regex = r"\d+"  # /migrations/abc/ is a 404, not an error from the id's query
     iam_actions = {"list": "federations:get", "retrieve": "federations:get", "create": service.MIGRATE_ACTION,
                    "advance": service.MIGRATE_ACTION, "rollback": service.MIGRATE_ACTION}
-    iam_object = _Console.iam_object  # the federation: 404 outside the account, its state when unavailable
-
-    def handle_exception(self, exc):
-        if isinstance(exc, KubeError):
-            exc = KubernetesRefusal(exc)
-        return super().handle_exception(exc)
-
     def _detail(self, found):
         rows = service.refresh(found, Api(self.target.obj, self.request.user))
         data = FederationMigrationSerializer(found).data
@@ -108,11 +101,7 @@ class FederationMigrationViewSet(viewsets.ViewSet):
     def create(self, request, federation_id=None):
         given = FederationMigrationStartSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        try:
-            found = service.start(request.user, self.target, service.Start(**given.validated_data))
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.message_dict if hasattr(error, "error_dict")
-                                              else {"detail": error.messages}) from None
+        found = service.start(request.user, self.target, service.Start(**given.validated_data))
         return Response(self._detail(found), status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=FederationMigrationDetailSerializer, summary="A migration and where its replicas are")
@@ -123,10 +112,7 @@ class FederationMigrationViewSet(viewsets.ViewSet):
         found = get_object_or_404(FederationMigration, pk=pk, federation=self.target.obj)
         given = FederationMigrationMoveSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        try:
-            found = move(request.user, self.target, found.pk, given.validated_data.get("step"))
-        except DjangoValidationError as error:
-            raise serializers.ValidationError({"detail": error.messages}) from None
+        found = move(request.user, self.target, found.pk, given.validated_data.get("step"))
         return Response(self._detail(found))
 
     @extend_schema(request=FederationMigrationMoveSerializer, responses=FederationMigrationDetailSerializer,

@@ -19,10 +19,10 @@ from resources.kube import Api
 from . import migration as service
 from .console_views import _members, _target
 from .migration_forms import MigrationForm
-from .models import FederationMigration
+from .models import FederationMigration, translated
 
 
-@iam_page("federations:get")
+@iam_page("federations:get", "federations:deploy")
 @login_required
 def migrations(request, pk):
     """The federation's migrations; for a user who may deploy, the form that starts one."""
@@ -69,7 +69,8 @@ def _context(request, target, found, rows=None, error=""):
     may_migrate = can(request.user, service.MIGRATE_ACTION, target.obj)
     # History times are stored as ISO strings (JSON); shown as datetimes, in the reader's time zone
     # like every other time on the page.
-    history = [{**entry, "at": parse_datetime(entry.get("at") or "") or entry.get("at")}
+    history = [{**entry, "at": parse_datetime(entry.get("at") or "") or entry.get("at"),
+                "reason": translated(entry.get("reason") or "", entry.get("reason_params"))}
                for entry in reversed(found.history)]
     return {"federation": target.obj, "target": target, "page": "migrate", "migration": found, "steps": steps,
             "history": history,

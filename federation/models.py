@@ -383,7 +383,10 @@ class FederationMigration(models.Model):
     steps = models.JSONField(_("steps"), default=list)  # [[source weight, target weight], ...]
     current_step = models.PositiveIntegerField(_("current step"), default=0)
     state = models.CharField(_("status"), max_length=16, choices=State.choices, default=State.SHIFTING)
+    # An English msgid with its %-parameters, shown in the reader's language (`display_message`),
+    # or Karmada's own words as they came.
     message = models.TextField(_("message"), blank=True)
+    message_params = models.JSONField(default=dict, blank=True)
     # What the promotion made: [{"kind", "plural", "name", "policy"}], and its full outcome (the
     # pods before and after) for the page.
     promoted = models.JSONField(default=list)
@@ -416,3 +419,7 @@ class FederationMigration(models.Model):
     @property
     def finished(self) -> bool:
         return self.state == self.State.COMPLETED
+
+    @property
+    def display_message(self) -> str:
+        return translated(self.message, self.message_params)

@@ -16,7 +16,7 @@ from cceone.iam.signals import access_changed
 from cceone.kube.gateway import KubeError
 from permissions.signals import rbac_requested
 
-from . import failover, members, rbac, services, signals
+from . import failover, members, migration, rbac, services, signals
 from .models import Federation
 
 
@@ -45,8 +45,6 @@ def recover_stalled_operations() -> dict:
 def sweep_migrations() -> dict:
     """Every minute (Celery beat): incremental migrations nobody watches moved on, re-applied or
     marked stalled (federation.migration.sweep)."""
-    from . import migration
-
     return migration.sweep()
 
 

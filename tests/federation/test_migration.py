@@ -2,11 +2,14 @@
 controllers running) and three kubesim members joined as karmadactl join leaves them: an
 application of member1 promoted (its pods untouched), then shifted to member2 by the steps the
 user chose, each offered once member2's replicas are ready, and rolled back one step."""
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 from kubernetes import client
 
 from cceone.audit.models import AuditEvent
@@ -279,3 +282,73 @@ def test_a_viewer_sees_migrations_without_the_buttons(federation, tenant, applic
                        content_type="application/json").status_code == 403
     migration.refresh_from_db()
     assert migration.current_step == 1
+
+
+def test_overlapping_starts_and_a_rollback_under_a_later_migration_are_refused(federation, tenant, members,
+                                                                                 application):
+    ns = application
+    api = client_for(tenant.main)
+    whole = FederationMigration.objects.create(federation=federation, source="member1", target="member2",
+                                               namespace=ns, steps=[[1, 0], [0, 1]], state="ready")
+    # The whole namespace is being migrated: one of its applications cannot start on its own.
+    refused = api.post(f"/api/v1/federations/{federation.pk}/migrations/", {
+        "source": "member1", "target": "member2", "namespace": ns, "label_selector": "app=shop",
+        "steps": "1:0 0:1"}, content_type="application/json")
+    assert refused.status_code == 400 and "already under way" in refused.json()["namespace"][0]
+    assert FederationMigration.objects.count() == 1
+    assert "work.karmada.io/name" not in (member_deployment(members, "member1", ns, "shop").metadata.annotations
+                                          or {})
+    # Once complete, a later migration of the namespace exists: the first one may not roll back over it.
+    FederationMigration.objects.filter(pk=whole.pk).update(state="completed", current_step=1)
+    FederationMigration.objects.create(federation=federation, source="member2", target="member3", namespace=ns,
+                                       steps=[[1, 0], [0, 1]], state="ready")
+    back = api.post(f"/api/v1/federations/{federation.pk}/migrations/{whole.pk}/rollback/", {},
+                    content_type="application/json")
+    assert back.status_code == 400 and "A later migration of this namespace" in back.json()["detail"][0]
+    whole.refresh_from_db()
+    assert (whole.state, whole.current_step) == ("completed", 1)
+    # An id that is not a number is simply not found.
+    assert api.get(f"/api/v1/federations/{federation.pk}/migrations/abc/").status_code == 404
+
+
+def test_the_sweep_stalls_a_migration_whose_user_lost_the_right_and_goes_past_a_broken_one(federation, tenant,
+                                                                                            application):
+    long_ago = timezone.now() - timedelta(hours=1)
+    common = {"federation": federation, "source": "member1", "target": "member2", "namespace": application,
+              "steps": [[1, 0], [0, 1]], "current_step": 1, "state": "shifting", "step_started_at": long_ago}
+    broken = FederationMigration.objects.create(creator=tenant.main, promoted=[{"kind": "Deployment"}], **common)
+    viewers = FederationMigration.objects.create(creator=tenant.viewer, promoted=[], **common)
+    with override_settings(CCEONE_FEDERATION_MIGRATION_STALL_SECONDS=0):
+        assert service.sweep()["stalled"] == 1
+    viewers.refresh_from_db()
+    assert viewers.state == "stalled" and "can no longer act" in viewers.message
+    broken.refresh_from_db()
+    assert broken.state == "shifting"
+
+
+def test_a_step_written_but_not_readable_stays_on_the_row(federation, tenant, karmada, application):
+    """The policies are rewritten, then reading the bindings is refused (this user may write
+    policies but not read bindings): the step the row holds is the one Karmada has, and the
+    refusal is kept on the row instead of the step being forgotten."""
+    ns = application
+    api = client_for(tenant.main)
+    created = api.post(f"/api/v1/federations/{federation.pk}/migrations/", {
+        "source": "member1", "target": "member2", "namespace": ns, "label_selector": "app=shop",
+        "steps": "1:0 0:1"}, content_type="application/json")
+    assert created.status_code == 201, created.content
+    pk = created.json()["id"]
+    eventually(lambda: api.get(f"/api/v1/federations/{federation.pk}/migrations/{pk}/").json()["state"] == "ready"
+               or None, timeout=40)
+    karmada.emulator.put_object({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "policies-only"},
+        "rules": [{"apiGroups": ["policy.karmada.io"], "resources": ["propagationpolicies"],
+                   "verbs": ["get", "list", "patch", "update"]},
+                  {"apiGroups": ["cluster.karmada.io"], "resources": ["clusters"], "verbs": ["get", "list"]}]})
+    grant(karmada, tenant.admin, "policies-only")
+    client_for(tenant.admin).post(f"/api/v1/federations/{federation.pk}/migrations/{pk}/advance/", {"step": 0},
+                                  content_type="application/json")
+    migration = FederationMigration.objects.get(pk=pk)
+    assert migration.current_step == 1 and migration.state == "shifting"
+    assert "reading the bindings failed" in migration.message
+    assert AuditEvent.objects.filter(details__migration=pk, details__operation="migration-step",
+                                     details__step=1).exists()
