@@ -257,10 +257,18 @@ def start(user, target, given: Start) -> FederationMigration:
     with transaction.atomic():
         # The federation's row held from the check to the create: two starts of overlapping
         # applications (or a start and a roll back) are taken one after the other, not both.
+        # Only that long: the promotion below waits for Karmada (up to 20 s), and a write
+        # transaction that long would hold SQLite's one write lock for everyone.
         Federation.objects.select_for_update().get(pk=target.obj.pk)
         if _overlapping(target.obj, given.namespace, given.label_selector).exists():
             raise ValidationError({"namespace": _("A migration of this application is already under way: "
                                                   "continue it on its page.")})
+        # Nothing promoted yet marks the row as starting (the sweep drops one a crash left so).
+        migration = FederationMigration.objects.create(
+            federation=target.obj, source=given.source, target=given.target, namespace=given.namespace,
+            label_selector=given.label_selector, steps=given.steps, creator=user, step_started_at=timezone.now(),
+            message=N_("Promoting the application from %(member)s."), message_params={"member": given.source})
+    try:
         outcome = promotion.promote(user, target, promotion.Request(
             member=given.source, namespace=given.namespace, label_selector=given.label_selector))
         plurals = {registry.get(p).kind: p for p in promotion.KINDS}
@@ -271,24 +279,23 @@ def start(user, target, given: Start) -> FederationMigration:
                 policy = _promoted_earlier(api, given, registry.get(plurals[r.kind]), r.name)
             if policy:
                 objects.append({"kind": r.kind, "plural": plurals[r.kind], "name": r.name, "policy": policy})
-        # Nothing promoted: refused below, once out of the transaction, so that the promotion's
-        # own audit of what it tried is kept.
-        migration = None
-        if objects:
-            migration = FederationMigration.objects.create(
-                federation=target.obj, source=given.source, target=given.target, namespace=given.namespace,
-                label_selector=given.label_selector, steps=given.steps, promoted=objects,
-                promotion=outcome.as_dict(), creator=user, step_started_at=timezone.now())
-            _event(migration, "promoted", promoted=len(objects), restarted=outcome.restarted)
-            migration.save(update_fields=["history"])
-            record(user, MIGRATE_ACTION, target.audit_ref, details={
-                "operation": "migration-start", "migration": migration.pk, "source": given.source,
-                "target": given.target, "namespace": given.namespace, "label_selector": given.label_selector,
-                "steps": format_steps(given.steps), "objects": [f"{o['kind']}/{o['name']}" for o in objects]})
-    if migration is None:
+    except BaseException:
+        migration.delete()
+        raise
+    if not objects:
+        migration.delete()
         reasons = "; ".join(f"{r.kind} {r.name}: {r.reason}" for r in outcome.results)
         raise ValidationError({"namespace": _("Nothing of this application was promoted from %(member)s%(reasons)s.")
                                % {"member": given.source, "reasons": f" ({reasons})" if reasons else ""}})
+    with transaction.atomic():
+        migration.promoted, migration.promotion = objects, outcome.as_dict()
+        migration.message, migration.message_params = "", {}
+        _event(migration, "promoted", promoted=len(objects), restarted=outcome.restarted)
+        migration.save()
+        record(user, MIGRATE_ACTION, target.audit_ref, details={
+            "operation": "migration-start", "migration": migration.pk, "source": given.source,
+            "target": given.target, "namespace": given.namespace, "label_selector": given.label_selector,
+            "steps": format_steps(given.steps), "objects": [f"{o['kind']}/{o['name']}" for o in objects]})
     _write_step(user, target, api, migration, "migration-step")
     return migration
 
@@ -336,6 +343,9 @@ def _move(user, target, migration_id: int, expected_step: int | None, delta: int
         # The federation first, as start() does: a roll back and a start are serialised.
         Federation.objects.select_for_update().get(pk=target.obj.pk)
         migration = FederationMigration.objects.select_for_update().get(pk=migration_id, federation=target.obj)
+        if not migration.promoted:
+            raise ValidationError(_("The migration is still promoting the application from the source: "
+                                    "look again in a moment."))
         if expected_step is not None and expected_step != migration.current_step:
             raise ValidationError(_("The migration has moved since this page was shown: it is at step %(step)s now. "
                                     "Look again before choosing.") % {"step": migration.current_step + 1})
@@ -378,7 +388,8 @@ def rollback(user, target, migration_id: int, expected_step: int | None = None) 
 def refresh(migration: FederationMigration, api: Api) -> list[ObjectRow]:
     """Look at the bindings; mark the step reached (or the migration complete) when it is."""
     rows = observe(api, migration)
-    if migration.state not in (State.SHIFTING, State.STALLED) or not step_reached(migration, rows):
+    if not migration.promoted or migration.state not in (State.SHIFTING, State.STALLED) \
+            or not step_reached(migration, rows):
         return rows
     with transaction.atomic():
         locked = FederationMigration.objects.select_for_update().get(pk=migration.pk)
@@ -410,6 +421,14 @@ def sweep(now=None) -> dict:
 
 def _sweep_one(migration: FederationMigration, now) -> str:
     stalled = migration.step_started_at and (now - migration.step_started_at).total_seconds() > stall_seconds()
+    if not migration.promoted:  # still starting; or its start was cut short (a crash): drop it
+        if stalled:
+            with transaction.atomic():
+                locked = FederationMigration.objects.select_for_update().filter(pk=migration.pk).first()
+                if locked is not None and not locked.promoted:
+                    locked.delete()
+            return "stalled"
+        return "waiting"
     reason, params = "", {}
     creator = migration.creator
     if creator is None or not creator.is_active or not can(creator, MIGRATE_ACTION, migration.federation):

@@ -289,7 +289,9 @@ def test_overlapping_starts_and_a_rollback_under_a_later_migration_are_refused(f
     ns = application
     api = client_for(tenant.main)
     whole = FederationMigration.objects.create(federation=federation, source="member1", target="member2",
-                                               namespace=ns, steps=[[1, 0], [0, 1]], state="ready")
+                                               namespace=ns, steps=[[1, 0], [0, 1]], state="ready", promoted=[
+                                                   {"kind": "Deployment", "plural": "deployments", "name": "shop",
+                                                    "policy": "shop-1"}])
     # The whole namespace is being migrated: one of its applications cannot start on its own.
     refused = api.post(f"/api/v1/federations/{federation.pk}/migrations/", {
         "source": "member1", "target": "member2", "namespace": ns, "label_selector": "app=shop",
@@ -317,11 +319,16 @@ def test_the_sweep_stalls_a_migration_whose_user_lost_the_right_and_goes_past_a_
     common = {"federation": federation, "source": "member1", "target": "member2", "namespace": application,
               "steps": [[1, 0], [0, 1]], "current_step": 1, "state": "shifting", "step_started_at": long_ago}
     broken = FederationMigration.objects.create(creator=tenant.main, promoted=[{"kind": "Deployment"}], **common)
-    viewers = FederationMigration.objects.create(creator=tenant.viewer, promoted=[], **common)
+    viewers = FederationMigration.objects.create(creator=tenant.viewer, promoted=[
+        {"kind": "Deployment", "plural": "deployments", "name": "shop", "policy": "shop-1"}], **common)
+    # A start a crash cut short before anything was recorded as promoted: dropped, so the
+    # application may be migrated again.
+    cut_short = FederationMigration.objects.create(creator=tenant.main, promoted=[], **common)
     with override_settings(CCEONE_FEDERATION_MIGRATION_STALL_SECONDS=0):
-        assert service.sweep()["stalled"] == 1
+        assert service.sweep()["stalled"] == 2
+    assert not FederationMigration.objects.filter(pk=cut_short.pk).exists()
     viewers.refresh_from_db()
-    assert viewers.state == "stalled" and "can no longer act" in viewers.message
+    assert viewers.state == "stalled" and "can no longer act" in viewers.display_message
     broken.refresh_from_db()
     assert broken.state == "shifting"
 
