@@ -27,21 +27,15 @@ HOTFIX = 'metadata.labels["hotfix"]'
 HOTFIX_HTML = "metadata.labels[&quot;hotfix&quot;]"
 
 
-@pytest.fixture(scope="module")
-def karmada(sandbox_karmada):
-    """The module's sandbox Karmada and members (tests/federation/conftest.py)."""
-    return sandbox_karmada
-
-
 @pytest.fixture
-def federation(karmada, tenant):
-    grant(karmada, tenant.main, "cluster-admin")
+def federation(sandbox_karmada, tenant):
+    grant(sandbox_karmada, tenant.main, "cluster-admin")
     # A reader of everything (as the ops preset): Works in karmada-es-*, clusters/proxy.
-    karmada.server.emulator.put_object({
+    sandbox_karmada.server.emulator.put_object({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "read-all"},
         "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}]})
-    grant(karmada, tenant.viewer, "read-all")
-    return federation_on(karmada, tenant.account, name="fed-drift")
+    grant(sandbox_karmada, tenant.viewer, "read-all")
+    return federation_on(sandbox_karmada, tenant.account, name="fed-drift")
 
 
 def member_deployment(members, member, ns):
@@ -54,11 +48,11 @@ def member_deployment(members, member, ns):
 
 
 @pytest.fixture
-def web(karmada, members):
+def web(sandbox_karmada, members):
     """Deployment web (nginx:1.27) duplicated on member1 and member2; member1's image tag
     overridden to 1.28."""
-    ns = namespace(karmada)
-    with karmada.api_client() as api:
+    ns = namespace(sandbox_karmada)
+    with sandbox_karmada.api_client() as api:
         client.AppsV1Api(api).create_namespaced_deployment(ns, {
             "metadata": {"name": "web", "labels": {"app": "web"}},
             "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
@@ -84,9 +78,9 @@ def web(karmada, members):
     return ns
 
 
-def suspend(karmada, ns, member):
+def suspend(sandbox_karmada, ns, member):
     """Karmada stops dispatching to `member` (its Work is suspended): nothing corrects it."""
-    with karmada.api_client() as api:
+    with sandbox_karmada.api_client() as api:
         client.CustomObjectsApi(api).patch_namespaced_custom_object(*POLICY, ns, "propagationpolicies", "web", {
             "spec": {"suspension": {"dispatchingOnClusters": {"clusterNames": [member]}}}})
 
@@ -136,7 +130,7 @@ def row(page: str, member: str, field: str) -> str | None:
 
 
 def test_a_member_changed_behind_karmadas_back_shows_drift_and_resync_repairs_it(
-        federation, tenant, karmada, members, web):
+        federation, tenant, sandbox_karmada, members, web):
     ns = web
     browser = client_for(tenant.main)
     placement = browser.get(reverse("federation:placement", args=[federation.pk, "deployments", ns, "web"]))
@@ -151,7 +145,7 @@ def test_a_member_changed_behind_karmadas_back_shows_drift_and_resync_repairs_it
 
     # member1: dispatching suspended, then its image and labels changed by hand; member2: its
     # image changed (Karmada puts it back at once) and a label added (Karmada keeps it).
-    suspend(karmada, ns, "member1")
+    suspend(sandbox_karmada, ns, "member1")
     change_for_good(members, "member1", ns, image="nginx:1.29", label={"hotfix": "yes"})
     change(members, "member2", ns, image="nginx:1.29", label={"hotfix": "yes"})
     eventually(lambda: member_deployment(members, "member2", ns).spec.template.spec.containers[0].image
@@ -212,9 +206,9 @@ def test_a_member_changed_behind_karmadas_back_shows_drift_and_resync_repairs_it
     assert AuditEvent.objects.filter(details__operation="resync").count() == 2
 
 
-def test_a_deleted_member_object_is_missing_and_resync_recreates_it(federation, tenant, karmada, members, web):
+def test_a_deleted_member_object_is_missing_and_resync_recreates_it(federation, tenant, sandbox_karmada, members, web):
     ns = web
-    suspend(karmada, ns, "member1")
+    suspend(sandbox_karmada, ns, "member1")
 
     def deleted():  # again while the execution controller has not seen the suspension yet
         if member_deployment(members, "member1", ns) is not None:
@@ -233,9 +227,9 @@ def test_a_deleted_member_object_is_missing_and_resync_recreates_it(federation, 
     assert AuditEvent.objects.get(details__operation="resync").details["fields"] == ["*"]
 
 
-def test_bad_input_and_viewers_change_nothing(federation, tenant, karmada, members, web):
+def test_bad_input_and_viewers_change_nothing(federation, tenant, sandbox_karmada, members, web):
     ns = web
-    suspend(karmada, ns, "member1")
+    suspend(sandbox_karmada, ns, "member1")
     change_for_good(members, "member1", ns, image="nginx:1.29")
     browser = client_for(tenant.main)
     # A member the workload is not placed on, and a kind drift is not shown for.
@@ -256,7 +250,7 @@ def test_bad_input_and_viewers_change_nothing(federation, tenant, karmada, membe
                        content_type="application/json").status_code == 403
     # An IAM admin (federations:deploy) whom Karmada's RBAC lets read but not update clusters/proxy
     # (as the ops preset): the drift, without the button; the write is refused by Karmada.
-    grant(karmada, tenant.admin, "read-all")
+    grant(sandbox_karmada, tenant.admin, "read-all")
     reader = client_for(tenant.admin)
     page = reader.get(drift_url(federation, ns)).content.decode()
     assert 'data-member="member1" data-state="drifted"' in page and "data-resync=" not in page
@@ -265,18 +259,19 @@ def test_bad_input_and_viewers_change_nothing(federation, tenant, karmada, membe
     assert not AuditEvent.objects.filter(details__operation="resync", result="success").exists()
 
 
-def test_the_drift_page_reads_in_chinese(federation, tenant, karmada, members, web):
+def test_the_drift_page_reads_in_chinese(federation, tenant, sandbox_karmada, members, web):
     """With this file's drift in both members (the check of tests/console/test_chinese_pages.py;
     it passes once the zh_Hans catalogue holds TRANSLATIONS_drift.py)."""
     from tests.console.test_chinese_pages import ALLOWED, english_words, kubernetes_words
 
     ns = web
-    suspend(karmada, ns, "member1")
+    suspend(sandbox_karmada, ns, "member1")
     change_for_good(members, "member1", ns, image="nginx:1.29")
     change(members, "member2", ns, label={"hotfix": "yes"})
     for persona in ("main", "viewer"):
         page = client_for(tenant.persona(persona), "zh-hans").get(drift_url(federation, ns))
         assert page.status_code == 200 and 'lang="zh-hans"' in page.content.decode().lower()
         assert 'data-state="drifted"' in page.content.decode()
-        names = {"acme", "Ltd", "viewer", "fed", "drift", "web", "nginx", "hotfix", "yes", "member"}  # user names, objects
+        # The users' and objects' names.
+        names = {"acme", "Ltd", "viewer", "fed", "drift", "web", "nginx", "hotfix", "yes", "member"}
         assert english_words(page.content.decode(), ALLOWED | kubernetes_words() | names) == {}

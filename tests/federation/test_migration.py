@@ -24,23 +24,17 @@ from .karmada_world import eventually, federation_on, member_deployment
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def karmada(sandbox_karmada):
-    """The module's sandbox Karmada and members (tests/federation/conftest.py)."""
-    return sandbox_karmada
-
-
 @pytest.fixture
-def federation(karmada, tenant):
-    grant(karmada, tenant.main, "cluster-admin")
-    return federation_on(karmada, tenant.account, name="fed-migrate")
+def federation(sandbox_karmada, tenant):
+    grant(sandbox_karmada, tenant.main, "cluster-admin")
+    return federation_on(sandbox_karmada, tenant.account, name="fed-migrate")
 
 
 _count = iter(range(1000))
 
 
 @pytest.fixture
-def application(karmada, members):
+def application(sandbox_karmada, members):
     """In member1: the shop (a ConfigMap and a Deployment of two replicas, labelled app=shop) and
     another application's Deployment; the namespace exists in Karmada and in member2."""
     ns = f"migrate{next(_count)}"
@@ -57,7 +51,7 @@ def application(karmada, members):
             "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
                      "template": {"metadata": {"labels": labels},
                                   "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}})
-    with karmada.api_client() as api:
+    with sandbox_karmada.api_client() as api:
         client.CoreV1Api(api).create_namespace({"metadata": {"name": ns}})
     eventually(lambda: len(pods(members, "member1", ns)) == 3 or None)
     return ns
@@ -156,7 +150,8 @@ def test_bad_steps_or_members_change_nothing(federation, tenant, application, me
                                           or {})
 
 
-def test_migrate_an_application_in_two_steps_and_roll_back_one(federation, tenant, karmada, members, application):
+def test_migrate_an_application_in_two_steps_and_roll_back_one(federation, tenant, sandbox_karmada, members,
+                                                               application):
     ns = application
     before = pods(members, "member1", ns, app="shop")
     blog_before = pods(members, "member1", ns, app="blog")
@@ -333,7 +328,7 @@ def test_the_sweep_stalls_a_migration_whose_user_lost_the_right_and_goes_past_a_
     assert broken.state == "shifting"
 
 
-def test_a_step_written_but_not_readable_stays_on_the_row(federation, tenant, karmada, application):
+def test_a_step_written_but_not_readable_stays_on_the_row(federation, tenant, sandbox_karmada, application):
     """The policies are rewritten, then reading the bindings is refused (this user may write
     policies but not read bindings): the step the row holds is the one Karmada has, and the
     refusal is kept on the row instead of the step being forgotten."""
@@ -346,12 +341,12 @@ def test_a_step_written_but_not_readable_stays_on_the_row(federation, tenant, ka
     pk = created.json()["id"]
     eventually(lambda: api.get(f"/api/v1/federations/{federation.pk}/migrations/{pk}/").json()["state"] == "ready"
                or None, timeout=40)
-    karmada.emulator.put_object({
+    sandbox_karmada.emulator.put_object({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "policies-only"},
         "rules": [{"apiGroups": ["policy.karmada.io"], "resources": ["propagationpolicies"],
                    "verbs": ["get", "list", "patch", "update"]},
                   {"apiGroups": ["cluster.karmada.io"], "resources": ["clusters"], "verbs": ["get", "list"]}]})
-    grant(karmada, tenant.admin, "policies-only")
+    grant(sandbox_karmada, tenant.admin, "policies-only")
     client_for(tenant.admin).post(f"/api/v1/federations/{federation.pk}/migrations/{pk}/advance/", {"step": 0},
                                   content_type="application/json")
     migration = FederationMigration.objects.get(pk=pk)

@@ -13,12 +13,6 @@ from tests.live import grant
 from .karmada_world import eventually, federation_on, member_deployment
 
 
-@pytest.fixture(scope="module")
-def karmada(sandbox_karmada):
-    """The module's sandbox Karmada and members (tests/federation/conftest.py)."""
-    return sandbox_karmada
-
-
 def deploy(members, ns, name, replicas):
     labels = {"app": name}
     client.AppsV1Api(members["member1"].api_client()).create_namespaced_deployment(ns, {
@@ -34,13 +28,13 @@ def pods(members, ns, app) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
-def test_promote_then_migrate_in_two_steps_in_the_browser(live_server, tenant, karmada, members, language):
-    grant(karmada, tenant.main, "cluster-admin")
-    federation = federation_on(karmada, tenant.account, name="fed-migrate-browser")
+def test_promote_then_migrate_in_two_steps_in_the_browser(live_server, tenant, sandbox_karmada, members, language):
+    grant(sandbox_karmada, tenant.main, "cluster-admin")
+    federation = federation_on(sandbox_karmada, tenant.account, name="fed-migrate-browser")
     ns = f"move-{language}"
     for name in ("member1", "member2"):
         client.CoreV1Api(members[name].api_client()).create_namespace({"metadata": {"name": ns}})
-    with karmada.api_client() as api:
+    with sandbox_karmada.api_client() as api:
         client.CoreV1Api(api).create_namespace({"metadata": {"name": ns}})
     deploy(members, ns, "legacy", 2)
     deploy(members, ns, "shop", 2)
