@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
@@ -254,19 +253,21 @@ def start(user, target, given: Start) -> FederationMigration:
                                    % {"name": getattr(given, key)}})
     if given.source == given.target:
         raise ValidationError({"target": _("Choose a target member other than the source.")})
+    claims = _claims(api, given)
     with transaction.atomic():
         # The federation's row held from the check to the create: two starts of overlapping
         # applications (or a start and a roll back) are taken one after the other, not both.
         # Only that long: the promotion below waits for Karmada (up to 20 s), and a write
         # transaction that long would hold SQLite's one write lock for everyone.
         Federation.objects.select_for_update().get(pk=target.obj.pk)
-        if _overlapping(target.obj, given.namespace, given.label_selector).exists():
+        if _overlapping(target.obj, given, claims):
             raise ValidationError({"namespace": _("A migration of this application is already under way: "
                                                   "continue it on its page.")})
         # Nothing promoted yet marks the row as starting (the sweep drops one a crash left so).
         migration = FederationMigration.objects.create(
             federation=target.obj, source=given.source, target=given.target, namespace=given.namespace,
-            label_selector=given.label_selector, steps=given.steps, creator=user, step_started_at=timezone.now(),
+            label_selector=given.label_selector, steps=given.steps, claimed=sorted(claims), creator=user,
+            step_started_at=timezone.now(),
             message=N_("Promoting the application from %(member)s."), message_params={"member": given.source})
     try:
         outcome = promotion.promote(user, target, promotion.Request(
@@ -300,15 +301,23 @@ def start(user, target, given: Start) -> FederationMigration:
     return migration
 
 
-def _overlapping(federation, namespace: str, label_selector: str):
-    """Unfinished migrations that may hold the same objects: same namespace, and either selector
-    empty (the whole namespace) or both equal. Selectors that differ may still overlap, but
-    telling that needs the objects; an empty one surely does."""
-    found = FederationMigration.objects.filter(federation=federation, namespace=namespace).exclude(
-        state=State.COMPLETED)
-    if label_selector:
-        found = found.filter(Q(label_selector="") | Q(label_selector=label_selector))
-    return found
+def _claims(api: Api, given: Start) -> set[str]:
+    """"Kind/name" of what the start would promote from the source now."""
+    found = promotion.candidates(api, promotion.Request(member=given.source, namespace=given.namespace,
+                                                        label_selector=given.label_selector))
+    return {f"{c[0].kind}/{c[1]['metadata']['name']}" for c in found if not isinstance(c, promotion.Result)}
+
+
+def _overlapping(federation, given: Start, claims: set[str]) -> bool:
+    """An unfinished migration in the namespace holds one of these objects: it claimed one of them,
+    or a selector is empty (the whole namespace) or both are equal (its objects may have changed
+    since it claimed them)."""
+    for other in FederationMigration.objects.filter(federation=federation, namespace=given.namespace).exclude(
+            state=State.COMPLETED):
+        if not given.label_selector or not other.label_selector or other.label_selector == given.label_selector \
+                or claims & set(other.claimed):
+            return True
+    return False
 
 
 def _write_step(user, target, api: Api, migration: FederationMigration, operation: str) -> None:
@@ -343,25 +352,12 @@ def _move(user, target, migration_id: int, expected_step: int | None, delta: int
         # The federation first, as start() does: a roll back and a start are serialised.
         Federation.objects.select_for_update().get(pk=target.obj.pk)
         migration = FederationMigration.objects.select_for_update().get(pk=migration_id, federation=target.obj)
-        if not migration.promoted:
-            raise ValidationError(_("The migration is still promoting the application from the source: "
-                                    "look again in a moment."))
-        if expected_step is not None and expected_step != migration.current_step:
+        if migration.promoted and expected_step is not None and expected_step != migration.current_step:
             raise ValidationError(_("The migration has moved since this page was shown: it is at step %(step)s now. "
                                     "Look again before choosing.") % {"step": migration.current_step + 1})
-        if delta > 0:
-            if migration.current_step >= migration.last_step:
-                raise ValidationError(_("The migration is complete: there is no next step."))
-            if migration.state != State.READY:
-                raise ValidationError(_("The next step is offered once the target's replicas of this step are "
-                                        "ready."))
-        elif migration.current_step == 0:
-            raise ValidationError(_("The first step cannot be rolled back: everything is on the source."))
-        elif migration.state == State.COMPLETED and FederationMigration.objects.filter(
-                federation=target.obj, namespace=migration.namespace, pk__gt=migration.pk).exists():
-            # A later migration of the namespace may have taken over these policies.
-            raise ValidationError(_("A later migration of this namespace was started: this completed migration "
-                                    "cannot be rolled back."))
+        refusal = migration.advance_refusal() if delta > 0 else migration.rollback_refusal()
+        if refusal:
+            raise ValidationError(refusal)
         migration.current_step += delta
         migration.state, migration.message, migration.step_started_at = State.SHIFTING, "", timezone.now()
         migration.message_params = {}

@@ -56,11 +56,24 @@ class FederationMigrationSerializer(serializers.ModelSerializer):
                                                                             "policy.")
     history = serializers.ListField(child=serializers.DictField(), help_text="Events: promoted, applied, ready, "
                                                                             "rolled-back, stalled; with the time.")
+    claimed = serializers.ListField(child=serializers.CharField(), help_text="\"Kind/name\" of the source's objects "
+                                    "this migration holds: no other unfinished migration may take them.")
+    steps_reached = serializers.IntegerField(read_only=True, help_text="How many steps are reached (the current one "
+                                                                       "once the target's replicas are ready).")
+    next_step = serializers.ListField(source="next_weights", child=serializers.IntegerField(), allow_null=True,
+                                      read_only=True, help_text="The next step's weights; null after the last.")
+    advance_refused = serializers.CharField(source="advance_refusal", read_only=True,
+                                            help_text="Why `advance` would be refused now, in the caller's "
+                                                      "language; empty when it may be taken.")
+    rollback_refused = serializers.CharField(source="rollback_refusal", read_only=True,
+                                             help_text="Why `rollback` would be refused now; empty when it may be "
+                                                       "taken.")
 
     class Meta:
         model = FederationMigration
         fields = ["id", "source", "target", "namespace", "label_selector", "steps", "current_step", "state",
-                  "message", "promoted", "history", "created_at", "step_started_at"]
+                  "steps_reached", "next_step", "advance_refused", "rollback_refused", "message", "claimed",
+                  "promoted", "history", "created_at", "step_started_at"]
 
 
 class FederationMigrationDetailSerializer(FederationMigrationSerializer):

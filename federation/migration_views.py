@@ -58,9 +58,7 @@ def migrations(request, pk):
 
 def _context(request, target, found, rows=None, error=""):
     steps = [{"number": index + 1, "source": s, "target": t, "current": index == found.current_step,
-              "done": index < found.current_step or (index == found.current_step and found.state != "shifting"
-                                                     and found.state != "stalled")}
-             for index, (s, t) in enumerate(found.steps)]
+              "done": found.step_reached(index)} for index, (s, t) in enumerate(found.steps)]
     members = [found.source, found.target]
     workloads = [{"row": row, "cells": [{"member": m, "scheduled": row.scheduled.get(m, 0),
                                          "ready": row.ready.get(m, 0)} for m in members]}
@@ -76,10 +74,10 @@ def _context(request, target, found, rows=None, error=""):
             "history": history,
             "members": members, "workloads": workloads, "others": others, "error": error,
             "placed": service.placed(rows or []),
-            "next": found.steps[found.current_step + 1] if found.current_step < found.last_step else None,
-            "can_advance": may_migrate and found.state == "ready" and found.current_step < found.last_step,
-            "can_rollback": may_migrate and found.current_step > 0,
-            "polling": found.state in ("shifting", "stalled", "ready")}
+            "next": found.next_weights,
+            "can_advance": may_migrate and not found.advance_refusal(),
+            "can_rollback": may_migrate and not found.rollback_refusal(),
+            "polling": not found.finished}
 
 
 @iam_page("federations:get")

@@ -391,6 +391,10 @@ class FederationMigration(models.Model):
     # pods before and after) for the page.
     promoted = models.JSONField(default=list)
     promotion = models.JSONField(default=dict)
+    # "Kind/name" of every object the source had matching when the migration started, claimed
+    # before the promotion: two unfinished migrations never claim one object, whatever their
+    # selectors.
+    claimed = models.JSONField(default=list)
     # [{"event": promoted|applied|ready|rolled-back|stalled, "step", "weights", "at", "placed"?}]
     history = models.JSONField(default=list)
     creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
@@ -419,6 +423,42 @@ class FederationMigration(models.Model):
     @property
     def finished(self) -> bool:
         return self.state == self.State.COMPLETED
+
+    @property
+    def next_weights(self) -> list[int] | None:
+        return self.steps[self.current_step + 1] if self.current_step < self.last_step else None
+
+    def step_reached(self, index: int) -> bool:
+        """Every step before the current one, and the current one once its replicas are ready."""
+        return index < self.current_step or (
+            index == self.current_step and self.state in (self.State.READY, self.State.COMPLETED))
+
+    @property
+    def steps_reached(self) -> int:
+        return sum(self.step_reached(index) for index in range(len(self.steps)))
+
+    # Why a step may not be taken now, in the reader's language, or "": the one rule for the
+    # page's buttons, the API's answer and the service that refuses (`federation.migration`).
+    def advance_refusal(self) -> str:
+        if not self.promoted:
+            return _("The migration is still promoting the application from the source: look again in a moment.")
+        if self.current_step >= self.last_step:
+            return _("The migration is complete: there is no next step.")
+        if self.state != self.State.READY:
+            return _("The next step is offered once the target's replicas of this step are ready.")
+        return ""
+
+    def rollback_refusal(self) -> str:
+        if not self.promoted:
+            return _("The migration is still promoting the application from the source: look again in a moment.")
+        if self.current_step == 0:
+            return _("The first step cannot be rolled back: everything is on the source.")
+        if self.finished and FederationMigration.objects.filter(
+                federation_id=self.federation_id, namespace=self.namespace, pk__gt=self.pk).exists():
+            # A later migration of the namespace may have taken over these policies.
+            return _("A later migration of this namespace was started: this completed migration cannot be "
+                     "rolled back.")
+        return ""
 
     @property
     def display_message(self) -> str:

@@ -300,6 +300,29 @@ def _applied(api: Api, outcome: Outcome) -> bool:
     return True
 
 
+def candidates(api: Api, request: Request) -> list:
+    """What a promotion of `request` takes from the member: (kind, object) pairs, and a Result
+    (failed) for a kind whose listing failed, in the order shown."""
+    found = []
+    for plural in [k for k in KINDS if k in request.kinds]:
+        kind = registry.get(plural)
+        try:
+            items = _member_items(api, request.member, kind, request.namespace, request.label_selector,
+                                  request.name)
+        except KubeError as error:
+            found.append(Result(kind.kind, "*", FAILED, _("Listing %(kinds)s in %(member)s failed: "
+                                                                "%(message)s") % {
+                "kinds": kind.label, "member": request.member, "message": error.message}))
+            continue
+        for obj in items:
+            if kind.kind == "ConfigMap" and obj["metadata"]["name"] == "kube-root-ca.crt":
+                continue  # every namespace's own, made by the member itself
+            if kind.kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token":
+                continue
+            found.append((kind, obj))
+    return found
+
+
 def promote(user, target, request: Request, *, wait: float = 20.0) -> Outcome:
     """Promote every matching object of the member; the pods' UIDs before and once Karmada has
     applied the templates (or `wait` seconds have passed)."""
@@ -310,32 +333,16 @@ def promote(user, target, request: Request, *, wait: float = 20.0) -> Outcome:
     validate(request, [c["metadata"]["name"] for c in karmada.members(api)])
     outcome = Outcome(request)
     before = member_pods(api, request.member, request.namespace)
-    candidates = []  # (kind, object) to promote, or a listing's failure, in the order shown
-    for plural in [k for k in KINDS if k in request.kinds]:
-        kind = registry.get(plural)
-        try:
-            items = _member_items(api, request.member, kind, request.namespace, request.label_selector,
-                                  request.name)
-        except KubeError as error:
-            candidates.append(Result(kind.kind, "*", FAILED, _("Listing %(kinds)s in %(member)s failed: "
-                                                                     "%(message)s") % {
-                "kinds": kind.label, "member": request.member, "message": error.message}))
-            continue
-        for obj in items:
-            if kind.kind == "ConfigMap" and obj["metadata"]["name"] == "kube-root-ca.crt":
-                continue  # every namespace's own, made by the member itself
-            if kind.kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token":
-                continue
-            candidates.append((kind, obj))
+    found = candidates(api, request)
     # Only now: Karmada gives a namespace it holds to every member, so one is never created for a
     # selection that matches nothing (when Karmada lacks the namespace, every match is promoted).
-    if any(not isinstance(c, Result) for c in candidates):
+    if any(not isinstance(c, Result) for c in found):
         outcome.namespace_created = _ensure_namespace(api, request)
     if outcome.namespace_created:
         record(user, PROMOTE_ACTION, target.audit_ref, details={
             "operation": "promote", "member": request.member, "namespace": request.namespace, "kind": "Namespace",
             "name": request.namespace, "outcome": "created"})
-    for candidate in candidates:
+    for candidate in found:
         outcome.results.append(candidate if isinstance(candidate, Result) else _promote_one(api, request, *candidate))
     for result in outcome.results:
         record(user, PROMOTE_ACTION, target.audit_ref,

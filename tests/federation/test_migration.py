@@ -178,6 +178,12 @@ def test_migrate_an_application_in_two_steps_and_roll_back_one(federation, tenan
     body = reached(browser, detail)
     assert 'id="migration-next"' in body and "Next step: 50:50" in body
     assert 'id="migration-rollback"' not in body  # nothing before the first step
+    # The API answers what the page offers, by the same rules, in the caller's language.
+    seen = client_for(tenant.main, "zh-hans").get(
+        f"/api/v1/federations/{federation.pk}/migrations/{migration.pk}/").json()
+    assert (seen["steps_reached"], seen["next_step"], seen["advance_refused"]) == (1, [50, 50], "")
+    assert seen["rollback_refused"] == "第一步无法回退：所有副本都在源成员。"
+    assert seen["claimed"] == ["ConfigMap/shop-settings", "Deployment/shop"]
     assert pods(members, "member1", ns, app="shop") == before
     assert ready(members, "member2", ns) is None
     # A step is offered only once reached: a second "next" for the same step is refused.
@@ -306,6 +312,29 @@ def test_overlapping_starts_and_a_rollback_under_a_later_migration_are_refused(f
     assert (whole.state, whole.current_step) == ("completed", 1)
     # An id that is not a number is simply not found.
     assert api.get(f"/api/v1/federations/{federation.pk}/migrations/abc/").status_code == 404
+
+
+def test_a_selector_that_reaches_another_migrations_objects_is_refused_before_anything_is_promoted(
+        federation, tenant, members, application):
+    ns = application
+    api = client_for(tenant.main)
+    url = f"/api/v1/federations/{federation.pk}/migrations/"
+    shop = api.post(url, {"source": "member1", "target": "member2", "namespace": ns, "label_selector": "app=shop",
+                          "steps": "1:0 0:1"}, content_type="application/json")
+    assert shop.status_code == 201, shop.content
+    # Another selector, but it selects the shop's Deployment too (and the blog): refused, and the
+    # blog is not promoted on the way.
+    both = api.post(url, {"source": "member1", "target": "member3", "namespace": ns,
+                          "label_selector": "app in (shop,blog)", "steps": "1:0 0:1"}, content_type="application/json")
+    assert both.status_code == 400 and "already under way" in both.json()["namespace"][0]
+    assert FederationMigration.objects.count() == 1
+    assert "work.karmada.io/name" not in (member_deployment(members, "member1", ns, "blog").metadata.annotations
+                                          or {})
+    # The blog alone shares nothing with the shop's migration: it may start beside it.
+    blog = api.post(url, {"source": "member1", "target": "member3", "namespace": ns, "label_selector": "app=blog",
+                          "steps": "1:0 0:1"}, content_type="application/json")
+    assert blog.status_code == 201, blog.content
+    assert blog.json()["claimed"] == ["Deployment/blog"]
 
 
 def test_the_sweep_stalls_a_migration_whose_user_lost_the_right_and_goes_past_a_broken_one(federation, tenant,
