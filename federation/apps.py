@@ -13,13 +13,15 @@ class FederationConfig(AppConfig):
         from cceone.iam.signals import credentials_revoked
         from clusters.hub_directory import register_target
         from fleets import panels
+        from resources import buttons
 
-        from . import api, console, console_api, drift_api, failover_api, kubeconfigs, migration_api
+        from . import api, console, console_api, drift_api, drift_views, failover_api, kubeconfigs, migration_api
         from . import checks  # noqa: F401 - registers the quota and control-plane checks (clusters' registry)
         from . import tasks  # noqa: F401 - sends provisioning, members' joins and RBAC on the services' signals
         from .fleet_panel import fleet_panel
         from .meters import FederationMeter
         from .overview import INSTANCES, STATISTICS
+        from .workloads import DRIFT_KINDS, REPLICATED
 
         # The hub's kubeconfig proxy serves federations too (/k8s/federations/<id>).
         register_target(kubeconfigs.HUB_PREFIX, kubeconfigs.HubFederations())
@@ -36,3 +38,10 @@ class FederationConfig(AppConfig):
         metering.register(FederationMeter())
         navigation.register(navigation.Entry("fleets", _("Federation management"), "federation:list",
                                              "federations:list", match="federation:", position=50))
+        # A federated workload's page leads to where Karmada placed it and to its drift.
+        buttons.register(buttons.ObjectButton(
+            "placement", _("Placement"), tuple(REPLICATED.values()), drift_views.placement_button_url,
+            drift_views.on_federation, tooltip=_("The replicas each member got, beside the division preview")))
+        buttons.register(buttons.ObjectButton(
+            "drift", _("Drift"), tuple(DRIFT_KINDS.values()), drift_views.drift_button_url, drift_views.on_federation,
+            tooltip=_("The template, what Karmada rendered for each member and the member's object, compared")))

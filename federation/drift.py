@@ -17,7 +17,7 @@ What is compared, and why:
   `karmada.io` domains (the policy claim on the template, the Work's name and the managed
   mark on the rendered and live objects: they differ by design); annotations the member's
   own controllers or kubectl write (`deployment.kubernetes.io/revision`,
-  `kubectl.kubernetes.io/last-applied-configuration`); and `spec.replicas` of a workload
+  `deprecated.daemonset.template.generation`, `kubectl.kubernetes.io/last-applied-configuration`); and `spec.replicas` of a workload
   labelled `resourcetemplate.karmada.io/retain-replicas` (Karmada keeps the member's count
   there, which an autoscaler owns).
 
@@ -39,7 +39,7 @@ SERVER_METADATA = ("resourceVersion", "uid", "managedFields", "creationTimestamp
 # What an update must carry over from the member's object, or the update would drop it.
 KEPT_ON_UPDATE = ("resourceVersion", "uid", "ownerReferences", "finalizers")
 MEMBER_ANNOTATIONS = ("deployment.kubernetes.io/revision", "deployment.kubernetes.io/revision-history",
-                      "kubectl.kubernetes.io/last-applied-configuration")
+                      "deprecated.daemonset.template.generation", "kubectl.kubernetes.io/last-applied-configuration")
 RETAIN_REPLICAS_LABEL = "resourcetemplate.karmada.io/retain-replicas"
 SERVICE_ALLOCATED = ("clusterIP", "clusterIPs", "healthCheckNodePort", "ipFamilies", "ipFamilyPolicy")
 MAPS = ("labels", "annotations")

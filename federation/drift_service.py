@@ -31,7 +31,7 @@ from resources.permissions import Permissions
 
 from . import drift
 from .promote import member_path
-from .workloads import DEPLOY_ACTION, REPLICATED, binding_name
+from .workloads import DEPLOY_ACTION, DRIFT_KINDS, binding_name
 
 RB_ID_LABEL = "resourcebinding.karmada.io/permanent-id"
 WORKS_PATH = "/apis/work.karmada.io/v1alpha1/namespaces/karmada-es-{member}/works"
@@ -97,8 +97,8 @@ class Comparison:
 
 def _kind(kind_plural: str):
     kind = registry.get(kind_plural)
-    if kind.kind not in REPLICATED:
-        raise ValidationError(_("Drift is shown for Deployments and StatefulSets."))
+    if kind.kind not in DRIFT_KINDS:
+        raise ValidationError(_("Drift is shown for Deployments, StatefulSets and DaemonSets."))
     return kind
 
 

@@ -8,20 +8,26 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cceone.iam.access import require
+from cceone.iam.access import can, require
 from cceone.iam.routes import iam_page
 from cceone.kube.gateway import KubeError
+from resources import registry
+from resources.links import object_url
 
 from . import drift_service
 from .console_views import _target
-from .workloads import DEPLOY_ACTION
+from .workloads import DEPLOY_ACTION, REPLICATED
 
 
 def _page(request, target, kind, namespace, name, *, comparison=None, error="", status=200):
     return render(request, "federation/drift.html", {
         "federation": target.obj, "target": target, "page": "workloads", "comparison": comparison, "error": error,
         "names": {"kind": kind, "namespace": namespace, "name": name},
-        "placement_url": reverse("federation:placement", args=[target.obj.pk, kind, namespace, name]),
+        # Back to where the user came from: the placement of a divided workload, else the
+        # workload's own page (a DaemonSet has no division to show).
+        "placement_url": reverse("federation:placement", args=[target.obj.pk, kind, namespace, name])
+        if kind in REPLICATED.values() else "",
+        "workload_url": object_url(target, registry.get(kind), namespace, name),
         "resync_url": reverse("federation:drift-resync", args=[target.obj.pk, kind, namespace, name]),
         "can_resync": bool(comparison and comparison.drifted) and drift_service.may_resync(request.user, target)},
         status=status)
@@ -79,3 +85,19 @@ def resync(request, pk, kind, namespace, name):
         messages.warning(request, _("%(member)s was written, but its object still differs: %(fields)s.") % {
             "member": member, "fields": ", ".join(row.field for row in found.drifted) or found.state_label})
     return redirect("federation:drift", pk=target.obj.pk, kind=kind, namespace=namespace, name=name)
+
+
+# -- the buttons on a federated workload's own page (resources.buttons) ----------------------------
+
+def on_federation(user, target) -> bool:
+    return target.type.name == "federation" and can(user, "federations:get", target.obj)
+
+
+def placement_button_url(target, kind, obj) -> str:
+    return reverse("federation:placement", args=[target.obj.pk, kind.plural, obj["metadata"]["namespace"],
+                                                 obj["metadata"]["name"]])
+
+
+def drift_button_url(target, kind, obj) -> str:
+    return reverse("federation:drift", args=[target.obj.pk, kind.plural, obj["metadata"]["namespace"],
+                                             obj["metadata"]["name"]])

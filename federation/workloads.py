@@ -25,6 +25,9 @@ from .preview import Preview, preview
 
 DEPLOY_ACTION = "federations:deploy"
 REPLICATED = {"Deployment": "deployments", "StatefulSet": "statefulsets"}
+# Kinds whose members' objects the drift page compares: a DaemonSet is duplicated to every member
+# it is placed on, so its copies drift as a Deployment's do.
+DRIFT_KINDS = {**REPLICATED, "DaemonSet": "daemonsets"}
 
 
 @dataclass

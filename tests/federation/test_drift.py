@@ -275,3 +275,61 @@ def test_the_drift_page_reads_in_chinese(federation, tenant, sandbox_karmada, me
         # The users' and objects' names.
         names = {"acme", "Ltd", "viewer", "fed", "drift", "web", "nginx", "hotfix", "yes", "member"}
         assert english_words(page.content.decode(), ALLOWED | kubernetes_words() | names) == {}
+
+
+def test_a_daemonset_drifts_and_is_reached_from_its_page(federation, tenant, sandbox_karmada, members):
+    """A DaemonSet duplicated to both members: reached from its page in the federation's console
+    (the Drift button; no Placement, there is no division), a label added in one member shows as
+    drift and re-sync takes it away."""
+    ns = namespace(sandbox_karmada)
+    labels = {"app": "agent"}
+    with sandbox_karmada.api_client() as api:
+        client.AppsV1Api(api).create_namespaced_daemon_set(ns, {
+            "metadata": {"name": "agent", "labels": labels},
+            "spec": {"selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "agent", "image": "fluent-bit:3.1"}]}}}})
+        client.CustomObjectsApi(api).create_namespaced_custom_object(*POLICY, ns, "propagationpolicies", {
+            "apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy", "metadata": {"name": "agent"},
+            "spec": {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent"}],
+                     "placement": {"clusterAffinity": {"clusterNames": ["member1", "member2"]}}}})
+
+    def member_daemonset(member):
+        try:
+            return client.AppsV1Api(members[member].api_client()).read_namespaced_daemon_set("agent", ns)
+        except client.ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    eventually(lambda: member_daemonset("member1") and member_daemonset("member2") or None, timeout=40)
+    browser = client_for(tenant.main)
+    url = reverse("federation:drift", args=[federation.pk, "daemonsets", ns, "agent"])
+    workload = reverse("resources:detail", kwargs={"target_type": "federation", "target_id": federation.pk,
+                                                   "kind": "daemonsets", "namespace": ns, "name": "agent"})
+    own = browser.get(workload).content.decode()
+    assert f'id="drift-button" href="{url}"' in own and 'id="placement-button"' not in own
+    calm = browser.get(url).content.decode()
+    assert 'data-drifted="false"' in calm and 'data-member="member2" data-state="in-sync"' in calm
+    assert f'href="{workload}" id="drift-workload-link"' in calm and 'id="drift-placement-link"' not in calm
+
+    apps = client.AppsV1Api(members["member2"].api_client())
+    live = apps.read_namespaced_daemon_set("agent", ns)
+    live.metadata.labels = {**live.metadata.labels, "hotfix": "yes"}
+    apps.replace_namespaced_daemon_set("agent", ns, live)
+    page = browser.get(url).content.decode()
+    assert 'data-member="member2" data-state="drifted"' in page and 'data-member="member1" data-state="in-sync"' in page
+    assert 'data-kind="drift"' in row(page, "member2", HOTFIX_HTML)
+    answer = browser.post(f"/api/v1/federations/{federation.pk}/workloads/daemonsets/{ns}/agent/drift/resync/",
+                          {"member": "member2"}, content_type="application/json")
+    assert answer.status_code == 200 and answer.json()["state"] == "in-sync", answer.content
+    assert "hotfix" not in member_daemonset("member2").metadata.labels
+
+
+def test_a_federated_deployments_page_leads_to_its_placement_and_drift(federation, tenant, web):
+    ns = web
+    own = client_for(tenant.viewer).get(reverse("resources:detail", kwargs={
+        "target_type": "federation", "target_id": federation.pk, "kind": "deployments", "namespace": ns,
+        "name": "web"})).content.decode()
+    placement = reverse("federation:placement", args=[federation.pk, "deployments", ns, "web"])
+    assert f'id="placement-button" href="{placement}"' in own and f'id="drift-button" href="{drift_url(federation, ns)}"' in own

@@ -48,6 +48,8 @@ def test_a_cluster_admin_is_offered_every_write(cluster, tenant):
         assert button in detail
     for button in NODE_BUTTONS:
         assert button in node
+    # A federation's workloads lead to their placement and drift; a cluster's have neither.
+    assert 'id="placement-button"' not in detail and 'id="drift-button"' not in detail
 
 
 def test_an_editor_of_workloads_is_offered_their_writes_but_not_the_nodes(cluster, emulator, tenant):
