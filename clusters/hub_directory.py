@@ -119,9 +119,7 @@ def _authenticate_kubeconfig(cluster_id: str, token: str, iam: _IamCache) -> Ide
              .filter(token_hash=hash_token(token)).first())
     if found is None:
         return _authenticate_platform(cluster_id, token)
-    now = timezone.now()
-    if (found is None or found.revoked_at is not None or (found.expires_at and found.expires_at <= now)
-            or not found.user.is_active):
+    if not found.usable(timezone.now()):
         raise Unauthorized()
     pk = _cluster_pk(cluster_id)
     cluster = RegisteredCluster.objects.filter(pk=pk).first() if pk is not None else None

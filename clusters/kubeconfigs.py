@@ -6,7 +6,9 @@ Tokens are stored hashed, may expire, and can be revoked one by one or all at on
 """
 import base64
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Callable
 
 import yaml
 from django.conf import settings
@@ -63,47 +65,69 @@ def expiry(valid_for: timedelta | None):
     return timezone.now() + (valid_for or timedelta(days=settings.CCEONE_KUBECONFIG_DEFAULT_DAYS))
 
 
-@transaction.atomic
-def issue(actor, cluster: RegisteredCluster, valid_for: timedelta | None = None) -> tuple[KubeconfigToken, str]:
-    """Issue the actor's kubeconfig for the cluster: temporary when `valid_for` is given,
-    else valid for CCEONE_KUBECONFIG_DEFAULT_DAYS."""
-    require(actor, "clusters:kubeconfig", cluster)
+@dataclass(frozen=True)
+class Issuer:
+    """Issue and revoke kubeconfigs of one target kind: `model` (a `HubKubeconfig`) whose
+    `field` is the foreign key to the target; `kind` ("clusters", "federations") names the IAM
+    actions (`<kind>:kubeconfig`, audited as `<kind>:kubeconfig-issue|-revoke`) and the proxy's
+    path (`/k8s/<kind>/<pk>`); `refusal(target)` says why none may be issued now, or ""."""
+
+    model: type
+    field: str
+    kind: str
+    refusal: Callable
+
+    @transaction.atomic
+    def issue(self, actor, target, valid_for: timedelta | None = None):
+        """The actor's kubeconfig for the target: temporary when `valid_for` is given, else valid
+        for CCEONE_KUBECONFIG_DEFAULT_DAYS."""
+        require(actor, f"{self.kind}:kubeconfig", target)
+        refused = self.refusal(target)
+        if refused:
+            raise ValidationError(refused)
+        check_validity(valid_for)
+        token = new_token()
+        issued = self.model.objects.create(**{self.field: target}, user=actor, token_hash=hash_token(token),
+                                           hint=token[:8], expires_at=expiry(valid_for))
+        record(actor, f"{self.kind}:kubeconfig-issue", target,
+               details={"token": issued.hint, "expires_at": issued.expires_at.isoformat()})
+        return issued, render_for(target.name, self.kind, target.pk, actor, token)
+
+    @transaction.atomic
+    def revoke(self, actor, issued) -> None:
+        """Revoke one of the actor's own kubeconfigs."""
+        target = getattr(issued, self.field)
+        require(actor, f"{self.kind}:kubeconfig", target)
+        if issued.user_id != actor.pk:
+            raise ValidationError(_("Unknown kubeconfig."))
+        if issued.revoked_at is None:
+            issued.revoked_at = timezone.now()
+            issued.save(update_fields=["revoked_at"])
+            record(actor, f"{self.kind}:kubeconfig-revoke", target, details={"token": issued.hint})
+
+    @transaction.atomic
+    def revoke_all(self, actor, target) -> int:
+        """Revoke all of the actor's kubeconfigs for the target."""
+        require(actor, f"{self.kind}:kubeconfig", target)
+        count = self.model.objects.filter(**{self.field: target}, user=actor, revoked_at__isnull=True).update(
+            revoked_at=timezone.now())
+        record(actor, f"{self.kind}:kubeconfig-revoke", target, details={"all": True, "count": count})
+        return count
+
+    def revoke_for_user(self, user) -> None:
+        """A disabled or removed user, or one whose password changed, loses every kubeconfig at once."""
+        self.model.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def _cluster_refusal(cluster: RegisteredCluster) -> str:
     if cluster.status in (Status.CREATING, Status.DESTROYING, Status.UNSUBSCRIBED):
-        raise ValidationError(_("A kubeconfig can only be issued for a cluster that has been created and not unsubscribed."))
-    check_validity(valid_for)
-    token = new_token()
-    issued = KubeconfigToken.objects.create(
-        cluster=cluster, user=actor, token_hash=hash_token(token), hint=token[:8], expires_at=expiry(valid_for))
-    record(actor, "clusters:kubeconfig-issue", cluster,
-           details={"token": issued.hint, "expires_at": issued.expires_at.isoformat()})
-    return issued, render(cluster, actor, token)
+        return _("A kubeconfig can only be issued for a cluster that has been created and not unsubscribed.")
+    return ""
 
 
-@transaction.atomic
-def revoke(actor, issued: KubeconfigToken) -> None:
-    """Revoke one of the actor's own kubeconfigs."""
-    require(actor, "clusters:kubeconfig", issued.cluster)
-    if issued.user_id != actor.pk:
-        raise ValidationError(_("Unknown kubeconfig."))
-    if issued.revoked_at is None:
-        issued.revoked_at = timezone.now()
-        issued.save(update_fields=["revoked_at"])
-        record(actor, "clusters:kubeconfig-revoke", issued.cluster, details={"token": issued.hint})
-
-
-@transaction.atomic
-def revoke_all(actor, cluster: RegisteredCluster) -> int:
-    """Revoke all of the actor's kubeconfigs for the cluster."""
-    require(actor, "clusters:kubeconfig", cluster)
-    count = KubeconfigToken.objects.filter(cluster=cluster, user=actor, revoked_at__isnull=True).update(
-        revoked_at=timezone.now())
-    record(actor, "clusters:kubeconfig-revoke", cluster, details={"all": True, "count": count})
-    return count
-
-
-def revoke_for_user(user) -> None:
-    """A disabled or removed user, or one whose password changed, loses every kubeconfig at once."""
-    KubeconfigToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+CLUSTERS = Issuer(KubeconfigToken, "cluster", "clusters", _cluster_refusal)
+issue, revoke, revoke_all, revoke_for_user = CLUSTERS.issue, CLUSTERS.revoke, CLUSTERS.revoke_all, \
+    CLUSTERS.revoke_for_user
 
 
 def revoke_for_user_signal(sender, user, **kwargs) -> None:

@@ -358,20 +358,34 @@ class PlatformToken(models.Model):
         return f"{self.holder} {self.purpose} on {self.cluster_id}"
 
 
-class KubeconfigToken(models.Model):
-    """A user's credential for the hub's kubeconfig proxy; only its SHA-256 is stored."""
+class HubKubeconfig(models.Model):
+    """A user's credential for the hub's kubeconfig proxy on one target (a cluster here, a
+    federation's Karmada in `federation`); only its SHA-256 is stored. A concrete model adds
+    the target's foreign key and the user's; `clusters.kubeconfigs.Issuer` issues and revokes
+    either kind."""
 
-    cluster = models.ForeignKey(RegisteredCluster, on_delete=models.CASCADE, related_name="kubeconfig_tokens")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kubeconfig_tokens")
     token_hash = models.CharField(max_length=64, unique=True)
     hint = models.CharField(max_length=12)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
-    iam_anchor_path = "cluster"
-
     class Meta:
+        abstract = True
         ordering = ["-created_at"]
         verbose_name = _("kubeconfig")
         verbose_name_plural = _("kubeconfigs")
+
+    def usable(self, now) -> bool:
+        """Neither revoked nor expired, and its user still active."""
+        return self.revoked_at is None and not (self.expires_at and self.expires_at <= now) and self.user.is_active
+
+
+class KubeconfigToken(HubKubeconfig):
+    cluster = models.ForeignKey(RegisteredCluster, on_delete=models.CASCADE, related_name="kubeconfig_tokens")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kubeconfig_tokens")
+
+    iam_anchor_path = "cluster"
+
+    class Meta(HubKubeconfig.Meta):
+        pass

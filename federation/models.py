@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 
 from cceone.iam import anchors
-from clusters.models import https_only
+from clusters.models import HubKubeconfig, https_only
 
 
 class KarmadaControlPlane(models.Model):
@@ -288,24 +288,17 @@ class FederationMember(models.Model):
         return translated(self.reason, self.reason_params)
 
 
-class FederationKubeconfig(models.Model):
+class FederationKubeconfig(HubKubeconfig):
     """A user's credential for the federation's Karmada API server through the hub's kubeconfig
-    proxy (R5.4), as `clusters.KubeconfigToken` is for a cluster; only its SHA-256 is stored."""
+    proxy (R5.4), as `clusters.KubeconfigToken` is for a cluster."""
 
     federation = models.ForeignKey(Federation, on_delete=models.CASCADE, related_name="kubeconfigs")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    token_hash = models.CharField(max_length=64, unique=True)
-    hint = models.CharField(max_length=12)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
-    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
     iam_anchor_path = "federation"
 
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = _("kubeconfig")
-        verbose_name_plural = _("kubeconfigs")
+    class Meta(HubKubeconfig.Meta):
+        pass
 
 
 class MemberConditionChange(models.Model):
