@@ -61,14 +61,19 @@ def binding(karmada: KarmadaServer, ns: str, name: str) -> dict | None:
             raise
 
 
-def member_deployment(members: dict[str, EmulatorServer], member: str, ns: str, name: str):
+def member_workload(members: dict[str, EmulatorServer], member: str, kind: str, ns: str, name: str):
+    """The member's apps/v1 object (`kind` as the client names it: deployment, daemon_set …), or None."""
     try:
-        return client.AppsV1Api(members[member].api_client()).read_namespaced_deployment(name, ns)
+        return getattr(client.AppsV1Api(members[member].api_client()), f"read_namespaced_{kind}")(name, ns)
     except client.ApiException as error:
         if error.status == 404:
             return None
         raise
 
 
-__all__ = ["MEMBERS", "binding", "eventually", "federation_on", "member_deployment", "namespace", "start_karmada",
-           "start_members"]
+def member_deployment(members: dict[str, EmulatorServer], member: str, ns: str, name: str):
+    return member_workload(members, member, "deployment", ns, name)
+
+
+__all__ = ["MEMBERS", "binding", "eventually", "federation_on", "member_deployment", "member_workload",
+           "namespace", "start_karmada", "start_members"]

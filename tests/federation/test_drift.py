@@ -18,7 +18,7 @@ from cceone.audit.models import AuditEvent
 from tests.conftest import client_for
 from tests.live import grant
 
-from .karmada_world import eventually, federation_on, namespace
+from .karmada_world import eventually, federation_on, member_workload, namespace
 
 pytestmark = pytest.mark.django_db
 POLICY = ("policy.karmada.io", "v1alpha1")
@@ -39,12 +39,7 @@ def federation(sandbox_karmada, tenant):
 
 
 def member_deployment(members, member, ns):
-    try:
-        return client.AppsV1Api(members[member].api_client()).read_namespaced_deployment("web", ns)
-    except client.ApiException as error:
-        if error.status == 404:
-            return None
-        raise
+    return member_workload(members, member, "deployment", ns, "web")
 
 
 @pytest.fixture
@@ -295,12 +290,7 @@ def test_a_daemonset_drifts_and_is_reached_from_its_page(federation, tenant, san
                      "placement": {"clusterAffinity": {"clusterNames": ["member1", "member2"]}}}})
 
     def member_daemonset(member):
-        try:
-            return client.AppsV1Api(members[member].api_client()).read_namespaced_daemon_set("agent", ns)
-        except client.ApiException as error:
-            if error.status == 404:
-                return None
-            raise
+        return member_workload(members, member, "daemon_set", ns, "agent")
 
     eventually(lambda: member_daemonset("member1") and member_daemonset("member2") or None, timeout=40)
     browser = client_for(tenant.main)
