@@ -382,10 +382,9 @@ class HubKubeconfig(models.Model):
 
 
 class KubeconfigToken(HubKubeconfig):
+    """A user's kubeconfig for one registered cluster."""
+
     cluster = models.ForeignKey(RegisteredCluster, on_delete=models.CASCADE, related_name="kubeconfig_tokens")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kubeconfig_tokens")
 
     iam_anchor_path = "cluster"
-
-    class Meta(HubKubeconfig.Meta):
-        pass

@@ -297,9 +297,6 @@ class FederationKubeconfig(HubKubeconfig):
 
     iam_anchor_path = "federation"
 
-    class Meta(HubKubeconfig.Meta):
-        pass
-
 
 class MemberConditionChange(models.Model):
     """A member's Ready condition as Karmada reported it, one row per transition, recorded on
