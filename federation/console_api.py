@@ -120,6 +120,9 @@ class PromoteRequestSerializer(serializers.Serializer):
     label_selector = serializers.CharField(required=False, allow_blank=True, max_length=1000)
     name = serializers.CharField(required=False, allow_blank=True, max_length=253,
                                  help_text="One object by name (give one kind).")
+    dependencies = serializers.BooleanField(required=False, default=False,
+                                            help_text="Also the ConfigMaps, Secrets and PersistentVolumeClaims the "
+                                                      "chosen workloads use (karmadactl promote --dependencies).")
 
 
 class PromoteResultSerializer(serializers.Serializer):

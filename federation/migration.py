@@ -270,8 +270,7 @@ def start(user, target, given: Start) -> FederationMigration:
             step_started_at=timezone.now(),
             message=N_("Promoting the application from %(member)s."), message_params={"member": given.source})
     try:
-        outcome = promotion.promote(user, target, promotion.Request(
-            member=given.source, namespace=given.namespace, label_selector=given.label_selector))
+        outcome = promotion.promote(user, target, _promote_request(given))
         plurals = {registry.get(p).kind: p for p in promotion.KINDS}
         objects = []
         for r in outcome.results:
@@ -301,10 +300,15 @@ def start(user, target, given: Start) -> FederationMigration:
     return migration
 
 
+def _promote_request(given: Start) -> promotion.Request:
+    """The application from the source, with what its workloads use (the target needs those too)."""
+    return promotion.Request(member=given.source, namespace=given.namespace, label_selector=given.label_selector,
+                             dependencies=True)
+
+
 def _claims(api: Api, given: Start) -> set[str]:
     """"Kind/name" of what the start would promote from the source now."""
-    found = promotion.candidates(api, promotion.Request(member=given.source, namespace=given.namespace,
-                                                        label_selector=given.label_selector))
+    found = promotion.candidates(api, _promote_request(given))
     return {f"{c[0].kind}/{c[1]['metadata']['name']}" for c in found if not isinstance(c, promotion.Result)}
 
 

@@ -282,6 +282,11 @@ class PromoteForm(forms.Form):
                                      help_text=_("For example app=shop: the objects of one application."))
     name = forms.CharField(label=_("Name"), required=False, max_length=253, validators=[dns_subdomain],
                            help_text=_("One object by name (choose its kind)."))
+    dependencies = forms.BooleanField(
+        label=_("With what the workloads use"), required=False, initial=True,
+        # karmadactl promote --dependencies
+        help_text=_("Also promote the ConfigMaps, Secrets and PersistentVolumeClaims the chosen workloads use, "
+                    "whatever their labels."))
 
     def __init__(self, *args, members=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -300,4 +305,5 @@ class PromoteForm(forms.Form):
 
         data = self.cleaned_data
         return Request(member=data["member"], namespace=data["namespace"], kinds=tuple(data["kinds"] or KINDS),
-                       label_selector=data["label_selector"].strip(), name=data["name"].strip())
+                       label_selector=data["label_selector"].strip(), name=data["name"].strip(),
+                       dependencies=data["dependencies"])

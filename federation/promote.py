@@ -121,6 +121,9 @@ class Request:
     kinds: tuple = KINDS
     label_selector: str = ""
     name: str = ""
+    # Also the ConfigMaps, Secrets and PersistentVolumeClaims the chosen workloads use, whatever
+    # their labels and kinds chosen (karmadactl promote --dependencies).
+    dependencies: bool = False
 
 
 @dataclass
@@ -300,6 +303,73 @@ def _applied(api: Api, outcome: Outcome) -> bool:
     return True
 
 
+def _pod_spec(obj: dict) -> dict:
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    return ((spec.get("template") or {}).get("spec")) or {}
+
+
+def dependencies(obj: dict) -> set[tuple[str, str]]:
+    """(plural, name) of the ConfigMaps, Secrets and PersistentVolumeClaims a workload's pods
+    use — volumes (projected too), env and envFrom, image pull secrets — as Karmada's
+    dependencies distributor follows them. A StatefulSet's claim templates are not: the member
+    makes those claims."""
+    pod = _pod_spec(obj)
+    found = set()
+
+    def add(plural, name):
+        if name:
+            found.add((plural, name))
+
+    for volume in pod.get("volumes") or []:
+        add("configmaps", (volume.get("configMap") or {}).get("name"))
+        add("secrets", (volume.get("secret") or {}).get("secretName"))
+        add("persistentvolumeclaims", (volume.get("persistentVolumeClaim") or {}).get("claimName"))
+        for source in (volume.get("projected") or {}).get("sources") or []:
+            add("configmaps", (source.get("configMap") or {}).get("name"))
+            add("secrets", (source.get("secret") or {}).get("name"))
+    for container in (pod.get("initContainers") or []) + (pod.get("containers") or []):
+        for source in container.get("envFrom") or []:
+            add("configmaps", (source.get("configMapRef") or {}).get("name"))
+            add("secrets", (source.get("secretRef") or {}).get("name"))
+        for variable in container.get("env") or []:
+            value_from = variable.get("valueFrom") or {}
+            add("configmaps", (value_from.get("configMapKeyRef") or {}).get("name"))
+            add("secrets", (value_from.get("secretKeyRef") or {}).get("name"))
+    for secret in pod.get("imagePullSecrets") or []:
+        add("secrets", secret.get("name"))
+    return found
+
+
+def _with_dependencies(api: Api, request: Request, found: list) -> list:
+    """`found` and what its workloads use that it lacks, read from the member by name; in the
+    order of KINDS, so configuration is promoted before the workloads that use it."""
+    have = {(kind.plural, obj["metadata"]["name"]) for kind, obj in
+            (c for c in found if not isinstance(c, Result))}
+    wanted = set()
+    for candidate in found:
+        if not isinstance(candidate, Result):
+            wanted |= dependencies(candidate[1])
+    extra = []
+    for plural, name in sorted(wanted - have):
+        kind = registry.get(plural)
+        try:
+            items = _member_items(api, request.member, kind, request.namespace, "", name)
+        except KubeError as error:
+            extra.append(Result(kind.kind, name, FAILED, error.message))
+            continue
+        if items:
+            extra.append((kind, items[0]))
+        else:
+            extra.append(Result(kind.kind, name, FAILED, _("A workload uses %(kind)s %(name)s, which %(member)s "
+                                                             "does not have.") % {
+                "kind": kind.kind, "name": name, "member": request.member}))
+    order = {registry.get(plural).kind: index for index, plural in enumerate(KINDS)}
+    # Stable: within a kind, the listing's order, then the dependencies'.
+    return sorted(found + extra, key=lambda c: order[c.kind if isinstance(c, Result) else c[0].kind])
+
+
 def candidates(api: Api, request: Request) -> list:
     """What a promotion of `request` takes from the member: (kind, object) pairs, and a Result
     (failed) for a kind whose listing failed, in the order shown."""
@@ -320,7 +390,7 @@ def candidates(api: Api, request: Request) -> list:
             if kind.kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token":
                 continue
             found.append((kind, obj))
-    return found
+    return _with_dependencies(api, request, found) if request.dependencies else found
 
 
 def promote(user, target, request: Request, *, wait: float = 20.0) -> Outcome:

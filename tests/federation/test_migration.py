@@ -330,11 +330,17 @@ def test_a_selector_that_reaches_another_migrations_objects_is_refused_before_an
     assert FederationMigration.objects.count() == 1
     assert "work.karmada.io/name" not in (member_deployment(members, "member1", ns, "blog").metadata.annotations
                                           or {})
-    # The blog alone shares nothing with the shop's migration: it may start beside it.
+    # The blog alone shares nothing with the shop's migration: it may start beside it, and takes the
+    # ConfigMap its pods use although the ConfigMap lacks its label (the target needs it too).
+    member = members["member1"].api_client()
+    client.CoreV1Api(member).create_namespaced_config_map(ns, {"metadata": {"name": "blog-config"}})
+    client.AppsV1Api(member).patch_namespaced_deployment("blog", ns, {"spec": {"template": {"spec": {
+        "containers": [{"name": "web", "envFrom": [{"configMapRef": {"name": "blog-config"}}]}]}}}})
     blog = api.post(url, {"source": "member1", "target": "member3", "namespace": ns, "label_selector": "app=blog",
                           "steps": "1:0 0:1"}, content_type="application/json")
     assert blog.status_code == 201, blog.content
-    assert blog.json()["claimed"] == ["Deployment/blog"]
+    assert blog.json()["claimed"] == ["ConfigMap/blog-config", "Deployment/blog"]
+    assert {o["name"] for o in blog.json()["promoted"]} == {"blog-config", "blog"}
 
 
 def test_the_sweep_stalls_a_migration_whose_user_lost_the_right_and_goes_past_a_broken_one(federation, tenant,

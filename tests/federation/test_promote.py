@@ -2,6 +2,8 @@
 Karmada (with its controllers) without restarting its pods, from the federation console's
 Promote page and its API twin. The members are kubesim emulators joined as karmadactl join
 leaves them; the objects are read through Karmada's cluster proxy as the user."""
+import re
+
 import pytest
 from django.urls import reverse
 from kubernetes import client
@@ -66,6 +68,8 @@ def test_a_whole_application_is_promoted_by_label_and_no_pod_restarts(federation
     assert f'id="promote-tab" href="{url}"' in overview
     form = browser.get(url).content.decode()
     assert 'id="promote-form"' in form and '<option value="member1">member1</option>' in form
+    # What the workloads use comes along unless the user unticks it.
+    assert re.search(r'<input type="checkbox" name="dependencies"[^>]* checked', form)
     page = browser.post(url, {"member": "member1", "namespace": ns, "label_selector": "app=shop"})
     assert page.status_code == 200, page.content.decode()[:3000]
     body = page.content.decode()
@@ -221,3 +225,59 @@ def test_templates_are_pruned_as_karmadactl_prunes_them(federation, tenant, sand
     assert template.spec.template.metadata.labels["controller-uid"] == template.metadata.uid
     assert headless.spec.cluster_ip == "None"
     assert shop.spec.cluster_ip and shop.spec.cluster_ip != "None"  # Karmada allocated its own
+
+
+def test_a_workload_is_promoted_with_what_it_uses(federation, tenant, sandbox_karmada, members, application):
+    """As karmadactl promote --dependencies: the ConfigMaps and Secrets the pods use come along,
+    whatever their labels; one the member lacks is said, not skipped."""
+    ns = application
+    core = client.CoreV1Api(members["member1"].api_client())
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "api-config"}, "data": {"MODE": "live"}})
+    core.create_namespaced_secret(ns, {"metadata": {"name": "api-tls"}, "stringData": {"tls.key": "k"}})
+    body = deployment("api", "api", 1)
+    pod = body["spec"]["template"]["spec"]
+    pod["containers"][0]["envFrom"] = [{"configMapRef": {"name": "api-config"}}]
+    pod["containers"][0]["env"] = [{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "absent", "key": "x",
+                                                                                 "optional": True}}}]
+    pod["volumes"] = [{"name": "tls", "secret": {"secretName": "api-tls"}}]
+    client.AppsV1Api(members["member1"].api_client()).create_namespaced_deployment(ns, body)
+    api = client_for(tenant.main)
+    answer = api.post(f"/api/v1/federations/{federation.pk}/promote/", {
+        "member": "member1", "namespace": ns, "kinds": ["deployments"], "name": "api", "dependencies": True},
+        content_type="application/json")
+    assert answer.status_code == 200, answer.content
+    results = [(r["kind"], r["name"], r["outcome"]) for r in answer.json()["results"]]
+    # Configuration first, then the workload that uses it.
+    assert results == [("ConfigMap", "absent", "failed"), ("ConfigMap", "api-config", "promoted"),
+                       ("Secret", "api-tls", "promoted"), ("Deployment", "api", "promoted")]
+    assert "A workload uses ConfigMap absent, which member1 does not have." in answer.json()["results"][0]["reason"]
+    with sandbox_karmada.api_client() as karmada:
+        assert client.CoreV1Api(karmada).read_namespaced_config_map("api-config", ns).data == {"MODE": "live"}
+    # Without it (the API's default, as karmadactl's), only the object named.
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "other-config"}})
+    body = deployment("other", "other", 1)
+    body["spec"]["template"]["spec"]["containers"][0]["envFrom"] = [{"configMapRef": {"name": "other-config"}}]
+    client.AppsV1Api(members["member1"].api_client()).create_namespaced_deployment(ns, body)
+    alone = api.post(f"/api/v1/federations/{federation.pk}/promote/", {
+        "member": "member1", "namespace": ns, "kinds": ["deployments"], "name": "other"},
+        content_type="application/json")
+    assert [(r["kind"], r["name"]) for r in alone.json()["results"]] == [("Deployment", "other")]
+
+
+def test_a_workloads_dependencies_are_what_its_pods_use():
+    cronjob = {"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": {
+        "imagePullSecrets": [{"name": "registry"}],
+        "initContainers": [{"name": "init", "envFrom": [{"secretRef": {"name": "init-env"}}]}],
+        "containers": [{"name": "main", "env": [{"name": "A", "value": "1"},
+                                                 {"name": "B", "valueFrom": {"secretKeyRef": {"name": "b", "key": "k"}}}]}],
+        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}},
+                    {"name": "all", "projected": {"sources": [{"configMap": {"name": "one"}},
+                                                              {"secret": {"name": "two"}},
+                                                              {"serviceAccountToken": {"path": "t"}}]}},
+                    {"name": "scratch", "emptyDir": {}}]}}}}}}
+    assert promote.dependencies(cronjob) == {
+        ("secrets", "registry"), ("secrets", "init-env"), ("secrets", "b"), ("persistentvolumeclaims", "data"),
+        ("configmaps", "one"), ("secrets", "two")}
+    statefulset = {"kind": "StatefulSet", "spec": {"volumeClaimTemplates": [{"metadata": {"name": "www"}}],
+                                                   "template": {"spec": {"containers": [{"name": "web"}]}}}}
+    assert promote.dependencies(statefulset) == set()
