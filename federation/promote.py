@@ -342,6 +342,12 @@ def dependencies(obj: dict) -> set[tuple[str, str]]:
     return found
 
 
+def _members_own(kind, obj: dict) -> bool:
+    """Made by the member itself in every namespace: never promoted."""
+    return (kind.kind == "ConfigMap" and obj["metadata"]["name"] == "kube-root-ca.crt") or \
+        (kind.kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token")
+
+
 def _with_dependencies(api: Api, request: Request, found: list) -> list:
     """`found` and what its workloads use that it lacks, read from the member by name; in the
     order of KINDS, so configuration is promoted before the workloads that use it."""
@@ -360,7 +366,8 @@ def _with_dependencies(api: Api, request: Request, found: list) -> list:
             extra.append(Result(kind.kind, name, FAILED, error.message))
             continue
         if items:
-            extra.append((kind, items[0]))
+            if not _members_own(kind, items[0]):
+                extra.append((kind, items[0]))
         else:
             extra.append(Result(kind.kind, name, FAILED, _("A workload uses %(kind)s %(name)s, which %(member)s "
                                                              "does not have.") % {
@@ -384,12 +391,7 @@ def candidates(api: Api, request: Request) -> list:
                                                                 "%(message)s") % {
                 "kinds": kind.label, "member": request.member, "message": error.message}))
             continue
-        for obj in items:
-            if kind.kind == "ConfigMap" and obj["metadata"]["name"] == "kube-root-ca.crt":
-                continue  # every namespace's own, made by the member itself
-            if kind.kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token":
-                continue
-            found.append((kind, obj))
+        found += [(kind, obj) for obj in items if not _members_own(kind, obj)]
     return _with_dependencies(api, request, found) if request.dependencies else found
 
 

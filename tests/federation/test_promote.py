@@ -239,7 +239,9 @@ def test_a_workload_is_promoted_with_what_it_uses(federation, tenant, sandbox_ka
     pod["containers"][0]["envFrom"] = [{"configMapRef": {"name": "api-config"}}]
     pod["containers"][0]["env"] = [{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "absent", "key": "x",
                                                                                  "optional": True}}}]
-    pod["volumes"] = [{"name": "tls", "secret": {"secretName": "api-tls"}}]
+    pod["volumes"] = [{"name": "tls", "secret": {"secretName": "api-tls"}},
+                      # Every namespace's own (made by the member): used, never promoted.
+                      {"name": "ca", "projected": {"sources": [{"configMap": {"name": "kube-root-ca.crt"}}]}}]
     client.AppsV1Api(members["member1"].api_client()).create_namespaced_deployment(ns, body)
     api = client_for(tenant.main)
     answer = api.post(f"/api/v1/federations/{federation.pk}/promote/", {
