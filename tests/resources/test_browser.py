@@ -78,3 +78,29 @@ def test_deployment_round_trip_in_the_browser(browser, live_server, cluster, ten
     wait_until(lambda: not emulator.emulator.list_objects("v1", "Pod", "prod", label_selector=f"app={name}"),
                what="the pods to go")
     context.close()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_clusters_pages_fit_1280_px_without_scrolling_sideways(live_server, cluster, tenant, emulator, language):
+    """A cluster's header offers every section (monitoring, add-ons, operations, backup …): at
+    1280 px the tabs wrap inside the content; a long label wraps inside its column."""
+    from django.urls import reverse
+
+    from tests.browser import browser_page
+    from tests.resources.conftest import page as resource_page
+
+    web = emulator.emulator.get_object("apps/v1", "Deployment", "web", "prod")
+    web["metadata"]["labels"]["propagationpolicy.karmada.io/permanent-id"] = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+    emulator.emulator.put_object(web)
+    deployment = resource_page(cluster, "deployments", "prod", "web")
+    with browser_page(live_server.url, tenant.main.username, PASSWORD, language) as page:
+        for url in (reverse("clusters:overview", args=[cluster.pk]),
+                    reverse("clusters:access", args=[cluster.pk]) + "?tab=connection", deployment):
+            page.goto(live_server.url + url)
+            page.wait_for_selector("#cluster-tabs")
+            tabs = page.eval_on_selector("#cluster-tabs", "e => e.getBoundingClientRect().right")
+            assert tabs <= page.evaluate("document.documentElement.clientWidth"), url
+            assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), url
+        label = page.eval_on_selector("#object-labels .k8s-label:last-child", "e => e.getBoundingClientRect().right")
+        column = page.eval_on_selector("#object-labels", "e => e.getBoundingClientRect().right")
+        assert label <= column + 1
