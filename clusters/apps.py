@@ -23,4 +23,4 @@ class ClustersConfig(AppConfig):
         demo_seeded.connect(demo.seed_inventory, dispatch_uid="clusters.demo_inventory")
         navigation.register(navigation.Entry(
             "clusters", _("Registered clusters"), "clusters:list", "clusters:list",
-            match=("clusters:", "resources:"), position=30))
+            match="clusters:", active_on=navigation.console_of("cluster"), position=30))

@@ -37,7 +37,8 @@ class FederationConfig(AppConfig):
         overview.register_statistics(STATISTICS)
         metering.register(FederationMeter())
         navigation.register(navigation.Entry("fleets", _("Federation management"), "federation:list",
-                                             "federations:list", match="federation:", position=50))
+                                             "federations:list", match="federation:",
+                                             active_on=navigation.console_of("federation"), position=50))
         # A federated workload's page leads to where Karmada placed it and to its drift.
         buttons.register(buttons.ObjectButton(
             "placement", _("Placement"), tuple(REPLICATED.values()), drift_views.placement_button_url,

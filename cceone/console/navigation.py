@@ -3,6 +3,7 @@ app registers its entries from its AppConfig.ready() (`register(Entry(...))`). E
 in the order of `position` within their group; an entry is shown only when its page exists
 and the user may open it."""
 from dataclasses import dataclass
+from typing import Callable
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +20,8 @@ class Entry:
     main_account_only: bool = False
     match: str | tuple[str, ...] = ""  # view-name prefix(es) of the pages this entry stays highlighted on
     position: int = 100  # the manual's order: the core's entries use 10, 20 …; apps fit between
+    # Further pages it stays highlighted on, told by more than their view name (the ResolverMatch).
+    active_on: Callable | None = None
 
 
 GROUPS = {
@@ -43,6 +46,11 @@ ENTRIES: list[Entry] = [
 ]
 
 
+def console_of(target_type: str) -> Callable:
+    """The generic Kubernetes resource pages (`resources:*`) of one target type."""
+    return lambda match: match.view_name.startswith("resources:") and match.kwargs.get("target_type") == target_type
+
+
 def register(entry: Entry) -> None:
     if entry not in ENTRIES:
         ENTRIES.append(entry)
@@ -63,6 +71,7 @@ def navigation_for(request) -> list[dict]:
             continue  # the page does not exist (yet): no placeholder
         # "iam:user-list" is also the active entry on "iam:user-edit" and the other user pages.
         family = entry.match or (entry.url_name.rsplit("-", 1)[0] + "-" if "-" in entry.url_name else "")
-        active = current == entry.url_name or bool(family and current.startswith(family))
+        active = current == entry.url_name or bool(family and current.startswith(family)) or bool(
+            entry.active_on and request.resolver_match and entry.active_on(request.resolver_match))
         groups.setdefault(entry.group, []).append({"label": entry.label, "url": url, "active": active})
     return [{"label": GROUPS[key], "entries": groups[key]} for key in GROUPS if key in groups]

@@ -1,7 +1,10 @@
 """A cluster's console offers only what the cluster lets the user do (#13 item 20): the same
 RBAC the API server applies to the impersonated user decides whether Create, Edit YAML,
 Delete, Scale, Restart, Cordon, Drain, taints and labels are offered."""
+import re
+
 import pytest
+from django.urls import reverse
 
 from tests.conftest import client_for
 from tests.live import grant
@@ -50,6 +53,7 @@ def test_a_cluster_admin_is_offered_every_write(cluster, tenant):
         assert button in node
     # A federation's workloads lead to their placement and drift; a cluster's have neither.
     assert 'id="placement-button"' not in detail and 'id="drift-button"' not in detail
+    assert re.findall(r'class="nav-entry active" href="([^"]+)"', detail) == [reverse("clusters:list")]
 
 
 def test_an_editor_of_workloads_is_offered_their_writes_but_not_the_nodes(cluster, emulator, tenant):
