@@ -115,6 +115,14 @@ class ObjectRow:
     applied: dict = field(default_factory=dict)  # member → applied
     replicated: bool = False
 
+    def without_share(self, migration: FederationMigration) -> list[str]:
+        """Members the step weights above 0 that Karmada gave none of this workload's replicas:
+        it divides whole replicas (50:50 of one replica puts it on one member)."""
+        if not (self.replicated and self.observed):
+            return []
+        members = (migration.source, migration.target)
+        return [m for m, weight in zip(members, migration.weights) if weight > 0 and not self.scheduled.get(m)]
+
     def as_dict(self) -> dict:
         return {"kind": self.kind, "name": self.name, "observed": self.observed, "scheduled": self.scheduled,
                 "ready": self.ready, "applied": self.applied}
@@ -260,9 +268,9 @@ def start(user, target, given: Start) -> FederationMigration:
         # Only that long: the promotion below waits for Karmada (up to 20 s), and a write
         # transaction that long would hold SQLite's one write lock for everyone.
         Federation.objects.select_for_update().get(pk=target.obj.pk)
-        if _overlapping(target.obj, given, claims):
-            raise ValidationError({"namespace": _("A migration of this application is already under way: "
-                                                  "continue it on its page.")})
+        other, shared = _overlapping(target.obj, given, claims)
+        if other is not None:
+            raise ValidationError(_overlap_message(other, shared))
         # Nothing promoted yet marks the row as starting (the sweep drops one a crash left so).
         migration = FederationMigration.objects.create(
             federation=target.obj, source=given.source, target=given.target, namespace=given.namespace,
@@ -312,16 +320,27 @@ def _claims(api: Api, given: Start) -> set[str]:
     return {f"{c[0].kind}/{c[1]['metadata']['name']}" for c in found if not isinstance(c, promotion.Result)}
 
 
-def _overlapping(federation, given: Start, claims: set[str]) -> bool:
-    """An unfinished migration in the namespace holds one of these objects: it claimed one of them,
-    or a selector is empty (the whole namespace) or both are equal (its objects may have changed
-    since it claimed them)."""
+def _overlapping(federation, given: Start, claims: set[str]) -> tuple[FederationMigration | None, list[str]]:
+    """An unfinished migration in the namespace that holds one of these objects, with those it
+    shares: it claimed one of them, or a selector is empty (the whole namespace) or both are
+    equal (its objects may have changed since it claimed them)."""
     for other in FederationMigration.objects.filter(federation=federation, namespace=given.namespace).exclude(
-            state=State.COMPLETED):
-        if not given.label_selector or not other.label_selector or other.label_selector == given.label_selector \
-                or claims & set(other.claimed):
-            return True
-    return False
+            state=State.COMPLETED).order_by("pk"):
+        shared = sorted(claims & set(other.claimed))
+        if shared or not given.label_selector or not other.label_selector \
+                or other.label_selector == given.label_selector:
+            return other, shared
+    return None, []
+
+
+def _overlap_message(other: FederationMigration, shared: list[str]) -> str:
+    where = {"id": other.pk, "source": other.source, "target": other.target}
+    if shared:
+        return _("Migration %(id)s (%(source)s → %(target)s, not finished) already holds %(objects)s: continue it "
+                 "on its page, or choose a selection without them.") % {**where, "objects": ", ".join(shared)}
+    return _("Migration %(id)s (%(source)s → %(target)s, not finished) may hold the same objects: its selection "
+             "is “%(selector)s” in this namespace. Continue it on its page.") % {
+        **where, "selector": other.label_selector or _("every object")}
 
 
 def _write_step(user, target, api: Api, migration: FederationMigration, operation: str) -> None:

@@ -61,7 +61,8 @@ def _context(request, target, found, rows=None, error=""):
               "done": found.step_reached(index)} for index, (s, t) in enumerate(found.steps)]
     members = [found.source, found.target]
     workloads = [{"row": row, "cells": [{"member": m, "scheduled": row.scheduled.get(m, 0),
-                                         "ready": row.ready.get(m, 0)} for m in members]}
+                                         "ready": row.ready.get(m, 0)} for m in members],
+                  "without_share": row.without_share(found), "replicas": sum(row.scheduled.values())}
                  for row in rows or [] if row.replicated]
     others = [row for row in rows or [] if not row.replicated]
     may_migrate = can(request.user, service.MIGRATE_ACTION, target.obj)

@@ -209,10 +209,44 @@ def _member_items(api: Api, member: str, kind, namespace: str, label_selector: s
     return sorted(items, key=lambda i: i["metadata"]["name"])
 
 
-def member_pods(api: Api, member: str, namespace: str) -> dict[str, str]:
-    """Pod name → UID in the member's namespace."""
+def selects(selector: dict, labels: dict) -> bool:
+    """A Kubernetes label selector (matchLabels, matchExpressions) against labels; an empty
+    selector selects nothing here (a workload always has one)."""
+    if not selector:
+        return False
+    if any(labels.get(key) != value for key, value in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        if (operator == "In" and labels.get(key) not in values) or \
+                (operator == "NotIn" and key in labels and labels[key] in values) or \
+                (operator == "Exists" and key not in labels) or (operator == "DoesNotExist" and key in labels):
+            return False
+    return True
+
+
+def pod_selectors(found: list) -> list[dict]:
+    """The selectors of the pods of the workloads among `found` (a CronJob's: its pod template's labels)."""
+    selectors = []
+    for candidate in found:
+        if isinstance(candidate, Result):
+            continue
+        obj = candidate[1]
+        spec = obj.get("spec") or {}
+        if obj.get("kind") == "CronJob":
+            labels = ((((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("metadata")
+                      or {}).get("labels")
+            selectors.append({"matchLabels": labels} if labels else {})
+        elif obj.get("kind") in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+            selectors.append(spec.get("selector") or {})
+    return selectors
+
+
+def member_pods(api: Api, member: str, namespace: str, selectors: list[dict]) -> dict[str, str]:
+    """Pod name → UID of the member's pods that one of the selectors selects."""
     found = api.call("GET", member_path(member, registry.get("pods").path(namespace)))
-    return {p["metadata"]["name"]: p["metadata"].get("uid", "") for p in found.get("items") or []}
+    return {p["metadata"]["name"]: p["metadata"].get("uid", "") for p in found.get("items") or []
+            if any(selects(s, p["metadata"].get("labels") or {}) for s in selectors)}
 
 
 def validate(request: Request, members: list[str]) -> None:
@@ -404,8 +438,10 @@ def promote(user, target, request: Request, *, wait: float = 20.0) -> Outcome:
 
     validate(request, [c["metadata"]["name"] for c in karmada.members(api)])
     outcome = Outcome(request)
-    before = member_pods(api, request.member, request.namespace)
     found = candidates(api, request)
+    # The pods of the workloads promoted (not the whole namespace's): they must not restart.
+    selectors = pod_selectors(found)
+    before = member_pods(api, request.member, request.namespace, selectors)
     # Only now: Karmada gives a namespace it holds to every member, so one is never created for a
     # selection that matches nothing (when Karmada lacks the namespace, every match is promoted).
     if any(not isinstance(c, Result) for c in found):
@@ -428,7 +464,7 @@ def promote(user, target, request: Request, *, wait: float = 20.0) -> Outcome:
         if outcome.applied or time.monotonic() >= deadline or not outcome.count(PROMOTED):
             break
         time.sleep(0.5)
-    after = member_pods(api, request.member, request.namespace)
+    after = member_pods(api, request.member, request.namespace, selectors)
     outcome.pods = [PodRow(name, before.get(name, ""), after.get(name, ""))
                     for name in sorted(set(before) | set(after))]
     return outcome

@@ -44,7 +44,7 @@ def test_create_a_federated_deployment_split_1_to_2_in_the_browser(live_server, 
         page.wait_for_selector("#placement-table tr[data-member=member2][data-scheduled='2']", timeout=30_000)
         assert page.get_attribute("#placement-table tr[data-member=member1]", "data-scheduled") == "1"
         assert page.get_attribute("#placement-table tr[data-member=member1]", "data-preview") == "1"
-        page.wait_for_selector("#placement-table tr[data-member=member2] >> text=Healthy", timeout=30_000)
+        page.wait_for_selector("#placement-table tr[data-member=member2] td[data-health=Healthy]", timeout=30_000)
     assert member_deployment(members, "member2", ns, "shop").spec.template.spec.containers[0].image == \
         "mirror.example.com/nginx:1.27"
     assert member_deployment(members, "member1", ns, "shop").spec.replicas == 1

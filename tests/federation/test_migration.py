@@ -124,6 +124,21 @@ def test_a_step_is_reached_once_the_target_is_ready_and_no_member_runs_more_than
     assert service.step_reached(migration, [row({"member1": 0, "member2": 1})])
 
 
+def test_a_member_karmada_gave_no_whole_replica_is_named():
+    """50:50 of one replica puts it on one member: the page says so rather than looking stuck."""
+    migration = FederationMigration(source="member1", target="member2", steps=[[1, 0], [1, 1], [0, 1]],
+                                    current_step=1)
+    one = service.ObjectRow("Deployment", "blog", binding=True, observed=True, replicated=True,
+                            scheduled={"member1": 1})
+    assert one.without_share(migration) == ["member2"]
+    two = service.ObjectRow("Deployment", "shop", binding=True, observed=True, replicated=True,
+                            scheduled={"member1": 1, "member2": 1})
+    assert two.without_share(migration) == []
+    # Before the scheduler has seen the step, nothing is said yet.
+    assert service.ObjectRow("Deployment", "blog", binding=True, replicated=True,
+                             scheduled={"member1": 1}).without_share(migration) == []
+
+
 def test_bad_steps_or_members_change_nothing(federation, tenant, application, members):
     ns = application
     browser = client_for(tenant.main)
@@ -241,7 +256,9 @@ def test_the_sweep_moves_on_unwatched_steps_and_marks_stalled_ones(federation, t
     twice = api.post(f"/api/v1/federations/{federation.pk}/migrations/", {
         "source": "member1", "target": "member3", "namespace": ns, "label_selector": "app=shop",
         "steps": "1:0 0:1"}, content_type="application/json")
-    assert twice.status_code == 400 and "already under way" in twice.json()["namespace"][0]
+    assert twice.status_code == 400 and twice.json()["detail"] == [
+        f"Migration {migration.pk} (member1 → member2, not finished) already holds ConfigMap/shop-settings, "
+        "Deployment/shop: continue it on its page, or choose a selection without them."]
     assert FederationMigration.objects.count() == 1
     assert settings.CELERY_BEAT_SCHEDULE["sweep-federation-migrations"]["task"] == "federation.tasks.sweep_migrations"
     eventually(lambda: tasks.sweep_migrations() and FederationMigration.objects.get(pk=migration.pk).state == "ready"
@@ -297,7 +314,9 @@ def test_overlapping_starts_and_a_rollback_under_a_later_migration_are_refused(f
     refused = api.post(f"/api/v1/federations/{federation.pk}/migrations/", {
         "source": "member1", "target": "member2", "namespace": ns, "label_selector": "app=shop",
         "steps": "1:0 0:1"}, content_type="application/json")
-    assert refused.status_code == 400 and "already under way" in refused.json()["namespace"][0]
+    assert refused.status_code == 400 and refused.json()["detail"] == [
+        f"Migration {whole.pk} (member1 → member2, not finished) may hold the same objects: its selection is "
+        "“every object” in this namespace. Continue it on its page."]
     assert FederationMigration.objects.count() == 1
     assert "work.karmada.io/name" not in (member_deployment(members, "member1", ns, "shop").metadata.annotations
                                           or {})
@@ -326,7 +345,14 @@ def test_a_selector_that_reaches_another_migrations_objects_is_refused_before_an
     # blog is not promoted on the way.
     both = api.post(url, {"source": "member1", "target": "member3", "namespace": ns,
                           "label_selector": "app in (shop,blog)", "steps": "1:0 0:1"}, content_type="application/json")
-    assert both.status_code == 400 and "already under way" in both.json()["namespace"][0]
+    assert both.status_code == 400 and "already holds ConfigMap/shop-settings, Deployment/shop:" in \
+        both.json()["detail"][0]
+    # On the page too, above the form.
+    page = client_for(tenant.main).post(reverse("federation:migrations", args=[federation.pk]), {
+        "source": "member1", "target": "member3", "namespace": ns, "label_selector": "app in (shop,blog)",
+        "steps": "1:0 0:1"})
+    assert page.status_code == 422 and "already holds ConfigMap/shop-settings, Deployment/shop:" in \
+        page.content.decode()
     assert FederationMigration.objects.count() == 1
     assert "work.karmada.io/name" not in (member_deployment(members, "member1", ns, "blog").metadata.annotations
                                           or {})

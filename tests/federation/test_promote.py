@@ -78,9 +78,11 @@ def test_a_whole_application_is_promoted_by_label_and_no_pod_restarts(federation
                        ("Deployment", "shop-front")):
         assert f'data-kind="{kind}" data-name="{name}" data-outcome="promoted"' in body
     assert 'data-name="blog"' not in body
-    # The member's pods, before and after: every UID the same.
+    # The shop's pods, before and after: every UID the same; the blog's are not the shop's.
     assert 'id="pods-unchanged"' in body and 'data-state="restarted"' not in body
-    for name, uid in before.items():
+    shop = {name: uid for name, uid in before.items() if name.startswith("shop-")}
+    assert len(shop) == 4 and set(re.findall(r'data-pod="([^"]+)"', body)) == set(shop)
+    for name, uid in shop.items():
         assert f'data-pod="{name}" data-state="unchanged"' in body and uid in body
     # In Karmada: the template as karmadactl prunes it, and a policy adopting it in member1 only.
     with sandbox_karmada.api_client() as api:
@@ -283,3 +285,17 @@ def test_a_workloads_dependencies_are_what_its_pods_use():
     statefulset = {"kind": "StatefulSet", "spec": {"volumeClaimTemplates": [{"metadata": {"name": "www"}}],
                                                    "template": {"spec": {"containers": [{"name": "web"}]}}}}
     assert promote.dependencies(statefulset) == set()
+
+
+def test_a_selector_selects_as_kubernetes_does():
+    selector = {"matchLabels": {"app": "shop"},
+                "matchExpressions": [{"key": "tier", "operator": "In", "values": ["web", "api"]},
+                                     {"key": "canary", "operator": "DoesNotExist"}]}
+    assert promote.selects(selector, {"app": "shop", "tier": "web"})
+    assert not promote.selects(selector, {"app": "shop", "tier": "db"})
+    assert not promote.selects(selector, {"app": "shop", "tier": "web", "canary": "yes"})
+    assert not promote.selects(selector, {"app": "blog", "tier": "web"})
+    assert promote.selects({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["db"]},
+                                                 {"key": "app", "operator": "Exists"}]}, {"app": "x"})
+    assert not promote.selects({}, {"app": "x"})
+

@@ -1,6 +1,8 @@
 """The generic resource pages serve every kind of the registry, on a cluster reached
 through the hub and its agent: list, detail, create from YAML, edit as YAML, delete.
 Parametrized over the registry, so a kind added to it is tested by adding it."""
+import re
+
 import pytest
 import yaml
 
@@ -99,6 +101,14 @@ def test_the_create_page_starts_from_the_kinds_template(cluster, tenant):
 def test_kinds_with_a_form_open_it_first(cluster, tenant, plural):
     response = client_for(tenant.main).get(page(cluster, plural, action="create"))
     assert 'id="form-tab"' in response.content.decode() and 'name="name"' in response.content.decode()
+
+
+def test_an_objects_creation_time_is_in_the_consoles_time_zone(cluster, tenant, emulator):
+    web = emulator.emulator.get_object("apps/v1", "Deployment", "web", "prod")
+    web["metadata"]["creationTimestamp"] = "2026-01-02T03:04:05Z"
+    emulator.emulator.put_object(web)
+    page_text = client_for(tenant.main).get(page(cluster, "deployments", "prod", "web")).content.decode()
+    assert re.search(r'id="object-created">2026-01-02 11:04:05 \(', page_text)  # Asia/Shanghai, as every table
 
 
 def test_an_object_that_does_not_exist_is_a_clear_404(cluster, tenant):
