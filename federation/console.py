@@ -45,7 +45,10 @@ FEDERATION = targets.TargetType(
     kinds=TEMPLATE_KINDS + KARMADA_KINDS, label=gettext_lazy("Federation"), context_name="federation",
     api_prefix="kubernetes/federations", api_id="federation_id", api_basename="federation-k8s",
     api_operation="federation", api_description="The federation's id.",
-    api_tag=gettext_lazy("Federation %(section)s"))
+    api_tag=gettext_lazy("Federation %(section)s"),
+    status_note=gettext_lazy("The status is Karmada's, collected from the member clusters: ready and available "
+                             "replicas are summed over them, so a workload duplicated to three members counts "
+                             "each member's."))
 
 
 def register() -> None:

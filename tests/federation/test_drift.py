@@ -323,5 +323,6 @@ def test_a_federated_deployments_page_leads_to_its_placement_and_drift(federatio
         "name": "web"})).content.decode()
     placement = reverse("federation:placement", args=[federation.pk, "deployments", ns, "web"])
     assert f'id="placement-button" href="{placement}"' in own and f'id="drift-button" href="{drift_url(federation, ns)}"' in own
+    assert 'id="status-note"' in own and "summed over them" in own
     # The sidebar shows where the user is: in a federation, not in a registered cluster.
     assert re.findall(r'class="nav-entry active" href="([^"]+)"', own) == [reverse("federation:list")]
