@@ -40,15 +40,21 @@ def _lookup(user, target_id: str, check_status: bool):
                               reason="not-running")
 
 
+def _status_note(kind) -> str:
+    """A workload template's status is Karmada's sum over the members it runs in."""
+    if kind.plural not in ("deployments", "statefulsets", "daemonsets"):
+        return ""
+    return gettext_lazy("The status is Karmada's, collected from the member clusters: ready and available "
+                        "replicas are summed over them, so a workload duplicated to three members counts each "
+                        "member's.")
+
+
 FEDERATION = targets.TargetType(
     name="federation", lookup=_lookup, iam_action="federations:get", header_template="federation/_header.html",
     kinds=TEMPLATE_KINDS + KARMADA_KINDS, label=gettext_lazy("Federation"), context_name="federation",
     api_prefix="kubernetes/federations", api_id="federation_id", api_basename="federation-k8s",
     api_operation="federation", api_description="The federation's id.",
-    api_tag=gettext_lazy("Federation %(section)s"),
-    status_note=gettext_lazy("The status is Karmada's, collected from the member clusters: ready and available "
-                             "replicas are summed over them, so a workload duplicated to three members counts "
-                             "each member's."))
+    api_tag=gettext_lazy("Federation %(section)s"), status_note=_status_note)
 
 
 def register() -> None:

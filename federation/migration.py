@@ -118,8 +118,8 @@ class ObjectRow:
     def without_share(self, migration: FederationMigration) -> list[str]:
         """Members the step weights above 0 that Karmada gave none of this workload's replicas:
         it divides whole replicas (50:50 of one replica puts it on one member)."""
-        if not (self.replicated and self.observed):
-            return []
+        if not (self.replicated and self.observed) or not sum(self.scheduled.values()):
+            return []  # not yet seen by the scheduler, or no replicas to divide
         members = (migration.source, migration.target)
         return [m for m, weight in zip(members, migration.weights) if weight > 0 and not self.scheduled.get(m)]
 
@@ -297,6 +297,9 @@ def start(user, target, given: Start) -> FederationMigration:
                                % {"member": given.source, "reasons": f" ({reasons})" if reasons else ""}})
     with transaction.atomic():
         migration.promoted, migration.promotion = objects, outcome.as_dict()
+        # From now on it holds what it took: an object federated before it (by someone's own
+        # policy) or one whose promotion failed is not its to move, nor to refuse others over.
+        migration.claimed = sorted(f"{o['kind']}/{o['name']}" for o in objects)
         migration.message, migration.message_params = "", {}
         _event(migration, "promoted", promoted=len(objects), restarted=outcome.restarted)
         migration.save()

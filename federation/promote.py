@@ -344,35 +344,38 @@ def _pod_spec(obj: dict) -> dict:
     return ((spec.get("template") or {}).get("spec")) or {}
 
 
-def dependencies(obj: dict) -> set[tuple[str, str]]:
+def dependencies(obj: dict) -> dict[tuple[str, str], bool]:
     """(plural, name) of the ConfigMaps, Secrets and PersistentVolumeClaims a workload's pods
     use — volumes (projected too), env and envFrom, image pull secrets — as Karmada's
-    dependencies distributor follows them. A StatefulSet's claim templates are not: the member
-    makes those claims."""
+    dependencies distributor follows them, each with whether every use of it is `optional`
+    (the pods run without it). A StatefulSet's claim templates are not: the member makes those
+    claims."""
     pod = _pod_spec(obj)
-    found = set()
+    found: dict[tuple[str, str], bool] = {}
 
-    def add(plural, name):
-        if name:
-            found.add((plural, name))
+    def add(plural, reference, key="name"):
+        reference = reference or {}
+        if reference.get(key):
+            found[(plural, reference[key])] = found.get((plural, reference[key]), True) and \
+                bool(reference.get("optional"))
 
     for volume in pod.get("volumes") or []:
-        add("configmaps", (volume.get("configMap") or {}).get("name"))
-        add("secrets", (volume.get("secret") or {}).get("secretName"))
-        add("persistentvolumeclaims", (volume.get("persistentVolumeClaim") or {}).get("claimName"))
+        add("configmaps", volume.get("configMap"))
+        add("secrets", volume.get("secret"), "secretName")
+        add("persistentvolumeclaims", volume.get("persistentVolumeClaim"), "claimName")
         for source in (volume.get("projected") or {}).get("sources") or []:
-            add("configmaps", (source.get("configMap") or {}).get("name"))
-            add("secrets", (source.get("secret") or {}).get("name"))
+            add("configmaps", source.get("configMap"))
+            add("secrets", source.get("secret"))
     for container in (pod.get("initContainers") or []) + (pod.get("containers") or []):
         for source in container.get("envFrom") or []:
-            add("configmaps", (source.get("configMapRef") or {}).get("name"))
-            add("secrets", (source.get("secretRef") or {}).get("name"))
+            add("configmaps", source.get("configMapRef"))
+            add("secrets", source.get("secretRef"))
         for variable in container.get("env") or []:
             value_from = variable.get("valueFrom") or {}
-            add("configmaps", (value_from.get("configMapKeyRef") or {}).get("name"))
-            add("secrets", (value_from.get("secretKeyRef") or {}).get("name"))
+            add("configmaps", value_from.get("configMapKeyRef"))
+            add("secrets", value_from.get("secretKeyRef"))
     for secret in pod.get("imagePullSecrets") or []:
-        add("secrets", secret.get("name"))
+        add("secrets", secret)
     return found
 
 
@@ -387,12 +390,13 @@ def _with_dependencies(api: Api, request: Request, found: list) -> list:
     order of KINDS, so configuration is promoted before the workloads that use it."""
     have = {(kind.plural, obj["metadata"]["name"]) for kind, obj in
             (c for c in found if not isinstance(c, Result))}
-    wanted = set()
+    wanted: dict[tuple[str, str], bool] = {}  # → optional: every use of it is
     for candidate in found:
         if not isinstance(candidate, Result):
-            wanted |= dependencies(candidate[1])
+            for key, optional in dependencies(candidate[1]).items():
+                wanted[key] = wanted.get(key, True) and optional
     extra = []
-    for plural, name in sorted(wanted - have):
+    for plural, name in sorted(set(wanted) - have):
         kind = registry.get(plural)
         try:
             items = _member_items(api, request.member, kind, request.namespace, "", name)
@@ -402,7 +406,7 @@ def _with_dependencies(api: Api, request: Request, found: list) -> list:
         if items:
             if not _members_own(kind, items[0]):
                 extra.append((kind, items[0]))
-        else:
+        elif not wanted[(plural, name)]:  # required and missing (an optional one's pods run without it)
             extra.append(Result(kind.kind, name, FAILED, _("A workload uses %(kind)s %(name)s, which %(member)s "
                                                              "does not have.") % {
                 "kind": kind.kind, "name": name, "member": request.member}))

@@ -47,7 +47,8 @@ class TargetType:
     api_operation: str = ""
     api_description: str = ""  # of the id in the URL, for the schema
     api_tag: str = ""  # the schema's tag of a kind's operations, %(section)s its console section
-    status_note: str = ""  # what an object's status means on this target, under its summary
+    # (kind) → what an object's status means on this target, under its summary; "" for none.
+    status_note: Callable = lambda kind: ""
 
     def serves(self, kind) -> bool:
         if kind.target_types is not None and self.name not in kind.target_types:

@@ -131,6 +131,7 @@ class ResourceDetail(ResourceView):
             context["yaml"] = viewable_yaml(obj, kind)
             return context
         context["summary"] = kind.summary(obj)
+        context["status_note"] = self.target.type.status_note(kind) if kind.show_status else ""
         context["conditions"] = related.conditions(obj) if kind.conditions else []
         blocks = related.related(self.api, kind, obj)
         if kind.events:

@@ -88,13 +88,22 @@ def suspend(sandbox_karmada, ns, member):
 
 
 def change(members, member, ns, image=None, label=None):
+    """Change the member's Deployment as a user's read-modify-write would, again when the member's
+    controllers (its status) or Karmada wrote it in between (409)."""
     apps = client.AppsV1Api(members[member].api_client())
-    body = apps.read_namespaced_deployment("web", ns)
-    if image:
-        body.spec.template.spec.containers[0].image = image
-    if label:
-        body.metadata.labels = {**(body.metadata.labels or {}), **label}
-    apps.replace_namespaced_deployment("web", ns, body)
+    for _attempt in range(10):
+        body = apps.read_namespaced_deployment("web", ns)
+        if image:
+            body.spec.template.spec.containers[0].image = image
+        if label:
+            body.metadata.labels = {**(body.metadata.labels or {}), **label}
+        try:
+            apps.replace_namespaced_deployment("web", ns, body)
+            return
+        except client.ApiException as error:
+            if error.status != 409:
+                raise
+    raise AssertionError("the member's Deployment kept changing under the test")
 
 
 def change_for_good(members, member, ns, **changes):
@@ -303,10 +312,8 @@ def test_a_daemonset_drifts_and_is_reached_from_its_page(federation, tenant, san
     assert 'data-drifted="false"' in calm and 'data-member="member2" data-state="in-sync"' in calm
     assert f'href="{workload}" id="drift-workload-link"' in calm and 'id="drift-placement-link"' not in calm
 
-    apps = client.AppsV1Api(members["member2"].api_client())
-    live = apps.read_namespaced_daemon_set("agent", ns)
-    live.metadata.labels = {**live.metadata.labels, "hotfix": "yes"}
-    apps.replace_namespaced_daemon_set("agent", ns, live)
+    client.AppsV1Api(members["member2"].api_client()).patch_namespaced_daemon_set(
+        "agent", ns, {"metadata": {"labels": {"hotfix": "yes"}}})
     page = browser.get(url).content.decode()
     assert 'data-member="member2" data-state="drifted"' in page and 'data-member="member1" data-state="in-sync"' in page
     assert 'data-kind="drift"' in row(page, "member2", HOTFIX_HTML)
@@ -324,5 +331,9 @@ def test_a_federated_deployments_page_leads_to_its_placement_and_drift(federatio
     placement = reverse("federation:placement", args=[federation.pk, "deployments", ns, "web"])
     assert f'id="placement-button" href="{placement}"' in own and f'id="drift-button" href="{drift_url(federation, ns)}"' in own
     assert 'id="status-note"' in own and "summed over them" in own
+    policy = client_for(tenant.viewer).get(reverse("resources:detail", kwargs={
+        "target_type": "federation", "target_id": federation.pk, "kind": "propagationpolicies", "namespace": ns,
+        "name": "web"})).content.decode()
+    assert 'id="summary"' in policy and 'id="status-note"' not in policy  # no replicas to sum
     # The sidebar shows where the user is: in a federation, not in a registered cluster.
     assert re.findall(r'class="nav-entry active" href="([^"]+)"', own) == [reverse("federation:list")]

@@ -134,6 +134,9 @@ def test_a_member_karmada_gave_no_whole_replica_is_named():
     two = service.ObjectRow("Deployment", "shop", binding=True, observed=True, replicated=True,
                             scheduled={"member1": 1, "member2": 1})
     assert two.without_share(migration) == []
+    # A workload scaled to zero has nothing to divide.
+    assert service.ObjectRow("Deployment", "idle", binding=True, observed=True, replicated=True,
+                             scheduled={}).without_share(migration) == []
     # Before the scheduler has seen the step, nothing is said yet.
     assert service.ObjectRow("Deployment", "blog", binding=True, replicated=True,
                              scheduled={"member1": 1}).without_share(migration) == []
@@ -367,6 +370,29 @@ def test_a_selector_that_reaches_another_migrations_objects_is_refused_before_an
     assert blog.status_code == 201, blog.content
     assert blog.json()["claimed"] == ["ConfigMap/blog-config", "Deployment/blog"]
     assert {o["name"] for o in blog.json()["promoted"]} == {"blog-config", "blog"}
+
+
+def test_an_object_federated_before_is_not_held_by_a_migration(federation, tenant, sandbox_karmada, members,
+                                                               application):
+    """A ConfigMap both applications use, already in the federation by someone's own template:
+    the first migration does not take it over, so it does not refuse the second over it."""
+    ns = application
+    member = members["member1"].api_client()
+    client.CoreV1Api(member).create_namespaced_config_map(ns, {"metadata": {"name": "common"}})
+    with sandbox_karmada.api_client() as karmada:
+        client.CoreV1Api(karmada).create_namespaced_config_map(ns, {"metadata": {"name": "common"}})
+    for name in ("shop", "blog"):
+        client.AppsV1Api(member).patch_namespaced_deployment(name, ns, {"spec": {"template": {"spec": {
+            "containers": [{"name": "web", "envFrom": [{"configMapRef": {"name": "common"}}]}]}}}})
+    api = client_for(tenant.main)
+    url = f"/api/v1/federations/{federation.pk}/migrations/"
+    shop = api.post(url, {"source": "member1", "target": "member2", "namespace": ns, "label_selector": "app=shop",
+                          "steps": "1:0 0:1"}, content_type="application/json")
+    assert shop.status_code == 201, shop.content
+    assert shop.json()["claimed"] == ["ConfigMap/shop-settings", "Deployment/shop"]
+    blog = api.post(url, {"source": "member1", "target": "member3", "namespace": ns, "label_selector": "app=blog",
+                          "steps": "1:0 0:1"}, content_type="application/json")
+    assert blog.status_code == 201, blog.content
 
 
 def test_the_sweep_stalls_a_migration_whose_user_lost_the_right_and_goes_past_a_broken_one(federation, tenant,

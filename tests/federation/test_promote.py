@@ -239,8 +239,9 @@ def test_a_workload_is_promoted_with_what_it_uses(federation, tenant, sandbox_ka
     body = deployment("api", "api", 1)
     pod = body["spec"]["template"]["spec"]
     pod["containers"][0]["envFrom"] = [{"configMapRef": {"name": "api-config"}}]
-    pod["containers"][0]["env"] = [{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "absent", "key": "x",
-                                                                                 "optional": True}}}]
+    pod["containers"][0]["env"] = [
+        {"name": "X", "valueFrom": {"configMapKeyRef": {"name": "absent", "key": "x", "optional": True}}},
+        {"name": "Y", "valueFrom": {"secretKeyRef": {"name": "lost", "key": "y"}}}]
     pod["volumes"] = [{"name": "tls", "secret": {"secretName": "api-tls"}},
                       # Every namespace's own (made by the member): used, never promoted.
                       {"name": "ca", "projected": {"sources": [{"configMap": {"name": "kube-root-ca.crt"}}]}}]
@@ -251,10 +252,11 @@ def test_a_workload_is_promoted_with_what_it_uses(federation, tenant, sandbox_ka
         content_type="application/json")
     assert answer.status_code == 200, answer.content
     results = [(r["kind"], r["name"], r["outcome"]) for r in answer.json()["results"]]
-    # Configuration first, then the workload that uses it.
-    assert results == [("ConfigMap", "absent", "failed"), ("ConfigMap", "api-config", "promoted"),
-                       ("Secret", "api-tls", "promoted"), ("Deployment", "api", "promoted")]
-    assert "A workload uses ConfigMap absent, which member1 does not have." in answer.json()["results"][0]["reason"]
+    # Configuration first, then the workload that uses it; an optional reference the member lacks
+    # (the pods run without it) is no failure, a required one is.
+    assert results == [("ConfigMap", "api-config", "promoted"), ("Secret", "api-tls", "promoted"),
+                       ("Secret", "lost", "failed"), ("Deployment", "api", "promoted")]
+    assert "A workload uses Secret lost, which member1 does not have." in answer.json()["results"][2]["reason"]
     with sandbox_karmada.api_client() as karmada:
         assert client.CoreV1Api(karmada).read_namespaced_config_map("api-config", ns).data == {"MODE": "live"}
     # Without it (the API's default, as karmadactl's), only the object named.
@@ -280,11 +282,16 @@ def test_a_workloads_dependencies_are_what_its_pods_use():
                                                               {"serviceAccountToken": {"path": "t"}}]}},
                     {"name": "scratch", "emptyDir": {}}]}}}}}}
     assert promote.dependencies(cronjob) == {
-        ("secrets", "registry"), ("secrets", "init-env"), ("secrets", "b"), ("persistentvolumeclaims", "data"),
-        ("configmaps", "one"), ("secrets", "two")}
+        ("secrets", "registry"): False, ("secrets", "init-env"): False, ("secrets", "b"): False,
+        ("persistentvolumeclaims", "data"): False, ("configmaps", "one"): False, ("secrets", "two"): False}
+    # Optional only when every use of it is.
+    deployment_ = {"kind": "Deployment", "spec": {"template": {"spec": {"containers": [{"name": "main", "envFrom": [
+        {"configMapRef": {"name": "flags", "optional": True}}, {"secretRef": {"name": "extra", "optional": True}}]}],
+        "volumes": [{"name": "extra", "secret": {"secretName": "extra"}}]}}}}
+    assert promote.dependencies(deployment_) == {("configmaps", "flags"): True, ("secrets", "extra"): False}
     statefulset = {"kind": "StatefulSet", "spec": {"volumeClaimTemplates": [{"metadata": {"name": "www"}}],
                                                    "template": {"spec": {"containers": [{"name": "web"}]}}}}
-    assert promote.dependencies(statefulset) == set()
+    assert promote.dependencies(statefulset) == {}
 
 
 def test_a_selector_selects_as_kubernetes_does():
